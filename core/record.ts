@@ -1,0 +1,129 @@
+/**
+ * The connection record: one zod schema that every output is validated against, and from which
+ * the shipped JSON Schema (`schema/connection.schema.json`) is generated.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** TCP states, spelled as netstat spells them. `BOUND` is Windows' "extra" state 100. */
+export const TCP_STATES = [
+  "CLOSED",
+  "LISTEN",
+  "SYN_SENT",
+  "SYN_RCVD",
+  "ESTABLISHED",
+  "FIN_WAIT1",
+  "FIN_WAIT2",
+  "CLOSE_WAIT",
+  "CLOSING",
+  "LAST_ACK",
+  "TIME_WAIT",
+  "DELETE_TCB",
+  "BOUND",
+] as const;
+
+/** A TCP connection state as netstat names it. */
+export type TcpState = typeof TCP_STATES[number];
+
+/** Transport protocols procconn lists. */
+export const PROTOCOLS = ["TCP", "UDP"] as const;
+/** A transport protocol. */
+export type Protocol = typeof PROTOCOLS[number];
+
+/** Address families procconn lists. */
+export const FAMILIES = ["IPv4", "IPv6"] as const;
+/** An address family. */
+export type Family = typeof FAMILIES[number];
+
+/**
+ * Why a field is null.
+ *
+ * - `no-owner`: the socket has no owning process (TIME_WAIT, orphaned, kernel-owned).
+ * - `access-denied`: the process exists but could not be opened or read.
+ * - `process-exited`: the process went away between listing the socket and reading it.
+ * - `system-process`: a pseudo-process (Windows PID 0) that has no image or start time.
+ * - `not-supported`: this platform or runtime does not provide the field.
+ */
+export const REASONS = [
+  "no-owner",
+  "access-denied",
+  "process-exited",
+  "system-process",
+  "not-supported",
+] as const;
+/** Why a field is null. */
+export type Reason = typeof REASONS[number];
+
+/** Record fields that may be null with a reason. */
+export const EXPLAINABLE_FIELDS = [
+  "pid",
+  "processName",
+  "processPath",
+  "parentPid",
+  "processStartTime",
+] as const;
+/** A field that may be null with a reason. */
+export type ExplainableField = typeof EXPLAINABLE_FIELDS[number];
+
+const port = z.number().int().min(0).max(65535);
+const pid = z.number().int().min(0).max(0xffffffff);
+
+/** The zod schema every connection record satisfies. */
+export const ConnectionSchema = z.object({
+  protocol: z.enum(PROTOCOLS).describe("Transport protocol"),
+  family: z.enum(FAMILIES).describe("Address family"),
+  localAddress: z.string().min(1).describe(
+    "Local address; IPv6 link-local addresses keep their scope id (fe80::1%12), IPv4-mapped IPv6 addresses are written ::ffff:a.b.c.d",
+  ),
+  localPort: port.describe("Local port"),
+  remoteAddress: z.string().min(1).nullable().describe(
+    "Remote address; null for UDP endpoints and listening TCP sockets",
+  ),
+  remotePort: port.nullable().describe("Remote port; null when remoteAddress is null"),
+  state: z.enum(TCP_STATES).nullable().describe("TCP state as netstat names it; null for UDP"),
+  pid: pid.nullable().describe("Owning process id; null when the socket has no known owner"),
+  processName: z.string().nullable().describe("Executable name of the owning process"),
+  processPath: z.string().nullable().describe("Full path of the owning process's image"),
+  parentPid: pid.nullable().describe("Parent process id of the owning process"),
+  processStartTime: z.iso.datetime({ offset: true }).nullable().describe(
+    "Start time of the owning process (ISO 8601, UTC); with pid it identifies the process even when pids are reused",
+  ),
+  unavailable: z.partialRecord(z.enum(EXPLAINABLE_FIELDS), z.enum(REASONS)).describe(
+    "For each field that is null although it applies to this row: why it could not be read",
+  ),
+}).strict();
+
+/** One endpoint and the process behind it. */
+export type Connection = z.infer<typeof ConnectionSchema>;
+
+/** Every field name of a connection record, in output order. */
+export const CONNECTION_FIELDS: readonly (keyof Connection)[] = Object.keys(
+  ConnectionSchema.shape,
+) as (keyof Connection)[];
+
+/**
+ * Validates one record against the schema.
+ *
+ * @param record The record to check.
+ * @returns The same record, typed.
+ * @throws {TypeError} When the record does not satisfy the schema; the message names the fields.
+ *
+ * @example
+ * ```ts
+ * import { validateConnection } from "./record.ts";
+ * const ok = validateConnection({
+ *   protocol: "UDP", family: "IPv4", localAddress: "0.0.0.0", localPort: 53,
+ *   remoteAddress: null, remotePort: null, state: null, pid: null, processName: null,
+ *   processPath: null, parentPid: null, processStartTime: null, unavailable: { pid: "no-owner" },
+ * });
+ * ```
+ */
+export function validateConnection(record: unknown): Connection {
+  const result = ConnectionSchema.safeParse(record);
+  if (!result.success) {
+    const where = result.error.issues.map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`);
+    throw new TypeError(`Invalid connection record: ${where.join("; ")}`);
+  }
+  return result.data;
+}
