@@ -1,0 +1,116 @@
+/**
+ * Terminal output for Deno and Node: buffered writes to stdout that end quietly when the reader
+ * goes away (`procconn | head`), and the few terminal facts the CLI needs.
+ *
+ * @module
+ */
+
+// deno-lint-ignore no-explicit-any
+const deno = (globalThis as any).Deno as typeof Deno | undefined;
+// deno-lint-ignore no-explicit-any
+const nodeProcess = (globalThis as any).process as any;
+
+/** Thrown by a writer when the reading end of stdout is closed. */
+export class BrokenPipe extends Error {
+  constructor() {
+    super("Standard output was closed");
+    this.name = "BrokenPipe";
+  }
+}
+
+/** A text sink. */
+export interface TextWriter {
+  /** Queues text; flushes when enough is buffered. */
+  write(text: string): Promise<void>;
+  /** Writes everything still buffered. */
+  flush(): Promise<void>;
+}
+
+function isBrokenPipe(err: unknown): boolean {
+  if (deno && err instanceof deno.errors.BrokenPipe) return true;
+  const code = (err as { code?: string })?.code;
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
+}
+
+async function writeAllDeno(bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await deno!.stdout.write(bytes.subarray(off));
+}
+
+function writeAllNode(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    nodeProcess.stdout.write(bytes, (err: unknown) => err ? reject(err) : resolve());
+  });
+}
+
+/**
+ * Creates a buffered writer on standard output. A closed stdout surfaces as {@linkcode BrokenPipe}.
+ *
+ * @param highWater Bytes to buffer before writing.
+ * @returns The writer.
+ */
+export function stdoutWriter(highWater = 64 * 1024): TextWriter {
+  const encoder = new TextEncoder();
+  const write = deno ? writeAllDeno : writeAllNode;
+  if (!deno) nodeProcess.stdout.on("error", () => {}); // reported through the write callback
+  let parts: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (parts.length === 0) return;
+    const bytes = encoder.encode(parts.join(""));
+    parts = [];
+    size = 0;
+    try {
+      await write(bytes);
+    } catch (err) {
+      throw isBrokenPipe(err) ? new BrokenPipe() : err;
+    }
+  };
+  return {
+    async write(text: string) {
+      if (!text) return;
+      parts.push(text);
+      size += text.length;
+      if (size >= highWater) await flush();
+    },
+    flush,
+  };
+}
+
+/** Writes one line to standard error. */
+export function writeError(line: string): void {
+  if (deno) {
+    try {
+      deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+    } catch {
+      // stderr closed: nothing left to tell
+    }
+  } else nodeProcess.stderr.write(line + "\n");
+}
+
+/** Width of the terminal on stdout, or 0 when stdout is not a terminal. */
+export function terminalWidth(): number {
+  try {
+    if (deno) return deno.stdout.isTerminal() ? deno.consoleSize().columns : 0;
+    return nodeProcess.stdout.isTTY ? nodeProcess.stdout.columns ?? 0 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Reads an environment variable, or undefined when it is unset or cannot be read. */
+export function env(name: string): string | undefined {
+  try {
+    return deno ? deno.env.get(name) : nodeProcess.env[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Platform text for `--version`: runtime and version, OS and architecture. */
+export function runtimeDescription(): string {
+  if (deno) return `deno ${deno.version.deno}; ${deno.build.os} ${deno.build.arch}`;
+  const os = nodeProcess.platform === "win32" ? "windows" : nodeProcess.platform;
+  const arch = nodeProcess.arch === "x64" ? "x86_64" : nodeProcess.arch;
+  return `node ${nodeProcess.versions.node}; ${os} ${arch}`;
+}

@@ -1,0 +1,151 @@
+/**
+ * Filters over sockets and records. Socket-level filters run before any process is looked up,
+ * so a narrow query never pays for process details it does not show.
+ *
+ * @module
+ */
+import { mappedIPv4, parseAddress } from "./address.ts";
+import type { Family, Protocol, TcpState } from "./record.ts";
+import type { RawSocket } from "./source.ts";
+
+/** What to keep. Every filter given must match (AND); values inside one filter are alternatives (OR). */
+export interface FilterOptions {
+  /** Keep these protocols (default both). */
+  protocols?: readonly Protocol[];
+  /** Keep these families (default both). */
+  families?: readonly Family[];
+  /** Keep TCP rows in these states (UDP rows have no state and are dropped when this is set). */
+  states?: readonly TcpState[];
+  /** Keep rows owned by these process ids. */
+  pids?: readonly number[];
+  /**
+   * Keep rows whose process name matches this wildcard pattern (`*`, `?`), case-insensitive;
+   * a trailing `.exe` on either side is optional, so `notepad++` matches `notepad++.exe`.
+   */
+  name?: string;
+  /** Keep rows whose local or remote port is this port. */
+  port?: number;
+  /** Keep rows with this local port. */
+  localPort?: number;
+  /** Keep rows with this remote port. */
+  remotePort?: number;
+  /** Keep rows whose remote address is this address or lies in this CIDR block. */
+  remote?: string;
+  /** Keep only listening endpoints: TCP in LISTEN and UDP sockets without a remote peer. */
+  listening?: boolean;
+}
+
+/** A parsed address block. */
+export interface Cidr {
+  /** 4 or 6. */
+  version: 4 | 6;
+  /** Network bytes. */
+  bytes: Uint8Array;
+  /** Prefix length in bits. */
+  prefix: number;
+}
+
+/**
+ * Parses an address or CIDR block (`10.0.0.0/8`, `fe80::/10`, `192.168.1.5`).
+ *
+ * @param text The address or block.
+ * @returns The parsed block; a plain address is a full-length prefix.
+ * @throws {RangeError} When the text is not an address or the prefix is out of range.
+ *
+ * @example
+ * ```ts
+ * import { parseCidr } from "./filter.ts";
+ * parseCidr("10.0.0.0/8").prefix; // 8
+ * ```
+ */
+export function parseCidr(text: string): Cidr {
+  const [addrText, prefixText, extra] = text.trim().split("/");
+  const addr = parseAddress(addrText);
+  if (!addr || extra !== undefined) {
+    throw new RangeError(`Invalid address "${text}": expected an IPv4 or IPv6 address or CIDR block`);
+  }
+  const max = addr.version === 4 ? 32 : 128;
+  if (prefixText === undefined) return { ...addr, prefix: max };
+  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (!(prefix >= 0 && prefix <= max)) {
+    throw new RangeError(`Invalid prefix length in "${text}": expected 0 to ${max}`);
+  }
+  return { ...addr, prefix };
+}
+
+/**
+ * Tells whether an address lies in a block. An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`)
+ * matches IPv4 blocks, since it is that IPv4 peer.
+ *
+ * @param address Address text (a `%scope` suffix is ignored).
+ * @param cidr The block.
+ * @returns True when the address is inside the block.
+ *
+ * @example
+ * ```ts
+ * import { cidrContains, parseCidr } from "./filter.ts";
+ * cidrContains("::ffff:10.9.8.7", parseCidr("10.0.0.0/8")); // true
+ * ```
+ */
+export function cidrContains(address: string, cidr: Cidr): boolean {
+  const parsed = parseAddress(address);
+  if (!parsed) return false;
+  let bytes = parsed.bytes;
+  if (parsed.version !== cidr.version) {
+    const v4 = parsed.version === 6 ? mappedIPv4(parsed.bytes) : null;
+    if (!v4) return false;
+    bytes = v4;
+  }
+  const full = cidr.prefix >> 3, rest = cidr.prefix & 7;
+  for (let i = 0; i < full; i++) if (bytes[i] !== cidr.bytes[i]) return false;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (bytes[full] & mask) === (cidr.bytes[full] & mask);
+}
+
+/**
+ * Builds a case-insensitive matcher for a process-name wildcard pattern.
+ *
+ * @param pattern Pattern with `*` and `?`; `.exe` on either side is optional.
+ * @returns A predicate over process names.
+ *
+ * @example
+ * ```ts
+ * import { nameMatcher } from "./filter.ts";
+ * nameMatcher("notepad++")("Notepad++.exe"); // true
+ * ```
+ */
+export function nameMatcher(pattern: string): (name: string | null) => boolean {
+  const stripExe = (s: string) => s.replace(/\.exe$/i, "");
+  const body = stripExe(pattern).split("").map((c) =>
+    c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+  ).join("");
+  const re = new RegExp(`^${body}$`, "i");
+  return (name) => name !== null && (re.test(name) || re.test(stripExe(name)));
+}
+
+/**
+ * Builds the predicate over raw sockets for the socket-level part of the filters (everything but
+ * pids and names).
+ *
+ * @param options The filters.
+ * @returns A predicate over sockets.
+ */
+export function socketPredicate(options: FilterOptions): (s: RawSocket) => boolean {
+  const { protocols, families, states, port, localPort, remotePort, listening } = options;
+  const cidr = options.remote === undefined ? null : parseCidr(options.remote);
+  return (s) => {
+    if (protocols && !protocols.includes(s.protocol)) return false;
+    if (families && !families.includes(s.family)) return false;
+    if (states && (s.state === null || !states.includes(s.state))) return false;
+    if (port !== undefined && s.localPort !== port && s.remotePort !== port) return false;
+    if (localPort !== undefined && s.localPort !== localPort) return false;
+    if (remotePort !== undefined && s.remotePort !== remotePort) return false;
+    if (cidr && (s.remoteAddress === null || !cidrContains(s.remoteAddress, cidr))) return false;
+    if (listening) {
+      const isListening = s.protocol === "TCP" ? s.state === "LISTEN" : s.remoteAddress === null;
+      if (!isListening) return false;
+    }
+    return true;
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The procconn command line.
+ *
+ * ```sh
+ * procconn --state established --format json
+ * ```
+ *
+ * @module
+ */
+import { listConnections } from "./core/list.ts";
+import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
+import { parseArgs, UsageError } from "./cli/args.ts";
+import { createFormatter } from "./formatters/mod.ts";
+
+/**
+ * Runs procconn with the given arguments.
+ *
+ * @param args Arguments after the program name.
+ * @returns The exit code: 0 success, 1 runtime failure, 2 bad command line.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * const code = await main(["--listening", "--format", "ndjson"]);
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  const out = stdoutWriter();
+  try {
+    const request = parseArgs(args, { noColorEnv: env("NO_COLOR") !== undefined });
+    if (request.action !== "list") {
+      await out.write(request.text);
+      await out.flush();
+      return 0;
+    }
+    const rows = await listConnections(request.filters);
+    const formatter = createFormatter(request.format, {
+      fields: request.fields,
+      width: terminalWidth(),
+      color: request.color && terminalWidth() > 0,
+    });
+    await out.write(formatter.begin());
+    for (const row of rows) await out.write(formatter.record(row));
+    await out.write(formatter.end());
+    await out.flush();
+    return 0;
+  } catch (err) {
+    if (err instanceof BrokenPipe) return 0;
+    if (err instanceof UsageError) {
+      writeError(`procconn: ${err.message}`);
+      return 2;
+    }
+    writeError(`procconn: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}

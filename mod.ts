@@ -1,0 +1,45 @@
+/**
+ * procconn: which process owns this connection?
+ *
+ * Lists every TCP and UDP endpoint, IPv4 and IPv6, with the process behind it (pid, name, path,
+ * parent, start time), on Windows (IP Helper API through FFI) and Linux (procfs). Every record
+ * satisfies one zod schema, {@linkcode ConnectionSchema}, whose JSON Schema ships in
+ * `schema/connection.schema.json`.
+ *
+ * @example
+ * ```ts
+ * import { listConnections } from "./mod.ts";
+ * const listeners = await listConnections({ protocols: ["TCP"], listening: true });
+ * for (const c of listeners) console.log(c.localPort, c.pid, c.processName);
+ * ```
+ *
+ * @module
+ */
+export { listConnections, type ListOptions } from "./core/list.ts";
+export { cidrContains, type Cidr, type FilterOptions, nameMatcher, parseCidr } from "./core/filter.ts";
+export { parseState } from "./core/states.ts";
+export {
+  type Connection,
+  CONNECTION_FIELDS,
+  ConnectionSchema,
+  type ExplainableField,
+  type Family,
+  FAMILIES,
+  type Protocol,
+  PROTOCOLS,
+  type Reason,
+  REASONS,
+  TCP_STATES,
+  type TcpState,
+  validateConnection,
+} from "./core/record.ts";
+export {
+  type ProcessInfo,
+  type RawSocket,
+  type SocketQuery,
+  type SocketSource,
+  UnsupportedPlatformError,
+} from "./core/source.ts";
+export { defaultSource } from "./ffi/mod.ts";
+export { createFormatter, type Format, type FormatOptions, type Formatter, FORMATS } from "./formatters/mod.ts";
+export { VERSION } from "./version.ts";

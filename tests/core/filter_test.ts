@@ -1,0 +1,106 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cidrContains, nameMatcher, parseCidr, socketPredicate } from "../../core/filter.ts";
+import type { RawSocket } from "../../core/source.ts";
+
+function sock(over: Partial<RawSocket>): RawSocket {
+  return {
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: "10.0.0.2",
+    localPort: 50000,
+    remoteAddress: "10.1.2.3",
+    remotePort: 443,
+    state: "ESTABLISHED",
+    pids: [7],
+    ...over,
+  };
+}
+
+describe("parseCidr", () => {
+  it("parses blocks and plain addresses", () => {
+    assert.equal(parseCidr("10.0.0.0/8").prefix, 8);
+    assert.equal(parseCidr("192.168.1.5").prefix, 32);
+    assert.equal(parseCidr("fe80::/10").prefix, 10);
+    assert.equal(parseCidr("::1").prefix, 128);
+  });
+  it("rejects bad prefixes and addresses with the value in the message", () => {
+    assert.throws(() => parseCidr("10.0.0.0/33"), /"10.0.0.0\/33": expected 0 to 32/);
+    assert.throws(() => parseCidr("::/129"), /expected 0 to 128/);
+    assert.throws(() => parseCidr("10.0.0.0/x"), RangeError);
+    assert.throws(() => parseCidr("example.com"), /Invalid address "example.com"/);
+    assert.throws(() => parseCidr("1.2.3.4/8/9"), RangeError);
+  });
+});
+
+describe("cidrContains", () => {
+  it("matches on the prefix bits only", () => {
+    const block = parseCidr("172.16.0.0/12");
+    assert.equal(cidrContains("172.31.255.1", block), true);
+    assert.equal(cidrContains("172.32.0.1", block), false);
+    assert.equal(cidrContains("1.2.3.4", parseCidr("0.0.0.0/0")), true);
+  });
+  it("matches IPv6 blocks and ignores scope ids", () => {
+    assert.equal(cidrContains("fe80::1%3", parseCidr("fe80::/10")), true);
+    assert.equal(cidrContains("fec0::1", parseCidr("fe80::/10")), false);
+  });
+  it("treats an IPv4-mapped IPv6 peer as IPv4", () => {
+    assert.equal(cidrContains("::ffff:10.9.8.7", parseCidr("10.0.0.0/8")), true);
+    assert.equal(cidrContains("10.9.8.7", parseCidr("::/0")), false);
+  });
+});
+
+describe("nameMatcher", () => {
+  it("is case-insensitive with optional .exe", () => {
+    const m = nameMatcher("notepad++");
+    assert.equal(m("notepad++.exe"), true);
+    assert.equal(m("Notepad++.EXE"), true);
+    assert.equal(m("notepad"), false);
+    assert.equal(nameMatcher("notepad++.exe")("notepad++"), true);
+  });
+  it("supports * and ? and never matches an unknown name", () => {
+    assert.equal(nameMatcher("ms*")("msedge.exe"), true);
+    assert.equal(nameMatcher("s?hd")("sshd"), true);
+    assert.equal(nameMatcher("s?hd")("sshhd"), false);
+    assert.equal(nameMatcher("*")(null), false);
+  });
+  it("treats regex characters literally", () => {
+    assert.equal(nameMatcher("a.c")("abc"), false);
+    assert.equal(nameMatcher("(x)")("(x)"), true);
+  });
+});
+
+describe("socketPredicate", () => {
+  it("filters by protocol, family, state", () => {
+    assert.equal(socketPredicate({ protocols: ["UDP"] })(sock({})), false);
+    assert.equal(socketPredicate({ families: ["IPv6"] })(sock({})), false);
+    assert.equal(socketPredicate({ states: ["ESTABLISHED"] })(sock({})), true);
+    assert.equal(socketPredicate({ states: ["LISTEN"] })(sock({})), false);
+    assert.equal(
+      socketPredicate({ states: ["ESTABLISHED"] })(sock({ protocol: "UDP", state: null })),
+      false,
+    );
+  });
+  it("filters by ports: --port matches either end", () => {
+    assert.equal(socketPredicate({ port: 443 })(sock({})), true);
+    assert.equal(socketPredicate({ port: 50000 })(sock({})), true);
+    assert.equal(socketPredicate({ port: 80 })(sock({})), false);
+    assert.equal(socketPredicate({ localPort: 443 })(sock({})), false);
+    assert.equal(socketPredicate({ remotePort: 443 })(sock({})), true);
+  });
+  it("filters by remote block and drops rows without a remote", () => {
+    assert.equal(socketPredicate({ remote: "10.1.0.0/16" })(sock({})), true);
+    assert.equal(socketPredicate({ remote: "10.2.0.0/16" })(sock({})), false);
+    assert.equal(
+      socketPredicate({ remote: "0.0.0.0/0" })(sock({ remoteAddress: null, remotePort: null })),
+      false,
+    );
+  });
+  it("--listening keeps TCP LISTEN and unconnected UDP", () => {
+    const p = socketPredicate({ listening: true });
+    assert.equal(p(sock({})), false);
+    assert.equal(p(sock({ state: "LISTEN", remoteAddress: null, remotePort: null })), true);
+    assert.equal(p(sock({ protocol: "UDP", state: null, remoteAddress: null, remotePort: null })), true);
+    assert.equal(p(sock({ protocol: "UDP", state: null })), false);
+  });
+});

@@ -1,0 +1,154 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { listConnections } from "../../core/list.ts";
+import type { ProcessInfo, RawSocket, SocketQuery, SocketSource } from "../../core/source.ts";
+
+const PROCS: Record<number, ProcessInfo> = {
+  10: {
+    pid: 10,
+    name: "nginx",
+    path: "/usr/sbin/nginx",
+    parentPid: 1,
+    startTime: "2026-11-01T10:00:00.000Z",
+    unavailable: {},
+  },
+  11: {
+    pid: 11,
+    name: "nginx",
+    path: null,
+    parentPid: 10,
+    startTime: "2026-11-01T10:00:01.000Z",
+    unavailable: { path: "access-denied" },
+  },
+  20: {
+    pid: 20,
+    name: "Notepad++.exe",
+    path: "C:\\Program Files\\Notepad++\\notepad++.exe",
+    parentPid: 4,
+    startTime: "2026-11-01T10:00:02.000Z",
+    unavailable: {},
+  },
+};
+
+const SOCKETS: RawSocket[] = [
+  {
+    protocol: "UDP",
+    family: "IPv6",
+    localAddress: "::",
+    localPort: 5353,
+    remoteAddress: null,
+    remotePort: null,
+    state: null,
+    pids: [20],
+  },
+  {
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: "0.0.0.0",
+    localPort: 80,
+    remoteAddress: null,
+    remotePort: null,
+    state: "LISTEN",
+    pids: [10, 11],
+  },
+  {
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: "10.0.0.2",
+    localPort: 51000,
+    remoteAddress: "93.184.216.34",
+    remotePort: 443,
+    state: "TIME_WAIT",
+    pids: [],
+    ownerReason: "no-owner",
+  },
+  {
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: "10.0.0.2",
+    localPort: 51001,
+    remoteAddress: "10.0.0.9",
+    remotePort: 22,
+    state: "ESTABLISHED",
+    pids: [99],
+  },
+];
+
+function fakeSource(): SocketSource & { queries: SocketQuery[]; described: number[][] } {
+  const queries: SocketQuery[] = [];
+  const described: number[][] = [];
+  return {
+    name: "fake",
+    queries,
+    described,
+    listSockets(query) {
+      queries.push(query);
+      return Promise.resolve(structuredClone(SOCKETS));
+    },
+    describeProcesses(pids) {
+      const list = [...pids];
+      described.push(list);
+      const out = new Map<number, ProcessInfo>();
+      for (const pid of list) if (PROCS[pid]) out.set(pid, PROCS[pid]);
+      return Promise.resolve(out);
+    },
+  };
+}
+
+describe("listConnections", () => {
+  it("keeps every owner of a shared socket and every ownerless row", async () => {
+    const rows = await listConnections({ source: fakeSource() });
+    assert.equal(rows.length, 5);
+    const http = rows.filter((r) => r.localPort === 80);
+    assert.deepEqual(http.map((r) => r.pid), [10, 11]);
+    const tw = rows.find((r) => r.state === "TIME_WAIT")!;
+    assert.equal(tw.pid, null);
+    assert.deepEqual(tw.unavailable, {
+      pid: "no-owner",
+      processName: "no-owner",
+      processPath: "no-owner",
+      parentPid: "no-owner",
+      processStartTime: "no-owner",
+    });
+  });
+  it("says why fields are missing: access denied, process exited", async () => {
+    const rows = await listConnections({ source: fakeSource() });
+    const child = rows.find((r) => r.pid === 11)!;
+    assert.equal(child.processPath, null);
+    assert.deepEqual(child.unavailable, { processPath: "access-denied" });
+    const gone = rows.find((r) => r.pid === 99)!;
+    assert.equal(gone.processName, null);
+    assert.equal(gone.unavailable.processName, "process-exited");
+    assert.equal(gone.unavailable.pid, undefined);
+  });
+  it("orders TCP before UDP, IPv4 before IPv6, then by port", async () => {
+    const rows = await listConnections({ source: fakeSource() });
+    assert.deepEqual(rows.map((r) => r.localPort), [80, 80, 51000, 51001, 5353]);
+  });
+  it("asks the backend only for the tables needed", async () => {
+    const source = fakeSource();
+    await listConnections({ source, protocols: ["UDP"], families: ["IPv6"] });
+    assert.deepEqual(source.queries, [{ protocols: ["UDP"], families: ["IPv6"] }]);
+  });
+  it("describes only the processes of rows that survive the socket filters", async () => {
+    const source = fakeSource();
+    const rows = await listConnections({ source, localPort: 80 });
+    assert.equal(rows.length, 2);
+    assert.deepEqual(source.described, [[10, 11]]);
+  });
+  it("filters by pid without describing other processes", async () => {
+    const source = fakeSource();
+    const rows = await listConnections({ source, pids: [11] });
+    assert.deepEqual(rows.map((r) => r.pid), [11]);
+    assert.deepEqual(source.described, [[11]]);
+  });
+  it("filters by process name, any case, .exe optional", async () => {
+    const rows = await listConnections({ source: fakeSource(), name: "notepad++" });
+    assert.deepEqual(rows.map((r) => r.pid), [20]);
+  });
+  it("validates records: a backend producing a bad port fails loudly", async () => {
+    const source = fakeSource();
+    source.listSockets = () => Promise.resolve([{ ...SOCKETS[1], localPort: 70000 }]);
+    await assert.rejects(listConnections({ source }), /localPort/);
+  });
+});
