@@ -11,6 +11,9 @@ import { listConnections } from "./core/list.ts";
 import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { createFormatter } from "./formatters/mod.ts";
+import { formatGroups } from "./formatters/group.ts";
+import { runSnapshot } from "./cli/snapshot.ts";
+import { runWatch } from "./cli/watch.ts";
 
 /**
  * Runs procconn with the given arguments.
@@ -28,12 +31,24 @@ export async function main(args: readonly string[]): Promise<number> {
   const out = stdoutWriter();
   try {
     const request = parseArgs(args, { noColorEnv: env("NO_COLOR") !== undefined });
-    if (request.action !== "list") {
+    if (request.action === "help" || request.action === "version") {
       await out.write(request.text);
       await out.flush();
       return 0;
     }
+    if (request.action === "watch") return await runWatch(request, out);
+    if (request.action === "snapshot") return await runSnapshot(request);
     const rows = await listConnections(request.filters);
+    if (request.groupBy === "process") {
+      await out.write(formatGroups(rows, {
+        format: request.format === "json" ? "json" : "table",
+        fields: request.fields,
+        width: terminalWidth(),
+        color: request.color && terminalWidth() > 0,
+      }));
+      await out.flush();
+      return 0;
+    }
     const formatter = createFormatter(request.format, {
       fields: request.fields,
       width: terminalWidth(),

@@ -20,10 +20,13 @@ export class UsageError extends Error {
   }
 }
 
+/** The subcommands. `list` is the default. */
+export type Action = "list" | "watch" | "snapshot";
+
 /** What the user asked for. */
 export interface CliRequest {
-  /** `list` runs a listing; `help` and `version` only print `text`. */
-  action: "list" | "help" | "version";
+  /** The command to run; `help` and `version` only print `text`. */
+  action: Action | "help" | "version";
   /** Text to print for help and version. */
   text: string;
   /** The filters. */
@@ -32,8 +35,20 @@ export interface CliRequest {
   format: Format;
   /** Fields to output, in order. */
   fields: readonly string[];
+  /** True when --format was given (watch picks its view from the terminal otherwise). */
+  formatGiven: boolean;
   /** Colour allowed. */
   color: boolean;
+  /** list: group the rows by owning process. */
+  groupBy?: "process";
+  /** watch: milliseconds between refreshes. */
+  intervalMs: number;
+  /** watch: stop after this many refreshes (default: until interrupted). */
+  count?: number;
+  /** snapshot: the file to write. */
+  out?: string;
+  /** snapshot: add to the file instead of replacing it. */
+  append: boolean;
 }
 
 /** Default table columns: the classic console table plus the path and parent. */
@@ -107,11 +122,34 @@ function parseRemote(text: string): string {
   return text.trim();
 }
 
-function buildProgram(): Command {
-  return new Command("procconn")
-    .description("List every TCP and UDP endpoint with the process that owns it.")
+/**
+ * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, or a plain number of seconds.
+ *
+ * @param text The duration.
+ * @returns Milliseconds.
+ * @throws {RangeError} When the text is not a duration from 100 ms to 1 hour.
+ */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000) : NaN;
+  if (!(ms >= 100 && ms <= 3_600_000)) {
+    throw new RangeError(`Invalid interval "${text}": expected a duration from 100ms to 1h, e.g. 2s`);
+  }
+  return Math.round(ms);
+}
+
+function parseCount(text: string): number {
+  const n = /^\d{1,9}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(n >= 1)) throw new RangeError(`Invalid count "${text}": expected a whole number from 1`);
+  return n;
+}
+
+const EXIT_CODES = "\nExit codes: 0 success, 1 runtime failure, 2 bad command line.";
+
+/** The filter flags every subcommand shares. */
+function addFilterOptions(cmd: Command): Command {
+  return cmd
     .helpOption("-h, --help", "show this help")
-    .option("-V, --version", "print the version, runtime and platform")
     .option("--tcp", "TCP only")
     .option("--udp", "UDP only")
     .option("-4, --ipv4", "IPv4 only")
@@ -126,41 +164,93 @@ function buildProgram(): Command {
     .option("--port <port>", "local or remote port", wrap(parsePort))
     .option("--local-port <port>", "local port", wrap(parsePort))
     .option("--remote-port <port>", "remote port", wrap(parsePort))
-    .option("--remote <addr>", "remote address or CIDR block (10.0.0.0/8, fe80::/10)", wrap(parseRemote))
-    .option("-l, --listening", "listening endpoints only (TCP LISTEN, unconnected UDP)")
-    .addOption(
-      new Option("--format <format>", "output format").choices(FORMATS).default("table"),
+    .option(
+      "--remote <addr>",
+      "remote address or CIDR block (10.0.0.0/8, fe80::/10)",
+      wrap(parseRemote),
     )
+    .option("-l, --listening", "listening endpoints only (TCP LISTEN, unconnected UDP)")
     .option(
       "--fields <fields>",
       `columns to output, comma separated, from: ${CONNECTION_FIELDS.join(", ")}`,
       wrap(parseFields),
     )
-    .option("--no-color", "no colour in the table (also when NO_COLOR is set)")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  procconn --state established --name 'msedge*'\n" +
-        "  procconn --listening --format json\n  procconn --remote 10.0.0.0/8 --format csv > conns.csv\n" +
-        "\nExit codes: 0 success, 1 runtime failure, 2 bad command line.",
-    )
+    .option("--no-color", "no colour (also when NO_COLOR is set)")
     .allowExcessArguments(false)
     .exitOverride();
 }
 
+function buildList(): Command {
+  return addFilterOptions(new Command("procconn"))
+    .usage("[watch|snapshot] [options]")
+    .description(
+      "List every TCP and UDP endpoint with the process that owns it.\n\n" +
+        "Commands:\n  (none)    list once (this help)\n" +
+        "  watch     refresh continuously; events as NDJSON when not on a terminal\n" +
+        "  snapshot  write the listing with time and host to a file (--out, --append)\n" +
+        "Run 'procconn <command> --help' for a command's options.",
+    )
+    .option("-V, --version", "print the version, runtime and platform")
+    .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
+    .addOption(new Option("--group-by <key>", "one block per owning process").choices(["process"]))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  procconn --state established --name 'msedge*'\n" +
+        "  procconn --listening --format json\n" +
+        "  procconn --remote 10.0.0.0/8 --format csv > conns.csv\n" + EXIT_CODES,
+    );
+}
+
+function buildWatch(): Command {
+  return addFilterOptions(new Command("watch"))
+    .description(
+      "Refresh the listing continuously. On a terminal: a live view (new endpoints green, closed " +
+        "red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format ndjson: one JSON " +
+        "event per line (opened, closed, changed).",
+    )
+    .option("--interval <duration>", "time between refreshes (500ms, 2s, 1m)", wrap(parseDuration), 1000)
+    .option("--count <n>", "stop after n refreshes", wrap(parseCount))
+    .addOption(new Option("--format <format>", "live view or event stream").choices(["table", "ndjson"]))
+    .addHelpText("after", EXIT_CODES);
+}
+
+function buildSnapshot(): Command {
+  return addFilterOptions(new Command("snapshot"))
+    .description(
+      "Write the listing to a file, with snapshotTime and hostName on every row. A snapshot is " +
+        "written whole or not at all.",
+    )
+    .requiredOption("--out <file>", "the file to write")
+    .option("--append", "add to the file (header only when it is new or empty)")
+    .addOption(new Option("--format <format>", "file format").choices(["csv", "ndjson"]).default("csv"))
+    .addHelpText("after", "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES);
+}
+
+const BUILDERS: Record<Action, () => Command> = {
+  list: buildList,
+  watch: buildWatch,
+  snapshot: buildSnapshot,
+};
+
 /**
  * Parses the command line.
  *
- * @param args Arguments after the program name.
+ * @param args Arguments after the program name; a first word `watch` or `snapshot` picks that
+ *   command.
  * @param options `noColorEnv`: NO_COLOR is set.
  * @returns What to do.
  * @throws {UsageError} For a bad command line; the message is one line naming the bad value.
  */
-export function parseArgs(args: readonly string[], options: { noColorEnv?: boolean } = {}): CliRequest {
-  const program = buildProgram();
+export function parseArgs(
+  args: readonly string[],
+  options: { noColorEnv?: boolean } = {},
+): CliRequest {
+  const action: Action = args[0] === "watch" || args[0] === "snapshot" ? args[0] : "list";
+  const program = BUILDERS[action]();
   let helpText = "";
   program.configureOutput({ writeOut: (s) => (helpText += s), writeErr: () => {} });
   try {
-    program.parse([...args], { from: "user" });
+    program.parse(action === "list" ? [...args] : args.slice(1), { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.help") {
@@ -168,13 +258,17 @@ export function parseArgs(args: readonly string[], options: { noColorEnv?: boole
       }
       let message = err.message.replace(/^error: /, "");
       if (err.code === "commander.unknownOption") message += ": run procconn --help for the options";
+      if (err.code === "commander.excessArguments") {
+        message += ": the commands are watch and snapshot";
+      }
       throw new UsageError(message);
     }
     throw err;
   }
   const o = program.opts();
   if (o.version) {
-    return { ...emptyRequest(), action: "version", text: `procconn ${VERSION} (${runtimeDescription()})\n` };
+    const text = `procconn ${VERSION} (${runtimeDescription()})\n`;
+    return { ...emptyRequest(), action: "version", text };
   }
   const protocols: Protocol[] | undefined = o.tcp === o.udp ? undefined : o.tcp ? ["TCP"] : ["UDP"];
   const families: Family[] | undefined = !!o.ipv4 === !!o.ipv6
@@ -194,18 +288,39 @@ export function parseArgs(args: readonly string[], options: { noColorEnv?: boole
     remote: o.remote,
     listening: o.listening,
   };
-  const format = o.format as Format;
+  const format = (o.format ?? "table") as Format;
+  if (o.groupBy && format !== "table" && format !== "json") {
+    throw new UsageError(
+      `--group-by ${o.groupBy} works with --format table or json, not "${format}"`,
+    );
+  }
   const fields = o.fields ?? (format === "table" ? DEFAULT_TABLE_FIELDS : CONNECTION_FIELDS);
   return {
-    action: "list",
+    action,
     text: "",
     filters,
     format,
     fields,
+    formatGiven: program.getOptionValueSource("format") === "cli",
     color: o.color !== false && !options.noColorEnv,
+    groupBy: o.groupBy,
+    intervalMs: o.interval ?? 1000,
+    count: o.count,
+    out: o.out,
+    append: !!o.append,
   };
 }
 
 function emptyRequest(): CliRequest {
-  return { action: "list", text: "", filters: {}, format: "table", fields: [], color: false };
+  return {
+    action: "list",
+    text: "",
+    filters: {},
+    format: "table",
+    fields: [],
+    formatGiven: false,
+    color: false,
+    intervalMs: 1000,
+    append: false,
+  };
 }

@@ -1,0 +1,88 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DEFAULT_TABLE_FIELDS, parseArgs, UsageError } from "../../cli/args.ts";
+import { CONNECTION_FIELDS } from "../../core/record.ts";
+
+function usage(args: string[], pattern: RegExp) {
+  assert.throws(() => parseArgs(args), (e: Error) => {
+    assert.ok(e instanceof UsageError, `${args.join(" ")}: ${e}`);
+    assert.match(e.message, pattern);
+    assert.equal(e.message.includes("\n"), false, "one line");
+    return true;
+  });
+}
+
+describe("parseArgs", () => {
+  it("maps flags to filters", () => {
+    const r = parseArgs([
+      "--tcp",
+      "-6",
+      "--state",
+      "established,TimeWait",
+      "--pid",
+      "4,88",
+      "--name",
+      "notepad++",
+      "--port",
+      "443",
+      "--local-port",
+      "50000",
+      "--remote-port",
+      "443",
+      "--remote",
+      "10.0.0.0/8",
+      "--listening",
+    ]);
+    assert.equal(r.action, "list");
+    assert.deepEqual(r.filters, {
+      protocols: ["TCP"],
+      families: ["IPv6"],
+      states: ["ESTABLISHED", "TIME_WAIT"],
+      pids: [4, 88],
+      name: "notepad++",
+      port: 443,
+      localPort: 50000,
+      remotePort: 443,
+      remote: "10.0.0.0/8",
+      listening: true,
+    });
+  });
+  it("both or neither of --tcp/--udp and -4/-6 means both", () => {
+    const r = parseArgs(["--tcp", "--udp", "-4", "-6"]);
+    assert.equal(r.filters.protocols, undefined);
+    assert.equal(r.filters.families, undefined);
+  });
+  it("defaults: table with the classic columns; json with every field", () => {
+    assert.deepEqual(parseArgs([]).fields, DEFAULT_TABLE_FIELDS);
+    assert.deepEqual(parseArgs(["--format", "json"]).fields, CONNECTION_FIELDS);
+    assert.deepEqual(parseArgs(["--format", "csv", "--fields", "pid,localPort"]).fields, [
+      "pid",
+      "localPort",
+    ]);
+  });
+  it("colour off with --no-color or NO_COLOR", () => {
+    assert.equal(parseArgs([]).color, true);
+    assert.equal(parseArgs(["--no-color"]).color, false);
+    assert.equal(parseArgs([], { noColorEnv: true }).color, false);
+  });
+  it("help and version print text", () => {
+    const help = parseArgs(["--help"]);
+    assert.equal(help.action, "help");
+    assert.match(help.text, /--state <states>/);
+    assert.match(help.text, /Exit codes/);
+    const version = parseArgs(["--version"]);
+    assert.equal(version.action, "version");
+    assert.match(version.text, /^procconn \d+\.\d+\.\d+ \((deno|node) [\d.]+; \w+ \w+\)\n$/);
+  });
+  it("rejects bad values with one line naming the value and what is allowed", () => {
+    usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
+    usage(["--port", "70000"], /"70000".*0 to 65535/);
+    usage(["--port", "-1"], /-1/);
+    usage(["--remote", "10.0.0.0/33"], /"10.0.0.0\/33".*0 to 32/);
+    usage(["--format", "xml"], /'xml'.*table, json, ndjson, csv/);
+    usage(["--fields", "nope"], /"nope".*localAddress/);
+    usage(["--pid", "abc"], /"abc"/);
+    usage(["--frobnicate"], /--frobnicate.*--help/);
+    usage(["extra"], /too many arguments/);
+  });
+});

@@ -1,0 +1,190 @@
+// The CLI as a user runs it: a subprocess against real sockets held by real child processes.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { realpathSync } from "node:fs";
+import { createInterface } from "node:readline";
+import process from "node:process";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DENO = process.execPath;
+const NODE = realpathSync("/usr/bin/node");
+
+function procconn(args: string[], input?: string) {
+  const r = spawnSync(DENO, ["run", "-A", "--no-check", "main.ts", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    input,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// A node child that listens on TCP (v4 and v6), connects to its v4 listener, binds UDP sockets,
+// prints the ports as one JSON line, then waits for stdin to close.
+const CHILD = `
+const net = require("net"), dgram = require("dgram");
+const udpCount = Number(process.argv[1] || 1);
+const l4 = net.createServer(() => {}).listen(0, "127.0.0.1", () => {
+  const l6 = net.createServer(() => {}).listen(0, "::1", () => {
+    const c = net.connect(l4.address().port, "127.0.0.1", () => {
+      const udp = [];
+      let bound = 0;
+      for (let i = 0; i < udpCount; i++) {
+        const s = dgram.createSocket("udp4");
+        udp.push(s);
+        s.bind(0, "127.0.0.1", () => {
+          if (++bound === udpCount) {
+            console.log(JSON.stringify({ pid: process.pid, tcp4: l4.address().port,
+              tcp6: l6.address().port, client: c.localPort, udp: udp[0].address().port }));
+          }
+        });
+      }
+    });
+  });
+});
+process.stdin.resume();
+process.stdin.on("end", () => process.exit(0));
+`;
+
+interface ChildInfo {
+  pid: number;
+  tcp4: number;
+  tcp6: number;
+  client: number;
+  udp: number;
+}
+
+async function startChild(udpCount = 1): Promise<{ proc: ChildProcess; info: ChildInfo }> {
+  const proc = spawn(NODE, ["-e", CHILD, String(udpCount)], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once("line", resolve);
+    proc.once("exit", (code) => reject(new Error(`child exited early with ${code}`)));
+  });
+  return { proc, info: JSON.parse(line) };
+}
+
+describe("procconn CLI", () => {
+  let child: { proc: ChildProcess; info: ChildInfo };
+  before(async () => {
+    child = await startChild(400);
+  });
+  after(() => {
+    child.proc.stdin!.end();
+    child.proc.kill();
+  });
+
+  it("--format json reports the child's endpoints with pid, name, path and parent", () => {
+    const r = procconn(["--format", "json", "--pid", String(child.info.pid)]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout);
+    const find = (pred: (x: Record<string, unknown>) => boolean) => rows.find(pred);
+    const listen4 = find((x) => x.protocol === "TCP" && x.localPort === child.info.tcp4 && x.state === "LISTEN");
+    const listen6 = find((x) => x.protocol === "TCP" && x.localPort === child.info.tcp6);
+    const client = find((x) => x.localPort === child.info.client);
+    const udp = find((x) => x.protocol === "UDP" && x.localPort === child.info.udp);
+    for (const row of [listen4, listen6, client, udp]) {
+      assert.ok(row, `missing row in ${r.stdout.slice(0, 500)}`);
+      assert.equal(row.pid, child.info.pid);
+      assert.equal(row.processName, "node");
+      assert.equal(row.processPath, NODE);
+      assert.equal(row.parentPid, process.pid);
+      assert.ok(Math.abs(Date.parse(row.processStartTime) - Date.now()) < 120_000);
+    }
+    assert.equal(listen6.family, "IPv6");
+    assert.equal(listen6.localAddress, "::1");
+    assert.equal(listen4.remoteAddress, null);
+    assert.equal(client.state, "ESTABLISHED");
+    assert.equal(client.remotePort, child.info.tcp4);
+    assert.equal(udp.state, null);
+    assert.equal(udp.remoteAddress, null);
+  });
+
+  it("filters: --tcp -4 --state listen --local-port", () => {
+    const r = procconn([
+      "--format",
+      "ndjson",
+      "--tcp",
+      "-4",
+      "--state",
+      "listen",
+      "--local-port",
+      String(child.info.tcp4),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].pid, child.info.pid);
+  });
+
+  it("--name matches the process name", () => {
+    const r = procconn(["--format", "json", "--name", "NODE", "--port", String(child.info.tcp6)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).map((x: { pid: number }) => x.pid), [child.info.pid]);
+  });
+
+  it("--format csv has a header and one row per endpoint", () => {
+    const r = procconn([
+      "--format",
+      "csv",
+      "--fields",
+      "protocol,localPort,pid,processName",
+      "--local-port",
+      String(child.info.tcp4),
+      "--tcp",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split(/\r?\n/);
+    assert.equal(lines[0], "protocol,localPort,pid,processName");
+    assert.ok(lines.includes(`TCP,${child.info.tcp4},${child.info.pid},node`), r.stdout);
+  });
+
+  it("the table shows the child's row", () => {
+    const r = procconn(["--pid", String(child.info.pid), "--tcp"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /PID/);
+    assert.match(r.stdout, new RegExp(`127\\.0\\.0\\.1:${child.info.tcp4}\\b.*LISTEN.*${child.info.pid}`));
+  });
+
+  it("a closed stdout ends quietly (procconn | head -1)", () => {
+    const r = spawnSync(
+      "bash",
+      ["-c", `"${DENO}" run -A --no-check main.ts --format ndjson --udp | head -1; exit \${PIPESTATUS[0]}`],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(r.stdout.trim().split("\n").length, 1);
+    JSON.parse(r.stdout);
+  });
+});
+
+describe("procconn CLI errors", () => {
+  for (
+    const [args, value] of [
+      [["--state", "NOPE"], "NOPE"],
+      [["--port", "70000"], "70000"],
+      [["--remote", "10.0.0.0/33"], "10.0.0.0/33"],
+      [["--format", "xml"], "xml"],
+      [["--fields", "nope"], "nope"],
+    ] as const
+  ) {
+    it(`${args.join(" ")} -> exit 2 and one line naming the value`, () => {
+      const r = procconn([...args]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.ok(r.stderr.includes(value), r.stderr);
+      assert.match(r.stderr, /^procconn: /);
+    });
+  }
+
+  it("--version and --help exit 0", () => {
+    const v = procconn(["--version"]);
+    assert.equal(v.code, 0);
+    assert.match(v.stdout, /^procconn \d+\.\d+\.\d+ \(deno [\d.]+; linux x86_64\)/);
+    const h = procconn(["--help"]);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /Usage: procconn/);
+  });
+});
