@@ -13,12 +13,26 @@ import {
   type Reason,
   validateConnection,
 } from "./record.ts";
-import type { ProcessInfo, RawSocket, SocketSource } from "./source.ts";
+import type { ProcessField, ProcessInfo, RawSocket, SocketSource } from "./source.ts";
+import { ImageHasher } from "./hash.ts";
+import { type ResolveOptions, ReverseResolver } from "./resolve.ts";
+import { descendantsOf } from "./tree.ts";
 
-/** Options of {@linkcode listConnections}: the filters, and the backend to read from. */
+/** Options of {@linkcode listConnections}: the filters, enrichments, and the backend. */
 export interface ListOptions extends FilterOptions {
   /** The socket backend; defaults to the one for this OS. */
   source?: SocketSource;
+  /**
+   * With `pids` or `name`: also keep the rows of every descendant of the selected processes
+   * ("this program and everything it spawned").
+   */
+  tree?: boolean;
+  /** Compute `imageSha256` of each distinct image. */
+  hash?: boolean;
+  /** Read per-connection byte and segment counters (TCP). */
+  stats?: boolean;
+  /** Resolve remote addresses to `remoteHostName`; `true` or resolver options. */
+  resolve?: boolean | ResolveOptions;
 }
 
 const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
@@ -34,13 +48,40 @@ function compareRows(a: Connection, b: Connection): number {
     ((a.pid ?? -1) - (b.pid ?? -1));
 }
 
+/** Record fields filled from the process, and the ProcessInfo field each comes from. */
+const PROCESS_FIELDS = [
+  ["processName", "name"],
+  ["processPath", "path"],
+  ["parentPid", "parentPid"],
+  ["processStartTime", "startTime"],
+  ["commandLine", "commandLine"],
+  ["userName", "userName"],
+  ["sessionId", "sessionId"],
+  ["services", "services"],
+] as const satisfies readonly (readonly [keyof Connection, ProcessField])[];
+
+/** Fields that an ownerless row explains with the owner's absence. */
+const OWNER_FIELDS = [
+  "pid",
+  "processName",
+  "processPath",
+  "parentPid",
+  "processStartTime",
+  "commandLine",
+  "userName",
+] as const;
+
+const STAT_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
+
 /**
- * Joins one socket with one of its owners (or with none) into a connection record.
+ * Joins one socket with one of its owners (or with none) into a connection record. A field the
+ * backend does not provide at all (undefined) is null without a reason; a field it tried and
+ * could not read is null with the reason.
  *
  * @param socket The socket as the OS reported it.
  * @param pid One owning pid, or null when the socket has no known owner.
- * @param info What is known of that process (absent when it was not looked up).
- * @returns The record (not yet validated).
+ * @param info What is known of that process (absent when it was not found).
+ * @returns The record (not yet validated; enrichments not yet applied).
  */
 export function joinRecord(
   socket: RawSocket,
@@ -48,7 +89,7 @@ export function joinRecord(
   info: ProcessInfo | undefined,
 ): Connection {
   const unavailable: Connection["unavailable"] = {};
-  const base = {
+  const record: Connection = {
     protocol: socket.protocol,
     family: socket.family,
     localAddress: socket.localAddress,
@@ -56,36 +97,49 @@ export function joinRecord(
     remoteAddress: socket.remoteAddress,
     remotePort: socket.remoteAddress === null ? null : socket.remotePort,
     state: socket.state,
-  };
-  if (pid === null || !info) {
-    const reason: Reason = pid === null ? socket.ownerReason ?? "no-owner" : "process-exited";
-    for (const field of EXPLAINABLE_FIELDS) {
-      if (field !== "pid" || pid === null) unavailable[field] = reason;
-    }
-    return {
-      ...base,
-      pid,
-      processName: null,
-      processPath: null,
-      parentPid: null,
-      processStartTime: null,
-      unavailable,
-    };
-  }
-  const why = info.unavailable;
-  if (info.name === null) unavailable.processName = why.name ?? "not-supported";
-  if (info.path === null) unavailable.processPath = why.path ?? "not-supported";
-  if (info.parentPid === null) unavailable.parentPid = why.parentPid ?? "not-supported";
-  if (info.startTime === null) unavailable.processStartTime = why.startTime ?? "not-supported";
-  return {
-    ...base,
     pid,
-    processName: info.name,
-    processPath: info.path,
-    parentPid: info.parentPid,
-    processStartTime: info.startTime,
+    processName: null,
+    processPath: null,
+    parentPid: null,
+    processStartTime: null,
+    commandLine: null,
+    userName: null,
+    sessionId: null,
+    services: null,
+    imageSha256: null,
+    connectionCreated: socket.created ?? null,
+    bytesIn: socket.stats?.bytesIn ?? null,
+    bytesOut: socket.stats?.bytesOut ?? null,
+    segmentsIn: socket.stats?.segmentsIn ?? null,
+    segmentsOut: socket.stats?.segmentsOut ?? null,
+    remoteHostName: null,
     unavailable,
   };
+  const socketWhy = socket.unavailable ?? {};
+  if (socket.created === null) unavailable.connectionCreated = socketWhy.created ?? "not-supported";
+  if (socket.stats === null) {
+    for (const f of STAT_FIELDS) unavailable[f] = socketWhy.stats ?? "not-supported";
+  }
+  if (pid === null || !info) {
+    const reason: Reason = pid === null ? socket.ownerReason ?? "no-owner" : "process-exited";
+    for (const field of OWNER_FIELDS) if (field !== "pid" || pid === null) unavailable[field] = reason;
+  } else {
+    const why = info.unavailable;
+    const rec = record as Record<string, unknown>;
+    for (const [field, from] of PROCESS_FIELDS) {
+      const value = info[from];
+      if (value === undefined) continue;
+      rec[field] = value;
+      if (value === null) unavailable[field] = why[from] ?? "not-supported";
+    }
+  }
+  // Services the OS ties to the socket itself win over the process's.
+  if (socket.services !== undefined) {
+    record.services = socket.services;
+    if (socket.services === null) unavailable.services = socketWhy.services ?? "not-supported";
+    else delete unavailable.services;
+  }
+  return record;
 }
 
 /**
@@ -118,9 +172,24 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
   const sockets = (await source.listSockets({
     protocols: options.protocols ?? PROTOCOLS,
     families: options.families ?? FAMILIES,
+    stats: options.stats,
   })).filter(socketPredicate(options));
 
-  const wantedPids = options.pids ? new Set(options.pids) : null;
+  // --tree: the selection (pids and/or name) becomes roots, and their descendants join in.
+  let wantedPids = options.pids ? new Set(options.pids) : null;
+  let nameOk = options.name === undefined ? null : nameMatcher(options.name);
+  if (options.tree && (wantedPids || nameOk)) {
+    if (!source.listProcesses) {
+      throw new Error(`The ${source.name} backend cannot list processes, which --tree needs`);
+    }
+    const table = await source.listProcesses();
+    const roots = table.filter((p) =>
+      (!wantedPids || wantedPids.has(p.pid)) && (!nameOk || nameOk(p.name))
+    );
+    wantedPids = descendantsOf(table, roots.map((p) => p.pid));
+    nameOk = null;
+  }
+
   const pairs: [RawSocket, number | null][] = [];
   for (const socket of sockets) {
     if (socket.pids.length === 0) {
@@ -133,13 +202,46 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
   const pids = new Set<number>();
   for (const [, pid] of pairs) if (pid !== null) pids.add(pid);
   const processes = pids.size ? await source.describeProcesses(pids) : new Map();
-  const nameOk = options.name === undefined ? null : nameMatcher(options.name);
 
   const rows: Connection[] = [];
   for (const [socket, pid] of pairs) {
     const info = pid === null ? undefined : processes.get(pid);
     if (nameOk && !nameOk(info?.name ?? null)) continue;
-    rows.push(validateConnection(joinRecord(socket, pid, info)));
+    const row = joinRecord(socket, pid, info);
+    if (options.stats && socket.protocol === "UDP") {
+      for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
+    }
+    rows.push(row);
   }
-  return rows.sort(compareRows);
+  await enrich(rows, options);
+  return rows.map(validateConnection).sort(compareRows);
+}
+
+/** Applies the opt-in enrichments that work the same on every OS: hashes and reverse DNS. */
+async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
+  const work: Promise<void>[] = [];
+  if (options.hash) {
+    const hasher = new ImageHasher();
+    for (const row of rows) {
+      if (row.processPath === null) {
+        row.unavailable.imageSha256 = row.unavailable.processPath ?? "not-found";
+        continue;
+      }
+      work.push(hasher.hash(row.processPath).then((r) => {
+        if ("sha256" in r) row.imageSha256 = r.sha256;
+        else row.unavailable.imageSha256 = r.reason;
+      }));
+    }
+  }
+  if (options.resolve) {
+    const resolver = new ReverseResolver(options.resolve === true ? {} : options.resolve);
+    for (const row of rows) {
+      if (row.remoteAddress === null) continue;
+      work.push(resolver.lookup(row.remoteAddress).then((r) => {
+        if ("name" in r) row.remoteHostName = r.name;
+        else row.unavailable.remoteHostName = r.reason;
+      }));
+    }
+  }
+  await Promise.all(work);
 }

@@ -43,7 +43,10 @@ export type Family = typeof FAMILIES[number];
  * - `access-denied`: the process exists but could not be opened or read.
  * - `process-exited`: the process went away between listing the socket and reading it.
  * - `system-process`: a pseudo-process (Windows PID 0) that has no image or start time.
- * - `not-supported`: this platform or runtime does not provide the field.
+ * - `not-supported`: this platform, runtime or OS version does not provide the field.
+ * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).
+ * - `timeout`: the lookup did not answer in time (reverse DNS).
+ * - `not-applicable`: the field has no meaning for this row (byte counters of a UDP socket).
  */
 export const REASONS = [
   "no-owner",
@@ -51,6 +54,9 @@ export const REASONS = [
   "process-exited",
   "system-process",
   "not-supported",
+  "not-found",
+  "timeout",
+  "not-applicable",
 ] as const;
 /** Why a field is null. */
 export type Reason = typeof REASONS[number];
@@ -62,12 +68,25 @@ export const EXPLAINABLE_FIELDS = [
   "processPath",
   "parentPid",
   "processStartTime",
+  "commandLine",
+  "userName",
+  "sessionId",
+  "services",
+  "imageSha256",
+  "connectionCreated",
+  "bytesIn",
+  "bytesOut",
+  "segmentsIn",
+  "segmentsOut",
+  "remoteHostName",
 ] as const;
 /** A field that may be null with a reason. */
 export type ExplainableField = typeof EXPLAINABLE_FIELDS[number];
 
 const port = z.number().int().min(0).max(65535);
 const pid = z.number().int().min(0).max(0xffffffff);
+const counter = z.number().int().min(0);
+const isoTime = z.iso.datetime({ offset: true });
 
 /** The zod schema every connection record satisfies. */
 export const ConnectionSchema = z.object({
@@ -86,8 +105,31 @@ export const ConnectionSchema = z.object({
   processName: z.string().nullable().describe("Executable name of the owning process"),
   processPath: z.string().nullable().describe("Full path of the owning process's image"),
   parentPid: pid.nullable().describe("Parent process id of the owning process"),
-  processStartTime: z.iso.datetime({ offset: true }).nullable().describe(
+  processStartTime: isoTime.nullable().describe(
     "Start time of the owning process (ISO 8601, UTC); with pid it identifies the process even when pids are reused",
+  ),
+  commandLine: z.string().nullable().describe("Command line of the owning process"),
+  userName: z.string().nullable().describe(
+    "Account the owning process runs as (DOMAIN\\user on Windows, the user name on Linux)",
+  ),
+  sessionId: z.number().int().min(0).nullable().describe(
+    "Windows logon session id of the owning process; null on Linux",
+  ),
+  services: z.array(z.string()).nullable().describe(
+    "Services behind the endpoint: Windows service names from the owner-module tables, or the systemd unit on Linux",
+  ),
+  imageSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable().describe(
+    "SHA-256 of the owning process's image file (with --hash)",
+  ),
+  connectionCreated: isoTime.nullable().describe(
+    "When the socket was created (Windows owner-module tables); null where the OS does not say",
+  ),
+  bytesIn: counter.nullable().describe("Payload bytes received (TCP, with --stats)"),
+  bytesOut: counter.nullable().describe("Payload bytes sent (TCP, with --stats)"),
+  segmentsIn: counter.nullable().describe("Segments received (TCP, with --stats)"),
+  segmentsOut: counter.nullable().describe("Segments sent (TCP, with --stats)"),
+  remoteHostName: z.string().nullable().describe(
+    "Reverse DNS name of the remote address (with --resolve)",
   ),
   unavailable: z.partialRecord(z.enum(EXPLAINABLE_FIELDS), z.enum(REASONS)).describe(
     "For each field that is null although it applies to this row: why it could not be read",
@@ -112,11 +154,11 @@ export const CONNECTION_FIELDS: readonly (keyof Connection)[] = Object.keys(
  * @example
  * ```ts
  * import { validateConnection } from "./record.ts";
- * const ok = validateConnection({
- *   protocol: "UDP", family: "IPv4", localAddress: "0.0.0.0", localPort: 53,
- *   remoteAddress: null, remotePort: null, state: null, pid: null, processName: null,
- *   processPath: null, parentPid: null, processStartTime: null, unavailable: { pid: "no-owner" },
- * });
+ * try {
+ *   validateConnection({ protocol: "SCTP" });
+ * } catch (err) {
+ *   console.log((err as Error).message); // Invalid connection record: protocol: ...
+ * }
  * ```
  */
 export function validateConnection(record: unknown): Connection {

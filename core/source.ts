@@ -29,6 +29,29 @@ export interface RawSocket {
   pids: number[];
   /** Why `pids` is empty. */
   ownerReason?: Reason;
+  /**
+   * Services behind the socket, when the OS ties them to the socket (Windows owner-module
+   * tables). Undefined when the backend has no such notion.
+   */
+  services?: string[] | null;
+  /** When the socket was created, ISO 8601 UTC; undefined when the OS does not say. */
+  created?: string | null;
+  /** Byte and segment counters, when asked for with `stats`. */
+  stats?: SocketStats | null;
+  /** Why `services`, `created` or `stats` is null. */
+  unavailable?: Partial<Record<"services" | "created" | "stats", Reason>>;
+}
+
+/** Per-connection counters (TCP). */
+export interface SocketStats {
+  /** Payload bytes received. */
+  bytesIn: number;
+  /** Payload bytes sent. */
+  bytesOut: number;
+  /** Segments received. */
+  segmentsIn: number;
+  /** Segments sent. */
+  segmentsOut: number;
 }
 
 /** What the OS says about one process. Null fields carry their reason in `unavailable`. */
@@ -43,9 +66,28 @@ export interface ProcessInfo {
   parentPid: number | null;
   /** Start time, ISO 8601 UTC. */
   startTime: string | null;
+  /** Command line; undefined when the backend does not read it. */
+  commandLine?: string | null;
+  /** Account name; undefined when the backend does not read it. */
+  userName?: string | null;
+  /** Windows session id; undefined where there is no such notion. */
+  sessionId?: number | null;
+  /** Services hosted by the process (Linux: the systemd unit); undefined when not read. */
+  services?: string[] | null;
   /** Why a null field is null. */
-  unavailable: Partial<Record<"name" | "path" | "parentPid" | "startTime", Reason>>;
+  unavailable: Partial<Record<ProcessField, Reason>>;
 }
+
+/** The fields of {@linkcode ProcessInfo} that may be null with a reason. */
+export type ProcessField =
+  | "name"
+  | "path"
+  | "parentPid"
+  | "startTime"
+  | "commandLine"
+  | "userName"
+  | "sessionId"
+  | "services";
 
 /** Which parts of the socket tables to read; a backend may skip tables that are not asked for. */
 export interface SocketQuery {
@@ -53,6 +95,8 @@ export interface SocketQuery {
   protocols: readonly Protocol[];
   /** Families to read. */
   families: readonly Family[];
+  /** Also read per-connection byte and segment counters (TCP). */
+  stats?: boolean;
 }
 
 /** A platform backend. Each OS module exports one with the same shape. */
@@ -66,6 +110,23 @@ export interface SocketSource {
    * (then its fields are null with `process-exited`).
    */
   describeProcesses(pids: Iterable<number>): Promise<Map<number, ProcessInfo>>;
+  /**
+   * Lists every process with its parent and start time (for `--tree`); cheap fields only.
+   * Optional: a backend without it cannot serve `--tree`.
+   */
+  listProcesses?(): Promise<ProcessSummary[]>;
+}
+
+/** One process in the process table. */
+export interface ProcessSummary {
+  /** Process id. */
+  pid: number;
+  /** Parent process id, or null when unknown. */
+  parentPid: number | null;
+  /** Executable name, or null when unknown. */
+  name: string | null;
+  /** Start time (ISO 8601 UTC), or null when unknown; used to reject stale parent links. */
+  startTime: string | null;
 }
 
 /** Raised when procconn has no backend for the running OS. */

@@ -109,6 +109,8 @@ describe("listConnections", () => {
       processPath: "no-owner",
       parentPid: "no-owner",
       processStartTime: "no-owner",
+      commandLine: "no-owner",
+      userName: "no-owner",
     });
   });
   it("says why fields are missing: access denied, process exited", async () => {
@@ -128,7 +130,7 @@ describe("listConnections", () => {
   it("asks the backend only for the tables needed", async () => {
     const source = fakeSource();
     await listConnections({ source, protocols: ["UDP"], families: ["IPv6"] });
-    assert.deepEqual(source.queries, [{ protocols: ["UDP"], families: ["IPv6"] }]);
+    assert.deepEqual(source.queries, [{ protocols: ["UDP"], families: ["IPv6"], stats: undefined }]);
   });
   it("describes only the processes of rows that survive the socket filters", async () => {
     const source = fakeSource();
@@ -150,5 +152,86 @@ describe("listConnections", () => {
     const source = fakeSource();
     source.listSockets = () => Promise.resolve([{ ...SOCKETS[1], localPort: 70000 }]);
     await assert.rejects(listConnections({ source }), /localPort/);
+  });
+});
+
+describe("joinRecord via listConnections: fields a backend provides or not", () => {
+  it("a field the backend never reads is null without a reason; one it failed to read has one", async () => {
+    const source = fakeSource();
+    source.describeProcesses = (pids) =>
+      Promise.resolve(
+        new Map([...pids].map((pid) => [pid, {
+          ...PROCS[10],
+          pid,
+          commandLine: null,
+          userName: "www-data",
+          unavailable: { commandLine: "access-denied" as const },
+        }])),
+      );
+    const [row] = await listConnections({ source, localPort: 80, pids: [10] });
+    assert.equal(row.userName, "www-data");
+    assert.equal(row.commandLine, null);
+    assert.equal(row.sessionId, null);
+    assert.deepEqual(row.unavailable, { commandLine: "access-denied" });
+  });
+  it("socket-level services and creation time come through", async () => {
+    const source = fakeSource();
+    source.listSockets = () =>
+      Promise.resolve([{
+        ...SOCKETS[1],
+        pids: [10],
+        services: ["Dnscache"],
+        created: "2026-11-01T10:00:00.000Z",
+      }]);
+    const [row] = await listConnections({ source });
+    assert.deepEqual(row.services, ["Dnscache"]);
+    assert.equal(row.connectionCreated, "2026-11-01T10:00:00.000Z");
+  });
+  it("--stats: counters for TCP, not-applicable for UDP", async () => {
+    const source = fakeSource();
+    source.listSockets = (q) =>
+      Promise.resolve([
+        {
+          ...SOCKETS[1],
+          pids: [10],
+          stats: q.stats ? { bytesIn: 5, bytesOut: 7, segmentsIn: 1, segmentsOut: 2 } : undefined,
+        },
+        SOCKETS[0],
+      ]);
+    const rows = await listConnections({ source, stats: true });
+    const tcp = rows.find((r) => r.protocol === "TCP")!;
+    assert.deepEqual([tcp.bytesIn, tcp.bytesOut, tcp.segmentsIn, tcp.segmentsOut], [5, 7, 1, 2]);
+    const udp = rows.find((r) => r.protocol === "UDP")!;
+    assert.equal(udp.bytesIn, null);
+    assert.equal(udp.unavailable.bytesIn, "not-applicable");
+  });
+});
+
+describe("--tree", () => {
+  const table = [
+    { pid: 1, parentPid: 0, name: "init", startTime: "2026-11-01T09:00:00.000Z" },
+    { pid: 10, parentPid: 1, name: "nginx", startTime: "2026-11-01T10:00:00.000Z" },
+    { pid: 11, parentPid: 10, name: "nginx", startTime: "2026-11-01T10:00:01.000Z" },
+    { pid: 20, parentPid: 10, name: "Notepad++.exe", startTime: "2026-11-01T10:00:02.000Z" },
+  ];
+  it("selects the process and its descendants", async () => {
+    const source = { ...fakeSource(), listProcesses: () => Promise.resolve(table) };
+    const rows = await listConnections({ source, pids: [10], tree: true });
+    assert.deepEqual([...new Set(rows.map((r) => r.pid))].sort(), [10, 11, 20]);
+  });
+  it("by name: the root matched by name, children whatever their name", async () => {
+    const source = {
+      ...fakeSource(),
+      listProcesses: () =>
+        Promise.resolve(table.map((p) => p.pid === 10 ? { ...p, name: "launcher" } : p)),
+    };
+    const rows = await listConnections({ source, name: "launcher", tree: true });
+    assert.deepEqual([...new Set(rows.map((r) => r.pid))].sort(), [10, 11, 20]);
+  });
+  it("fails clearly when the backend has no process table", async () => {
+    await assert.rejects(
+      listConnections({ source: fakeSource(), pids: [10], tree: true }),
+      /cannot list processes/,
+    );
   });
 });

@@ -1,0 +1,85 @@
+/**
+ * Reverse DNS for remote addresses: cached, each lookup time-boxed, a bounded number in flight,
+ * so a slow resolver never holds output up for longer than the timeout.
+ *
+ * @module
+ */
+import { Resolver } from "node:dns/promises";
+import type { Reason } from "./record.ts";
+
+/** Options of {@linkcode ReverseResolver}. */
+export interface ResolveOptions {
+  /** Longest wait for one lookup, in milliseconds (default 500). */
+  timeoutMs?: number;
+  /** Lookups in flight at once (default 16). */
+  concurrency?: number;
+  /** DNS servers (`host:port`) to ask instead of the system's. */
+  servers?: string[];
+}
+
+/** A host name, or why there is none. */
+export type ResolveResult = { name: string } | { reason: Reason };
+
+/** Resolves addresses to names, each address at most once. */
+export class ReverseResolver {
+  #cache = new Map<string, Promise<ResolveResult>>();
+  #resolver: Resolver;
+  #timeoutMs: number;
+  #slots: number;
+  #waiting: (() => void)[] = [];
+
+  /**
+   * @param options Timeout, concurrency and servers.
+   */
+  constructor(options: ResolveOptions = {}) {
+    this.#timeoutMs = options.timeoutMs ?? 500;
+    this.#slots = options.concurrency ?? 16;
+    this.#resolver = new Resolver({ timeout: this.#timeoutMs, tries: 1 });
+    if (options.servers) this.#resolver.setServers(options.servers);
+  }
+
+  /**
+   * Looks up the name of an address.
+   *
+   * @param address IPv4 or IPv6 text (a `%scope` suffix is dropped).
+   * @returns The first PTR name, or the reason there is none (`not-found`, `timeout`).
+   */
+  lookup(address: string): Promise<ResolveResult> {
+    const bare = address.replace(/%.*$/, "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+    let pending = this.#cache.get(bare);
+    if (!pending) {
+      pending = this.#limited(() => this.#lookupOnce(bare));
+      this.#cache.set(bare, pending);
+    }
+    return pending;
+  }
+
+  async #limited<T>(task: () => Promise<T>): Promise<T> {
+    while (this.#slots === 0) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#slots--;
+    try {
+      return await task();
+    } finally {
+      this.#slots++;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  async #lookupOnce(address: string): Promise<ResolveResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<ResolveResult>((resolve) => {
+      timer = setTimeout(() => resolve({ reason: "timeout" }), this.#timeoutMs);
+    });
+    const query = this.#resolver.reverse(address).then(
+      (names): ResolveResult => names.length ? { name: names[0] } : { reason: "not-found" },
+      (err): ResolveResult => ({
+        reason: (err as { code?: string }).code === "ETIMEOUT" ? "timeout" : "not-found",
+      }),
+    );
+    try {
+      return await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// Reverse DNS against a DNS server this test runs on loopback: never the internet.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { Buffer } from "node:buffer";
+import { ReverseResolver } from "../../core/resolve.ts";
+
+/** A tiny PTR responder: names from a table, NXDOMAIN otherwise, silence for "slow" ones. */
+function startDns(names: Record<string, string>, silent: Set<string>) {
+  const server = dgram.createSocket("udp4");
+  const queries: string[] = [];
+  server.on("message", (msg, peer) => {
+    let i = 12;
+    const labels: string[] = [];
+    while (msg[i] !== 0) {
+      labels.push(msg.subarray(i + 1, i + 1 + msg[i]).toString());
+      i += msg[i] + 1;
+    }
+    const qname = labels.join(".");
+    queries.push(qname);
+    if (silent.has(qname)) return;
+    const question = msg.subarray(12, i + 5);
+    const name = names[qname];
+    const flags = name ? [0x81, 0x80] : [0x81, 0x83];
+    const header = Buffer.from([msg[0], msg[1], ...flags, 0, 1, 0, name ? 1 : 0, 0, 0, 0, 0]);
+    if (!name) return server.send(Buffer.concat([header, question]), peer.port, peer.address);
+    const rdata = Buffer.from(
+      name.split(".").flatMap((l) => [l.length, ...Buffer.from(l)]).concat([0]),
+    );
+    const answer = Buffer.concat([
+      Buffer.from([0xc0, 12, 0, 12, 0, 1, 0, 0, 0, 60, rdata.length >> 8, rdata.length & 255]),
+      rdata,
+    ]);
+    server.send(Buffer.concat([header, question, answer]), peer.port, peer.address);
+  });
+  return { server, queries };
+}
+
+describe("ReverseResolver", () => {
+  let dns: ReturnType<typeof startDns>;
+  let servers: string[];
+  before(async () => {
+    dns = startDns(
+      { "3.2.1.10.in-addr.arpa": "web.test.internal" },
+      new Set(["9.9.9.10.in-addr.arpa"]),
+    );
+    await new Promise<void>((r) => dns.server.bind(0, "127.0.0.1", () => r()));
+    servers = [`127.0.0.1:${dns.server.address().port}`];
+  });
+  after(() => dns.server.close());
+
+  it("finds a PTR name, and asks once per address", async () => {
+    const r = new ReverseResolver({ servers });
+    assert.deepEqual(await r.lookup("10.1.2.3"), { name: "web.test.internal" });
+    assert.deepEqual(await r.lookup("::ffff:10.1.2.3"), { name: "web.test.internal" });
+    assert.equal(dns.queries.filter((q) => q === "3.2.1.10.in-addr.arpa").length, 1);
+  });
+
+  it("reports not-found for an address without a name", async () => {
+    assert.deepEqual(await new ReverseResolver({ servers }).lookup("10.0.0.77"), {
+      reason: "not-found",
+    });
+  });
+
+  it("gives up after the timeout when the server does not answer", async () => {
+    const started = Date.now();
+    const result = await new ReverseResolver({ servers, timeoutMs: 300 }).lookup("10.9.9.9");
+    assert.deepEqual(result, { reason: "timeout" });
+    assert.ok(Date.now() - started < 3000, "bounded by the timeout, not the resolver's retries");
+  });
+});
