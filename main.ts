@@ -8,6 +8,7 @@
  * @module
  */
 import { listConnections } from "./core/list.ts";
+import type { Connection } from "./core/record.ts";
 import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
 import { parseArgs, UsageError } from "./cli/args.ts";
 import { createFormatter } from "./formatters/mod.ts";
@@ -38,7 +39,8 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     if (request.action === "watch") return await runWatch(request, out);
     if (request.action === "snapshot") return await runSnapshot(request);
-    const rows = await listConnections(request.filters);
+    const rows = await listConnections({ ...request.filters, ...request.enrich });
+    reportGaps(rows);
     if (request.groupBy === "process") {
       await out.write(formatGroups(rows, {
         format: request.format === "json" ? "json" : "table",
@@ -68,6 +70,24 @@ export async function main(args: readonly string[]): Promise<number> {
     writeError(`procconn: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+/**
+ * One line on stderr when processes could not be opened, so an unelevated run says what it
+ * could not see (the rows themselves carry the reasons).
+ */
+function reportGaps(rows: readonly Connection[]): void {
+  const denied = new Set<number>();
+  for (const row of rows) {
+    if (row.pid === null) continue;
+    if (Object.values(row.unavailable).includes("access-denied")) denied.add(row.pid);
+  }
+  if (denied.size === 0) return;
+  const n = denied.size;
+  writeError(
+    `procconn: ${n} process${n === 1 ? "" : "es"} could not be fully read (access denied): ` +
+      "run elevated for paths, command lines and users",
+  );
 }
 
 if (import.meta.main) {

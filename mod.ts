@@ -16,15 +16,21 @@
  * @module
  */
 export { listConnections, type ListOptions } from "./core/list.ts";
-export { cidrContains, type Cidr, type FilterOptions, nameMatcher, parseCidr } from "./core/filter.ts";
+export {
+  type Cidr,
+  cidrContains,
+  type FilterOptions,
+  nameMatcher,
+  parseCidr,
+} from "./core/filter.ts";
 export { parseState } from "./core/states.ts";
 export {
   type Connection,
   CONNECTION_FIELDS,
   ConnectionSchema,
   type ExplainableField,
-  type Family,
   FAMILIES,
+  type Family,
   type Protocol,
   PROTOCOLS,
   type Reason,
@@ -41,5 +47,11 @@ export {
   UnsupportedPlatformError,
 } from "./core/source.ts";
 export { defaultSource } from "./ffi/mod.ts";
-export { createFormatter, type Format, type FormatOptions, type Formatter, FORMATS } from "./formatters/mod.ts";
+export {
+  createFormatter,
+  type Format,
+  type FormatOptions,
+  FORMATS,
+  type Formatter,
+} from "./formatters/mod.ts";
 export { VERSION } from "./version.ts";

@@ -20,6 +20,18 @@ export class UsageError extends Error {
   }
 }
 
+/** Opt-in enrichments, as `listConnections` takes them. */
+export interface Enrichment {
+  /** Add descendants of the selected processes. */
+  tree: boolean;
+  /** Hash process images. */
+  hash: boolean;
+  /** Read TCP counters. */
+  stats: boolean;
+  /** Reverse DNS, with its per-lookup timeout. */
+  resolve: false | { timeoutMs: number };
+}
+
 /** The subcommands. `list` is the default. */
 export type Action = "list" | "watch" | "snapshot";
 
@@ -31,6 +43,8 @@ export interface CliRequest {
   text: string;
   /** The filters. */
   filters: FilterOptions;
+  /** The opt-in enrichments. */
+  enrich: Enrichment;
   /** Output format. */
   format: Format;
   /** Fields to output, in order. */
@@ -126,14 +140,17 @@ function parseRemote(text: string): string {
  * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, or a plain number of seconds.
  *
  * @param text The duration.
+ * @param minMs The shortest duration allowed.
  * @returns Milliseconds.
- * @throws {RangeError} When the text is not a duration from 100 ms to 1 hour.
+ * @throws {RangeError} When the text is not a duration from `minMs` to 1 hour.
  */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, minMs = 100): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   const ms = m ? Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000) : NaN;
-  if (!(ms >= 100 && ms <= 3_600_000)) {
-    throw new RangeError(`Invalid interval "${text}": expected a duration from 100ms to 1h, e.g. 2s`);
+  if (!(ms >= minMs && ms <= 3_600_000)) {
+    throw new RangeError(
+      `Invalid duration "${text}": expected ${minMs}ms to 1h, e.g. 2s or 500ms`,
+    );
   }
   return Math.round(ms);
 }
@@ -170,6 +187,16 @@ function addFilterOptions(cmd: Command): Command {
       wrap(parseRemote),
     )
     .option("-l, --listening", "listening endpoints only (TCP LISTEN, unconnected UDP)")
+    .option("--tree", "with --pid or --name: also every descendant of those processes")
+    .option("--hash", "SHA-256 of each process image (imageSha256)")
+    .option("--stats", "TCP byte and segment counters (Windows: elevated)")
+    .option("--resolve", "reverse DNS of remote addresses (remoteHostName)")
+    .option(
+      "--resolve-timeout <duration>",
+      "longest wait for one reverse lookup",
+      wrap((t) => parseDuration(t, 1)),
+      500,
+    )
     .option(
       "--fields <fields>",
       `columns to output, comma separated, from: ${CONNECTION_FIELDS.join(", ")}`,
@@ -208,9 +235,16 @@ function buildWatch(): Command {
         "red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format ndjson: one JSON " +
         "event per line (opened, closed, changed).",
     )
-    .option("--interval <duration>", "time between refreshes (500ms, 2s, 1m)", wrap(parseDuration), 1000)
+    .option(
+      "--interval <duration>",
+      "time between refreshes (500ms, 2s, 1m)",
+      wrap(parseDuration),
+      1000,
+    )
     .option("--count <n>", "stop after n refreshes", wrap(parseCount))
-    .addOption(new Option("--format <format>", "live view or event stream").choices(["table", "ndjson"]))
+    .addOption(
+      new Option("--format <format>", "live view or event stream").choices(["table", "ndjson"]),
+    )
     .addHelpText("after", EXIT_CODES);
 }
 
@@ -222,7 +256,9 @@ function buildSnapshot(): Command {
     )
     .requiredOption("--out <file>", "the file to write")
     .option("--append", "add to the file (header only when it is new or empty)")
-    .addOption(new Option("--format <format>", "file format").choices(["csv", "ndjson"]).default("csv"))
+    .addOption(
+      new Option("--format <format>", "file format").choices(["csv", "ndjson"]).default("csv"),
+    )
     .addHelpText("after", "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES);
 }
 
@@ -257,7 +293,9 @@ export function parseArgs(
         return { ...emptyRequest(), action: "help", text: helpText };
       }
       let message = err.message.replace(/^error: /, "");
-      if (err.code === "commander.unknownOption") message += ": run procconn --help for the options";
+      if (err.code === "commander.unknownOption") {
+        message += ": run procconn --help for the options";
+      }
       if (err.code === "commander.excessArguments") {
         message += ": the commands are watch and snapshot";
       }
@@ -288,7 +326,18 @@ export function parseArgs(
     remote: o.remote,
     listening: o.listening,
   };
+  const enrich: Enrichment = {
+    tree: !!o.tree,
+    hash: !!o.hash,
+    stats: !!o.stats,
+    resolve: o.resolve ? { timeoutMs: o.resolveTimeout } : false,
+  };
   const format = (o.format ?? "table") as Format;
+  if (o.tree && !o.pid && o.name === undefined) {
+    throw new UsageError(
+      "--tree needs --pid or --name: it adds the descendants of those processes",
+    );
+  }
   if (o.groupBy && format !== "table" && format !== "json") {
     throw new UsageError(
       `--group-by ${o.groupBy} works with --format table or json, not "${format}"`,
@@ -299,6 +348,7 @@ export function parseArgs(
     action,
     text: "",
     filters,
+    enrich,
     format,
     fields,
     formatGiven: program.getOptionValueSource("format") === "cli",
@@ -316,6 +366,7 @@ function emptyRequest(): CliRequest {
     action: "list",
     text: "",
     filters: {},
+    enrich: { tree: false, hash: false, stats: false, resolve: false },
     format: "table",
     fields: [],
     formatGiven: false,

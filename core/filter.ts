@@ -62,7 +62,9 @@ export function parseCidr(text: string): Cidr {
   const [addrText, prefixText, extra] = text.trim().split("/");
   const addr = parseAddress(addrText);
   if (!addr || extra !== undefined) {
-    throw new RangeError(`Invalid address "${text}": expected an IPv4 or IPv6 address or CIDR block`);
+    throw new RangeError(
+      `Invalid address "${text}": expected an IPv4 or IPv6 address or CIDR block`,
+    );
   }
   const max = addr.version === 4 ? 32 : 128;
   if (prefixText === undefined) return { ...addr, prefix: max };

@@ -5,14 +5,7 @@
  * @module
  */
 import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
-import {
-  type Connection,
-  EXPLAINABLE_FIELDS,
-  FAMILIES,
-  PROTOCOLS,
-  type Reason,
-  validateConnection,
-} from "./record.ts";
+import { type Connection, FAMILIES, PROTOCOLS, type Reason, validateConnection } from "./record.ts";
 import type { ProcessField, ProcessInfo, RawSocket, SocketSource } from "./source.ts";
 import { ImageHasher } from "./hash.ts";
 import { type ResolveOptions, ReverseResolver } from "./resolve.ts";
@@ -122,7 +115,9 @@ export function joinRecord(
   }
   if (pid === null || !info) {
     const reason: Reason = pid === null ? socket.ownerReason ?? "no-owner" : "process-exited";
-    for (const field of OWNER_FIELDS) if (field !== "pid" || pid === null) unavailable[field] = reason;
+    for (const field of OWNER_FIELDS) {
+      if (field !== "pid" || pid === null) unavailable[field] = reason;
+    }
   } else {
     const why = info.unavailable;
     const rec = record as Record<string, unknown>;
@@ -196,7 +191,9 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
       if (!wantedPids) pairs.push([socket, null]);
       continue;
     }
-    for (const pid of socket.pids) if (!wantedPids || wantedPids.has(pid)) pairs.push([socket, pid]);
+    for (const pid of socket.pids) {
+      if (!wantedPids || wantedPids.has(pid)) pairs.push([socket, pid]);
+    }
   }
 
   const pids = new Set<number>();
@@ -227,20 +224,24 @@ async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
         row.unavailable.imageSha256 = row.unavailable.processPath ?? "not-found";
         continue;
       }
-      work.push(hasher.hash(row.processPath).then((r) => {
-        if ("sha256" in r) row.imageSha256 = r.sha256;
-        else row.unavailable.imageSha256 = r.reason;
-      }));
+      work.push(
+        hasher.hash(row.processPath).then((r) => {
+          if ("sha256" in r) row.imageSha256 = r.sha256;
+          else row.unavailable.imageSha256 = r.reason;
+        }),
+      );
     }
   }
   if (options.resolve) {
     const resolver = new ReverseResolver(options.resolve === true ? {} : options.resolve);
     for (const row of rows) {
       if (row.remoteAddress === null) continue;
-      work.push(resolver.lookup(row.remoteAddress).then((r) => {
-        if ("name" in r) row.remoteHostName = r.name;
-        else row.unavailable.remoteHostName = r.reason;
-      }));
+      work.push(
+        resolver.lookup(row.remoteAddress).then((r) => {
+          if ("name" in r) row.remoteHostName = r.name;
+          else row.unavailable.remoteHostName = r.reason;
+        }),
+      );
     }
   }
   await Promise.all(work);

@@ -79,7 +79,9 @@ describe("procconn CLI", () => {
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout);
     const find = (pred: (x: Record<string, unknown>) => boolean) => rows.find(pred);
-    const listen4 = find((x) => x.protocol === "TCP" && x.localPort === child.info.tcp4 && x.state === "LISTEN");
+    const listen4 = find((x) =>
+      x.protocol === "TCP" && x.localPort === child.info.tcp4 && x.state === "LISTEN"
+    );
     const listen6 = find((x) => x.protocol === "TCP" && x.localPort === child.info.tcp6);
     const client = find((x) => x.localPort === child.info.client);
     const udp = find((x) => x.protocol === "UDP" && x.localPort === child.info.udp);
@@ -143,13 +145,19 @@ describe("procconn CLI", () => {
     const r = procconn(["--pid", String(child.info.pid), "--tcp"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /PID/);
-    assert.match(r.stdout, new RegExp(`127\\.0\\.0\\.1:${child.info.tcp4}\\b.*LISTEN.*${child.info.pid}`));
+    assert.match(
+      r.stdout,
+      new RegExp(`127\\.0\\.0\\.1:${child.info.tcp4}\\b.*LISTEN.*${child.info.pid}`),
+    );
   });
 
   it("a closed stdout ends quietly (procconn | head -1)", () => {
     const r = spawnSync(
       "bash",
-      ["-c", `"${DENO}" run -A --no-check main.ts --format ndjson --udp | head -1; exit \${PIPESTATUS[0]}`],
+      [
+        "-c",
+        `"${DENO}" run -A --no-check main.ts --format ndjson --udp | head -1; exit \${PIPESTATUS[0]}`,
+      ],
       { cwd: ROOT, encoding: "utf8" },
     );
     assert.equal(r.status, 0, r.stderr);

@@ -39,7 +39,9 @@ describe("formatIPv6", () => {
 
 describe("parseAddress", () => {
   it("round-trips with formatIPv6", () => {
-    for (const text of ["::1", "fe80::1", "2001:db8::1:0:0:1", "::ffff:10.1.2.3", "1:2:3:4:5:6:7:8"]) {
+    for (
+      const text of ["::1", "fe80::1", "2001:db8::1:0:0:1", "::ffff:10.1.2.3", "1:2:3:4:5:6:7:8"]
+    ) {
       const parsed = parseAddress(text);
       assert.ok(parsed, text);
       assert.equal(formatIPv6(parsed.bytes), text);
@@ -50,12 +52,17 @@ describe("parseAddress", () => {
     assert.deepEqual(parseAddress("10.0.0.255")?.bytes, new Uint8Array([10, 0, 0, 255]));
   });
   it("rejects what is not an address", () => {
-    for (const bad of ["300.1.1.1", "1.2.3", "1::2::3", "12345::", "hello", "1:2:3:4:5:6:7:8:9", ""]) {
+    for (
+      const bad of ["300.1.1.1", "1.2.3", "1::2::3", "12345::", "hello", "1:2:3:4:5:6:7:8:9", ""]
+    ) {
       assert.equal(parseAddress(bad), null, bad);
     }
   });
   it("finds the IPv4 inside a mapped address only", () => {
-    assert.deepEqual(mappedIPv4(parseAddress("::ffff:1.2.3.4")!.bytes), new Uint8Array([1, 2, 3, 4]));
+    assert.deepEqual(
+      mappedIPv4(parseAddress("::ffff:1.2.3.4")!.bytes),
+      new Uint8Array([1, 2, 3, 4]),
+    );
     assert.equal(mappedIPv4(parseAddress("::1.2.3.4")!.bytes), null);
   });
 });

@@ -100,7 +100,10 @@ describe("socketPredicate", () => {
     const p = socketPredicate({ listening: true });
     assert.equal(p(sock({})), false);
     assert.equal(p(sock({ state: "LISTEN", remoteAddress: null, remotePort: null })), true);
-    assert.equal(p(sock({ protocol: "UDP", state: null, remoteAddress: null, remotePort: null })), true);
+    assert.equal(
+      p(sock({ protocol: "UDP", state: null, remoteAddress: null, remotePort: null })),
+      true,
+    );
     assert.equal(p(sock({ protocol: "UDP", state: null })), false);
   });
 });

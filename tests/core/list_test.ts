@@ -130,7 +130,11 @@ describe("listConnections", () => {
   it("asks the backend only for the tables needed", async () => {
     const source = fakeSource();
     await listConnections({ source, protocols: ["UDP"], families: ["IPv6"] });
-    assert.deepEqual(source.queries, [{ protocols: ["UDP"], families: ["IPv6"], stats: undefined }]);
+    assert.deepEqual(source.queries, [{
+      protocols: ["UDP"],
+      families: ["IPv6"],
+      stats: undefined,
+    }]);
   });
   it("describes only the processes of rows that survive the socket filters", async () => {
     const source = fakeSource();
