@@ -10,7 +10,10 @@
 import { listConnections } from "./core/list.ts";
 import type { Connection } from "./core/record.ts";
 import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
-import { parseArgs, UsageError } from "./cli/args.ts";
+import { type CliRequest, parseArgs, UsageError } from "./cli/args.ts";
+import { buildProcessTree } from "./core/tree.ts";
+import { defaultSource } from "./ffi/mod.ts";
+import { renderTree, renderTreeJson } from "./formatters/tree.ts";
 import { createFormatter } from "./formatters/mod.ts";
 import { formatGroups } from "./formatters/group.ts";
 import { runSnapshot } from "./cli/snapshot.ts";
@@ -39,6 +42,11 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     if (request.action === "watch") return await runWatch(request, out);
     if (request.action === "snapshot") return await runSnapshot(request);
+    if (request.action === "tree") {
+      await out.write(await treeView(request));
+      await out.flush();
+      return 0;
+    }
     const rows = await listConnections({ ...request.filters, ...request.enrich });
     reportGaps(rows);
     if (request.groupBy === "process") {
@@ -70,6 +78,16 @@ export async function main(args: readonly string[]): Promise<number> {
     writeError(`procconn: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+/** `procconn tree`: the process tree of the owners of the selected endpoints. */
+async function treeView(request: CliRequest): Promise<string> {
+  const source = defaultSource();
+  const rows = await listConnections({ ...request.filters, ...request.enrich, source });
+  reportGaps(rows);
+  if (!source.listProcesses) throw new Error(`The ${source.name} backend cannot list processes`);
+  const roots = buildProcessTree(await source.listProcesses(), rows);
+  return request.format === "json" ? renderTreeJson(roots) : renderTree(roots);
 }
 
 /**

@@ -33,7 +33,7 @@ export interface Enrichment {
 }
 
 /** The subcommands. `list` is the default. */
-export type Action = "list" | "watch" | "snapshot";
+export type Action = "list" | "watch" | "snapshot" | "tree";
 
 /** What the user asked for. */
 export interface CliRequest {
@@ -209,12 +209,13 @@ function addFilterOptions(cmd: Command): Command {
 
 function buildList(): Command {
   return addFilterOptions(new Command("procconn"))
-    .usage("[watch|snapshot] [options]")
+    .usage("[watch|snapshot|tree] [options]")
     .description(
       "List every TCP and UDP endpoint with the process that owns it.\n\n" +
         "Commands:\n  (none)    list once (this help)\n" +
         "  watch     refresh continuously; events as NDJSON when not on a terminal\n" +
         "  snapshot  write the listing with time and host to a file (--out, --append)\n" +
+        "  tree      the process tree with each process's endpoints beneath it\n" +
         "Run 'procconn <command> --help' for a command's options.",
     )
     .option("-V, --version", "print the version, runtime and platform")
@@ -262,10 +263,21 @@ function buildSnapshot(): Command {
     .addHelpText("after", "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES);
 }
 
+function buildTree(): Command {
+  return addFilterOptions(new Command("tree"))
+    .description(
+      "Show the process tree with each process's endpoints beneath it. With --pid or --name, " +
+        "only those processes and their descendants.",
+    )
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]))
+    .addHelpText("after", "\nExample:\n  procconn tree --name 'notepad++' --resolve" + EXIT_CODES);
+}
+
 const BUILDERS: Record<Action, () => Command> = {
   list: buildList,
   watch: buildWatch,
   snapshot: buildSnapshot,
+  tree: buildTree,
 };
 
 /**
@@ -281,7 +293,9 @@ export function parseArgs(
   args: readonly string[],
   options: { noColorEnv?: boolean } = {},
 ): CliRequest {
-  const action: Action = args[0] === "watch" || args[0] === "snapshot" ? args[0] : "list";
+  const action: Action = args[0] === "watch" || args[0] === "snapshot" || args[0] === "tree"
+    ? args[0]
+    : "list";
   const program = BUILDERS[action]();
   let helpText = "";
   program.configureOutput({ writeOut: (s) => (helpText += s), writeErr: () => {} });
@@ -297,7 +311,7 @@ export function parseArgs(
         message += ": run procconn --help for the options";
       }
       if (err.code === "commander.excessArguments") {
-        message += ": the commands are watch and snapshot";
+        message += ": the commands are watch, snapshot and tree";
       }
       throw new UsageError(message);
     }
@@ -333,7 +347,8 @@ export function parseArgs(
     resolve: o.resolve ? { timeoutMs: o.resolveTimeout } : false,
   };
   const format = (o.format ?? "table") as Format;
-  if (o.tree && !o.pid && o.name === undefined) {
+  if (action === "tree") o.tree = o.pid !== undefined || o.name !== undefined;
+  else if (o.tree && !o.pid && o.name === undefined) {
     throw new UsageError(
       "--tree needs --pid or --name: it adds the descendants of those processes",
     );

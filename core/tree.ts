@@ -58,3 +58,77 @@ export function descendantsOf(
   }
   return out;
 }
+
+/** A process in the tree view, with its endpoints and the children that have endpoints below them. */
+export interface ProcessNode<Row> {
+  /** Process id. */
+  pid: number;
+  /** Executable name, or null. */
+  name: string | null;
+  /** The endpoints this process owns. */
+  connections: Row[];
+  /** Child processes that own endpoints themselves or through their descendants. */
+  children: ProcessNode<Row>[];
+}
+
+/**
+ * Arranges endpoints under their processes, processes under their parents. Branches without any
+ * endpoint are pruned; a process whose parent is unknown (or implausible) becomes a root.
+ *
+ * @param processes The process table.
+ * @param rows Endpoints with their owning pid.
+ * @returns The root nodes, ordered by pid.
+ *
+ * @example
+ * ```ts
+ * import { buildProcessTree } from "./tree.ts";
+ * const roots = buildProcessTree(
+ *   [{ pid: 1, parentPid: 0, name: "init", startTime: null },
+ *    { pid: 5, parentPid: 1, name: "sshd", startTime: null }],
+ *   [{ pid: 5, localPort: 22 }],
+ * );
+ * roots[0].children[0].name; // "sshd"
+ * ```
+ */
+export function buildProcessTree<Row extends { pid: number | null }>(
+  processes: readonly ProcessSummary[],
+  rows: readonly Row[],
+): ProcessNode<Row>[] {
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
+  const nodes = new Map<number, ProcessNode<Row>>();
+  const node = (pid: number): ProcessNode<Row> => {
+    let n = nodes.get(pid);
+    if (!n) {
+      n = { pid, name: byPid.get(pid)?.name ?? null, connections: [], children: [] };
+      nodes.set(pid, n);
+    }
+    return n;
+  };
+  for (const row of rows) if (row.pid !== null) node(row.pid).connections.push(row);
+  // Walk up from every owning process, creating the ancestors on the way.
+  const roots = new Set<number>();
+  const linked = new Set<number>();
+  for (const pid of [...nodes.keys()]) {
+    let current = pid;
+    while (!linked.has(current)) {
+      linked.add(current);
+      const self = byPid.get(current);
+      const parentPid = self?.parentPid;
+      const parent = parentPid === null || parentPid === undefined || parentPid === current
+        ? undefined
+        : byPid.get(parentPid);
+      if (!parent || !plausibleParent(parent, self!)) {
+        roots.add(current);
+        break;
+      }
+      node(parent.pid).children.push(node(current));
+      current = parent.pid;
+    }
+  }
+  const sort = (list: ProcessNode<Row>[]) => {
+    list.sort((a, b) => a.pid - b.pid);
+    for (const n of list) sort(n.children);
+    return list;
+  };
+  return sort([...roots].map((pid) => nodes.get(pid)!));
+}

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { descendantsOf } from "../../core/tree.ts";
+import { buildProcessTree, descendantsOf } from "../../core/tree.ts";
 
 describe("descendantsOf", () => {
   it("walks every generation", () => {
@@ -29,5 +29,44 @@ describe("descendantsOf", () => {
     ];
     assert.deepEqual([...descendantsOf(t, [0])], [0]);
     assert.deepEqual([...descendantsOf(t, [7])].sort(), [7, 8]);
+  });
+});
+
+describe("buildProcessTree", () => {
+  const table = [
+    { pid: 1, parentPid: 0, name: "init", startTime: "2026-11-01T09:00:00.000Z" },
+    { pid: 10, parentPid: 1, name: "notepad++.exe", startTime: "2026-11-01T10:00:00.000Z" },
+    { pid: 11, parentPid: 10, name: "gup.exe", startTime: "2026-11-01T10:00:01.000Z" },
+    { pid: 12, parentPid: 10, name: "idle-child", startTime: "2026-11-01T10:00:02.000Z" },
+    { pid: 30, parentPid: 1, name: "sshd", startTime: "2026-11-01T09:30:00.000Z" },
+    { pid: 40, parentPid: 99, name: "orphan", startTime: "2026-11-01T09:40:00.000Z" },
+  ];
+  const rows = [
+    { pid: 11, port: 443 },
+    { pid: 30, port: 22 },
+    { pid: 40, port: 9 },
+    { pid: null, port: 80 },
+  ];
+  it("nests endpoints under their process and processes under their parents", () => {
+    const roots = buildProcessTree(table, rows);
+    assert.deepEqual(roots.map((r) => r.pid), [1, 40]);
+    const init = roots[0];
+    assert.deepEqual(init.children.map((c) => c.pid), [10, 30]);
+    const npp = init.children[0];
+    assert.deepEqual(npp.connections, []);
+    assert.deepEqual(npp.children.map((c) => [c.pid, c.name, c.connections]), [
+      [11, "gup.exe", [{ pid: 11, port: 443 }]],
+    ]);
+  });
+  it("prunes branches without endpoints and keeps ownerless rows out", () => {
+    const roots = buildProcessTree(table, rows);
+    const all: number[] = [];
+    const walk = (n: { pid: number; children: { pid: number; children: [] }[] }) => {
+      all.push(n.pid);
+      n.children.forEach((c) => walk(c as never));
+    };
+    roots.forEach((r) => walk(r as never));
+    assert.equal(all.includes(12), false);
+    assert.deepEqual(all.sort((a, b) => a - b), [1, 10, 11, 30, 40]);
   });
 });

@@ -1,0 +1,82 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { renderTree, renderTreeJson } from "../../formatters/tree.ts";
+import type { Connection } from "../../core/record.ts";
+import type { ProcessNode } from "../../core/tree.ts";
+
+const conn = (over: Partial<Connection>): Connection => ({
+  protocol: "TCP",
+  family: "IPv4",
+  localAddress: "10.0.0.2",
+  localPort: 51000,
+  remoteAddress: "93.184.216.34",
+  remotePort: 443,
+  state: "ESTABLISHED",
+  pid: 11,
+  processName: "gup.exe",
+  processPath: "C:\\Program Files\\Notepad++\\updater\\gup.exe",
+  parentPid: 10,
+  processStartTime: null,
+  commandLine: null,
+  userName: null,
+  sessionId: null,
+  services: null,
+  imageSha256: null,
+  connectionCreated: null,
+  bytesIn: null,
+  bytesOut: null,
+  segmentsIn: null,
+  segmentsOut: null,
+  remoteHostName: null,
+  unavailable: {},
+  ...over,
+});
+
+const roots: ProcessNode<Connection>[] = [{
+  pid: 10,
+  name: "notepad++.exe",
+  connections: [],
+  children: [
+    { pid: 11, name: "gup.exe", connections: [conn({})], children: [] },
+    {
+      pid: 12,
+      name: "helper.exe",
+      connections: [
+        conn({
+          pid: 12,
+          processPath: null,
+          family: "IPv6",
+          localAddress: "::1",
+          localPort: 8080,
+          remoteAddress: null,
+          remotePort: null,
+          state: "LISTEN",
+        }),
+      ],
+      children: [],
+    },
+  ],
+}];
+
+describe("renderTree", () => {
+  it("draws processes, branches and endpoints", () => {
+    assert.equal(
+      renderTree(roots),
+      [
+        "notepad++.exe (10)",
+        "├─ gup.exe (11)  C:\\Program Files\\Notepad++\\updater\\gup.exe",
+        "│       TCP  10.0.0.2:51000 -> 93.184.216.34:443  ESTABLISHED",
+        "└─ helper.exe (12)",
+        "        TCP  [::1]:8080  LISTEN",
+        "",
+      ].join("\n"),
+    );
+  });
+  it("renders nothing for an empty tree", () => {
+    assert.equal(renderTree([]), "");
+  });
+  it("JSON nests children", () => {
+    const parsed = JSON.parse(renderTreeJson(roots));
+    assert.equal(parsed[0].children[1].connections[0].localPort, 8080);
+  });
+});
