@@ -1,0 +1,72 @@
+/**
+ * Field lists and cell values shared by the formatters.
+ *
+ * @module
+ */
+
+/**
+ * Checks a field list and drops repeated names (the first occurrence keeps its place).
+ *
+ * @throws {RangeError} When the list is empty or holds an empty name.
+ */
+export function checkFields(fields: readonly string[]): string[] {
+  if (fields.length === 0) {
+    throw new RangeError('Invalid field list "": expected at least one field name');
+  }
+  const bad = fields.find((f) => typeof f !== "string" || f === "");
+  if (bad !== undefined) {
+    throw new RangeError(`Invalid field name "${String(bad)}": expected a non-empty name`);
+  }
+  return [...new Set(fields)];
+}
+
+/**
+ * Returns a new object with exactly the given fields, in that order; a field the row lacks is
+ * null, so every output object has the same keys.
+ */
+export function projectRow(
+  row: Record<string, unknown>,
+  fields: readonly string[],
+): Record<string, unknown> {
+  // A null prototype keeps a field named "__proto__" an ordinary key.
+  const out: Record<string, unknown> = Object.create(null);
+  for (const field of fields) {
+    const value = Object.hasOwn(row, field) ? row[field] : undefined;
+    out[field] = value === undefined ? null : value;
+  }
+  return out;
+}
+
+/**
+ * Writes a value as one line of plain text: nothing for null, items of a list joined by
+ * `separator`, an object as `key=value` pairs joined by `separator`.
+ */
+export function plainText(value: unknown, separator: string): string {
+  if (Array.isArray(value)) return value.map((v) => scalarText(v)).join(separator);
+  if (isObject(value)) {
+    return Object.entries(value).map(([k, v]) => `${k}=${scalarText(v)}`).join(separator);
+  }
+  return scalarText(value);
+}
+
+function scalarText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  }
+  // A list or object nested inside another one keeps its structure as JSON.
+  if (Array.isArray(value) || isObject(value)) return JSON.stringify(value, jsonReplacer);
+  return String(value);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !(value instanceof Date);
+}
+
+/** A JSON.stringify replacer that writes bigints as numbers when exact, else as strings. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value !== "bigint") return value;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value.toString();
+}
