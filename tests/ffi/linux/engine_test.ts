@@ -1,0 +1,409 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { createLinuxSource } from "../../../ffi/linux/engine.ts";
+import type { ProcessInfo, RawSocket } from "../../../core/source.ts";
+import { NODE, PYTHON, start } from "./_children.ts";
+
+const onLinux = process.platform === "linux";
+const ALL = { protocols: ["TCP", "UDP"], families: ["IPv4", "IPv6"] } as const;
+
+/** Listens on TCP and UDP, IPv4 and IPv6 loopback; echoes what it receives. */
+const SERVER_JS = `
+const net = require("node:net");
+const dgram = require("node:dgram");
+const echo = (s) => s.on("data", (d) => s.write(d));
+const tcp = (host) => new Promise((ok) => {
+  const srv = net.createServer(echo);
+  srv.listen(0, host, () => ok(srv.address().port));
+});
+const udp = (type, host) => new Promise((ok) => {
+  const s = dgram.createSocket(type);
+  s.on("message", (m, from) => s.send(m, from.port, from.address));
+  s.bind(0, host, () => ok(s.address().port));
+});
+(async () => {
+  const ports = {
+    tcp4: await tcp("127.0.0.1"), tcp6: await tcp("::1"),
+    udp4: await udp("udp4", "127.0.0.1"), udp6: await udp("udp6", "::1"),
+  };
+  console.log(JSON.stringify(ports));
+  process.stdin.resume();
+  process.stdin.on("end", () => process.exit(0));
+})();
+`;
+
+/**
+ * Connects to the server's four ports (TCP connected and echoed, UDP connected and echoed, so
+ * the server has accepted), and leaves one more TCP connection in TIME_WAIT by closing first.
+ */
+const CLIENT_PY = `
+import json, socket, sys
+ports = json.loads(sys.argv[1])
+keep = []
+def tcp(family, host, port):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.connect((host, port))
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+    keep.append(s)
+    return s.getsockname()[1]
+def udp(family, host, port):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.connect((host, port))
+    s.send(b"x")
+    assert s.recv(1) == b"x"
+    keep.append(s)
+    return s.getsockname()[1]
+out = {
+    "tcp4": tcp(socket.AF_INET, "127.0.0.1", ports["tcp4"]),
+    "tcp6": tcp(socket.AF_INET6, "::1", ports["tcp6"]),
+    "udp4": udp(socket.AF_INET, "127.0.0.1", ports["udp4"]),
+    "udp6": udp(socket.AF_INET6, "::1", ports["udp6"]),
+}
+s = socket.create_connection(("127.0.0.1", ports["tcp4"]))
+out["timeWait"] = s.getsockname()[1]
+s.shutdown(socket.SHUT_WR)
+assert s.recv(1) == b""
+s.close()
+print(json.dumps(out), flush=True)
+sys.stdin.read()
+`;
+
+/**
+ * A dual-stack IPv6 listener, shared with a forked grandchild; then a connection to it over
+ * IPv4, which the IPv6 socket sees as ::ffff:127.0.0.1.
+ */
+const FORK_PY = `
+import json, os, socket, sys
+srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+srv.bind(("::", 0))
+srv.listen(8)
+port = srv.getsockname()[1]
+grandchild = os.fork()
+if grandchild == 0:
+    sys.stdin.read()
+    os._exit(0)
+cli = socket.create_connection(("127.0.0.1", port))
+conn, _ = srv.accept()
+print(json.dumps({"port": port, "clientPort": cli.getsockname()[1], "grandchild": grandchild}), flush=True)
+sys.stdin.read()
+os.waitpid(grandchild, 0)
+`;
+
+/** Binds a UDP socket to the link-local address and interface index given as arguments. */
+const LINK_LOCAL_PY = `
+import json, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0, 0, int(sys.argv[2])))
+print(json.dumps({"port": s.getsockname()[1]}), flush=True)
+sys.stdin.read()
+`;
+
+/** A link-local IPv6 address of this machine and its interface index, if there is one. */
+function linkLocal(): { address: string; scopeId: number } | null {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === "IPv6" && a.address.startsWith("fe80:") && a.scopeid) {
+        return { address: a.address.replace(/%.*$/, ""), scopeId: a.scopeid };
+      }
+    }
+  }
+  return null;
+}
+
+type Ports = { tcp4: number; tcp6: number; udp4: number; udp6: number };
+
+function find(
+  rows: RawSocket[],
+  want: Partial<Omit<RawSocket, "pids">>,
+): RawSocket {
+  const hits = rows.filter((r) =>
+    Object.entries(want).every(([k, v]) => r[k as keyof RawSocket] === v)
+  );
+  assert.equal(hits.length, 1, `expected one row like ${JSON.stringify(want)}, got ${hits.length}`);
+  return hits[0];
+}
+
+/** Asserts the description of a child this test spawned a moment ago. */
+function assertChild(
+  info: ProcessInfo | undefined,
+  expected: { path: string; parentPid: number; since: number; until: number },
+): void {
+  assert.ok(info, "no description");
+  assert.equal(info.path, expected.path);
+  assert.equal(info.name, basename(expected.path));
+  assert.equal(info.parentPid, expected.parentPid);
+  assert.ok(info.startTime, "no start time");
+  const started = Date.parse(info.startTime);
+  // btime is whole seconds, cut (not rounded) from the real boot instant: up to 1 s early.
+  assert.ok(
+    started >= expected.since - 1500 && started <= expected.until + 500,
+    `start time ${info.startTime} is not between ${new Date(expected.since).toISOString()} ` +
+      `and ${new Date(expected.until).toISOString()}`,
+  );
+  assert.deepEqual(info.unavailable, {});
+}
+
+describe("createLinuxSource on real sockets", { skip: !onLinux || !NODE || !PYTHON }, () => {
+  it("reports TCP and UDP endpoints, IPv4 and IPv6, with the process that holds each", async () => {
+    const since = Date.now();
+    const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
+    try {
+      const p = server.ready;
+      const client = await start<Ports & { timeWait: number }>(PYTHON!, [
+        "-c",
+        CLIENT_PY,
+        JSON.stringify(p),
+      ]);
+      try {
+        const c = client.ready;
+        const until = Date.now();
+        const sPid = server.child.pid!, cPid = client.child.pid!;
+        const source = createLinuxSource();
+        const rows = await source.listSockets(ALL);
+
+        for (
+          const [family, lo, tcp, udp, ctcp, cudp] of [
+            ["IPv4", "127.0.0.1", p.tcp4, p.udp4, c.tcp4, c.udp4],
+            ["IPv6", "::1", p.tcp6, p.udp6, c.tcp6, c.udp6],
+          ] as const
+        ) {
+          const tcpRows = rows.filter((r) => r.protocol === "TCP" && r.family === family);
+          const listen = find(tcpRows, { localAddress: lo, localPort: tcp, state: "LISTEN" });
+          assert.deepEqual(
+            [listen.remoteAddress, listen.remotePort, listen.pids],
+            [null, null, [sPid]],
+          );
+          const out = find(tcpRows, { localPort: ctcp, remotePort: tcp, state: "ESTABLISHED" });
+          assert.deepEqual([out.localAddress, out.remoteAddress, out.pids], [lo, lo, [cPid]]);
+          const accepted = find(tcpRows, { localPort: tcp, remotePort: ctcp });
+          assert.deepEqual(
+            [accepted.state, accepted.localAddress, accepted.remoteAddress, accepted.pids],
+            ["ESTABLISHED", lo, lo, [sPid]],
+          );
+
+          const udpRows = rows.filter((r) => r.protocol === "UDP" && r.family === family);
+          const bound = find(udpRows, { localAddress: lo, localPort: udp });
+          assert.deepEqual(
+            [bound.state, bound.remoteAddress, bound.remotePort, bound.pids],
+            [null, null, null, [sPid]],
+          );
+          const connected = find(udpRows, { localPort: cudp });
+          assert.deepEqual(
+            [connected.state, connected.remoteAddress, connected.remotePort, connected.pids],
+            [null, lo, udp, [cPid]],
+          );
+        }
+
+        // The side that closed first waits in TIME_WAIT with no inode, so no owner.
+        const tw = find(rows, { protocol: "TCP", localPort: c.timeWait, remotePort: p.tcp4 });
+        assert.deepEqual([tw.state, tw.pids, tw.ownerReason], ["TIME_WAIT", [], "no-owner"]);
+
+        const infos = await source.describeProcesses([sPid, cPid]);
+        assertChild(infos.get(sPid), { path: NODE!.path, parentPid: process.pid, since, until });
+        assertChild(infos.get(cPid), {
+          path: PYTHON!.path,
+          parentPid: process.pid,
+          since,
+          until,
+        });
+        assert.match(infos.get(cPid)!.commandLine!, /^\S+ -c .*import json/s);
+      } finally {
+        await client.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("reports every process that holds a socket after fork", async () => {
+    const since = Date.now();
+    const run = await start<{ port: number; clientPort: number; grandchild: number }>(
+      PYTHON!,
+      ["-c", FORK_PY],
+    );
+    const { port, clientPort, grandchild } = run.ready;
+    try {
+      const until = Date.now();
+      const pid = run.child.pid!;
+      const source = createLinuxSource();
+      const rows = await source.listSockets({ protocols: ["TCP"], families: ["IPv4", "IPv6"] });
+
+      const listen = find(rows, { family: "IPv6", localPort: port, state: "LISTEN" });
+      assert.equal(listen.localAddress, "::");
+      assert.deepEqual(listen.pids, [pid, grandchild].sort((a, b) => a - b));
+
+      const accepted = find(rows, { family: "IPv6", localPort: port, remotePort: clientPort });
+      assert.deepEqual(
+        [accepted.localAddress, accepted.remoteAddress, accepted.state, accepted.pids],
+        ["::ffff:127.0.0.1", "::ffff:127.0.0.1", "ESTABLISHED", [pid]],
+      );
+      const client = find(rows, { family: "IPv4", localPort: clientPort, remotePort: port });
+      assert.deepEqual([client.localAddress, client.pids], ["127.0.0.1", [pid]]);
+
+      const infos = await source.describeProcesses([pid, grandchild]);
+      assertChild(infos.get(pid), { path: PYTHON!.path, parentPid: process.pid, since, until });
+      assertChild(infos.get(grandchild), { path: PYTHON!.path, parentPid: pid, since, until });
+    } finally {
+      await run.stop(grandchild);
+    }
+  });
+
+  it("writes a link-local address with its interface index", {
+    skip: linkLocal() === null && "this machine has no link-local IPv6 address",
+  }, async () => {
+    const { address, scopeId } = linkLocal()!;
+    const run = await start<{ port: number }>(PYTHON!, [
+      "-c",
+      LINK_LOCAL_PY,
+      address,
+      `${scopeId}`,
+    ]);
+    try {
+      const rows = await createLinuxSource().listSockets({
+        protocols: ["UDP"],
+        families: ["IPv6"],
+      });
+      const row = find(rows, { localPort: run.ready.port });
+      assert.equal(row.localAddress, `${address}%${scopeId}`);
+      assert.deepEqual(row.pids, [run.child.pid]);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("reads only the tables the query asks for", async () => {
+    const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
+    try {
+      const source = createLinuxSource();
+      const rows = await source.listSockets({ protocols: ["UDP"], families: ["IPv6"] });
+      assert.ok(rows.every((r) => r.protocol === "UDP" && r.family === "IPv6"));
+      const mine = rows.filter((r) => r.pids.includes(server.child.pid!));
+      assert.deepEqual(mine.map((r) => [r.localAddress, r.localPort]), [[
+        "::1",
+        server.ready.udp6,
+      ]]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("says that procfs has no creation time or byte counters", async () => {
+    const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
+    try {
+      const rows = await createLinuxSource().listSockets({ ...ALL, stats: true });
+      const tcp = find(rows, { protocol: "TCP", localPort: server.ready.tcp4, state: "LISTEN" });
+      assert.equal(tcp.created, null);
+      assert.equal(tcp.stats, null);
+      assert.deepEqual(tcp.unavailable, { created: "not-supported", stats: "not-supported" });
+      const udp = find(rows, { protocol: "UDP", localPort: server.ready.udp4 });
+      assert.equal(udp.stats, undefined);
+      assert.deepEqual(udp.unavailable, { created: "not-supported" });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("lists processes with their parent and start time", async () => {
+    const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
+    try {
+      const table = await createLinuxSource().listProcesses!();
+      const child = table.find((p) => p.pid === server.child.pid);
+      assert.ok(child);
+      assert.equal(child.parentPid, process.pid);
+      assert.equal(child.name, basename(NODE!.path));
+      assert.ok(Math.abs(Date.parse(child.startTime!) - Date.now()) < 15_000);
+      assert.ok(table.some((p) => p.pid === process.pid && p.parentPid !== null));
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+/** A procfs tree in a temporary directory: the join of tables and fds, on known data. */
+function fixtureProc(): string {
+  const root = mkdtempSync(join(tmpdir(), "procconn-proc-"));
+  const tail = "00000000:00000000 00:00000000 00000000     0        0";
+  mkdirSync(join(root, "net"));
+  writeFileSync(
+    join(root, "net", "tcp"),
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+      `   0: 0100007F:1F90 00000000:0000 0A ${tail} 100 1\n` +
+      `   1: 0100007F:1F90 0100007F:C000 01 ${tail} 101 1\n` +
+      `   2: 0100007F:C001 0100007F:1F90 06 ${tail} 0 3\n` +
+      `   3: 0100007F:0016 00000000:0000 0A ${tail} 555 1\n`,
+  );
+  writeFileSync(
+    join(root, "net", "udp"),
+    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n" +
+      `  10: 00000000:0035 00000000:0000 07 ${tail} 200 2 0000000000000000 0\n`,
+  );
+  writeFileSync(join(root, "stat"), "cpu  1 2 3 4\nbtime 1700000000\n");
+  const fds: Record<string, Record<string, string>> = {
+    "10": { "3": "socket:[100]" },
+    "11": { "4": "socket:[100]", "5": "socket:[101]", "6": "/dev/null", "7": "socket:[100]" },
+    "12": { "0": "socket:[200]" },
+  };
+  for (const [pid, links] of Object.entries(fds)) {
+    mkdirSync(join(root, pid, "fd"), { recursive: true });
+    for (const [fd, target] of Object.entries(links)) {
+      symlinkSync(target, join(root, pid, "fd", fd));
+    }
+  }
+  // A process that exited after its directory was listed: no fd directory.
+  mkdirSync(join(root, "13"));
+  return root;
+}
+
+describe("createLinuxSource on a fixture procfs tree", () => {
+  it("joins sockets to every pid that holds their inode, once per pid", async () => {
+    const root = fixtureProc();
+    try {
+      const source = createLinuxSource({ procRoot: root });
+      const rows = await source.listSockets(ALL);
+      const summary = rows.map((r) => [r.protocol, r.localPort, r.state, r.pids, r.ownerReason]);
+      assert.deepEqual(summary, [
+        ["TCP", 8080, "LISTEN", [10, 11], undefined],
+        ["TCP", 8080, "ESTABLISHED", [11], undefined],
+        ["TCP", 49153, "TIME_WAIT", [], "no-owner"],
+        ["TCP", 22, "LISTEN", [], "no-owner"],
+        ["UDP", 53, null, [12], undefined],
+      ]);
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("reads a missing table (IPv6 disabled) as no rows", async () => {
+    const root = fixtureProc();
+    try {
+      const source = createLinuxSource({ procRoot: root });
+      assert.deepEqual(
+        await source.listSockets({ protocols: ["TCP", "UDP"], families: ["IPv6"] }),
+        [],
+      );
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("fails on a malformed table line, naming the file and the line", async () => {
+    const root = fixtureProc();
+    try {
+      writeFileSync(join(root, "net", "udp"), "   sl  local_address\n  10: garbage\n");
+      const source = createLinuxSource({ procRoot: root });
+      await assert.rejects(
+        source.listSockets({ protocols: ["UDP"], families: ["IPv4"] }),
+        new RegExp(`^ProcfsFormatError: Malformed line 2 of ${root}/net/udp: .*"  10: garbage"$`),
+      );
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+});

@@ -1,0 +1,223 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { describeProcesses, scanSocketOwners } from "../../../ffi/linux/processes.ts";
+import { NODE, PYTHON, start } from "./_children.ts";
+
+const onLinux = process.platform === "linux";
+
+/** Forks a child that exits at once and is never reaped: a zombie. */
+const ZOMBIE_PY = `
+import json, os, sys, time
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+while open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    time.sleep(0.01)
+print(json.dumps({"zombie": pid}), flush=True)
+sys.stdin.read()
+os.waitpid(pid, 0)
+`;
+
+const LISTEN_JS = `
+const srv = require("node:net").createServer();
+srv.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ port: srv.address().port })));
+process.stdin.resume();
+process.stdin.on("end", () => process.exit(0));
+`;
+
+describe("describeProcesses on real processes", { skip: !onLinux }, () => {
+  it("gives a pid that no longer exists process-exited on every field", async () => {
+    const child = spawn("true");
+    const pid = child.pid!;
+    await new Promise((resolve) => child.once("exit", resolve));
+    const info = describeProcesses([pid]).get(pid)!;
+    assert.deepEqual(
+      [info.name, info.path, info.parentPid, info.startTime, info.commandLine, info.userName],
+      [null, null, null, null, null, null],
+    );
+    assert.deepEqual(info.unavailable, {
+      name: "process-exited",
+      path: "process-exited",
+      parentPid: "process-exited",
+      startTime: "process-exited",
+      commandLine: "process-exited",
+      userName: "process-exited",
+      services: "process-exited",
+    });
+  });
+
+  it("describes a kernel thread as a system process without a path", {
+    skip: !existsSync("/proc/2/stat") ||
+      !readFileSync("/proc/2/stat", "utf8").startsWith("2 (kthreadd)"),
+  }, () => {
+    const info = describeProcesses([2]).get(2)!;
+    assert.equal(info.name, "kthreadd");
+    assert.equal(info.path, null);
+    assert.equal(info.commandLine, null);
+    assert.deepEqual(info.unavailable, { path: "system-process", commandLine: "system-process" });
+    assert.ok(info.startTime);
+  });
+
+  it("describes a zombie as exited for its image and command line", {
+    skip: !PYTHON,
+  }, async () => {
+    const run = await start<{ zombie: number }>(PYTHON!, ["-c", ZOMBIE_PY]);
+    try {
+      const pid = run.ready.zombie;
+      const info = describeProcesses([pid]).get(pid)!;
+      assert.equal(info.name, basename(PYTHON!.path));
+      assert.equal(info.parentPid, run.child.pid);
+      assert.equal(info.path, null);
+      assert.equal(info.commandLine, null);
+      assert.deepEqual(info.unavailable, { path: "process-exited", commandLine: "process-exited" });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("describes the running test itself", () => {
+    const info = describeProcesses([process.pid, process.pid]).get(process.pid)!;
+    assert.equal(info.parentPid, process.ppid);
+    assert.equal(info.userName, spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim());
+    assert.ok(Array.isArray(info.services));
+  });
+});
+
+/** The Deno binary, when this test runs under Deno (the unprivileged run imports TypeScript). */
+const denoPath = "Deno" in globalThis ? process.execPath : null;
+const canDrop = onLinux && process.getuid?.() === 0 && existsSync("/usr/bin/setpriv") &&
+  denoPath !== null && NODE !== null;
+
+describe("an unprivileged user", { skip: !canDrop }, () => {
+  it("sees sockets of other users' processes as access-denied, not as ownerless", async () => {
+    const server = await start<{ port: number }>(NODE!, ["-e", LISTEN_JS]);
+    const home = mkdtempSync(join(tmpdir(), "procconn-nobody-"));
+    try {
+      chmodSync(home, 0o777);
+      const engine = new URL("../../../ffi/linux/engine.ts", import.meta.url).href;
+      const script = `
+        import { createLinuxSource } from ${JSON.stringify(engine)};
+        const source = createLinuxSource();
+        const rows = await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
+        const row = rows.find((r) => r.localPort === ${server.ready.port} && r.state === "LISTEN");
+        const info = (await source.describeProcesses([${server.child.pid}])).get(${server.child.pid});
+        console.log(JSON.stringify({ row, info }));
+      `;
+      const run = spawnSync(
+        "/usr/bin/setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", "--", denoPath!, "eval", script],
+        {
+          encoding: "utf8",
+          env: { PATH: process.env.PATH, HOME: home, DENO_DIR: home, NO_COLOR: "1" },
+        },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      const { row, info } = JSON.parse(run.stdout);
+      assert.deepEqual([row.pids, row.ownerReason], [[], "access-denied"]);
+      assert.equal(info.path, null);
+      assert.equal(info.unavailable.path, "access-denied");
+      assert.equal(info.name, basename(NODE!.path));
+      assert.equal(info.parentPid, process.pid);
+      assert.equal(info.userName, "root");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      await server.stop();
+    }
+  });
+});
+
+/** A procfs tree with hand-written process files. */
+function fixtureProc(): string {
+  const root = mkdtempSync(join(tmpdir(), "procconn-proc-"));
+  writeFileSync(join(root, "stat"), "cpu  1 2 3 4\nbtime 1700000000\n");
+  const stat = (pid: number, comm: string, ppid: number, ticks: number) =>
+    `${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 ${ticks} 0 0\n`;
+  const proc = (pid: number, files: Record<string, string>, links: Record<string, string>) => {
+    mkdirSync(join(root, String(pid), "fd"), { recursive: true });
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(join(root, `${pid}`, name), text);
+    }
+    for (const [name, target] of Object.entries(links)) {
+      symlinkSync(target, join(root, `${pid}`, name));
+    }
+  };
+  proc(300, {
+    stat: stat(300, "averyveryverylo", 1, 250),
+    cmdline: "averyveryverylongname\0--serve\0",
+    status: "Name:\taveryveryverylo\nUid:\t0\t1001\t1001\t1001\n",
+    cgroup: "0::/system.slice/web.service\n",
+  }, { exe: "/opt/app/averyveryverylongname (deleted)", "fd/3": "socket:[9]" });
+  proc(301, {
+    stat: stat(301, "some (odd) name", 300, 300),
+    cmdline: "x\0",
+    status: "Uid:\t4242\t4242\t4242\t4242\n",
+    cgroup: "0::/user.slice/user-4242.slice/session-1.scope\n",
+  }, { exe: "/usr/bin/other", "fd/0": "socket:[9]", "fd/1": "pipe:[5]" });
+  // A directory that is not a process, and a process gone before its fd directory was read.
+  mkdirSync(join(root, "self"));
+  mkdirSync(join(root, "302"));
+  const passwd = join(root, "passwd");
+  writeFileSync(passwd, "root:x:0:0::/root:/bin/sh\nweb:x:1001:1001::/srv:/bin/false\n");
+  return root;
+}
+
+describe("processes on a fixture procfs tree", () => {
+  it("maps socket inodes to every pid holding them and skips vanished processes", () => {
+    const root = fixtureProc();
+    try {
+      const { byInode, incomplete } = scanSocketOwners({ procRoot: root });
+      assert.deepEqual([...byInode], [[9, [300, 301]]]);
+      assert.equal(incomplete, false);
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("reads name, path, parent, start time, command line, user and service", () => {
+    const root = fixtureProc();
+    try {
+      const infos = describeProcesses([300, 301], {
+        procRoot: root,
+        passwdFile: join(root, "passwd"),
+      });
+      assert.deepEqual(infos.get(300), {
+        pid: 300,
+        name: "averyveryverylongname",
+        path: "/opt/app/averyveryverylongname (deleted)",
+        parentPid: 1,
+        startTime: "2023-11-14T22:13:22.500Z",
+        commandLine: "averyveryverylongname --serve",
+        userName: "web",
+        services: ["web.service"],
+        unavailable: {},
+      });
+      assert.deepEqual(infos.get(301), {
+        pid: 301,
+        name: "some (odd) name",
+        path: "/usr/bin/other",
+        parentPid: 300,
+        startTime: "2023-11-14T22:13:23.000Z",
+        commandLine: "x",
+        userName: "4242",
+        services: [],
+        unavailable: {},
+      });
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+});
