@@ -15,9 +15,6 @@ import { buildProcessTree } from "./core/tree.ts";
 import { defaultSource } from "./ffi/mod.ts";
 import { renderTree, renderTreeJson } from "./formatters/tree.ts";
 import { createFormatter } from "./formatters/mod.ts";
-import { formatGroups } from "./formatters/group.ts";
-import { runSnapshot } from "./cli/snapshot.ts";
-import { runWatch } from "./cli/watch.ts";
 
 /**
  * Runs procconn with the given arguments.
@@ -40,8 +37,13 @@ export async function main(args: readonly string[]): Promise<number> {
       await out.flush();
       return 0;
     }
-    if (request.action === "watch") return await runWatch(request, out);
-    if (request.action === "snapshot") return await runSnapshot(request);
+    // Loaded on demand: a plain listing does not pay for the watch and snapshot code.
+    if (request.action === "watch") {
+      return await (await import("./cli/watch.ts")).runWatch(request, out);
+    }
+    if (request.action === "snapshot") {
+      return await (await import("./cli/snapshot.ts")).runSnapshot(request);
+    }
     if (request.action === "tree") {
       await out.write(await treeView(request));
       await out.flush();
@@ -50,6 +52,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const rows = await listConnections({ ...request.filters, ...request.enrich });
     reportGaps(rows);
     if (request.groupBy === "process") {
+      const { formatGroups } = await import("./formatters/group.ts");
       await out.write(formatGroups(rows, {
         format: request.format === "json" ? "json" : "table",
         fields: request.fields,
