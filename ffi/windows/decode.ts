@@ -1,0 +1,299 @@
+/**
+ * Pure decoders for the byte buffers the Windows APIs fill: the IP Helper owner-pid socket tables,
+ * PROCESSENTRY32W and FILETIME. No FFI here, so they run (and are tested) on any OS.
+ *
+ * Layouts are x64 (see the MIB_*ROW_OWNER_PID pages on learn.microsoft.com): each table is a
+ * DWORD `dwNumEntries` followed by the rows at offset 4.
+ *
+ * @module
+ */
+import { formatIPv4, formatIPv6 } from "../../core/address.ts";
+import { TCP_STATES, type TcpState } from "../../core/record.ts";
+import type { RawSocket } from "../../core/source.ts";
+
+/** Bytes of MIB_TCPROW_OWNER_PID. */
+export const TCP4_ROW_SIZE = 24;
+/** Bytes of MIB_TCP6ROW_OWNER_PID. */
+export const TCP6_ROW_SIZE = 56;
+/** Bytes of MIB_UDPROW_OWNER_PID. */
+export const UDP4_ROW_SIZE = 12;
+/** Bytes of MIB_UDP6ROW_OWNER_PID. */
+export const UDP6_ROW_SIZE = 28;
+/** Offset of `table[0]` in the owner-pid tables (no padding after the DWORD count). */
+export const OWNER_PID_TABLE_HEADER = 4;
+/** Bytes of PROCESSENTRY32W; also the value its `dwSize` must hold. */
+export const PROCESSENTRY32W_SIZE = 568;
+
+const MIB_TCP_STATE_LISTEN = 2;
+/** MIB_TCP_STATE_RESERVED, which Get-NetTCPConnection and `netstat -q` call Bound. */
+const MIB_TCP_STATE_BOUND = 100;
+const UNIX_EPOCH_AS_FILETIME = 116444736000000000n;
+const MAX_ISO_MS = 253402300799999; // 9999-12-31T23:59:59.999Z
+const utf16 = new TextDecoder("utf-16le");
+
+/**
+ * Maps a MIB_TCP_STATE number to its netstat name.
+ *
+ * @param value The `dwState` value: 1 to 12, or 100 (Bound).
+ * @returns The state name.
+ * @throws {RangeError} On any other number.
+ *
+ * @example
+ * ```ts
+ * import { tcpStateName } from "./decode.ts";
+ * tcpStateName(5); // "ESTABLISHED"
+ * ```
+ */
+export function tcpStateName(value: number): TcpState {
+  if (Number.isInteger(value) && value >= 1 && value <= 12) return TCP_STATES[value - 1];
+  if (value === MIB_TCP_STATE_BOUND) return "BOUND";
+  throw new RangeError(`Invalid TCP state "${value}": expected 1 to 12 or 100`);
+}
+
+/**
+ * Decodes a MIB_TCPTABLE_OWNER_PID (IPv4 TCP table, class TCP_TABLE_OWNER_PID_*).
+ *
+ * @param bytes The buffer GetExtendedTcpTable filled.
+ * @returns One socket per row; listening sockets have no remote end.
+ * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ *
+ * @example
+ * ```ts
+ * import { decodeTcp4Table } from "./decode.ts";
+ * decodeTcp4Table(new Uint8Array(4)); // [] (zero rows)
+ * ```
+ */
+export function decodeTcp4Table(bytes: Uint8Array): RawSocket[] {
+  const view = viewOf(bytes);
+  return rows(view, "MIB_TCPTABLE_OWNER_PID", TCP4_ROW_SIZE, (at) => {
+    const state = view.getUint32(at, true);
+    const listening = state === MIB_TCP_STATE_LISTEN;
+    return {
+      protocol: "TCP",
+      family: "IPv4",
+      localAddress: formatIPv4(bytes, at + 4),
+      localPort: port(bytes, at + 8),
+      remoteAddress: listening ? null : formatIPv4(bytes, at + 12),
+      remotePort: listening ? null : port(bytes, at + 16),
+      state: tcpStateName(state),
+      pids: [view.getUint32(at + 20, true)],
+    };
+  });
+}
+
+/**
+ * Decodes a MIB_TCP6TABLE_OWNER_PID (IPv6 TCP table). Link-local addresses keep their scope id
+ * (`fe80::1%12`); other addresses are written without one.
+ *
+ * @param bytes The buffer GetExtendedTcpTable filled.
+ * @returns One socket per row; listening sockets have no remote end.
+ * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ *
+ * @example
+ * ```ts
+ * import { decodeTcp6Table } from "./decode.ts";
+ * decodeTcp6Table(new Uint8Array(4)); // []
+ * ```
+ */
+export function decodeTcp6Table(bytes: Uint8Array): RawSocket[] {
+  const view = viewOf(bytes);
+  return rows(view, "MIB_TCP6TABLE_OWNER_PID", TCP6_ROW_SIZE, (at) => {
+    const state = view.getUint32(at + 48, true);
+    const listening = state === MIB_TCP_STATE_LISTEN;
+    return {
+      protocol: "TCP",
+      family: "IPv6",
+      localAddress: formatIPv6(bytes, at, scopeId(bytes, view, at, at + 16)),
+      localPort: port(bytes, at + 20),
+      remoteAddress: listening
+        ? null
+        : formatIPv6(bytes, at + 24, scopeId(bytes, view, at + 24, at + 40)),
+      remotePort: listening ? null : port(bytes, at + 44),
+      state: tcpStateName(state),
+      pids: [view.getUint32(at + 52, true)],
+    };
+  });
+}
+
+/**
+ * Decodes a MIB_UDPTABLE_OWNER_PID (IPv4 UDP table, class UDP_TABLE_OWNER_PID).
+ *
+ * @param bytes The buffer GetExtendedUdpTable filled.
+ * @returns One endpoint per row, without remote end or state.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
+ *
+ * @example
+ * ```ts
+ * import { decodeUdp4Table } from "./decode.ts";
+ * decodeUdp4Table(new Uint8Array(4)); // []
+ * ```
+ */
+export function decodeUdp4Table(bytes: Uint8Array): RawSocket[] {
+  const view = viewOf(bytes);
+  return rows(view, "MIB_UDPTABLE_OWNER_PID", UDP4_ROW_SIZE, (at) => ({
+    protocol: "UDP",
+    family: "IPv4",
+    localAddress: formatIPv4(bytes, at),
+    localPort: port(bytes, at + 4),
+    remoteAddress: null,
+    remotePort: null,
+    state: null,
+    pids: [view.getUint32(at + 8, true)],
+  }));
+}
+
+/**
+ * Decodes a MIB_UDP6TABLE_OWNER_PID (IPv6 UDP table). Link-local addresses keep their scope id.
+ *
+ * @param bytes The buffer GetExtendedUdpTable filled.
+ * @returns One endpoint per row, without remote end or state.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
+ *
+ * @example
+ * ```ts
+ * import { decodeUdp6Table } from "./decode.ts";
+ * decodeUdp6Table(new Uint8Array(4)); // []
+ * ```
+ */
+export function decodeUdp6Table(bytes: Uint8Array): RawSocket[] {
+  const view = viewOf(bytes);
+  return rows(view, "MIB_UDP6TABLE_OWNER_PID", UDP6_ROW_SIZE, (at) => ({
+    protocol: "UDP",
+    family: "IPv6",
+    localAddress: formatIPv6(bytes, at, scopeId(bytes, view, at, at + 16)),
+    localPort: port(bytes, at + 20),
+    remoteAddress: null,
+    remotePort: null,
+    state: null,
+    pids: [view.getUint32(at + 24, true)],
+  }));
+}
+
+/** The fields procconn reads from one PROCESSENTRY32W. */
+export interface ProcessEntry {
+  /** `th32ProcessID`. */
+  pid: number;
+  /** `th32ParentProcessID`; may be stale when the parent exited and its pid was reused. */
+  parentPid: number;
+  /** `szExeFile`: the executable's file name, without a folder. */
+  exeFile: string;
+}
+
+/**
+ * Decodes one PROCESSENTRY32W as Process32FirstW/Process32NextW fill it.
+ *
+ * @param bytes The buffer holding the entry.
+ * @param offset Where the entry starts.
+ * @returns Its pid, parent pid and executable name.
+ * @throws {RangeError} When fewer than 568 bytes follow the offset.
+ *
+ * @example
+ * ```ts
+ * import { decodeProcessEntry, PROCESSENTRY32W_SIZE } from "./decode.ts";
+ * decodeProcessEntry(new Uint8Array(PROCESSENTRY32W_SIZE)).exeFile; // ""
+ * ```
+ */
+export function decodeProcessEntry(bytes: Uint8Array, offset = 0): ProcessEntry {
+  if (bytes.length - offset < PROCESSENTRY32W_SIZE) {
+    throw new RangeError(
+      `Buffer too short for PROCESSENTRY32W: need ${PROCESSENTRY32W_SIZE} bytes at offset ${offset}, the buffer has ${bytes.length}`,
+    );
+  }
+  const view = viewOf(bytes);
+  return {
+    pid: view.getUint32(offset + 8, true),
+    parentPid: view.getUint32(offset + 32, true),
+    exeFile: decodeWideString(bytes, offset + 44, 260),
+  };
+}
+
+/**
+ * Decodes a UTF-16LE string that ends at the first NUL character or after `maxChars`.
+ *
+ * @param bytes The buffer holding the characters.
+ * @param offset Where the first character starts.
+ * @param maxChars How many characters at most (the size of the WCHAR array).
+ * @returns The text before the NUL.
+ *
+ * @example
+ * ```ts
+ * import { decodeWideString } from "./decode.ts";
+ * decodeWideString(new Uint8Array([0x68, 0, 0x69, 0, 0, 0]), 0, 3); // "hi"
+ * ```
+ */
+export function decodeWideString(bytes: Uint8Array, offset: number, maxChars: number): string {
+  const end = Math.min(offset + 2 * maxChars, bytes.length - ((bytes.length - offset) % 2));
+  let at = offset;
+  while (at < end && (bytes[at] !== 0 || bytes[at + 1] !== 0)) at += 2;
+  return utf16.decode(bytes.subarray(offset, at));
+}
+
+/**
+ * Decodes a FILETIME (100 ns intervals since 1601-01-01 UTC, low DWORD first) into ISO 8601 UTC.
+ *
+ * @param bytes The buffer holding the FILETIME.
+ * @param offset Where it starts.
+ * @returns The time, millisecond precision, e.g. `2026-01-01T00:00:00.000Z`.
+ * @throws {RangeError} When the value lies beyond the year 9999.
+ *
+ * @example
+ * ```ts
+ * import { decodeFiletime } from "./decode.ts";
+ * const b = new Uint8Array(8);
+ * new DataView(b.buffer).setBigUint64(0, 116444736000000000n, true);
+ * decodeFiletime(b); // "1970-01-01T00:00:00.000Z"
+ * ```
+ */
+export function decodeFiletime(bytes: Uint8Array, offset = 0): string {
+  const view = viewOf(bytes);
+  const value = (BigInt(view.getUint32(offset + 4, true)) << 32n) |
+    BigInt(view.getUint32(offset, true));
+  const ms = Number((value - UNIX_EPOCH_AS_FILETIME) / 10000n);
+  if (ms > MAX_ISO_MS) throw new RangeError(`Invalid FILETIME "${value}": after the year 9999`);
+  return new Date(ms).toISOString();
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads `dwNumEntries` rows of `size` bytes starting at offset 4, after checking the length. */
+function rows(
+  view: DataView,
+  table: string,
+  size: number,
+  read: (at: number) => RawSocket,
+): RawSocket[] {
+  if (view.byteLength < OWNER_PID_TABLE_HEADER) {
+    throw new RangeError(
+      `Buffer too short for ${table}: need ${OWNER_PID_TABLE_HEADER} bytes for the row count, the buffer has ${view.byteLength}`,
+    );
+  }
+  const count = view.getUint32(0, true);
+  const needed = OWNER_PID_TABLE_HEADER + count * size;
+  if (view.byteLength < needed) {
+    throw new RangeError(
+      `Buffer too short for ${table}: ${count} rows need ${needed} bytes, the buffer has ${view.byteLength}`,
+    );
+  }
+  const out: RawSocket[] = new Array(count);
+  for (let i = 0; i < count; i++) out[i] = read(OWNER_PID_TABLE_HEADER + i * size);
+  return out;
+}
+
+/** The port is the low 16 bits in network order; the upper 16 bits may be garbage. */
+function port(bytes: Uint8Array, at: number): number {
+  return (bytes[at] << 8) | bytes[at + 1];
+}
+
+/**
+ * The scope id of a link-local address (fe80::/10), 0 for any other address: only there does it
+ * name the interface a user must give (`fe80::1%12`); Wine even fills it for `::1`. The docs call
+ * the DWORD network order, but implementations copy the host-order `sin6_scope_id` into it
+ * unchanged (Wine's iphlpapi; System Informer reads it back the same way), so it is read
+ * little-endian.
+ */
+function scopeId(bytes: Uint8Array, view: DataView, addressAt: number, scopeAt: number): number {
+  const linkLocal = bytes[addressAt] === 0xfe && (bytes[addressAt + 1] & 0xc0) === 0x80;
+  return linkLocal ? view.getUint32(scopeAt, true) : 0;
+}

@@ -1,0 +1,485 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  decodeFiletime,
+  decodeProcessEntry,
+  decodeTcp4Table,
+  decodeTcp6Table,
+  decodeUdp4Table,
+  decodeUdp6Table,
+  decodeWideString,
+  tcpStateName,
+} from "../../../ffi/windows/decode.ts";
+
+// The buffers below are laid out field by field from the x64 struct tables in win32-facts.md
+// (tcpmib.h / udpmib.h / tlhelp32.h), independently of the decoder's own constants.
+
+/** Writes a port DWORD: the port in network order in the low 16 bits, garbage above. */
+function setPort(view: DataView, at: number, port: number, garbage = 0): void {
+  view.setUint8(at, port >> 8);
+  view.setUint8(at + 1, port & 0xff);
+  view.setUint16(at + 2, garbage, true);
+}
+
+function setIPv4(view: DataView, at: number, a: number, b: number, c: number, d: number): void {
+  [a, b, c, d].forEach((x, i) => view.setUint8(at + i, x));
+}
+
+function setIPv6(view: DataView, at: number, words: number[]): void {
+  words.forEach((w, i) => view.setUint16(at + 2 * i, w, false));
+}
+
+interface Tcp4Row {
+  state: number;
+  local: [number, number, number, number];
+  localPort: number;
+  remote: [number, number, number, number];
+  remotePort: number;
+  pid: number;
+  garbage?: number;
+}
+
+/** MIB_TCPTABLE_OWNER_PID: dwNumEntries @0, rows of 24 bytes @4. */
+function tcp4Table(rows: Tcp4Row[], count = rows.length, extra = 0): Uint8Array {
+  const bytes = new Uint8Array(4 + 24 * rows.length + extra);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, count, true);
+  rows.forEach((r, i) => {
+    const at = 4 + 24 * i;
+    view.setUint32(at + 0, r.state, true); // dwState
+    setIPv4(view, at + 4, ...r.local); // dwLocalAddr
+    setPort(view, at + 8, r.localPort, r.garbage); // dwLocalPort
+    setIPv4(view, at + 12, ...r.remote); // dwRemoteAddr
+    setPort(view, at + 16, r.remotePort, r.garbage); // dwRemotePort
+    view.setUint32(at + 20, r.pid, true); // dwOwningPid
+  });
+  return bytes;
+}
+
+interface Tcp6Row {
+  local: number[];
+  localScope: number;
+  localPort: number;
+  remote: number[];
+  remoteScope: number;
+  remotePort: number;
+  state: number;
+  pid: number;
+}
+
+/** MIB_TCP6TABLE_OWNER_PID: dwNumEntries @0, rows of 56 bytes @4. */
+function tcp6Table(rows: Tcp6Row[]): Uint8Array {
+  const bytes = new Uint8Array(4 + 56 * rows.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, rows.length, true);
+  rows.forEach((r, i) => {
+    const at = 4 + 56 * i;
+    setIPv6(view, at + 0, r.local); // ucLocalAddr[16]
+    view.setUint32(at + 16, r.localScope, true); // dwLocalScopeId
+    setPort(view, at + 20, r.localPort, 0xbeef); // dwLocalPort
+    setIPv6(view, at + 24, r.remote); // ucRemoteAddr[16]
+    view.setUint32(at + 40, r.remoteScope, true); // dwRemoteScopeId
+    setPort(view, at + 44, r.remotePort, 0xbeef); // dwRemotePort
+    view.setUint32(at + 48, r.state, true); // dwState
+    view.setUint32(at + 52, r.pid, true); // dwOwningPid
+  });
+  return bytes;
+}
+
+describe("decodeTcp4Table", () => {
+  const table = tcp4Table([
+    {
+      state: 5,
+      local: [10, 1, 2, 3],
+      localPort: 443,
+      remote: [192, 168, 0, 9],
+      remotePort: 51000,
+      pid: 1234,
+      garbage: 0xabcd,
+    },
+    {
+      state: 2,
+      local: [0, 0, 0, 0],
+      localPort: 80,
+      remote: [1, 2, 3, 4],
+      remotePort: 999,
+      pid: 4,
+    },
+  ]);
+
+  it("reads addresses, ports (upper bits masked), state and pid", () => {
+    assert.deepEqual(decodeTcp4Table(table)[0], {
+      protocol: "TCP",
+      family: "IPv4",
+      localAddress: "10.1.2.3",
+      localPort: 443,
+      remoteAddress: "192.168.0.9",
+      remotePort: 51000,
+      state: "ESTABLISHED",
+      pids: [1234],
+    });
+  });
+
+  it("gives a listening socket no remote end", () => {
+    const row = decodeTcp4Table(table)[1];
+    assert.equal(row.state, "LISTEN");
+    assert.equal(row.localAddress, "0.0.0.0");
+    assert.equal(row.localPort, 80);
+    assert.equal(row.remoteAddress, null);
+    assert.equal(row.remotePort, null);
+    assert.deepEqual(row.pids, [4]);
+  });
+
+  it("keeps pid 0 as an owner", () => {
+    const rows = decodeTcp4Table(tcp4Table([{
+      state: 11,
+      local: [127, 0, 0, 1],
+      localPort: 5000,
+      remote: [127, 0, 0, 1],
+      remotePort: 5001,
+      pid: 0,
+    }]));
+    assert.deepEqual(rows[0].pids, [0]);
+    assert.equal(rows[0].state, "TIME_WAIT");
+  });
+
+  it("reads only dwNumEntries rows of a larger buffer", () => {
+    const rows = [
+      { state: 5, local: [1, 1, 1, 1], localPort: 1, remote: [2, 2, 2, 2], remotePort: 2, pid: 7 },
+      { state: 99, local: [3, 3, 3, 3], localPort: 3, remote: [4, 4, 4, 4], remotePort: 4, pid: 8 },
+    ] satisfies Tcp4Row[];
+    const decoded = decodeTcp4Table(tcp4Table(rows, 1, 64));
+    assert.equal(decoded.length, 1);
+    assert.deepEqual(decoded[0].pids, [7]);
+  });
+
+  it("decodes an empty table", () => {
+    assert.deepEqual(decodeTcp4Table(new Uint8Array(4)), []);
+  });
+
+  it("names an unknown state", () => {
+    const bad = tcp4Table([{
+      state: 13,
+      local: [1, 1, 1, 1],
+      localPort: 1,
+      remote: [2, 2, 2, 2],
+      remotePort: 2,
+      pid: 1,
+    }]);
+    assert.throws(() => decodeTcp4Table(bad), {
+      name: "RangeError",
+      message: 'Invalid TCP state "13": expected 1 to 12 or 100',
+    });
+  });
+
+  it("rejects a buffer shorter than its row count says, naming the sizes", () => {
+    const rows = [1, 2].map((pid) => ({
+      state: 2,
+      local: [0, 0, 0, 0],
+      localPort: pid,
+      remote: [0, 0, 0, 0],
+      remotePort: 0,
+      pid,
+    })) as Tcp4Row[];
+    const short = tcp4Table(rows, 3); // 4 + 2 * 24 = 52 bytes, but claims 3 rows (76 bytes)
+    assert.throws(() => decodeTcp4Table(short), {
+      name: "RangeError",
+      message: /MIB_TCPTABLE_OWNER_PID: 3 rows need 76 bytes, the buffer has 52/,
+    });
+    assert.throws(() => decodeTcp4Table(new Uint8Array(3)), /the buffer has 3/);
+  });
+});
+
+describe("decodeTcp6Table", () => {
+  const linkLocal = [0xfe80, 0, 0, 0, 0, 0, 0, 1];
+  const linkLocal2 = [0xfe80, 0, 0, 0, 0x1c2b, 0, 0, 2];
+  const loopback = [0, 0, 0, 0, 0, 0, 0, 1];
+  const global = [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10];
+  const any = [0, 0, 0, 0, 0, 0, 0, 0];
+
+  it("keeps the scope id of link-local addresses and masks port garbage", () => {
+    const [row] = decodeTcp6Table(tcp6Table([{
+      local: linkLocal,
+      localScope: 12,
+      localPort: 3389,
+      remote: linkLocal2,
+      remoteScope: 12,
+      remotePort: 50123,
+      state: 5,
+      pid: 900,
+    }]));
+    assert.deepEqual(row, {
+      protocol: "TCP",
+      family: "IPv6",
+      localAddress: "fe80::1%12",
+      localPort: 3389,
+      remoteAddress: "fe80::1c2b:0:0:2%12",
+      remotePort: 50123,
+      state: "ESTABLISHED",
+      pids: [900],
+    });
+  });
+
+  it("writes other addresses without a scope, even when the row carries one", () => {
+    const [row] = decodeTcp6Table(tcp6Table([{
+      local: loopback,
+      localScope: 0x1000,
+      localPort: 8080,
+      remote: global,
+      remoteScope: 7,
+      remotePort: 443,
+      state: 8,
+      pid: 77,
+    }]));
+    assert.equal(row.localAddress, "::1");
+    assert.equal(row.remoteAddress, "2001:db8::10");
+    assert.equal(row.state, "CLOSE_WAIT");
+  });
+
+  it("gives a listening socket no remote end", () => {
+    const [row] = decodeTcp6Table(tcp6Table([{
+      local: any,
+      localScope: 0,
+      localPort: 135,
+      remote: any,
+      remoteScope: 0,
+      remotePort: 0,
+      state: 2,
+      pid: 1000,
+    }]));
+    assert.equal(row.localAddress, "::");
+    assert.equal(row.remoteAddress, null);
+    assert.equal(row.remotePort, null);
+    assert.equal(row.state, "LISTEN");
+  });
+
+  it("rejects a truncated table", () => {
+    const bytes = tcp6Table([{
+      local: any,
+      localScope: 0,
+      localPort: 1,
+      remote: any,
+      remoteScope: 0,
+      remotePort: 0,
+      state: 2,
+      pid: 1,
+    }]);
+    assert.throws(() => decodeTcp6Table(bytes.subarray(0, 59)), {
+      name: "RangeError",
+      message: /MIB_TCP6TABLE_OWNER_PID: 1 rows need 60 bytes, the buffer has 59/,
+    });
+  });
+
+  it("decodes a table that does not start at the beginning of its ArrayBuffer", () => {
+    const inner = tcp6Table([{
+      local: loopback,
+      localScope: 0,
+      localPort: 9,
+      remote: loopback,
+      remoteScope: 0,
+      remotePort: 10,
+      state: 4,
+      pid: 5,
+    }]);
+    const outer = new Uint8Array(inner.length + 8);
+    outer.set(inner, 8);
+    const [row] = decodeTcp6Table(outer.subarray(8));
+    assert.equal(row.state, "SYN_RCVD");
+    assert.equal(row.localPort, 9);
+    assert.deepEqual(row.pids, [5]);
+  });
+});
+
+describe("decodeUdp4Table", () => {
+  it("reads MIB_UDPROW_OWNER_PID rows (12 bytes) with no remote end or state", () => {
+    const bytes = new Uint8Array(4 + 12 * 2);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, 2, true);
+    setIPv4(view, 4, 0, 0, 0, 0); // dwLocalAddr
+    setPort(view, 8, 53, 0xffff); // dwLocalPort
+    view.setUint32(12, 2048, true); // dwOwningPid
+    setIPv4(view, 16, 127, 0, 0, 1);
+    setPort(view, 20, 65535, 0x1234);
+    view.setUint32(24, 0xfffffffc, true);
+    assert.deepEqual(decodeUdp4Table(bytes), [
+      {
+        protocol: "UDP",
+        family: "IPv4",
+        localAddress: "0.0.0.0",
+        localPort: 53,
+        remoteAddress: null,
+        remotePort: null,
+        state: null,
+        pids: [2048],
+      },
+      {
+        protocol: "UDP",
+        family: "IPv4",
+        localAddress: "127.0.0.1",
+        localPort: 65535,
+        remoteAddress: null,
+        remotePort: null,
+        state: null,
+        pids: [0xfffffffc],
+      },
+    ]);
+  });
+
+  it("rejects a truncated table", () => {
+    const bytes = new Uint8Array(4 + 12);
+    new DataView(bytes.buffer).setUint32(0, 2, true);
+    assert.throws(() => decodeUdp4Table(bytes), /2 rows need 28 bytes, the buffer has 16/);
+  });
+});
+
+describe("decodeUdp6Table", () => {
+  it("reads MIB_UDP6ROW_OWNER_PID rows (28 bytes) with their scope", () => {
+    const bytes = new Uint8Array(4 + 28 * 2);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, 2, true);
+    setIPv6(view, 4, [0xfe80, 0, 0, 0, 0, 0, 0, 0xabcd]); // ucLocalAddr
+    view.setUint32(4 + 16, 3, true); // dwLocalScopeId
+    setPort(view, 4 + 20, 546, 0x7777); // dwLocalPort
+    view.setUint32(4 + 24, 1500, true); // dwOwningPid
+    setIPv6(view, 32, [0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001]); // ::ffff:10.0.0.1
+    setPort(view, 32 + 20, 5353);
+    view.setUint32(32 + 24, 1501, true);
+    const rows = decodeUdp6Table(bytes);
+    assert.deepEqual(rows[0], {
+      protocol: "UDP",
+      family: "IPv6",
+      localAddress: "fe80::abcd%3",
+      localPort: 546,
+      remoteAddress: null,
+      remotePort: null,
+      state: null,
+      pids: [1500],
+    });
+    assert.equal(rows[1].localAddress, "::ffff:10.0.0.1");
+    assert.equal(rows[1].localPort, 5353);
+    assert.deepEqual(rows[1].pids, [1501]);
+  });
+
+  it("rejects a truncated table", () => {
+    const bytes = new Uint8Array(4 + 27);
+    new DataView(bytes.buffer).setUint32(0, 1, true);
+    assert.throws(() => decodeUdp6Table(bytes), /MIB_UDP6TABLE_OWNER_PID: 1 rows need 32 bytes/);
+  });
+});
+
+describe("tcpStateName", () => {
+  it("maps MIB_TCP_STATE numbers to netstat names", () => {
+    const expected: [number, string][] = [
+      [1, "CLOSED"],
+      [2, "LISTEN"],
+      [3, "SYN_SENT"],
+      [4, "SYN_RCVD"],
+      [5, "ESTABLISHED"],
+      [6, "FIN_WAIT1"],
+      [7, "FIN_WAIT2"],
+      [8, "CLOSE_WAIT"],
+      [9, "CLOSING"],
+      [10, "LAST_ACK"],
+      [11, "TIME_WAIT"],
+      [12, "DELETE_TCB"],
+      [100, "BOUND"],
+    ];
+    for (const [n, name] of expected) assert.equal(tcpStateName(n), name, `state ${n}`);
+  });
+
+  it("rejects numbers outside the MIB", () => {
+    for (const n of [0, 13, 99, 101, 1.5]) {
+      assert.throws(() => tcpStateName(n), { name: "RangeError", message: new RegExp(`"${n}"`) });
+    }
+  });
+});
+
+/** PROCESSENTRY32W: dwSize @0, th32ProcessID @8, th32ParentProcessID @32, szExeFile @44. */
+function processEntry(pid: number, parent: number, name: string, tail = ""): Uint8Array {
+  const bytes = new Uint8Array(568);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 568, true);
+  view.setUint32(4, 0xdddddddd, true); // cntUsage: noise the decoder must not read
+  view.setUint32(8, pid, true);
+  view.setUint32(28, 17, true); // cntThreads
+  view.setUint32(32, parent, true);
+  view.setInt32(36, 8, true); // pcPriClassBase
+  const chars = name + (tail ? "\0" + tail : "");
+  for (let i = 0; i < chars.length && i < 260; i++) {
+    view.setUint16(44 + 2 * i, chars.charCodeAt(i), true);
+  }
+  return bytes;
+}
+
+describe("decodeProcessEntry", () => {
+  it("reads pid, parent pid and the NUL-terminated exe name", () => {
+    const entry = processEntry(1234, 567, "svchost.exe", "leftover garbage");
+    assert.deepEqual(decodeProcessEntry(entry), {
+      pid: 1234,
+      parentPid: 567,
+      exeFile: "svchost.exe",
+    });
+  });
+
+  it("decodes non-ASCII names, including surrogate pairs", () => {
+    assert.equal(decodeProcessEntry(processEntry(8, 4, "Über😀.exe")).exeFile, "Über😀.exe");
+  });
+
+  it("stops after 260 characters when there is no NUL", () => {
+    const name = "a".repeat(260);
+    assert.equal(decodeProcessEntry(processEntry(8, 4, name + "bbbb")).exeFile, name);
+  });
+
+  it("reads an entry at an offset", () => {
+    const outer = new Uint8Array(8 + 568);
+    outer.set(processEntry(4, 0, "System"), 8);
+    assert.deepEqual(decodeProcessEntry(outer, 8), { pid: 4, parentPid: 0, exeFile: "System" });
+  });
+
+  it("rejects a buffer shorter than 568 bytes", () => {
+    assert.throws(() => decodeProcessEntry(new Uint8Array(567)), {
+      name: "RangeError",
+      message: /need 568 bytes at offset 0, the buffer has 567/,
+    });
+  });
+});
+
+describe("decodeWideString", () => {
+  it("stops at NUL, at maxChars, and at the end of the buffer", () => {
+    const b = new Uint8Array([0x41, 0, 0x42, 0, 0, 0, 0x43, 0]);
+    assert.equal(decodeWideString(b, 0, 4), "AB");
+    assert.equal(decodeWideString(b, 0, 1), "A");
+    assert.equal(decodeWideString(b, 6, 10), "C");
+    assert.equal(decodeWideString(b.subarray(0, 7), 6, 10), "");
+  });
+});
+
+describe("decodeFiletime", () => {
+  /** FILETIME: dwLowDateTime @0, dwHighDateTime @4. */
+  function filetime(value: bigint, offset = 0): Uint8Array {
+    const bytes = new Uint8Array(offset + 8);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(offset, Number(value & 0xffffffffn), true);
+    view.setUint32(offset + 4, Number(value >> 32n), true);
+    return bytes;
+  }
+
+  it("converts 100 ns intervals since 1601 to ISO 8601 UTC", () => {
+    // 2000-01-01T00:00:00Z is 125911584000000000 in FILETIME units.
+    assert.equal(decodeFiletime(filetime(125911584000000000n)), "2000-01-01T00:00:00.000Z");
+    assert.equal(decodeFiletime(filetime(116444736000000000n)), "1970-01-01T00:00:00.000Z");
+    assert.equal(decodeFiletime(filetime(0n)), "1601-01-01T00:00:00.000Z");
+  });
+
+  it("keeps milliseconds and drops the sub-millisecond rest", () => {
+    const value = 125911584000000000n + 1234n * 10000n + 9999n;
+    assert.equal(decodeFiletime(filetime(value, 4), 4), "2000-01-01T00:00:01.234Z");
+  });
+
+  it("rejects a time after the year 9999", () => {
+    assert.throws(() => decodeFiletime(filetime(0xffffffffffffffffn)), {
+      name: "RangeError",
+      message: /Invalid FILETIME "18446744073709551615"/,
+    });
+  });
+});

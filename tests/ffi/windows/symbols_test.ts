@@ -1,0 +1,78 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { IPHLPAPI_SYMBOLS, KERNEL32_SYMBOLS } from "../../../ffi/windows/_symbols.ts";
+
+// The functions every supported Windows and Wine 10 export; only these may be required.
+const BASIC: Record<string, string[]> = {
+  iphlpapi: ["GetExtendedTcpTable", "GetExtendedUdpTable"],
+  kernel32: [
+    "CreateToolhelp32Snapshot",
+    "Process32FirstW",
+    "Process32NextW",
+    "OpenProcess",
+    "QueryFullProcessImageNameW",
+    "GetProcessTimes",
+    "CloseHandle",
+  ],
+};
+
+interface Declared {
+  parameters: readonly string[];
+  result: string;
+  optional?: boolean;
+}
+
+const TABLES: Record<string, Record<string, Declared>> = {
+  iphlpapi: IPHLPAPI_SYMBOLS,
+  kernel32: KERNEL32_SYMBOLS,
+};
+
+describe("Windows symbol tables", () => {
+  it("declare every basic symbol as required", () => {
+    for (const [dll, names] of Object.entries(BASIC)) {
+      for (const name of names) {
+        const symbol = TABLES[dll][name];
+        assert.ok(symbol, `${dll}.${name} is declared`);
+        assert.notEqual(symbol.optional, true, `${dll}.${name} is required`);
+      }
+    }
+  });
+
+  it("mark every other symbol optional", () => {
+    for (const [dll, table] of Object.entries(TABLES)) {
+      for (const [name, symbol] of Object.entries(table)) {
+        if (BASIC[dll].includes(name)) continue;
+        assert.equal(symbol.optional, true, `${dll}.${name} must be optional`);
+      }
+    }
+  });
+
+  it("use only plain native types another runtime adapter can map", () => {
+    const plain = new Set(["u32", "i32", "u64", "usize", "buffer", "pointer"]);
+    for (const [dll, table] of Object.entries(TABLES)) {
+      for (const [name, symbol] of Object.entries(table)) {
+        for (const type of [...symbol.parameters, symbol.result]) {
+          assert.ok(plain.has(type), `${dll}.${name} uses "${type}"`);
+        }
+      }
+    }
+  });
+
+  it("declare the argument counts of the Win32 prototypes", () => {
+    const arity: Record<string, number> = {
+      GetExtendedTcpTable: 6,
+      GetExtendedUdpTable: 6,
+      CreateToolhelp32Snapshot: 2,
+      Process32FirstW: 2,
+      Process32NextW: 2,
+      OpenProcess: 3,
+      QueryFullProcessImageNameW: 4,
+      GetProcessTimes: 5,
+      CloseHandle: 1,
+    };
+    const all = { ...IPHLPAPI_SYMBOLS, ...KERNEL32_SYMBOLS } as Record<string, Declared>;
+    for (const [name, count] of Object.entries(arity)) {
+      assert.equal(all[name].parameters.length, count, name);
+    }
+  });
+});
