@@ -1,0 +1,212 @@
+// The Windows engine end to end, as Windows code: run by tests/wine/run.sh with the Windows
+// deno.exe under Wine 10, where iphlpapi.dll and kernel32.dll answer from the live socket and
+// process tables. A child deno.exe holds known sockets; the library and the CLI must report
+// each of them with the child as owner and this process as its parent.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { type Connection, listConnections, validateConnection } from "../../mod.ts";
+import type { ChildSockets } from "./_child.ts";
+
+const CHILD_SCRIPT = fileURLToPath(new URL("./_child.ts", import.meta.url));
+const MAIN_SCRIPT = fileURLToPath(new URL("../../main.ts", import.meta.url));
+/** Slack allowed around the child's start time (clock granularity, Wine's bookkeeping). */
+const START_SLACK_MS = 5_000;
+
+/** The socket part of a row: what identifies one expected endpoint. */
+type Endpoint = Pick<
+  Connection,
+  | "protocol"
+  | "family"
+  | "localAddress"
+  | "localPort"
+  | "remoteAddress"
+  | "remotePort"
+  | "state"
+>;
+
+interface RunningChild {
+  sockets: ChildSockets;
+  /** When the child was spawned and when it reported its sockets (ms since the epoch). */
+  spawnedAt: number;
+  readyAt: number;
+  stop(): Promise<void>;
+}
+
+/** Starts _child.ts with this deno.exe and waits for its JSON line. */
+async function startChild(): Promise<RunningChild> {
+  const spawnedAt = Date.now();
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", CHILD_SCRIPT],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdin = proc.stdin.getWriter();
+  const lines = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stdin.close().catch(() => {});
+    try {
+      proc.kill();
+    } catch {
+      // Already gone: closing stdin let it finish.
+    }
+    await lines.cancel().catch(() => {});
+    await proc.status;
+  };
+  try {
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) {
+        const { code } = await proc.status;
+        throw new Error(`The child exited with code ${code} before reporting its sockets`);
+      }
+      text += value;
+    }
+    const sockets = JSON.parse(text.slice(0, text.indexOf("\n"))) as ChildSockets;
+    return { sockets, spawnedAt, readyAt: Date.now(), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The three rows of a listener with one connected client: LISTEN and both ESTABLISHED ends. */
+function tcpEndpoints(
+  family: "IPv4" | "IPv6",
+  host: string,
+  ports: ChildSockets["tcp4"],
+): Endpoint[] {
+  const row = (localPort: number, remotePort: number | null): Endpoint => ({
+    protocol: "TCP",
+    family,
+    localAddress: host,
+    localPort,
+    remoteAddress: remotePort === null ? null : host,
+    remotePort,
+    state: remotePort === null ? "LISTEN" : "ESTABLISHED",
+  });
+  return [
+    row(ports.listenPort, null),
+    row(ports.clientPort, ports.listenPort),
+    row(ports.listenPort, ports.clientPort),
+  ];
+}
+
+/** The seven endpoints the child holds, as the records should describe them. */
+function expectedEndpoints(s: ChildSockets): Endpoint[] {
+  return [
+    ...tcpEndpoints("IPv4", "127.0.0.1", s.tcp4),
+    ...tcpEndpoints("IPv6", "::1", s.tcp6),
+    {
+      protocol: "UDP",
+      family: "IPv4",
+      localAddress: "127.0.0.1",
+      localPort: s.udp4.port,
+      remoteAddress: null,
+      remotePort: null,
+      state: null,
+    },
+  ];
+}
+
+function describeEndpoint(e: Endpoint): string {
+  const remote = e.remoteAddress === null ? "*" : `[${e.remoteAddress}]:${e.remotePort}`;
+  return `${e.protocol} ${e.family} [${e.localAddress}]:${e.localPort} -> ${remote} ${e.state}`;
+}
+
+function sameEndpoint(row: Connection, e: Endpoint): boolean {
+  return row.protocol === e.protocol && row.family === e.family &&
+    row.localAddress === e.localAddress && row.localPort === e.localPort &&
+    row.remoteAddress === e.remoteAddress && row.remotePort === e.remotePort &&
+    row.state === e.state;
+}
+
+/**
+ * Checks that every endpoint of the child is reported exactly once, owned by the child, with the
+ * child's process details, and that nothing else is reported for it.
+ */
+function assertChildRows(rows: readonly Connection[], child: RunningChild, source: string): void {
+  const listing = rows.map(describeEndpoint).join("\n  ");
+  for (const row of rows) {
+    validateConnection(row);
+    assert.equal(row.pid, child.sockets.pid, `${source}: a row of another process:\n  ${listing}`);
+  }
+  const expected = expectedEndpoints(child.sockets);
+  for (const endpoint of expected) {
+    const matches = rows.filter((row) => sameEndpoint(row, endpoint));
+    assert.equal(
+      matches.length,
+      1,
+      `${source}: ${describeEndpoint(endpoint)} found ${matches.length} times in:\n  ${listing}`,
+    );
+    const row = matches[0];
+    const what = `${source}: ${describeEndpoint(endpoint)}`;
+    assert.equal(row.processName?.toLowerCase(), "deno.exe", `${what}: processName`);
+    assert.match(row.processPath ?? "", /^[A-Za-z]:\\.+\\deno\.exe$/i, `${what}: processPath`);
+    assert.equal(
+      row.processPath?.toLowerCase(),
+      Deno.execPath().toLowerCase(),
+      `${what}: processPath is not the deno.exe that started the child`,
+    );
+    assert.equal(row.parentPid, Deno.pid, `${what}: parentPid`);
+    assert.notEqual(row.processStartTime, null, `${what}: processStartTime is null`);
+    const started = Date.parse(row.processStartTime!);
+    assert.ok(
+      started >= child.spawnedAt - START_SLACK_MS && started <= child.readyAt + START_SLACK_MS,
+      `${what}: processStartTime ${row.processStartTime} is not between the spawn at ` +
+        `${new Date(child.spawnedAt).toISOString()} and the ready line at ` +
+        `${new Date(child.readyAt).toISOString()}`,
+    );
+    for (const field of ["pid", "processName", "processPath", "parentPid", "processStartTime"]) {
+      assert.equal(
+        field in row.unavailable,
+        false,
+        `${what}: ${field} is marked unavailable (${JSON.stringify(row.unavailable)})`,
+      );
+    }
+  }
+  assert.equal(rows.length, expected.length, `${source}: unexpected extra rows:\n  ${listing}`);
+}
+
+Deno.test({
+  name: "Windows engine under Wine: a child's TCP v4/v6 and UDP endpoints with their process",
+  ignore: Deno.build.os !== "windows",
+  async fn(t) {
+    const child = await startChild();
+    try {
+      await t.step("listConnections({ pids }) reports each endpoint of the child", async () => {
+        const rows = await listConnections({ pids: [child.sockets.pid] });
+        assertChildRows(rows, child, "listConnections");
+      });
+
+      await t.step("the CLI (--format json --pid) reports the same rows", async () => {
+        const output = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--no-lock",
+            MAIN_SCRIPT,
+            "--format",
+            "json",
+            "--pid",
+            String(child.sockets.pid),
+          ],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const stderr = new TextDecoder().decode(output.stderr);
+        assert.equal(output.code, 0, `procconn exited with ${output.code}: ${stderr}`);
+        const rows = JSON.parse(new TextDecoder().decode(output.stdout));
+        assert.ok(Array.isArray(rows), "--format json did not print an array");
+        assertChildRows(rows, child, "procconn --format json");
+      });
+    } finally {
+      await child.stop();
+    }
+  },
+});
