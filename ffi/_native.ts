@@ -1,10 +1,12 @@
 /**
  * The runtime adapter for native libraries: opens a DLL and hands back its symbols in one shape,
- * whatever runtime procconn runs on. Deno uses `Deno.dlopen`; the Node adapter is not part of
- * this build yet, so opening a library there fails with one clear error.
+ * whatever runtime procconn runs on. Deno uses `Deno.dlopen`; Node binds the same symbol table
+ * with koffi (`_koffi.ts`).
  *
  * @module
  */
+
+import { koffiPointerValue, openKoffiLibrary } from "./_koffi.ts";
 
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno as typeof Deno | undefined;
@@ -40,9 +42,9 @@ export function openLibrary<const S extends Deno.ForeignLibraryInterface>(
   path: string,
   symbols: S,
 ): NativeLibrary<S> {
-  const runtime = denoFor(`Cannot load "${path}"`);
+  if (typeof deno?.dlopen !== "function") return openKoffiLibrary(path, symbols);
   try {
-    return runtime.dlopen(path, symbols);
+    return deno.dlopen(path, symbols);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new Error(`Cannot load the native library "${path}": ${detail}`, { cause: err });
@@ -99,15 +101,8 @@ function systemRoot(): string {
  * ```
  */
 export function pointerAddress(pointer: Deno.PointerValue): bigint {
-  return pointer === null ? 0n : denoFor("Cannot read a pointer").UnsafePointer.value(pointer);
-}
-
-/** Returns the Deno namespace, or throws the one error every non-Deno runtime gets. */
-function denoFor(what: string): typeof Deno {
-  if (typeof deno?.dlopen !== "function") {
-    throw new Error(
-      `${what}: the Node runtime adapter is not available in this build; run procconn with Deno`,
-    );
-  }
-  return deno;
+  if (pointer === null) return 0n;
+  return typeof deno?.dlopen === "function"
+    ? deno.UnsafePointer.value(pointer)
+    : koffiPointerValue(pointer);
 }

@@ -3,6 +3,7 @@
 #   static   deno check + deno lint + deno fmt --check
 #   deno     unit tests, Linux engine on real sockets, the CLI as a subprocess, doc examples
 #   wine     the Windows engine as Windows code under Wine 10 (tests/wine/run.sh; required when CI=true)
+#   exe      the Windows Node single executable under Wine, compared with the Deno engine
 # Run it through `npm test` after `npm ci`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +70,7 @@ check "deno fmt --check" "$DENO" fmt --check --quiet
 tier "deno tests (unit, Linux real sockets, CLI, bench correctness vs ss)" "$DENO" test -A --quiet --ignore=tests/wine tests/ bench/
 tier "doc examples" "$DENO" test -A --quiet --doc mod.ts core/ formatters/
 tier "wine tier (Windows engine under Wine 10)" bash tests/wine/run.sh
+tier "windows node executable (Wine 10)" bash tests/exe/wine.sh
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
