@@ -1,0 +1,207 @@
+/**
+ * The terminal side of `procconn watch`: entering and leaving the full-screen view, reading the
+ * quit keys, and drawing one frame. Uses node:process so it behaves the same on Deno and Node.
+ *
+ * @module
+ */
+import process from "node:process";
+import type { ChangeKind } from "../core/diff.ts";
+import type { Connection } from "../core/record.ts";
+import { TCP_STATES } from "../core/record.ts";
+import { createFormatter } from "../formatters/mod.ts";
+
+/** What `watch` needs from the terminal; tests pass a fake. */
+export interface Terminal {
+  /** Whether standard output is a terminal. */
+  isTerminal(): boolean;
+  /** The terminal size; 0 where unknown. */
+  size(): { columns: number; rows: number };
+  /**
+   * Starts listening for the user's wish to quit: `q` or Ctrl-C (keys read in raw mode when
+   * standard input is a terminal), and SIGINT, SIGTERM and SIGHUP.
+   *
+   * @param onQuit Called when the user quits; may be called more than once.
+   * @returns A function that stops listening and puts standard input back in its normal mode.
+   */
+  listen(onQuit: () => void): () => void;
+}
+
+// Alternate screen, cursor hidden, no line wrap (an overlong line is clipped, not wrapped, so a
+// frame always has the same number of lines).
+/** Text that switches to the full-screen view. */
+export const ENTER_SCREEN = "\x1b[?1049h\x1b[?25l\x1b[?7l";
+/** Text that returns to the normal screen with the cursor shown. */
+export const LEAVE_SCREEN = "\x1b[?7h\x1b[?25h\x1b[?1049l";
+
+/** `q`, `Q` and Ctrl-C (ETX, which raw mode delivers as a byte instead of a signal). */
+const QUIT_KEYS = ["q", "Q", "\x03"];
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Returns the real terminal of this process.
+ *
+ * @returns The terminal on standard input and output.
+ */
+export function systemTerminal(): Terminal {
+  return {
+    isTerminal: () => process.stdout.isTTY === true,
+    size: () => ({ columns: process.stdout.columns ?? 0, rows: process.stdout.rows ?? 0 }),
+    listen(onQuit) {
+      const stdin = process.stdin;
+      const raw = stdin.isTTY === true && typeof stdin.setRawMode === "function";
+      const onData = (chunk: Uint8Array | string) => {
+        const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+        if (QUIT_KEYS.some((key) => text.includes(key))) onQuit();
+      };
+      const listening: string[] = [];
+      for (const signal of SIGNALS) {
+        try {
+          process.on(signal, onQuit);
+          listening.push(signal);
+        } catch {
+          // Windows has no SIGTERM or SIGHUP listeners; Ctrl-C arrives as a key in raw mode.
+        }
+      }
+      if (raw) {
+        stdin.setRawMode(true);
+        stdin.on("data", onData);
+        stdin.resume();
+      }
+      let stopped = false;
+      return () => {
+        if (stopped) return;
+        stopped = true;
+        for (const signal of listening) process.off(signal, onQuit);
+        if (raw) {
+          stdin.off("data", onData);
+          try {
+            stdin.setRawMode(false);
+          } finally {
+            stdin.pause();
+          }
+        }
+      };
+    },
+  };
+}
+
+/** One line of the live view: a record and what happened to it at the last refresh. */
+export interface ScreenRow {
+  /** The record (for a closed endpoint, as last seen). */
+  connection: Connection;
+  /** The change at the last refresh, or null when the row is unchanged. */
+  mark: ChangeKind | null;
+}
+
+/** What one frame shows besides the rows. */
+export interface FrameOptions {
+  /** Columns of the table. */
+  fields: readonly string[];
+  /** Terminal width in columns; 0 when unknown (80 is assumed). */
+  columns: number;
+  /** Terminal height in lines; 0 when unknown (24 is assumed). */
+  rows: number;
+  /** Whether ANSI colour is allowed. */
+  color: boolean;
+  /** When the listing was read. */
+  time: Date;
+  /** Milliseconds between refreshes. */
+  intervalMs: number;
+}
+
+const MARKS: Record<ChangeKind, { sign: string; color: string }> = {
+  opened: { sign: "+", color: "\x1b[32m" },
+  closed: { sign: "-", color: "\x1b[31m" },
+  changed: { sign: "~", color: "\x1b[33m" },
+};
+const COLOR_OFF = "\x1b[39m";
+/** Lines above the table: the title, the counts, and a blank line. */
+const HEAD_LINES = 3;
+
+/**
+ * Draws one frame of the live view: a title, counts per protocol and per state (and of the
+ * changes), then the rows sorted by process in a table. Each row starts with `+` (opened), `-`
+ * (closed) or `~` (changed state), and with colour the whole line is green, red or yellow. Rows
+ * that do not fit the height are counted in a last line. The frame starts at the top left corner
+ * and clears what a longer previous frame left below it.
+ *
+ * @param rows The current records and the records closed at the last refresh.
+ * @param options The columns, the terminal size, colour, the time and the interval.
+ * @returns Text to write to the terminal while the full-screen view is active.
+ */
+export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): string {
+  const width = options.columns > 0 ? options.columns : 80;
+  const height = options.rows > 0 ? options.rows : 24;
+  const sorted = sortByProcess(rows);
+  const room = Math.max(1, height - HEAD_LINES - 2);
+  // Only the rows on screen are laid out; a busy host has tens of thousands.
+  const shown = sorted.length <= room ? sorted : sorted.slice(0, room - 1);
+  const table = createFormatter("table", {
+    fields: options.fields,
+    width: Math.max(1, width - 2),
+    color: options.color,
+  });
+  table.begin();
+  for (const row of shown) table.record(row.connection);
+  // Header, rule, one line per row, footer.
+  const tableLines = table.end().replace(/\n$/, "").split("\n");
+
+  const lines = [titleLine(options), countLine(rows), ""];
+  lines.push("  " + tableLines[0], "  " + tableLines[1]);
+  shown.forEach(({ mark }, i) => {
+    const text = tableLines[i + 2];
+    if (!mark) lines.push("  " + text);
+    else if (options.color) {
+      lines.push(`${MARKS[mark].color}${MARKS[mark].sign} ${text}${COLOR_OFF}`);
+    } else lines.push(`${MARKS[mark].sign} ${text}`);
+  });
+  if (shown.length < sorted.length) {
+    lines.push(`  … ${sorted.length - shown.length} more rows: narrow the view with filters`);
+  }
+  return "\x1b[H" + lines.map((line) => line + "\x1b[K").join("\r\n") + "\x1b[J";
+}
+
+function titleLine(options: FrameOptions): string {
+  const every = options.intervalMs % 1000 === 0
+    ? `${options.intervalMs / 1000}s`
+    : `${options.intervalMs}ms`;
+  const clock = options.time.toTimeString().slice(0, 8);
+  return `procconn watch  every ${every}  ${clock}  (q quits)`;
+}
+
+function countLine(rows: readonly ScreenRow[]): string {
+  const protocols = new Map<string, number>();
+  const states = new Map<string, number>();
+  const marks = { opened: 0, closed: 0, changed: 0 };
+  let current = 0;
+  for (const { connection: c, mark } of rows) {
+    if (mark) marks[mark]++;
+    if (mark === "closed") continue;
+    current++;
+    protocols.set(c.protocol, (protocols.get(c.protocol) ?? 0) + 1);
+    if (c.state) states.set(c.state, (states.get(c.state) ?? 0) + 1);
+  }
+  const byProtocol = [...protocols].sort().map(([p, n]) => `${p} ${n}`).join("  ");
+  const byState = TCP_STATES.filter((s) => states.has(s)).map((s) => `${s} ${states.get(s)}`)
+    .join("  ");
+  const changes = `+${marks.opened} opened  -${marks.closed} closed  ~${marks.changed} changed`;
+  const parts = [`${current} ${current === 1 ? "endpoint" : "endpoints"}`];
+  if (byProtocol) parts.push(byProtocol);
+  if (byState) parts.push(byState);
+  parts.push(changes);
+  return parts.join(" | ");
+}
+
+/** Sorts by process name (any case), then pid; rows of one process keep their order. */
+function sortByProcess(rows: readonly ScreenRow[]): ScreenRow[] {
+  return rows.toSorted((a, b) => {
+    const an = a.connection.processName?.toLowerCase() ?? null;
+    const bn = b.connection.processName?.toLowerCase() ?? null;
+    if (an !== bn) {
+      if (an === null) return 1;
+      if (bn === null) return -1;
+      return an < bn ? -1 : 1;
+    }
+    return (a.connection.pid ?? Infinity) - (b.connection.pid ?? Infinity) || 0;
+  });
+}

@@ -1,0 +1,503 @@
+/**
+ * `procconn snapshot`: the listing with `snapshotTime` and `hostName` on every row, written to a
+ * file whole or not at all.
+ *
+ * Replacing: the snapshot goes to a temporary file in the target's directory, which is then
+ * renamed over the target, so a reader sees the old file or the new one. Appending: the whole
+ * batch is built in memory, then written in one write at the end of the file while an exclusive
+ * lock file (`<file>.lock`) is held, then read back; a failure truncates the file to its earlier
+ * length. Only node:fs is used, so this runs the same on Deno and Node.
+ *
+ * @module
+ */
+import * as nodeFs from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
+import process from "node:process";
+import { listConnections } from "../core/list.ts";
+import type { Connection } from "../core/record.ts";
+import type { SocketSource } from "../core/source.ts";
+import { defaultSource } from "../ffi/mod.ts";
+import { createFormatter } from "../formatters/mod.ts";
+import { writeError } from "./_io.ts";
+import { type CliRequest, UsageError } from "./args.ts";
+
+/** The fields a snapshot adds in front of the chosen record fields. */
+export const SNAPSHOT_FIELDS = ["snapshotTime", "hostName"] as const;
+
+/** The formats a snapshot can be written in. */
+export type SnapshotFormat = "csv" | "ndjson";
+
+/** The node:fs functions a snapshot uses; tests wrap them to simulate failures. */
+export interface SnapshotFs {
+  /** As `fs.openSync`. */
+  openSync(path: string, flags: string, mode?: number): number;
+  /** As `fs.closeSync`. */
+  closeSync(fd: number): void;
+  /** As `fs.writeSync(fd, buffer, offset, length, position)`. */
+  writeSync(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): number;
+  /** As `fs.readSync(fd, buffer, offset, length, position)`. */
+  readSync(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): number;
+  /** As `fs.fsyncSync`. */
+  fsyncSync(fd: number): void;
+  /** As `fs.ftruncateSync`. */
+  ftruncateSync(fd: number, length: number): void;
+  /** As `fs.fstatSync`. */
+  fstatSync(fd: number): { size: number };
+  /** As `fs.fchmodSync`. */
+  fchmodSync(fd: number, mode: number): void;
+  /** As `fs.statSync`. */
+  statSync(path: string): { mode: number; mtimeMs: number; isFile(): boolean };
+  /** As `fs.realpathSync`. */
+  realpathSync(path: string): string;
+  /** As `fs.renameSync`. */
+  renameSync(from: string, to: string): void;
+  /** As `fs.linkSync`. */
+  linkSync(existing: string, link: string): void;
+  /** As `fs.unlinkSync`. */
+  unlinkSync(path: string): void;
+  /** As `fs.readFileSync(path, "utf8")`. */
+  readFileSync(path: string, encoding: "utf8"): string;
+}
+
+/** How long to wait for the append lock, and when a lock left behind counts as abandoned. */
+export interface LockOptions {
+  /** Give up waiting after this many milliseconds (default 90 s). */
+  timeoutMs?: number;
+  /**
+   * A lock file older than this is abandoned (default 60 s). A lock written by a process of this
+   * host that no longer runs is abandoned at once.
+   */
+  staleMs?: number;
+  /** Pause between attempts, in milliseconds (default 20, plus up to as much again at random). */
+  retryMs?: number;
+}
+
+/** What `runSnapshot` uses from the outside world; tests replace parts of it. */
+export interface SnapshotDeps {
+  /** The socket backend (default: the one for this OS). */
+  source?: SocketSource;
+  /** The clock that gives `snapshotTime` (default: `new Date()`). */
+  now?: () => Date;
+  /** The `hostName` column (default: `os.hostname()`). */
+  hostName?: string;
+  /** The file system (default: node:fs). */
+  fs?: SnapshotFs;
+  /** The append lock's timing. */
+  lock?: LockOptions;
+  /** Where error messages go (default: standard error). */
+  reportError?: (line: string) => void;
+}
+
+/** A snapshot rendered as text: the header (empty for NDJSON) and the rows. */
+export interface SnapshotText {
+  /** The CSV header line, or empty. */
+  header: string;
+  /** Every row. */
+  body: string;
+}
+
+/**
+ * Runs `procconn snapshot`: lists the connections with the request's filters and writes them to
+ * `request.out` as CSV (default) or NDJSON, with `snapshotTime` (ISO 8601 UTC, the same on every
+ * row of one snapshot) and `hostName` in front of the chosen fields. With `request.append` the
+ * rows are added to the file (a CSV header only when the file is new or empty); otherwise the
+ * file is replaced atomically. A file that cannot be written is left as it was.
+ *
+ * @param request The parsed command line (`action: "snapshot"`).
+ * @param deps The backend, clock, host name, file system and lock timing to use.
+ * @returns The exit code: 0 written, 1 not written (the reason is reported, naming the file).
+ * @throws {UsageError} When there is no output file or the format is not csv or ndjson.
+ * @throws Errors of the listing.
+ *
+ * @example
+ * ```ts ignore
+ * import { runSnapshot } from "./snapshot.ts";
+ * import { parseArgs } from "./args.ts";
+ * const code = await runSnapshot(parseArgs(["snapshot", "--out", "conns.csv", "--append"]));
+ * ```
+ */
+export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}): Promise<number> {
+  const path = request.out;
+  if (path === undefined || path === "") {
+    throw new UsageError("snapshot needs --out <file>: the file to write");
+  }
+  const format = request.format;
+  if (format !== "csv" && format !== "ndjson") {
+    throw new UsageError(`snapshot writes csv or ndjson, not "${format}"`);
+  }
+  const source = deps.source ?? defaultSource();
+  const rows = await listConnections({ ...request.filters, ...request.enrich, source });
+  const text = renderSnapshot(rows, {
+    format,
+    fields: request.fields,
+    time: (deps.now ?? (() => new Date()))(),
+    hostName: deps.hostName ?? hostname(),
+  });
+  const fs = deps.fs ?? nodeFs;
+  try {
+    if (request.append) await appendSnapshot(path, text, { fs, lock: deps.lock });
+    else replaceFile(path, text.header + text.body, fs);
+    return 0;
+  } catch (err) {
+    (deps.reportError ?? writeError)(`procconn: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+/**
+ * Renders one snapshot with the project's CSV or NDJSON formatter.
+ *
+ * @param rows The records.
+ * @param options The format, the record fields, the snapshot time and the host name.
+ * @returns The header (CSV only) and the rows, each row led by `snapshotTime` and `hostName`.
+ *
+ * @example
+ * ```ts
+ * import { renderSnapshot } from "./snapshot.ts";
+ * const text = renderSnapshot([], { format: "csv", fields: ["pid"],
+ *   time: new Date("2026-01-01T00:00:00Z"), hostName: "web1" });
+ * // text.header === "snapshotTime,hostName,pid\r\n", text.body === ""
+ * ```
+ */
+export function renderSnapshot(
+  rows: readonly Connection[],
+  options: { format: SnapshotFormat; fields: readonly string[]; time: Date; hostName: string },
+): SnapshotText {
+  const fields = [...SNAPSHOT_FIELDS, ...options.fields.filter((f) => !isSnapshotField(f))];
+  const formatter = createFormatter(options.format, { fields });
+  const header = formatter.begin();
+  const stamp = { snapshotTime: options.time.toISOString(), hostName: options.hostName };
+  const parts: string[] = [];
+  for (const row of rows) parts.push(formatter.record({ ...stamp, ...row }));
+  parts.push(formatter.end());
+  return { header, body: parts.join("") };
+}
+
+function isSnapshotField(field: string): boolean {
+  return (SNAPSHOT_FIELDS as readonly string[]).includes(field);
+}
+
+/**
+ * Replaces a file atomically: writes a temporary file next to it (keeping the old file's
+ * permissions), flushes it to disk and renames it over the target. On failure the temporary file
+ * is removed and the target is untouched.
+ *
+ * @param path The file to replace or create.
+ * @param text The new content.
+ * @param fs The file system.
+ * @throws {Error} `Cannot write the snapshot to "<path>": <reason>`.
+ */
+export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs): void {
+  const fail = (err: unknown) =>
+    new Error(`Cannot write the snapshot to "${path}": ${(err as Error).message}`, { cause: err });
+  // Write through a symbolic link to the file it names, and keep that file's permissions.
+  let target = path;
+  let mode: number | undefined;
+  try {
+    target = fs.realpathSync(path);
+    const stat = fs.statSync(target);
+    if (!stat.isFile()) throw fail(new Error("it is not a regular file"));
+    mode = stat.mode & 0o777;
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOENT") throw err;
+  }
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomToken()}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temp, "wx", mode ?? 0o666);
+    if (mode !== undefined) fs.fchmodSync(fd, mode);
+    writeAll(fs, fd, new TextEncoder().encode(text), 0);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, target);
+  } catch (err) {
+    if (fd !== undefined) ignoreError(() => fs.closeSync(fd!));
+    ignoreError(() => fs.unlinkSync(temp));
+    throw fail(err);
+  }
+}
+
+/**
+ * Appends one snapshot to a file under an exclusive lock: the header only when the file is new
+ * or empty, a line break first when the file does not end with one, then the rows, in one write,
+ * flushed and read back. A failure truncates the file to its length before the write.
+ *
+ * @param path The file to append to (created when missing).
+ * @param text The snapshot.
+ * @param options The file system and the lock timing.
+ * @throws {Error} `Cannot append the snapshot to "<path>": <reason>`, also when an existing CSV
+ * file has another header (other columns).
+ */
+export async function appendSnapshot(
+  path: string,
+  text: SnapshotText,
+  options: { fs?: SnapshotFs; lock?: LockOptions } = {},
+): Promise<void> {
+  const fs = options.fs ?? nodeFs;
+  const fail = (reason: string, cause?: unknown) =>
+    new Error(`Cannot append the snapshot to "${path}": ${reason}`, { cause });
+  try {
+    if (!fs.statSync(path).isFile()) throw new Error("it is not a regular file");
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOENT") throw fail((err as Error).message, err);
+  }
+  let release: () => void;
+  try {
+    release = await acquireLock(fs, path + ".lock", options.lock ?? {});
+  } catch (err) {
+    throw fail((err as Error).message, err);
+  }
+  try {
+    let fd: number;
+    try {
+      fd = openForAppend(fs, path);
+    } catch (err) {
+      throw fail((err as Error).message, err);
+    }
+    try {
+      appendLocked(fs, fd, text, fail);
+    } finally {
+      ignoreError(() => fs.closeSync(fd));
+    }
+  } finally {
+    release();
+  }
+}
+
+function appendLocked(
+  fs: SnapshotFs,
+  fd: number,
+  text: SnapshotText,
+  fail: (reason: string, cause?: unknown) => Error,
+): void {
+  const size = fs.fstatSync(fd).size;
+  let content = text.body;
+  if (size === 0) content = text.header + text.body;
+  else {
+    const header = text.header.replace(/\r?\n$/, "");
+    if (header !== "") {
+      const existing = firstLine(fs, fd, size);
+      if (existing !== header) {
+        throw fail(
+          `its header "${existing}" differs from this snapshot's "${header}": ` +
+            "use the same --fields and --format, or another file",
+        );
+      }
+    }
+    if (!endsWithNewline(fs, fd, size)) content = (header !== "" ? "\r\n" : "\n") + content;
+  }
+  if (content === "") return;
+  const bytes = new TextEncoder().encode(content);
+  try {
+    writeAll(fs, fd, bytes, size);
+    fs.fsyncSync(fd);
+    verify(fs, fd, bytes, size);
+  } catch (err) {
+    let reason = (err as Error).message;
+    try {
+      fs.ftruncateSync(fd, size);
+      fs.fsyncSync(fd);
+    } catch (undo) {
+      reason += `; truncating back to ${size} bytes also failed, so the file may end with a ` +
+        `partial snapshot: ${(undo as Error).message}`;
+    }
+    throw fail(reason, err);
+  }
+}
+
+/** Opens the file for reading and writing at chosen offsets, creating it when missing. */
+function openForAppend(fs: SnapshotFs, path: string): number {
+  try {
+    return fs.openSync(path, "r+");
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOENT") throw err;
+  }
+  try {
+    return fs.openSync(path, "wx+");
+  } catch (err) {
+    // Created by someone else in between: open theirs.
+    if ((err as { code?: string }).code === "EEXIST") return fs.openSync(path, "r+");
+    throw err;
+  }
+}
+
+function writeAll(fs: SnapshotFs, fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+    if (!(n > 0)) throw new Error(`the write stopped after ${done} of ${bytes.length} bytes`);
+    done += n;
+  }
+}
+
+/** Reads back what was written and checks it, and the file's length. */
+function verify(fs: SnapshotFs, fd: number, bytes: Uint8Array, position: number): void {
+  const size = fs.fstatSync(fd).size;
+  if (size !== position + bytes.length) {
+    throw new Error(
+      `the file is ${size} bytes after the write, expected ${position + bytes.length}`,
+    );
+  }
+  const back = new Uint8Array(bytes.length);
+  let got = 0;
+  while (got < back.length) {
+    const n = fs.readSync(fd, back, got, back.length - got, position + got);
+    if (!(n > 0)) break;
+    got += n;
+  }
+  if (got !== bytes.length || !back.every((b, i) => b === bytes[i])) {
+    throw new Error("reading the snapshot back gave other bytes than were written");
+  }
+}
+
+function firstLine(fs: SnapshotFs, fd: number, size: number): string {
+  const chunk = new Uint8Array(Math.min(size, 64 * 1024));
+  const n = fs.readSync(fd, chunk, 0, chunk.length, 0);
+  const text = new TextDecoder().decode(chunk.subarray(0, n));
+  const end = text.indexOf("\n");
+  return (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
+}
+
+function endsWithNewline(fs: SnapshotFs, fd: number, size: number): boolean {
+  const last = new Uint8Array(1);
+  return fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
+}
+
+interface LockContent {
+  pid: number;
+  host: string;
+  token: string;
+}
+
+/**
+ * Takes the lock file: created with `wx` (O_EXCL), so exactly one process holds it. Waits while
+ * another process holds it; removes a lock that is abandoned (see {@linkcode LockOptions}).
+ *
+ * @returns The function that releases the lock (removing the file only if it is still ours).
+ */
+async function acquireLock(
+  fs: SnapshotFs,
+  lockPath: string,
+  options: LockOptions,
+): Promise<() => void> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
+  const staleMs = options.staleMs ?? 60_000;
+  const retryMs = options.retryMs ?? 20;
+  const mine: LockContent = { pid: process.pid, host: hostname(), token: randomToken() };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(lockPath, "wx");
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EEXIST") throw err;
+    }
+    if (fd !== undefined) {
+      try {
+        writeAll(fs, fd, new TextEncoder().encode(JSON.stringify(mine) + "\n"), 0);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return () => releaseLock(fs, lockPath, mine.token);
+    }
+    if (breakAbandonedLock(fs, lockPath, staleMs, mine.token)) continue;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `the lock file "${lockPath}" was held for more than ${Math.round(timeoutMs / 1000)} s: ` +
+          "another snapshot is writing, or remove the file if none is",
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, retryMs + Math.random() * retryMs));
+  }
+}
+
+function releaseLock(fs: SnapshotFs, lockPath: string, token: string): void {
+  try {
+    if (readLock(fs, lockPath)?.token === token) fs.unlinkSync(lockPath);
+  } catch {
+    // Gone already (taken as abandoned by another process): nothing to release.
+  }
+}
+
+function readLock(fs: SnapshotFs, lockPath: string): LockContent | null {
+  try {
+    const value = JSON.parse(fs.readFileSync(lockPath, "utf8"));
+    return typeof value?.token === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes a lock whose holder is gone: a process of this host that no longer runs, or a file
+ * older than `staleMs`. The lock is first renamed aside, and put back when what was moved turns
+ * out to be a fresh lock that replaced the abandoned one in between.
+ *
+ * @returns True when the caller should try again at once.
+ */
+function breakAbandonedLock(
+  fs: SnapshotFs,
+  lockPath: string,
+  staleMs: number,
+  token: string,
+): boolean {
+  let mtime: number;
+  try {
+    mtime = fs.statSync(lockPath).mtimeMs;
+  } catch {
+    return true; // released in the meantime
+  }
+  const holder = readLock(fs, lockPath);
+  const old = Date.now() - mtime > staleMs;
+  // A lock file still being written has no content yet; give it time.
+  const dead = holder !== null && holder.host === hostname() && !processRuns(holder.pid);
+  if (!old && !dead) return false;
+  const aside = `${lockPath}.${token}.abandoned`;
+  try {
+    fs.renameSync(lockPath, aside);
+  } catch {
+    return true; // someone else moved or released it
+  }
+  const moved = readLock(fs, aside);
+  if (moved?.token !== holder?.token) {
+    ignoreError(() => fs.linkSync(aside, lockPath));
+  }
+  ignoreError(() => fs.unlinkSync(aside));
+  return true;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code !== "ESRCH";
+  }
+}
+
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function ignoreError(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // best effort clean-up; the original error is the one to report
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * `procconn watch`: the listing, refreshed. On a terminal a full-screen live view; otherwise, or
+ * with `--format ndjson`, a stream of events, one JSON object per line.
+ *
+ * @module
+ */
+import { type ConnectionChange, createChangeTracker } from "../core/diff.ts";
+import { eventLine, toEvent } from "../core/events.ts";
+import { listConnections } from "../core/list.ts";
+import type { Connection } from "../core/record.ts";
+import type { SocketSource } from "../core/source.ts";
+import { defaultSource } from "../ffi/mod.ts";
+import { BrokenPipe, type TextWriter } from "./_io.ts";
+import {
+  ENTER_SCREEN,
+  LEAVE_SCREEN,
+  renderFrame,
+  type ScreenRow,
+  systemTerminal,
+  type Terminal,
+} from "./_screen.ts";
+import type { CliRequest } from "./args.ts";
+
+/** What `runWatch` uses from the outside world; tests and benchmarks replace parts of it. */
+export interface WatchDeps {
+  /** The socket backend (default: the one for this OS). */
+  source?: SocketSource;
+  /** The wall clock that stamps each refresh (default: `new Date()`). */
+  now?: () => Date;
+  /**
+   * Waits between refreshes and must return early when `signal` is aborted (default: a timer).
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The terminal (default: this process's). */
+  terminal?: Terminal;
+}
+
+/**
+ * Runs `procconn watch`: lists the connections every `request.intervalMs` with the request's
+ * filters, `request.count` times or until interrupted.
+ *
+ * On a terminal with the table format, a full-screen view shows the rows sorted by process, with
+ * the endpoints opened since the last refresh in green (`+`), those closed in red (`-`, shown for
+ * one refresh) and those whose TCP state changed in yellow (`~`); the first frame marks nothing.
+ * `q` or Ctrl-C quits, and the terminal is always put back (normal screen, cursor shown, raw mode
+ * off).
+ *
+ * Otherwise each refresh writes one NDJSON line per change: `{"time", "event", "previousState",
+ * ...record}` with `event` one of `opened`, `closed`, `changed` (see `core/events.ts`). The first
+ * refresh writes `opened` for every endpoint present, so a log of the stream alone tells what was
+ * open at any time. The records carry every field, whatever `--fields` says.
+ *
+ * @param request The parsed command line (`action: "watch"`).
+ * @param out Standard output.
+ * @param deps The backend, clock, timer and terminal to use instead of the real ones.
+ * @returns The exit code: 0, also when standard output was closed by its reader.
+ * @throws Errors of the listing (after the terminal has been put back).
+ *
+ * @example
+ * ```ts ignore
+ * import { runWatch } from "./watch.ts";
+ * import { parseArgs } from "./args.ts";
+ * import { stdoutWriter } from "./_io.ts";
+ * await runWatch(parseArgs(["watch", "--format", "ndjson", "--count", "2"]), stdoutWriter());
+ * ```
+ */
+export async function runWatch(
+  request: CliRequest,
+  out: TextWriter,
+  deps: WatchDeps = {},
+): Promise<number> {
+  const terminal = deps.terminal ?? systemTerminal();
+  try {
+    if (request.format === "table" && terminal.isTerminal()) {
+      await liveView(request, out, terminal, deps);
+    } else {
+      await eventStream(request, out, deps);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof BrokenPipe) return 0;
+    throw err;
+  }
+}
+
+/** Calls `onRefresh` with each listing, spaced `intervalMs` apart, until done or aborted. */
+async function refreshLoop(
+  request: CliRequest,
+  deps: WatchDeps,
+  signal: AbortSignal,
+  onRefresh: (rows: Connection[], time: Date) => Promise<void>,
+): Promise<void> {
+  const source = deps.source ?? defaultSource();
+  const now = deps.now ?? (() => new Date());
+  const sleep = deps.sleep ?? timer;
+  let started = 0;
+  for (let n = 0; request.count === undefined || n < request.count; n++) {
+    if (n > 0) {
+      const wait = request.intervalMs - (performance.now() - started);
+      if (wait > 0) await sleep(wait, signal);
+    }
+    if (signal.aborted) return;
+    started = performance.now();
+    const listing = listConnections({ ...request.filters, ...request.enrich, source });
+    const rows = await unlessAborted(listing, signal);
+    if (rows === undefined) return;
+    await onRefresh(rows, now());
+  }
+}
+
+async function eventStream(request: CliRequest, out: TextWriter, deps: WatchDeps): Promise<void> {
+  const tracker = createChangeTracker();
+  await refreshLoop(request, deps, new AbortController().signal, async (rows, time) => {
+    for (const change of tracker.update(rows)) await out.write(eventLine(toEvent(change, time)));
+    await out.flush();
+  });
+}
+
+async function liveView(
+  request: CliRequest,
+  out: TextWriter,
+  terminal: Terminal,
+  deps: WatchDeps,
+): Promise<void> {
+  const tracker = createChangeTracker();
+  const quit = new AbortController();
+  let first = true;
+  let stopListening = () => {};
+  try {
+    stopListening = terminal.listen(() => quit.abort());
+    await out.write(ENTER_SCREEN);
+    await out.flush();
+    await refreshLoop(request, deps, quit.signal, async (rows, time) => {
+      const changes = tracker.update(rows);
+      const screenRows = first ? rows.map((connection) => ({ connection, mark: null })) : (
+        markRows(rows, changes)
+      );
+      first = false;
+      const size = terminal.size();
+      await out.write(renderFrame(screenRows, {
+        fields: request.fields,
+        columns: size.columns,
+        rows: size.rows,
+        color: request.color,
+        time,
+        intervalMs: request.intervalMs,
+      }));
+      await out.flush();
+    });
+  } finally {
+    try {
+      stopListening();
+    } finally {
+      try {
+        await out.write(LEAVE_SCREEN);
+        await out.flush();
+      } catch {
+        // The screen is gone with the reader; nothing to put back.
+      }
+    }
+  }
+}
+
+/** The current rows with their marks, followed by the rows closed since the last refresh. */
+function markRows(rows: readonly Connection[], changes: readonly ConnectionChange[]): ScreenRow[] {
+  const marks = new Map<Connection, ConnectionChange["event"]>();
+  const closed: ScreenRow[] = [];
+  for (const change of changes) {
+    if (change.event === "closed") closed.push({ connection: change.connection, mark: "closed" });
+    else marks.set(change.connection, change.event);
+  }
+  return [
+    ...rows.map((connection) => ({ connection, mark: marks.get(connection) ?? null })),
+    ...closed,
+  ];
+}
+
+/** Resolves with the promise's value, or with undefined as soon as the signal is aborted. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {}); // the listing is abandoned; its failure no longer matters
+      resolve(undefined);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Waits `ms`, or less when the signal is aborted. */
+function timer(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(id);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const id = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,440 @@
+// procconn snapshot: whole snapshots or none, in CSV and NDJSON, appended under a lock.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as nodeFs from "node:fs";
+import { tmpdir } from "node:os";
+import net from "node:net";
+import { join } from "node:path";
+import process from "node:process";
+import { parseArgs } from "../../cli/args.ts";
+import {
+  renderSnapshot,
+  runSnapshot,
+  type SnapshotDeps,
+  type SnapshotFs,
+} from "../../cli/snapshot.ts";
+import { CONNECTION_FIELDS } from "../../core/record.ts";
+import type { RawSocket, SocketSource } from "../../core/source.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const DENO = process.execPath;
+
+const work = nodeFs.mkdtempSync(join(tmpdir(), "procconn-snapshot-"));
+after(() => nodeFs.rmSync(work, { recursive: true, force: true }));
+let fileNumber = 0;
+/** A fresh path in the scratch directory. */
+const fresh = (ext = "csv") => join(work, `snap${++fileNumber}.${ext}`);
+
+/** A backend with `count` listening sockets of pid 42 on ports from 1000. */
+function fakeSource(count = 3): SocketSource {
+  const sockets: RawSocket[] = Array.from({ length: count }, (_, i) => ({
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: "127.0.0.1",
+    localPort: 1000 + i,
+    remoteAddress: null,
+    remotePort: null,
+    state: "LISTEN",
+    pids: [42],
+  }));
+  return {
+    name: "fake",
+    listSockets: () => Promise.resolve(structuredClone(sockets)),
+    describeProcesses: (pids) =>
+      Promise.resolve(
+        new Map([...pids].map((pid) => [pid, {
+          pid,
+          name: 'web, "quoted"',
+          path: "/srv/web",
+          parentPid: 1,
+          startTime: "2026-01-01T00:00:00.000Z",
+          unavailable: {},
+        }])),
+      ),
+  };
+}
+
+function deps(over: Partial<SnapshotDeps> & { errors?: string[] } = {}): SnapshotDeps {
+  const errors = over.errors ?? [];
+  return {
+    source: fakeSource(),
+    hostName: "host-a",
+    now: () => new Date("2026-02-03T04:05:06.007Z"),
+    reportError: (line) => errors.push(line),
+    ...over,
+  };
+}
+
+const snapshot = (args: string[], d: SnapshotDeps) =>
+  runSnapshot(parseArgs(["snapshot", ...args]), d);
+const read = (path: string) => nodeFs.readFileSync(path, "utf8");
+const crlfLines = (text: string) => text.split("\r\n").slice(0, -1);
+
+describe("renderSnapshot", () => {
+  it("leads every row with snapshotTime and hostName, written by the CSV formatter", async () => {
+    const { listConnections } = await import("../../core/list.ts");
+    const rows = await listConnections({ source: fakeSource(2) });
+    const text = renderSnapshot(rows, {
+      format: "csv",
+      fields: ["localPort", "processName"],
+      time: new Date("2026-02-03T04:05:06.007Z"),
+      hostName: "host-a",
+    });
+    assert.equal(text.header, "snapshotTime,hostName,localPort,processName\r\n");
+    assert.equal(
+      text.body,
+      '2026-02-03T04:05:06.007Z,host-a,1000,"web, ""quoted"""\r\n' +
+        '2026-02-03T04:05:06.007Z,host-a,1001,"web, ""quoted"""\r\n',
+    );
+  });
+});
+
+describe("runSnapshot", () => {
+  it("--append: two snapshots give one header and two complete blocks with their own time", async () => {
+    const path = fresh();
+    let t = Date.parse("2026-02-03T04:05:06.007Z");
+    const d = deps({ now: () => new Date(t += 60_000) });
+    assert.equal(await snapshot(["--out", path, "--append"], d), 0);
+    assert.equal(await snapshot(["--out", path, "--append"], d), 0);
+    const lines = crlfLines(read(path));
+    assert.equal(lines[0], ["snapshotTime", "hostName", ...CONNECTION_FIELDS].join(","));
+    assert.equal(lines.filter((l) => l.startsWith("snapshotTime,")).length, 1);
+    const times = lines.slice(1).map((l) => l.split(",")[0]);
+    assert.deepEqual(times, [
+      ...Array(3).fill("2026-02-03T04:06:06.007Z"),
+      ...Array(3).fill("2026-02-03T04:07:06.007Z"),
+    ]);
+    assert.ok(lines.slice(1).every((l) => l.split(",")[1] === "host-a"));
+    assert.equal(nodeFs.existsSync(path + ".lock"), false, "the lock is released");
+  });
+
+  it("--append --format ndjson: one object per line, no header", async () => {
+    const path = fresh("ndjson");
+    const d = deps();
+    await snapshot(["--out", path, "--append", "--format", "ndjson"], d);
+    await snapshot(["--out", path, "--append", "--format", "ndjson"], d);
+    const objects = read(path).trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.equal(objects.length, 6);
+    assert.deepEqual(Object.keys(objects[0]).slice(0, 3), ["snapshotTime", "hostName", "protocol"]);
+    assert.equal(objects[5].processName, 'web, "quoted"');
+  });
+
+  it("--append to an empty file writes the header", async () => {
+    const path = fresh();
+    nodeFs.writeFileSync(path, "");
+    await snapshot(["--out", path, "--append", "--fields", "localPort"], deps());
+    assert.equal(
+      read(path),
+      "snapshotTime,hostName,localPort\r\n" +
+        ["1000", "1001", "1002"].map((p) => `2026-02-03T04:05:06.007Z,host-a,${p}\r\n`).join(""),
+    );
+  });
+
+  it("--append starts on a new line when the file does not end with one", async () => {
+    const path = fresh("ndjson");
+    nodeFs.writeFileSync(path, '{"cut":');
+    await snapshot(["--out", path, "--append", "--format", "ndjson", "--fields", "pid"], deps());
+    assert.equal(
+      read(path).split("\n")[1],
+      '{"snapshotTime":"2026-02-03T04:05:06.007Z",' +
+        '"hostName":"host-a","pid":42}',
+    );
+  });
+
+  it("--append refuses a CSV file with other columns and leaves it alone", async () => {
+    const path = fresh();
+    nodeFs.writeFileSync(path, "a,b\r\n1,2\r\n");
+    const errors: string[] = [];
+    const code = await snapshot(["--out", path, "--append"], deps({ errors }));
+    assert.equal(code, 1);
+    assert.equal(read(path), "a,b\r\n1,2\r\n");
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0].includes(`"${path}"`), errors[0]);
+    assert.match(errors[0], /header "a,b" differs/);
+  });
+
+  it("without --append: replaces the file whole, keeps its permissions, leaves no temporary file", async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "replace-"));
+    const path = join(dir, "conns.csv");
+    nodeFs.writeFileSync(path, "old content\n");
+    nodeFs.chmodSync(path, 0o640);
+    assert.equal(await snapshot(["--out", path, "--fields", "localPort"], deps()), 0);
+    assert.equal(read(path).split("\r\n")[0], "snapshotTime,hostName,localPort");
+    assert.equal(read(path).includes("old content"), false);
+    assert.equal(nodeFs.statSync(path).mode & 0o777, 0o640);
+    assert.deepEqual(nodeFs.readdirSync(dir), ["conns.csv"]);
+  });
+
+  it("a missing directory: exit 1, the message names the file", async () => {
+    for (const append of [[], ["--append"]]) {
+      const path = join(work, "no-such-dir", "conns.csv");
+      const errors: string[] = [];
+      assert.equal(await snapshot(["--out", path, ...append], deps({ errors })), 1);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], /^procconn: Cannot (write|append) the snapshot to ".*no-such-dir/);
+    }
+  });
+
+  it("writes through a symbolic link instead of replacing the link", async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "link-"));
+    nodeFs.writeFileSync(join(dir, "real.csv"), "old\n");
+    nodeFs.symlinkSync("real.csv", join(dir, "link.csv"));
+    assert.equal(await snapshot(["--out", join(dir, "link.csv"), "--fields", "pid"], deps()), 0);
+    assert.equal(nodeFs.lstatSync(join(dir, "link.csv")).isSymbolicLink(), true);
+    assert.match(read(join(dir, "real.csv")), /^snapshotTime,hostName,pid\r\n/);
+  });
+
+  it("refuses a target that is not a regular file", async () => {
+    for (const append of [[], ["--append"]]) {
+      const errors: string[] = [];
+      assert.equal(await snapshot(["--out", work, ...append], deps({ errors })), 1);
+      assert.match(errors[0], /snapshot to ".*": it is not a regular file$/);
+    }
+  });
+
+  it("rejects an output format other than csv and ndjson", async () => {
+    const request = { ...parseArgs(["snapshot", "--out", fresh()]), format: "table" as const };
+    await assert.rejects(
+      runSnapshot(request, deps()),
+      /snapshot writes csv or ndjson, not "table"/,
+    );
+  });
+});
+
+/** node:fs, except that writes to `target` fail as chosen. */
+function failingFs(target: string, fail: "half-then-error" | "wrong-bytes" | "rename"): SnapshotFs {
+  const targetFds = new Set<number>();
+  return {
+    ...nodeFs,
+    openSync(path, flags, mode) {
+      const fd = nodeFs.openSync(path, flags, mode);
+      if (path === target || (path.endsWith(".tmp") && fail !== "rename")) targetFds.add(fd);
+      return fd;
+    },
+    writeSync(fd, buffer, offset, length, position) {
+      if (!targetFds.has(fd)) return nodeFs.writeSync(fd, buffer, offset, length, position);
+      if (fail === "wrong-bytes") {
+        const copy = buffer.slice();
+        copy[offset + length - 2] ^= 0x20;
+        return nodeFs.writeSync(fd, copy, offset, length, position);
+      }
+      nodeFs.writeSync(fd, buffer, offset, Math.floor(length / 2), position);
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    },
+    renameSync(from, to) {
+      if (fail === "rename") {
+        throw Object.assign(new Error(`EACCES: permission denied, rename '${from}'`), {
+          code: "EACCES",
+        });
+      }
+      nodeFs.renameSync(from, to);
+    },
+  };
+}
+
+describe("runSnapshot failures keep the file intact", () => {
+  for (const fail of ["half-then-error", "wrong-bytes"] as const) {
+    it(`--append, ${fail}: exit 1, the earlier content byte for byte, the lock released`, async () => {
+      const path = fresh();
+      await snapshot(["--out", path, "--append"], deps());
+      const before = nodeFs.readFileSync(path);
+      const errors: string[] = [];
+      const code = await snapshot(
+        ["--out", path, "--append"],
+        deps({ errors, source: fakeSource(500), fs: failingFs(path, fail) }),
+      );
+      assert.equal(code, 1);
+      assert.deepEqual(nodeFs.readFileSync(path), before);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0].startsWith(`procconn: Cannot append the snapshot to "${path}": `));
+      assert.match(errors[0], fail === "wrong-bytes" ? /other bytes/ : /ENOSPC/);
+      assert.equal(nodeFs.existsSync(path + ".lock"), false);
+    });
+  }
+
+  for (const fail of ["half-then-error", "rename"] as const) {
+    it(`replacing, ${fail}: exit 1, the old file untouched, no temporary file left`, async () => {
+      const dir = nodeFs.mkdtempSync(join(work, "fail-"));
+      const path = join(dir, "conns.csv");
+      nodeFs.writeFileSync(path, "old,content\r\n");
+      const errors: string[] = [];
+      const code = await snapshot(["--out", path], deps({ errors, fs: failingFs(path, fail) }));
+      assert.equal(code, 1);
+      assert.equal(read(path), "old,content\r\n");
+      assert.deepEqual(nodeFs.readdirSync(dir), ["conns.csv"]);
+      assert.ok(errors[0].startsWith(`procconn: Cannot write the snapshot to "${path}": `));
+    });
+  }
+});
+
+describe("the append lock", () => {
+  const lockBody = (pid: number, host: string) =>
+    JSON.stringify({ pid, host, token: "someone-else" }) + "\n";
+
+  it("waits while another process holds the lock, and gives up after the timeout", async () => {
+    const path = fresh();
+    nodeFs.writeFileSync(
+      path + ".lock",
+      lockBody(process.pid, (await import("node:os")).hostname()),
+    );
+    const errors: string[] = [];
+    const started = Date.now();
+    const code = await snapshot(
+      ["--out", path, "--append"],
+      deps({ errors, lock: { timeoutMs: 300, retryMs: 10 } }),
+    );
+    assert.equal(code, 1);
+    assert.ok(Date.now() - started >= 300);
+    assert.equal(nodeFs.existsSync(path), false, "nothing written without the lock");
+    assert.match(errors[0], /lock file ".*\.lock" was held/);
+    assert.equal(nodeFs.existsSync(path + ".lock"), true, "someone else's lock is left alone");
+  });
+
+  it("writes as soon as the holder releases the lock", async () => {
+    const path = fresh();
+    const { hostname } = await import("node:os");
+    nodeFs.writeFileSync(path + ".lock", lockBody(process.pid, hostname()));
+    const pending = snapshot(["--out", path, "--append"], deps({ lock: { retryMs: 10 } }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(nodeFs.existsSync(path), false, "still waiting");
+    nodeFs.unlinkSync(path + ".lock");
+    assert.equal(await pending, 0);
+    assert.equal(crlfLines(read(path)).length, 4);
+  });
+
+  it("takes over a lock older than staleMs", async () => {
+    const path = fresh();
+    nodeFs.writeFileSync(path + ".lock", lockBody(process.pid, "another-host"));
+    const old = new Date(Date.now() - 120_000);
+    nodeFs.utimesSync(path + ".lock", old, old);
+    assert.equal(
+      await snapshot(["--out", path, "--append"], deps({ lock: { staleMs: 60_000 } })),
+      0,
+    );
+    assert.equal(nodeFs.existsSync(path + ".lock"), false);
+    assert.equal(nodeFs.readdirSync(work).some((f) => f.includes(".abandoned")), false);
+  });
+
+  it("takes over at once a lock of a process of this host that has exited", async () => {
+    const deadPid = spawnSync(process.execPath, ["--version"]).pid;
+    assert.ok(deadPid > 0);
+    const path = fresh();
+    const { hostname } = await import("node:os");
+    nodeFs.writeFileSync(path + ".lock", lockBody(deadPid, hostname()));
+    const code = await snapshot(["--out", path, "--append"], deps({ lock: { timeoutMs: 2000 } }));
+    assert.equal(code, 0);
+    assert.equal(nodeFs.existsSync(path + ".lock"), false);
+  });
+});
+
+describe("concurrent appends", () => {
+  /** Checks a CSV snapshot log: one header, every block whole and in one piece. */
+  function checkBlocks(text: string, columns: number): Map<string, number> {
+    const lines = crlfLines(text);
+    assert.equal(lines[0].split(",")[0], "snapshotTime");
+    assert.equal(lines.filter((l) => l.startsWith("snapshotTime,")).length, 1, "one header");
+    const blocks = new Map<string, number>();
+    let current = "";
+    for (const line of lines.slice(1)) {
+      const cells = line.split(",");
+      assert.equal(cells.length, columns, `a whole row: ${line}`);
+      const key = cells[0] + " " + cells[1];
+      if (key !== current) {
+        assert.equal(blocks.has(key), false, `the block ${key} is split`);
+        current = key;
+      }
+      blocks.set(key, (blocks.get(key) ?? 0) + 1);
+    }
+    return blocks;
+  }
+
+  it("procconn snapshot --append run five times at once: one header, five whole blocks", async () => {
+    const path = fresh();
+    // A socket of this process, so that every snapshot has at least one row.
+    const server = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const runs = Array.from(
+      { length: 5 },
+      () =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(DENO, [
+            "run",
+            "-A",
+            "--no-check",
+            "main.ts",
+            "snapshot",
+            "--append",
+            "--out",
+            path,
+            "--fields",
+            "protocol,localPort,pid",
+            "--pid",
+            String(process.pid),
+          ], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+          let stderr = "";
+          child.stderr!.on("data", (d) => (stderr += d));
+          child.on("close", (code) => resolve({ code, stderr }));
+        }),
+    );
+    const results = await Promise.all(runs);
+    server.close();
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const text = read(path);
+    const blocks = checkBlocks(text, 5);
+    const listenRows = crlfLines(text).filter((l) => l.endsWith(`,TCP,${port},${process.pid}`));
+    assert.equal(listenRows.length, 5, "the listener is in every snapshot");
+    // Five runs; two that read the clock in the same millisecond would share one block.
+    assert.ok(blocks.size >= 4 && blocks.size <= 5, `${blocks.size} blocks`);
+    assert.equal(nodeFs.existsSync(path + ".lock"), false);
+  });
+
+  it("four processes appending 5000-row snapshots five times each lose and mix nothing", async () => {
+    const path = fresh();
+    const probe = join(work, "append_probe.ts");
+    nodeFs.writeFileSync(
+      probe,
+      `import { runSnapshot } from ${
+        JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)
+      };
+import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
+const [out, id] = Deno.args;
+const sockets = Array.from({ length: 5000 }, (_, i) => ({ protocol: "TCP", family: "IPv4",
+  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
+  state: "LISTEN", pids: [] }));
+const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
+  describeProcesses: () => Promise.resolve(new Map()) };
+for (let k = 0; k < 5; k++) {
+  const code = await runSnapshot(parseArgs(["snapshot", "--append", "--out", out, "--fields",
+    "protocol,localPort,state"]), { source, hostName: "probe-" + id,
+    now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, k)), lock: { retryMs: 5 } });
+  if (code !== 0) Deno.exit(code);
+}
+`,
+    );
+    const runs = Array.from(
+      { length: 4 },
+      (_, id) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(DENO, [
+            "run",
+            "-A",
+            "--no-check",
+            "--config",
+            join(ROOT, "deno.json"),
+            probe,
+            path,
+            String(id),
+          ], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+          let stderr = "";
+          child.stderr!.on("data", (d) => (stderr += d));
+          child.on("close", (code) => resolve({ code, stderr }));
+        }),
+    );
+    for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
+    const blocks = checkBlocks(read(path), 5);
+    assert.equal(blocks.size, 20);
+    for (const [key, rows] of blocks) assert.equal(rows, 5000, key);
+  });
+});
