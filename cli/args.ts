@@ -234,7 +234,9 @@ function buildWatch(): Command {
     .description(
       "Refresh the listing continuously. On a terminal: a live view (new endpoints green, closed " +
         "red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format ndjson: one JSON " +
-        "event per line (opened, closed, changed).",
+        "event per line (opened, closed, changed). The first refresh reports every endpoint " +
+        "present as opened; closed events carry the record as last seen. --fields sets the " +
+        "live view's columns; events always carry the full record.",
     )
     .option(
       "--interval <duration>",
