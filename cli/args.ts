@@ -230,7 +230,7 @@ function buildList(): Command {
 }
 
 function buildWatch(): Command {
-  return addFilterOptions(new Command("watch"))
+  return addFilterOptions(new Command("procconn watch"))
     .description(
       "Refresh the listing continuously. On a terminal: a live view (new endpoints green, closed " +
         "red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format ndjson: one JSON " +
@@ -252,7 +252,7 @@ function buildWatch(): Command {
 }
 
 function buildSnapshot(): Command {
-  return addFilterOptions(new Command("snapshot"))
+  return addFilterOptions(new Command("procconn snapshot"))
     .description(
       "Write the listing to a file, with snapshotTime and hostName on every row. A snapshot is " +
         "written whole or not at all.",
@@ -266,7 +266,7 @@ function buildSnapshot(): Command {
 }
 
 function buildTree(): Command {
-  return addFilterOptions(new Command("tree"))
+  return addFilterOptions(new Command("procconn tree"))
     .description(
       "Show the process tree with each process's endpoints beneath it. With --pid or --name, " +
         "only those processes and their descendants.",
