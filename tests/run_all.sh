@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every procconn test tier and ends with one line "procconn tests: N passed, N failed".
+# Runs every procconn test tier and ends with one line "tests: N passed, N failed".
 #   static   deno check + deno lint + deno fmt --check
 #   deno     unit tests, Linux engine on real sockets, the CLI as a subprocess, doc examples
 #   wine     the Windows engine as Windows code under Wine 10 (tests/wine/run.sh; required when CI=true)
@@ -76,5 +76,5 @@ echo
 if [ ${#failures[@]} -gt 0 ]; then
   echo "failed tiers: ${failures[*]}"
 fi
-echo "procconn tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
