@@ -1,9 +1,12 @@
 /**
- * Pure decoders for the byte buffers the Windows APIs fill: the IP Helper owner-pid socket tables,
- * PROCESSENTRY32W and FILETIME. No FFI here, so they run (and are tested) on any OS.
+ * Pure decoders for the byte buffers the Windows APIs fill: the IP Helper owner-pid and
+ * owner-module socket tables, PROCESSENTRY32W and FILETIME. No FFI here, so they run (and are
+ * tested) on any OS.
  *
- * Layouts are x64 (see the MIB_*ROW_OWNER_PID pages on learn.microsoft.com): each table is a
- * DWORD `dwNumEntries` followed by the rows at offset 4.
+ * Layouts are x64 (see the MIB_*ROW_OWNER_PID and MIB_*ROW_OWNER_MODULE pages on
+ * learn.microsoft.com): each table is a DWORD `dwNumEntries` followed by the rows, at offset 4
+ * for the owner-pid tables and at offset 8 for the owner-module tables, whose rows hold 8-byte
+ * fields and so are 8-byte aligned.
  *
  * @module
  */
@@ -21,6 +24,18 @@ export const UDP4_ROW_SIZE = 12;
 export const UDP6_ROW_SIZE = 28;
 /** Offset of `table[0]` in the owner-pid tables (no padding after the DWORD count). */
 export const OWNER_PID_TABLE_HEADER = 4;
+/** Bytes of MIB_TCPROW_OWNER_MODULE. */
+export const TCP4_MODULE_ROW_SIZE = 160;
+/** Bytes of MIB_TCP6ROW_OWNER_MODULE. */
+export const TCP6_MODULE_ROW_SIZE = 192;
+/** Bytes of MIB_UDPROW_OWNER_MODULE. */
+export const UDP4_MODULE_ROW_SIZE = 160;
+/** Bytes of MIB_UDP6ROW_OWNER_MODULE. */
+export const UDP6_MODULE_ROW_SIZE = 176;
+/** Offset of `table[0]` in the owner-module tables (the DWORD count, then 4 bytes of padding). */
+export const OWNER_MODULE_TABLE_HEADER = 8;
+/** Bytes of `OwningModuleInfo` (TCPIP_OWNING_MODULE_SIZE ULONGLONGs) in an owner-module row. */
+export const OWNING_MODULE_INFO_SIZE = 128;
 /** Bytes of PROCESSENTRY32W; also the value its `dwSize` must hold. */
 export const PROCESSENTRY32W_SIZE = 568;
 
@@ -65,20 +80,8 @@ export function tcpStateName(value: number): TcpState {
  */
 export function decodeTcp4Table(bytes: Uint8Array): RawSocket[] {
   const view = viewOf(bytes);
-  return rows(view, "MIB_TCPTABLE_OWNER_PID", TCP4_ROW_SIZE, (at) => {
-    const state = view.getUint32(at, true);
-    const listening = state === MIB_TCP_STATE_LISTEN;
-    return {
-      protocol: "TCP",
-      family: "IPv4",
-      localAddress: formatIPv4(bytes, at + 4),
-      localPort: port(bytes, at + 8),
-      remoteAddress: listening ? null : formatIPv4(bytes, at + 12),
-      remotePort: listening ? null : port(bytes, at + 16),
-      state: tcpStateName(state),
-      pids: [view.getUint32(at + 20, true)],
-    };
-  });
+  const table = "MIB_TCPTABLE_OWNER_PID";
+  return rows(view, table, OWNER_PID_TABLE_HEADER, TCP4_ROW_SIZE, (at) => tcp4Row(bytes, view, at));
 }
 
 /**
@@ -97,22 +100,8 @@ export function decodeTcp4Table(bytes: Uint8Array): RawSocket[] {
  */
 export function decodeTcp6Table(bytes: Uint8Array): RawSocket[] {
   const view = viewOf(bytes);
-  return rows(view, "MIB_TCP6TABLE_OWNER_PID", TCP6_ROW_SIZE, (at) => {
-    const state = view.getUint32(at + 48, true);
-    const listening = state === MIB_TCP_STATE_LISTEN;
-    return {
-      protocol: "TCP",
-      family: "IPv6",
-      localAddress: formatIPv6(bytes, at, scopeId(bytes, view, at, at + 16)),
-      localPort: port(bytes, at + 20),
-      remoteAddress: listening
-        ? null
-        : formatIPv6(bytes, at + 24, scopeId(bytes, view, at + 24, at + 40)),
-      remotePort: listening ? null : port(bytes, at + 44),
-      state: tcpStateName(state),
-      pids: [view.getUint32(at + 52, true)],
-    };
-  });
+  const table = "MIB_TCP6TABLE_OWNER_PID";
+  return rows(view, table, OWNER_PID_TABLE_HEADER, TCP6_ROW_SIZE, (at) => tcp6Row(bytes, view, at));
 }
 
 /**
@@ -130,16 +119,8 @@ export function decodeTcp6Table(bytes: Uint8Array): RawSocket[] {
  */
 export function decodeUdp4Table(bytes: Uint8Array): RawSocket[] {
   const view = viewOf(bytes);
-  return rows(view, "MIB_UDPTABLE_OWNER_PID", UDP4_ROW_SIZE, (at) => ({
-    protocol: "UDP",
-    family: "IPv4",
-    localAddress: formatIPv4(bytes, at),
-    localPort: port(bytes, at + 4),
-    remoteAddress: null,
-    remotePort: null,
-    state: null,
-    pids: [view.getUint32(at + 8, true)],
-  }));
+  const table = "MIB_UDPTABLE_OWNER_PID";
+  return rows(view, table, OWNER_PID_TABLE_HEADER, UDP4_ROW_SIZE, (at) => udp4Row(bytes, view, at));
 }
 
 /**
@@ -157,7 +138,176 @@ export function decodeUdp4Table(bytes: Uint8Array): RawSocket[] {
  */
 export function decodeUdp6Table(bytes: Uint8Array): RawSocket[] {
   const view = viewOf(bytes);
-  return rows(view, "MIB_UDP6TABLE_OWNER_PID", UDP6_ROW_SIZE, (at) => ({
+  const table = "MIB_UDP6TABLE_OWNER_PID";
+  return rows(view, table, OWNER_PID_TABLE_HEADER, UDP6_ROW_SIZE, (at) => udp6Row(bytes, view, at));
+}
+
+/** One row of an owner-module table: the socket, and the bytes the owner-module calls take. */
+export interface OwnerModuleRow {
+  /**
+   * The socket, with `created` from `liCreateTimestamp` (null, with the reason in
+   * `unavailable`, when the OS left it zero or it is not a valid FILETIME).
+   */
+  socket: RawSocket;
+  /** The whole row, as GetOwnerModuleFrom*Entry takes it (a view into the table buffer). */
+  row: Uint8Array;
+  /** `OwningModuleInfo`: 128 opaque bytes identifying the owning module (a view). */
+  owningModuleInfo: Uint8Array;
+  /** UDP only: `SpecificPortBind`, set when the last bind named a specific port. */
+  specificPortBind?: boolean;
+}
+
+/**
+ * Decodes a MIB_TCPTABLE_OWNER_MODULE (IPv4 TCP table, class TCP_TABLE_OWNER_MODULE_*): the
+ * owner-pid row's fields, then `liCreateTimestamp` at 24 and `OwningModuleInfo` at 32.
+ *
+ * @param bytes The buffer GetExtendedTcpTable filled.
+ * @returns One entry per row.
+ * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ *
+ * @example
+ * ```ts
+ * import { decodeTcp4ModuleTable } from "./decode.ts";
+ * decodeTcp4ModuleTable(new Uint8Array(8)); // []
+ * ```
+ */
+export function decodeTcp4ModuleTable(bytes: Uint8Array): OwnerModuleRow[] {
+  const view = viewOf(bytes);
+  const table = "MIB_TCPTABLE_OWNER_MODULE";
+  return rows(view, table, OWNER_MODULE_TABLE_HEADER, TCP4_MODULE_ROW_SIZE, (at) => ({
+    socket: withCreated(tcp4Row(bytes, view, at), bytes, at + 24),
+    row: bytes.subarray(at, at + TCP4_MODULE_ROW_SIZE),
+    owningModuleInfo: bytes.subarray(at + 32, at + 32 + OWNING_MODULE_INFO_SIZE),
+  }));
+}
+
+/**
+ * Decodes a MIB_TCP6TABLE_OWNER_MODULE (IPv6 TCP table): the owner-pid row's fields, then
+ * `liCreateTimestamp` at 56 and `OwningModuleInfo` at 64.
+ *
+ * @param bytes The buffer GetExtendedTcpTable filled.
+ * @returns One entry per row.
+ * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ *
+ * @example
+ * ```ts
+ * import { decodeTcp6ModuleTable } from "./decode.ts";
+ * decodeTcp6ModuleTable(new Uint8Array(8)); // []
+ * ```
+ */
+export function decodeTcp6ModuleTable(bytes: Uint8Array): OwnerModuleRow[] {
+  const view = viewOf(bytes);
+  const table = "MIB_TCP6TABLE_OWNER_MODULE";
+  return rows(view, table, OWNER_MODULE_TABLE_HEADER, TCP6_MODULE_ROW_SIZE, (at) => ({
+    socket: withCreated(tcp6Row(bytes, view, at), bytes, at + 56),
+    row: bytes.subarray(at, at + TCP6_MODULE_ROW_SIZE),
+    owningModuleInfo: bytes.subarray(at + 64, at + 64 + OWNING_MODULE_INFO_SIZE),
+  }));
+}
+
+/**
+ * Decodes a MIB_UDPTABLE_OWNER_MODULE (IPv4 UDP table, class UDP_TABLE_OWNER_MODULE): address,
+ * port and pid as in the owner-pid row, 4 bytes of padding, `liCreateTimestamp` at 16, the
+ * `SpecificPortBind`/`dwFlags` union at 24 and `OwningModuleInfo` at 32.
+ *
+ * @param bytes The buffer GetExtendedUdpTable filled.
+ * @returns One entry per row.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
+ *
+ * @example
+ * ```ts
+ * import { decodeUdp4ModuleTable } from "./decode.ts";
+ * decodeUdp4ModuleTable(new Uint8Array(8)); // []
+ * ```
+ */
+export function decodeUdp4ModuleTable(bytes: Uint8Array): OwnerModuleRow[] {
+  const view = viewOf(bytes);
+  const table = "MIB_UDPTABLE_OWNER_MODULE";
+  return rows(view, table, OWNER_MODULE_TABLE_HEADER, UDP4_MODULE_ROW_SIZE, (at) => ({
+    socket: withCreated(udp4Row(bytes, view, at), bytes, at + 16),
+    row: bytes.subarray(at, at + UDP4_MODULE_ROW_SIZE),
+    owningModuleInfo: bytes.subarray(at + 32, at + 32 + OWNING_MODULE_INFO_SIZE),
+    specificPortBind: (view.getUint32(at + 24, true) & 1) === 1,
+  }));
+}
+
+/**
+ * Decodes a MIB_UDP6TABLE_OWNER_MODULE (IPv6 UDP table): the owner-pid row's fields, 4 bytes of
+ * padding, `liCreateTimestamp` at 32, the `SpecificPortBind`/`dwFlags` union at 40 and
+ * `OwningModuleInfo` at 48.
+ *
+ * @param bytes The buffer GetExtendedUdpTable filled.
+ * @returns One entry per row.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
+ *
+ * @example
+ * ```ts
+ * import { decodeUdp6ModuleTable } from "./decode.ts";
+ * decodeUdp6ModuleTable(new Uint8Array(8)); // []
+ * ```
+ */
+export function decodeUdp6ModuleTable(bytes: Uint8Array): OwnerModuleRow[] {
+  const view = viewOf(bytes);
+  const table = "MIB_UDP6TABLE_OWNER_MODULE";
+  return rows(view, table, OWNER_MODULE_TABLE_HEADER, UDP6_MODULE_ROW_SIZE, (at) => ({
+    socket: withCreated(udp6Row(bytes, view, at), bytes, at + 32),
+    row: bytes.subarray(at, at + UDP6_MODULE_ROW_SIZE),
+    owningModuleInfo: bytes.subarray(at + 48, at + 48 + OWNING_MODULE_INFO_SIZE),
+    specificPortBind: (view.getUint32(at + 40, true) & 1) === 1,
+  }));
+}
+
+/** MIB_TCPROW_OWNER_PID fields; also the first 24 bytes of MIB_TCPROW_OWNER_MODULE. */
+function tcp4Row(bytes: Uint8Array, view: DataView, at: number): RawSocket {
+  const state = view.getUint32(at, true);
+  const listening = state === MIB_TCP_STATE_LISTEN;
+  return {
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: formatIPv4(bytes, at + 4),
+    localPort: port(bytes, at + 8),
+    remoteAddress: listening ? null : formatIPv4(bytes, at + 12),
+    remotePort: listening ? null : port(bytes, at + 16),
+    state: tcpStateName(state),
+    pids: [view.getUint32(at + 20, true)],
+  };
+}
+
+/** MIB_TCP6ROW_OWNER_PID fields; also the first 56 bytes of MIB_TCP6ROW_OWNER_MODULE. */
+function tcp6Row(bytes: Uint8Array, view: DataView, at: number): RawSocket {
+  const state = view.getUint32(at + 48, true);
+  const listening = state === MIB_TCP_STATE_LISTEN;
+  return {
+    protocol: "TCP",
+    family: "IPv6",
+    localAddress: formatIPv6(bytes, at, scopeId(bytes, view, at, at + 16)),
+    localPort: port(bytes, at + 20),
+    remoteAddress: listening
+      ? null
+      : formatIPv6(bytes, at + 24, scopeId(bytes, view, at + 24, at + 40)),
+    remotePort: listening ? null : port(bytes, at + 44),
+    state: tcpStateName(state),
+    pids: [view.getUint32(at + 52, true)],
+  };
+}
+
+/** MIB_UDPROW_OWNER_PID fields; also the first 12 bytes of MIB_UDPROW_OWNER_MODULE. */
+function udp4Row(bytes: Uint8Array, view: DataView, at: number): RawSocket {
+  return {
+    protocol: "UDP",
+    family: "IPv4",
+    localAddress: formatIPv4(bytes, at),
+    localPort: port(bytes, at + 4),
+    remoteAddress: null,
+    remotePort: null,
+    state: null,
+    pids: [view.getUint32(at + 8, true)],
+  };
+}
+
+/** MIB_UDP6ROW_OWNER_PID fields; also the first 28 bytes of MIB_UDP6ROW_OWNER_MODULE. */
+function udp6Row(bytes: Uint8Array, view: DataView, at: number): RawSocket {
+  return {
     protocol: "UDP",
     family: "IPv6",
     localAddress: formatIPv6(bytes, at, scopeId(bytes, view, at, at + 16)),
@@ -166,7 +316,26 @@ export function decodeUdp6Table(bytes: Uint8Array): RawSocket[] {
     remotePort: null,
     state: null,
     pids: [view.getUint32(at + 24, true)],
-  }));
+  };
+}
+
+/**
+ * Sets `created` from a row's `liCreateTimestamp`. The type is LARGE_INTEGER but the Learn page
+ * calls it a SYSTEMTIME, which does not fit in 8 bytes; it is read as a FILETIME (100 ns since
+ * 1601 UTC), as other readers of these tables do. Zero (what Wine 10 writes) or a value that is
+ * no FILETIME up to the year 9999 (a negative LARGE_INTEGER reads as one far beyond) means the
+ * OS does not say.
+ */
+function withCreated(socket: RawSocket, bytes: Uint8Array, at: number): RawSocket {
+  const view = viewOf(bytes);
+  if (view.getUint32(at, true) !== 0 || view.getUint32(at + 4, true) !== 0) {
+    try {
+      return { ...socket, created: decodeFiletime(bytes, at) };
+    } catch {
+      // Not a FILETIME procconn can write: reported like zero.
+    }
+  }
+  return { ...socket, created: null, unavailable: { created: "not-supported" } };
 }
 
 /** The fields procconn reads from one PROCESSENTRY32W. */
@@ -257,27 +426,28 @@ function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Reads `dwNumEntries` rows of `size` bytes starting at offset 4, after checking the length. */
-function rows(
+/** Reads `dwNumEntries` rows of `size` bytes starting at `header`, after checking the length. */
+function rows<T>(
   view: DataView,
   table: string,
+  header: number,
   size: number,
-  read: (at: number) => RawSocket,
-): RawSocket[] {
-  if (view.byteLength < OWNER_PID_TABLE_HEADER) {
+  read: (at: number) => T,
+): T[] {
+  if (view.byteLength < 4) {
     throw new RangeError(
-      `Buffer too short for ${table}: need ${OWNER_PID_TABLE_HEADER} bytes for the row count, the buffer has ${view.byteLength}`,
+      `Buffer too short for ${table}: need 4 bytes for the row count, the buffer has ${view.byteLength}`,
     );
   }
   const count = view.getUint32(0, true);
-  const needed = OWNER_PID_TABLE_HEADER + count * size;
+  const needed = header + count * size;
   if (view.byteLength < needed) {
     throw new RangeError(
       `Buffer too short for ${table}: ${count} rows need ${needed} bytes, the buffer has ${view.byteLength}`,
     );
   }
-  const out: RawSocket[] = new Array(count);
-  for (let i = 0; i < count; i++) out[i] = read(OWNER_PID_TABLE_HEADER + i * size);
+  const out: T[] = new Array(count);
+  for (let i = 0; i < count; i++) out[i] = read(header + i * size);
   return out;
 }
 

@@ -1,10 +1,16 @@
 /**
  * The Windows backend: socket tables from the IP Helper API (iphlpapi.dll) and process details
- * from a Toolhelp snapshot plus per-process queries (kernel32.dll), called through FFI.
+ * from a Toolhelp snapshot plus per-process queries (kernel32.dll, ntdll.dll, advapi32.dll),
+ * called through FFI.
+ *
+ * The socket tables are read in their owner-module form, which adds each socket's creation time
+ * and the module (service) that owns it; where that form fails the owner-pid form is read
+ * instead. Every call beyond the basic tables and process queries is optional: a Windows version
+ * (or Wine) without it leaves the field null with a reason.
  *
  * @module
  */
-import type { Family, Protocol } from "../../core/record.ts";
+import type { Family, Protocol, Reason } from "../../core/record.ts";
 import type {
   ProcessInfo,
   ProcessSummary,
@@ -13,37 +19,57 @@ import type {
   SocketSource,
 } from "../../core/source.ts";
 import { openLibrary, pointerAddress, systemLibraryPath } from "../_native.ts";
+import type { Lookup } from "./_common.ts";
+import { createStatsReader } from "./_estats.ts";
+import { createServiceLookup } from "./_owner_module.ts";
+import { createUserNameReader, readCommandLine } from "./_process_details.ts";
 import {
+  ADVAPI32_SYMBOLS,
+  type Advapi32Symbols,
   AF_INET,
   AF_INET6,
   ERROR_INSUFFICIENT_BUFFER,
   INVALID_HANDLE_VALUE,
   IPHLPAPI_SYMBOLS,
+  type IphlpapiSymbols,
   KERNEL32_SYMBOLS,
+  type Kernel32Symbols,
   MAX_LONG_PATH_CHARS,
   NO_ERROR,
+  NTDLL_SYMBOLS,
+  type NtdllSymbols,
   PROCESS_NAME_WIN32,
   PROCESS_QUERY_LIMITED_INFORMATION,
+  TCP_TABLE_OWNER_MODULE_ALL,
   TCP_TABLE_OWNER_PID_ALL,
   TH32CS_SNAPPROCESS,
+  UDP_TABLE_OWNER_MODULE,
   UDP_TABLE_OWNER_PID,
 } from "./_symbols.ts";
 import {
   decodeFiletime,
   decodeProcessEntry,
+  decodeTcp4ModuleTable,
   decodeTcp4Table,
+  decodeTcp6ModuleTable,
   decodeTcp6Table,
+  decodeUdp4ModuleTable,
   decodeUdp4Table,
+  decodeUdp6ModuleTable,
   decodeUdp6Table,
   decodeWideString,
+  OWNER_MODULE_TABLE_HEADER,
+  OWNER_PID_TABLE_HEADER,
+  type OwnerModuleRow,
   type ProcessEntry,
   PROCESSENTRY32W_SIZE,
+  TCP4_ROW_SIZE,
+  TCP6_ROW_SIZE,
+  UDP4_ROW_SIZE,
+  UDP6_ROW_SIZE,
 } from "./decode.ts";
 
-/** The iphlpapi.dll functions the engine calls. */
-export type IphlpapiSymbols = Deno.StaticForeignLibraryInterface<typeof IPHLPAPI_SYMBOLS>;
-/** The kernel32.dll functions the engine calls; optional ones are null when not exported. */
-export type Kernel32Symbols = Deno.StaticForeignLibraryInterface<typeof KERNEL32_SYMBOLS>;
+export type { Advapi32Symbols, IphlpapiSymbols, Kernel32Symbols, NtdllSymbols };
 
 /** The bound DLLs one operation works with, released with `close` when it is done. */
 export interface WindowsLibraries {
@@ -51,6 +77,13 @@ export interface WindowsLibraries {
   iphlpapi: IphlpapiSymbols;
   /** kernel32.dll. */
   kernel32: Kernel32Symbols;
+  /** advapi32.dll; without it user names are not supported. */
+  advapi32?: Advapi32Symbols;
+  /**
+   * ntdll.dll; without it command lines are not supported, nor is anything that needs a
+   * buffer's address (services, user names).
+   */
+  ntdll?: NtdllSymbols;
   /** Unloads what was opened. */
   close(): void;
 }
@@ -58,8 +91,8 @@ export interface WindowsLibraries {
 /** Options of {@linkcode createWindowsSource}. */
 export interface WindowsSourceOptions {
   /**
-   * Opens the libraries for one operation. The default loads iphlpapi.dll and kernel32.dll from
-   * System32; tests pass fakes here.
+   * Opens the libraries for one operation. The default loads iphlpapi.dll, kernel32.dll,
+   * advapi32.dll and ntdll.dll from System32; tests pass fakes here.
    */
   openLibraries?: () => WindowsLibraries;
 }
@@ -100,63 +133,135 @@ export function createWindowsSource(options: WindowsSourceOptions = {}): SocketS
   }
   return {
     name: "windows-iphlpapi",
-    listSockets: (query) => withLibraries((libs) => listSockets(libs.iphlpapi, query)),
-    describeProcesses: (pids) =>
-      withLibraries((libs) => describeProcesses(libs.kernel32, new Set(pids))),
+    listSockets: (query) => withLibraries((libs) => listSockets(libs, query)),
+    describeProcesses: (pids) => withLibraries((libs) => describeProcesses(libs, new Set(pids))),
     listProcesses: () => withLibraries((libs) => listProcesses(libs.kernel32)),
   };
 }
 
 function openSystemLibraries(): WindowsLibraries {
-  const iphlpapi = openLibrary(systemLibraryPath("iphlpapi.dll"), IPHLPAPI_SYMBOLS);
+  const opened: { close(): void }[] = [];
   try {
+    const iphlpapi = openLibrary(systemLibraryPath("iphlpapi.dll"), IPHLPAPI_SYMBOLS);
+    opened.push(iphlpapi);
     const kernel32 = openLibrary(systemLibraryPath("kernel32.dll"), KERNEL32_SYMBOLS);
+    opened.push(kernel32);
+    // Only optional symbols come from these two; a DLL that does not load leaves their fields
+    // unsupported.
+    const advapi32 = openOptional("advapi32.dll", ADVAPI32_SYMBOLS);
+    if (advapi32) opened.push(advapi32);
+    const ntdll = openOptional("ntdll.dll", NTDLL_SYMBOLS);
+    if (ntdll) opened.push(ntdll);
     return {
       iphlpapi: iphlpapi.symbols,
       kernel32: kernel32.symbols,
-      close() {
-        kernel32.close();
-        iphlpapi.close();
-      },
+      advapi32: advapi32?.symbols,
+      ntdll: ntdll?.symbols,
+      close: () => closeAll(opened),
     };
   } catch (err) {
-    iphlpapi.close();
+    closeAll(opened);
     throw err;
   }
 }
 
-function listSockets(ip: IphlpapiSymbols, query: SocketQuery): RawSocket[] {
+function openOptional<const S extends Deno.ForeignLibraryInterface>(name: string, symbols: S) {
+  try {
+    return openLibrary(systemLibraryPath(name), symbols);
+  } catch {
+    return null;
+  }
+}
+
+function closeAll(opened: { close(): void }[]): void {
+  for (const lib of opened.reverse()) lib.close();
+}
+
+/** One row of a socket table: the socket and the bytes the per-row calls take. */
+interface TableRow {
+  socket: RawSocket;
+  row: Uint8Array;
+  /** The row's `OwningModuleInfo`; only the owner-module tables have one. */
+  owningModuleInfo?: Uint8Array;
+}
+
+function listSockets(libs: WindowsLibraries, query: SocketQuery): RawSocket[] {
+  const ip = libs.iphlpapi;
+  const services = createServiceLookup(ip, libs.ntdll);
+  const stats = query.stats ? createStatsReader(ip) : null;
   const out: RawSocket[] = [];
   for (const protocol of unique(query.protocols)) {
     for (const family of unique(query.families)) {
-      const sockets = readSockets(ip, protocol, family);
-      if (query.stats && protocol === "TCP") {
-        // Per-connection counters (TCP EStats) are not read by this engine.
-        for (const s of sockets) {
-          s.stats = null;
-          s.unavailable = { ...s.unavailable, stats: "not-supported" };
+      for (const { socket, row, owningModuleInfo } of readSockets(ip, protocol, family)) {
+        if (owningModuleInfo) {
+          const pid = socket.pids[0];
+          setSocketField(
+            socket,
+            "services",
+            services({ protocol, family, pid, row, owningModuleInfo }),
+          );
         }
+        if (stats && protocol === "TCP") setSocketField(socket, "stats", stats(socket, row));
+        out.push(socket);
       }
-      out.push(...sockets);
     }
   }
   return out;
 }
 
-function readSockets(ip: IphlpapiSymbols, protocol: Protocol, family: Family): RawSocket[] {
-  const af = family === "IPv4" ? AF_INET : AF_INET6;
-  if (protocol === "TCP") {
-    const bytes = readTable(
-      `GetExtendedTcpTable (${family})`,
-      (buf, size) => ip.GetExtendedTcpTable(buf, size, 0, af, TCP_TABLE_OWNER_PID_ALL, 0),
-    );
-    return family === "IPv4" ? decodeTcp4Table(bytes) : decodeTcp6Table(bytes);
+function setSocketField<K extends "services" | "stats">(
+  socket: RawSocket,
+  field: K,
+  found: Lookup<NonNullable<RawSocket[K]>>,
+): void {
+  if ("value" in found) {
+    socket[field] = found.value;
+  } else {
+    socket[field] = null;
+    socket.unavailable = { ...socket.unavailable, [field]: found.reason };
   }
-  const bytes = readTable(
-    `GetExtendedUdpTable (${family})`,
-    (buf, size) => ip.GetExtendedUdpTable(buf, size, 0, af, UDP_TABLE_OWNER_PID, 0),
-  );
-  return family === "IPv4" ? decodeUdp4Table(bytes) : decodeUdp6Table(bytes);
+}
+
+/** Reads one table in its owner-module form, or in its owner-pid form when that fails. */
+function readSockets(ip: IphlpapiSymbols, protocol: Protocol, family: Family): TableRow[] {
+  const af = family === "IPv4" ? AF_INET : AF_INET6;
+  const tcp = protocol === "TCP";
+  const what = `${tcp ? "GetExtendedTcpTable" : "GetExtendedUdpTable"} (${family})`;
+  const call = (tableClass: number) => (buf: Uint8Array | null, size: Uint32Array) =>
+    tcp
+      ? ip.GetExtendedTcpTable(buf, size, 0, af, tableClass, 0)
+      : ip.GetExtendedUdpTable(buf, size, 0, af, tableClass, 0);
+
+  let moduleRows: OwnerModuleRow[] | null;
+  try {
+    const bytes = readTable(what, call(tcp ? TCP_TABLE_OWNER_MODULE_ALL : UDP_TABLE_OWNER_MODULE));
+    const decode = tcp
+      ? (family === "IPv4" ? decodeTcp4ModuleTable : decodeTcp6ModuleTable)
+      : (family === "IPv4" ? decodeUdp4ModuleTable : decodeUdp6ModuleTable);
+    moduleRows = decode(bytes);
+  } catch {
+    // Whatever went wrong with the owner-module form (a failure code, a table that kept
+    // growing, a row that does not decode), the owner-pid form still gives sockets and owners.
+    moduleRows = null;
+  }
+  if (moduleRows) return moduleRows;
+
+  const bytes = readTable(what, call(tcp ? TCP_TABLE_OWNER_PID_ALL : UDP_TABLE_OWNER_PID));
+  const [sockets, size] = tcp
+    ? (family === "IPv4"
+      ? [decodeTcp4Table(bytes), TCP4_ROW_SIZE]
+      : [decodeTcp6Table(bytes), TCP6_ROW_SIZE])
+    : (family === "IPv4"
+      ? [decodeUdp4Table(bytes), UDP4_ROW_SIZE]
+      : [decodeUdp6Table(bytes), UDP6_ROW_SIZE]);
+  const notSupported: Reason = "not-supported";
+  return sockets.map((socket, i) => {
+    const at = OWNER_PID_TABLE_HEADER + i * size;
+    socket.created = null;
+    socket.services = null;
+    socket.unavailable = { created: notSupported, services: notSupported };
+    return { socket, row: bytes.subarray(at, at + size) };
+  });
 }
 
 /**
@@ -172,7 +277,8 @@ function readTable(
   for (let attempt = 1; attempt <= TABLE_ATTEMPTS; attempt++) {
     size[0] = buf?.length ?? 0;
     const rc = call(buf, size);
-    if (rc === NO_ERROR) return buf ?? new Uint8Array(4); // no buffer written: zero rows
+    // No buffer written: zero rows (8 bytes hold the header of either table form).
+    if (rc === NO_ERROR) return buf ?? new Uint8Array(OWNER_MODULE_TABLE_HEADER);
     if (rc !== ERROR_INSUFFICIENT_BUFFER) {
       throw new Error(`${what} failed: error code ${rc}`);
     }
@@ -216,13 +322,25 @@ function snapshotProcesses(k32: Kernel32Symbols): Map<number, ProcessEntry> {
 interface OpenedDetails {
   path: string | null;
   startTime: string | null;
+  commandLine?: Lookup<string>;
+  userName?: Lookup<string>;
 }
 
-/** Opens a process for limited queries and reads its image path and creation time. */
+/** The per-call state for the fields beyond path and start time. */
+interface ExtraReaders {
+  ntdll: NtdllSymbols | undefined;
+  userName: (process: Deno.PointerObject) => Lookup<string>;
+}
+
+/**
+ * Opens a process for limited queries and reads its creation time, and with `pathBuffer` its
+ * image path, and with `extra` its command line and user name.
+ */
 function readOpenedDetails(
   k32: Kernel32Symbols,
   pid: number,
   pathBuffer: Uint16Array | null,
+  extra?: ExtraReaders,
 ): OpenedDetails | null {
   const handle = k32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
   if (handle === null) return null;
@@ -249,19 +367,55 @@ function readOpenedDetails(
     ) {
       startTime = decodeFiletime(creation);
     }
-    return { path, startTime };
+    if (!extra) return { path, startTime };
+    return {
+      path,
+      startTime,
+      commandLine: readCommandLine(extra.ntdll, handle),
+      userName: extra.userName(handle),
+    };
   } finally {
     k32.CloseHandle(handle);
   }
 }
 
-function describeProcesses(k32: Kernel32Symbols, pids: Set<number>): Map<number, ProcessInfo> {
+function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<number, ProcessInfo> {
   const out = new Map<number, ProcessInfo>();
   if (pids.size === 0) return out;
+  const k32 = libs.kernel32;
   const table = snapshotProcesses(k32);
   const pathBuffer = new Uint16Array(MAX_LONG_PATH_CHARS);
-  for (const pid of pids) out.set(pid, describeProcess(k32, pid, table.get(pid), pathBuffer));
+  const extra: ExtraReaders = {
+    ntdll: libs.ntdll,
+    userName: createUserNameReader(k32, libs.advapi32, libs.ntdll),
+  };
+  for (const pid of pids) {
+    out.set(pid, describeProcess(k32, pid, table.get(pid), pathBuffer, extra));
+  }
   return out;
+}
+
+/** A process whose every field but the pid (and maybe the name) is null for one reason. */
+function unreadable(pid: number, name: string | null, reason: Reason): ProcessInfo {
+  return {
+    pid,
+    name,
+    path: null,
+    parentPid: null,
+    startTime: null,
+    commandLine: null,
+    userName: null,
+    sessionId: null,
+    unavailable: {
+      ...(name === null ? { name: reason } : {}),
+      path: reason,
+      parentPid: reason,
+      startTime: reason,
+      commandLine: reason,
+      userName: reason,
+      sessionId: reason,
+    },
+  };
 }
 
 function describeProcess(
@@ -269,58 +423,36 @@ function describeProcess(
   pid: number,
   entry: ProcessEntry | undefined,
   pathBuffer: Uint16Array,
+  extra: ExtraReaders,
 ): ProcessInfo {
-  if (pid === PID_IDLE) {
-    // The System Idle Process cannot be opened and has no image or start time.
-    return {
-      pid,
-      name: "System Idle Process",
-      path: null,
-      parentPid: null,
-      startTime: null,
-      sessionId: null,
-      unavailable: {
-        path: "system-process",
-        parentPid: "system-process",
-        startTime: "system-process",
-        sessionId: "system-process",
-      },
-    };
-  }
-  if (!entry) {
-    return {
-      pid,
-      name: null,
-      path: null,
-      parentPid: null,
-      startTime: null,
-      sessionId: null,
-      unavailable: {
-        name: "process-exited",
-        path: "process-exited",
-        parentPid: "process-exited",
-        startTime: "process-exited",
-        sessionId: "process-exited",
-      },
-    };
-  }
+  // The System Idle Process cannot be opened and has no image, start time or account.
+  if (pid === PID_IDLE) return unreadable(pid, "System Idle Process", "system-process");
+  if (!entry) return unreadable(pid, null, "process-exited");
   const info: ProcessInfo = {
     pid,
     name: pid === PID_SYSTEM ? "System" : entry.exeFile || null,
     path: null,
     parentPid: entry.parentPid,
     startTime: null,
+    commandLine: null,
+    userName: null,
     sessionId: null,
     unavailable: {},
   };
   if (info.name === null) info.unavailable.name = "not-found";
   // Without GetLastError (Deno does not capture it) a failed open of a pid that is in the
   // snapshot is taken as a denial; the process may also have exited in between.
-  const details = readOpenedDetails(k32, pid, pathBuffer);
+  const details = readOpenedDetails(k32, pid, pathBuffer, extra);
   info.path = details?.path ?? null;
   info.startTime = details?.startTime ?? null;
   if (info.path === null) info.unavailable.path = "access-denied";
   if (info.startTime === null) info.unavailable.startTime = "access-denied";
+  const denied = { reason: "access-denied" } as const;
+  for (const field of ["commandLine", "userName"] as const) {
+    const found = details?.[field] ?? denied;
+    if ("value" in found) info[field] = found.value;
+    else info.unavailable[field] = found.reason;
+  }
   const session = readSessionId(k32, pid);
   if (typeof session === "number") info.sessionId = session;
   else info.unavailable.sessionId = session;

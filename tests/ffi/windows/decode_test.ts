@@ -3,9 +3,13 @@ import assert from "node:assert/strict";
 import {
   decodeFiletime,
   decodeProcessEntry,
+  decodeTcp4ModuleTable,
   decodeTcp4Table,
+  decodeTcp6ModuleTable,
   decodeTcp6Table,
+  decodeUdp4ModuleTable,
   decodeUdp4Table,
+  decodeUdp6ModuleTable,
   decodeUdp6Table,
   decodeWideString,
   tcpStateName,
@@ -13,6 +17,9 @@ import {
 
 // The buffers below are laid out field by field from the x64 struct tables in win32-facts.md
 // (tcpmib.h / udpmib.h / tlhelp32.h), independently of the decoder's own constants.
+
+// 2000-01-01T00:00:00Z in FILETIME units (100 ns since 1601).
+const Y2K = 125911584000000000n;
 
 /** Writes a port DWORD: the port in network order in the low 16 bits, garbage above. */
 function setPort(view: DataView, at: number, port: number, garbage = 0): void {
@@ -480,6 +487,231 @@ describe("decodeFiletime", () => {
     assert.throws(() => decodeFiletime(filetime(0xffffffffffffffffn)), {
       name: "RangeError",
       message: /Invalid FILETIME "18446744073709551615"/,
+    });
+  });
+});
+
+/**
+ * An owner-module table: dwNumEntries @0, 4 bytes of padding @4 (filled with noise here), rows
+ * of `size` bytes @8, each prefilled with noise so that padding the decoder must skip is not 0.
+ */
+function moduleTable(size: number, count: number): { bytes: Uint8Array; view: DataView } {
+  const bytes = new Uint8Array(8 + size * count).fill(0xee);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, count, true);
+  return { bytes, view };
+}
+
+function setTimestamp(view: DataView, at: number, value: bigint): void {
+  view.setUint32(at, Number(value & 0xffffffffn), true); // LowPart
+  view.setUint32(at + 4, Number(value >> 32n), true); // HighPart
+}
+
+describe("decodeTcp4ModuleTable", () => {
+  // MIB_TCPROW_OWNER_MODULE (160): dwState 0, dwLocalAddr 4, dwLocalPort 8, dwRemoteAddr 12,
+  // dwRemotePort 16, dwOwningPid 20, liCreateTimestamp 24, OwningModuleInfo[16] 32.
+  const { bytes, view } = moduleTable(160, 2);
+  let at = 8;
+  view.setUint32(at, 5, true);
+  setIPv4(view, at + 4, 10, 0, 0, 5);
+  setPort(view, at + 8, 50000, 0x1111);
+  setIPv4(view, at + 12, 93, 184, 216, 34);
+  setPort(view, at + 16, 443, 0x2222);
+  view.setUint32(at + 20, 4321, true);
+  setTimestamp(view, at + 24, Y2K + 36_000_000_000n); // one hour after
+  bytes.fill(0x42, at + 32, at + 160);
+  at = 8 + 160;
+  view.setUint32(at, 2, true);
+  setIPv4(view, at + 4, 0, 0, 0, 0);
+  setPort(view, at + 8, 445);
+  view.setUint32(at + 20, 4, true);
+  setTimestamp(view, at + 24, 0n);
+  bytes.fill(0, at + 32, at + 160);
+
+  it("reads the rows after the 8-byte header, with the creation time", () => {
+    const [first, second] = decodeTcp4ModuleTable(bytes);
+    assert.deepEqual(first.socket, {
+      protocol: "TCP",
+      family: "IPv4",
+      localAddress: "10.0.0.5",
+      localPort: 50000,
+      remoteAddress: "93.184.216.34",
+      remotePort: 443,
+      state: "ESTABLISHED",
+      pids: [4321],
+      created: "2000-01-01T01:00:00.000Z",
+    });
+    assert.deepEqual(second.socket, {
+      protocol: "TCP",
+      family: "IPv4",
+      localAddress: "0.0.0.0",
+      localPort: 445,
+      remoteAddress: null,
+      remotePort: null,
+      state: "LISTEN",
+      pids: [4],
+      created: null,
+      unavailable: { created: "not-supported" },
+    });
+  });
+
+  it("hands out each whole row and its OwningModuleInfo", () => {
+    const [first, second] = decodeTcp4ModuleTable(bytes);
+    assert.equal(first.row.length, 160);
+    assert.equal(first.row.byteOffset, 8);
+    assert.equal(second.row.byteOffset, 168);
+    assert.equal(first.owningModuleInfo.length, 128);
+    assert.ok(first.owningModuleInfo.every((b) => b === 0x42));
+    assert.ok(second.owningModuleInfo.every((b) => b === 0));
+    assert.equal(first.specificPortBind, undefined);
+  });
+
+  it("rejects a buffer shorter than its row count says", () => {
+    assert.throws(() => decodeTcp4ModuleTable(bytes.subarray(0, 8 + 160 + 159)), {
+      name: "RangeError",
+      message:
+        "Buffer too short for MIB_TCPTABLE_OWNER_MODULE: 2 rows need 328 bytes, the buffer has 327",
+    });
+    // The header alone is 8 bytes, even for zero rows.
+    assert.throws(() => decodeTcp4ModuleTable(new Uint8Array(4)), /0 rows need 8 bytes/);
+    assert.deepEqual(decodeTcp4ModuleTable(new Uint8Array(8)), []);
+  });
+
+  it("treats a negative or out-of-range timestamp as not supported", () => {
+    const one = moduleTable(160, 1);
+    one.view.setUint32(8, 2, true);
+    one.view.setUint32(8 + 24, 0, true);
+    one.view.setUint32(8 + 28, 0x80000000, true); // a negative LARGE_INTEGER
+    assert.equal(decodeTcp4ModuleTable(one.bytes)[0].socket.created, null);
+    one.view.setUint32(8 + 28, 0x7fffffff, true); // beyond the year 9999 as a FILETIME
+    const [row] = decodeTcp4ModuleTable(one.bytes);
+    assert.equal(row.socket.created, null);
+    assert.deepEqual(row.socket.unavailable, { created: "not-supported" });
+  });
+});
+
+describe("decodeTcp6ModuleTable", () => {
+  it("reads MIB_TCP6ROW_OWNER_MODULE rows (192 bytes): timestamp at 56, module info at 64", () => {
+    // ucLocalAddr 0, dwLocalScopeId 16, dwLocalPort 20, ucRemoteAddr 24, dwRemoteScopeId 40,
+    // dwRemotePort 44, dwState 48, dwOwningPid 52, liCreateTimestamp 56, OwningModuleInfo 64.
+    const { bytes, view } = moduleTable(192, 2);
+    for (const [i, port, pid] of [[0, 8443, 77], [1, 8444, 78]]) {
+      const at = 8 + 192 * i;
+      setIPv6(view, at, [0xfe80, 0, 0, 0, 0, 0, 0, 0x10]);
+      view.setUint32(at + 16, 9, true);
+      setPort(view, at + 20, port, 0x3333);
+      setIPv6(view, at + 24, [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x20]);
+      view.setUint32(at + 40, 9, true);
+      setPort(view, at + 44, 60000 + i, 0x4444);
+      view.setUint32(at + 48, 5, true);
+      view.setUint32(at + 52, pid, true);
+      setTimestamp(view, at + 56, Y2K + BigInt(i) * 10_000n);
+      bytes.fill(0x60 + i, at + 64, at + 192);
+    }
+    const rows = decodeTcp6ModuleTable(bytes);
+    assert.deepEqual(rows[0].socket, {
+      protocol: "TCP",
+      family: "IPv6",
+      localAddress: "fe80::10%9",
+      localPort: 8443,
+      remoteAddress: "2001:db8::20",
+      remotePort: 60000,
+      state: "ESTABLISHED",
+      pids: [77],
+      created: "2000-01-01T00:00:00.000Z",
+    });
+    assert.equal(rows[1].socket.created, "2000-01-01T00:00:00.001Z");
+    assert.deepEqual(rows[1].socket.pids, [78]);
+    assert.equal(rows[1].socket.localPort, 8444);
+    assert.equal(rows[1].row.byteOffset, 8 + 192);
+    assert.equal(rows[1].row.length, 192);
+    assert.ok(rows[1].owningModuleInfo.every((b) => b === 0x61));
+    assert.equal(rows[1].owningModuleInfo.length, 128);
+  });
+
+  it("rejects a truncated table", () => {
+    const { bytes } = moduleTable(192, 1);
+    assert.throws(() => decodeTcp6ModuleTable(bytes.subarray(0, 199)), {
+      name: "RangeError",
+      message: /MIB_TCP6TABLE_OWNER_MODULE: 1 rows need 200 bytes, the buffer has 199/,
+    });
+  });
+});
+
+describe("decodeUdp4ModuleTable", () => {
+  it("reads MIB_UDPROW_OWNER_MODULE rows (160 bytes) with SpecificPortBind from bit 0", () => {
+    // dwLocalAddr 0, dwLocalPort 4, dwOwningPid 8, padding 12, liCreateTimestamp 16,
+    // SpecificPortBind:1 / dwFlags 24, padding 28, OwningModuleInfo 32.
+    const { bytes, view } = moduleTable(160, 3);
+    const flags = [1, 0xfffffffe, 0xffffffff];
+    flags.forEach((f, i) => {
+      const at = 8 + 160 * i;
+      setIPv4(view, at, 192, 168, 1, 10 + i);
+      setPort(view, at + 4, 5353 + i, 0x5555);
+      view.setUint32(at + 8, 300 + i, true);
+      setTimestamp(view, at + 16, i === 1 ? 0n : Y2K);
+      view.setUint32(at + 24, f, true);
+      bytes.fill(0x70 + i, at + 32, at + 160);
+    });
+    const rows = decodeUdp4ModuleTable(bytes);
+    assert.deepEqual(rows[0].socket, {
+      protocol: "UDP",
+      family: "IPv4",
+      localAddress: "192.168.1.10",
+      localPort: 5353,
+      remoteAddress: null,
+      remotePort: null,
+      state: null,
+      pids: [300],
+      created: "2000-01-01T00:00:00.000Z",
+    });
+    assert.deepEqual(rows.map((r) => r.specificPortBind), [true, false, true]);
+    assert.equal(rows[1].socket.created, null);
+    assert.deepEqual(rows[1].socket.unavailable, { created: "not-supported" });
+    assert.deepEqual(rows[2].socket.pids, [302]);
+    assert.equal(rows[2].socket.localAddress, "192.168.1.12");
+    assert.ok(rows[2].owningModuleInfo.every((b) => b === 0x72));
+    assert.equal(rows[2].row.byteOffset, 8 + 320);
+  });
+});
+
+describe("decodeUdp6ModuleTable", () => {
+  it("reads MIB_UDP6ROW_OWNER_MODULE rows (176 bytes): pid 24, timestamp 32, flags 40, info 48", () => {
+    const { bytes, view } = moduleTable(176, 2);
+    for (const i of [0, 1]) {
+      const at = 8 + 176 * i;
+      setIPv6(view, at, i === 0 ? [0, 0, 0, 0, 0, 0, 0, 0] : [0xfe80, 0, 0, 0, 0, 0, 0, 7]);
+      view.setUint32(at + 16, 4, true); // dwLocalScopeId
+      setPort(view, at + 20, 500 + i, 0x6666);
+      view.setUint32(at + 24, 600 + i, true);
+      setTimestamp(view, at + 32, Y2K + 10_000_000n * BigInt(i));
+      view.setUint32(at + 40, i, true);
+      bytes.fill(0x80 + i, at + 48, at + 176);
+    }
+    const rows = decodeUdp6ModuleTable(bytes);
+    assert.deepEqual(rows[0].socket, {
+      protocol: "UDP",
+      family: "IPv6",
+      localAddress: "::",
+      localPort: 500,
+      remoteAddress: null,
+      remotePort: null,
+      state: null,
+      pids: [600],
+      created: "2000-01-01T00:00:00.000Z",
+    });
+    assert.equal(rows[1].socket.localAddress, "fe80::7%4");
+    assert.equal(rows[1].socket.created, "2000-01-01T00:00:01.000Z");
+    assert.deepEqual(rows.map((r) => r.specificPortBind), [false, true]);
+    assert.ok(rows[1].owningModuleInfo.every((b) => b === 0x81));
+    assert.equal(rows[1].row.length, 176);
+  });
+
+  it("rejects a truncated table", () => {
+    const { bytes } = moduleTable(176, 2);
+    assert.throws(() => decodeUdp6ModuleTable(bytes.subarray(0, 359)), {
+      name: "RangeError",
+      message: /MIB_UDP6TABLE_OWNER_MODULE: 2 rows need 360 bytes, the buffer has 359/,
     });
   });
 });

@@ -1,6 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { IPHLPAPI_SYMBOLS, KERNEL32_SYMBOLS } from "../../../ffi/windows/_symbols.ts";
+import {
+  ADVAPI32_SYMBOLS,
+  IPHLPAPI_SYMBOLS,
+  KERNEL32_SYMBOLS,
+  NTDLL_SYMBOLS,
+} from "../../../ffi/windows/_symbols.ts";
 
 // The functions every supported Windows and Wine 10 export; only these may be required.
 const BASIC: Record<string, string[]> = {
@@ -14,9 +19,12 @@ const BASIC: Record<string, string[]> = {
     "GetProcessTimes",
     "CloseHandle",
   ],
+  advapi32: [],
+  ntdll: [],
 };
 
 interface Declared {
+  name?: string;
   parameters: readonly string[];
   result: string;
   optional?: boolean;
@@ -25,6 +33,8 @@ interface Declared {
 const TABLES: Record<string, Record<string, Declared>> = {
   iphlpapi: IPHLPAPI_SYMBOLS,
   kernel32: KERNEL32_SYMBOLS,
+  advapi32: ADVAPI32_SYMBOLS,
+  ntdll: NTDLL_SYMBOLS,
 };
 
 describe("Windows symbol tables", () => {
@@ -62,6 +72,14 @@ describe("Windows symbol tables", () => {
     const arity: Record<string, number> = {
       GetExtendedTcpTable: 6,
       GetExtendedUdpTable: 6,
+      GetOwnerModuleFromTcpEntry: 4,
+      GetOwnerModuleFromTcp6Entry: 4,
+      GetOwnerModuleFromUdpEntry: 4,
+      GetOwnerModuleFromUdp6Entry: 4,
+      SetPerTcpConnectionEStats: 6,
+      SetPerTcp6ConnectionEStats: 6,
+      GetPerTcpConnectionEStats: 11,
+      GetPerTcp6ConnectionEStats: 11,
       CreateToolhelp32Snapshot: 2,
       Process32FirstW: 2,
       Process32NextW: 2,
@@ -69,10 +87,29 @@ describe("Windows symbol tables", () => {
       QueryFullProcessImageNameW: 4,
       GetProcessTimes: 5,
       CloseHandle: 1,
+      ProcessIdToSessionId: 2,
+      CloseHandleValue: 1,
+      OpenProcessToken: 3,
+      GetTokenInformation: 5,
+      LookupAccountSidW: 7,
+      NtQueryInformationProcess: 5,
+      memset: 3,
     };
-    const all = { ...IPHLPAPI_SYMBOLS, ...KERNEL32_SYMBOLS } as Record<string, Declared>;
+    const all = Object.assign({}, ...Object.values(TABLES)) as Record<string, Declared>;
+    assert.deepEqual(Object.keys(all).sort(), Object.keys(arity).sort(), "every symbol is listed");
     for (const [name, count] of Object.entries(arity)) {
       assert.equal(all[name].parameters.length, count, name);
+    }
+  });
+
+  it("bind a second key to an export only under the export's own name", () => {
+    // A token handle arrives as a number, so CloseHandle is bound a second time for it.
+    assert.equal(KERNEL32_SYMBOLS.CloseHandleValue.name, "CloseHandle");
+    assert.deepEqual(KERNEL32_SYMBOLS.CloseHandleValue.parameters, ["usize"]);
+    for (const table of Object.values(TABLES)) {
+      for (const [key, symbol] of Object.entries(table)) {
+        if (symbol.name !== undefined) assert.ok(symbol.name in table, `${key} -> ${symbol.name}`);
+      }
     }
   });
 });
