@@ -189,7 +189,11 @@ function addFilterOptions(cmd: Command): Command {
     .option("-l, --listening", "listening endpoints only (TCP LISTEN, unconnected UDP)")
     .option("--tree", "with --pid or --name: also every descendant of those processes")
     .option("--hash", "SHA-256 of each process image (imageSha256)")
-    .option("--stats", "TCP byte and segment counters (Windows: elevated)")
+    .option(
+      "--stats",
+      "TCP byte and segment counters (Windows: elevated; switches on the kernel's " +
+        "per-connection statistics, which count from then until the connection ends)",
+    )
     .option("--resolve", "reverse DNS of remote addresses (remoteHostName)")
     .option(
       "--resolve-timeout <duration>",

@@ -4,6 +4,8 @@
 // each of them with the child as owner and this process as its parent.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "../../cli/args.ts";
+import { runWatch } from "../../cli/watch.ts";
 import { type Connection, listConnections, validateConnection } from "../../mod.ts";
 import type { ChildSockets } from "./_child.ts";
 
@@ -205,8 +207,83 @@ Deno.test({
         assert.ok(Array.isArray(rows), "--format json did not print an array");
         assertChildRows(rows, child, "procconn --format json");
       });
+
+      await t.step(
+        "enrichment: user, and a reason for every field Wine does not answer",
+        async () => {
+          const rows = await listConnections({ pids: [child.sockets.pid], stats: true });
+          assert.ok(rows.length > 0);
+          for (const row of rows) {
+            const what = describeEndpoint(row);
+            assert.match(row.userName ?? "", /^[^\\]+\\[^\\]+$/, `${what}: userName DOMAIN\\user`);
+            // Each of these is either a value or null with its reason, never a silent null.
+            for (
+              const field of ["commandLine", "connectionCreated", "services", "sessionId"] as const
+            ) {
+              if (row[field] === null) {
+                assert.ok(row.unavailable[field], `${what}: ${field} is null without a reason`);
+              }
+            }
+            if (row.protocol === "UDP" || row.state === "LISTEN") {
+              assert.equal(row.unavailable.bytesIn, "not-applicable", `${what}: bytesIn`);
+            } else if (row.bytesIn === null) {
+              assert.ok(row.unavailable.bytesIn, `${what}: bytesIn is null without a reason`);
+            }
+          }
+        },
+      );
+
+      await t.step("--tree from this process reaches the child's endpoints", async () => {
+        const rows = await listConnections({ pids: [Deno.pid], tree: true, protocols: ["TCP"] });
+        const childRows = rows.filter((r) => r.pid === child.sockets.pid);
+        assert.ok(
+          childRows.some((r) => r.localPort === child.sockets.tcp4.listenPort),
+          `the child's listener is missing from the tree of ${Deno.pid}`,
+        );
+      });
     } finally {
       await child.stop();
     }
+  },
+});
+
+Deno.test({
+  name: "Windows watch loop under Wine: a socket opened then closed shows as opened, closed",
+  ignore: Deno.build.os !== "windows",
+  async fn() {
+    const request = parseArgs([
+      "watch",
+      "--format",
+      "ndjson",
+      "--interval",
+      "200ms",
+      "--count",
+      "10",
+      "--tcp",
+      "--pid",
+      String(Deno.pid),
+    ]);
+    let text = "";
+    const out = {
+      write: (chunk: string) => {
+        text += chunk;
+        return Promise.resolve();
+      },
+      flush: () => Promise.resolve(),
+    };
+    const watching = runWatch(request, out);
+    await new Promise((r) => setTimeout(r, 500));
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    await new Promise((r) => setTimeout(r, 700));
+    listener.close();
+    assert.equal(await watching, 0);
+    const events = text.trim().split("\n").map((line) => JSON.parse(line));
+    const mine = events.filter((e) => e.localPort === port && e.state === "LISTEN");
+    assert.deepEqual(
+      mine.map((e) => [e.event, e.pid]),
+      [["opened", Deno.pid], ["closed", Deno.pid]],
+      `events for port ${port}:\n${text}`,
+    );
   },
 });
