@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ConnectionEventSchema, eventLine, toEvent, validateEvent } from "../../core/events.ts";
 import { type Connection, CONNECTION_FIELDS, validateConnection } from "../../core/record.ts";
+import { NO_ENRICHMENT } from "../_record.ts";
 
 const record: Connection = validateConnection({
   protocol: "TCP",
@@ -16,17 +17,7 @@ const record: Connection = validateConnection({
   processPath: "/usr/bin/node",
   parentPid: 1,
   processStartTime: "2026-01-01T00:00:00.000Z",
-  commandLine: null,
-  userName: null,
-  sessionId: null,
-  services: null,
-  imageSha256: null,
-  connectionCreated: null,
-  bytesIn: null,
-  bytesOut: null,
-  segmentsIn: null,
-  segmentsOut: null,
-  remoteHostName: null,
+  ...NO_ENRICHMENT,
   unavailable: { connectionCreated: "not-supported" },
 });
 const TIME = new Date("2026-03-04T05:06:07.089Z");

@@ -7,6 +7,7 @@
  */
 import { type Connection, validateConnection } from "../../core/record.ts";
 import type { Formatter } from "../../formatters/mod.ts";
+import { NO_ENRICHMENT } from "../_record.ts";
 
 function conn(over: Partial<Connection>): Connection {
   return validateConnection({
@@ -22,17 +23,7 @@ function conn(over: Partial<Connection>): Connection {
     processPath: null,
     parentPid: null,
     processStartTime: null,
-    commandLine: null,
-    userName: null,
-    sessionId: null,
-    services: null,
-    imageSha256: null,
-    connectionCreated: null,
-    bytesIn: null,
-    bytesOut: null,
-    segmentsIn: null,
-    segmentsOut: null,
-    remoteHostName: null,
+    ...NO_ENRICHMENT,
     unavailable: {},
     ...over,
   });

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatGroups, groupByProcess } from "../../formatters/group.ts";
 import type { Connection } from "../../core/record.ts";
+import { NO_ENRICHMENT } from "../_record.ts";
 
 function conn(over: Partial<Connection>): Connection {
   return {
@@ -17,17 +18,7 @@ function conn(over: Partial<Connection>): Connection {
     processPath: "/usr/bin/web",
     parentPid: 1,
     processStartTime: "2026-01-01T00:00:00.000Z",
-    commandLine: null,
-    userName: null,
-    sessionId: null,
-    services: null,
-    imageSha256: null,
-    connectionCreated: null,
-    bytesIn: null,
-    bytesOut: null,
-    segmentsIn: null,
-    segmentsOut: null,
-    remoteHostName: null,
+    ...NO_ENRICHMENT,
     unavailable: {},
     ...over,
   };

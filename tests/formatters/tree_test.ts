@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { renderTree, renderTreeJson } from "../../formatters/tree.ts";
 import type { Connection } from "../../core/record.ts";
 import type { ProcessNode } from "../../core/tree.ts";
+import { NO_ENRICHMENT } from "../_record.ts";
 
 const conn = (over: Partial<Connection>): Connection => ({
   protocol: "TCP",
@@ -17,17 +18,7 @@ const conn = (over: Partial<Connection>): Connection => ({
   processPath: "C:\\Program Files\\Notepad++\\updater\\gup.exe",
   parentPid: 10,
   processStartTime: null,
-  commandLine: null,
-  userName: null,
-  sessionId: null,
-  services: null,
-  imageSha256: null,
-  connectionCreated: null,
-  bytesIn: null,
-  bytesOut: null,
-  segmentsIn: null,
-  segmentsOut: null,
-  remoteHostName: null,
+  ...NO_ENRICHMENT,
   unavailable: {},
   ...over,
 });
