@@ -7,8 +7,7 @@
 import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
 import { type Connection, FAMILIES, PROTOCOLS, type Reason, validateConnection } from "./record.ts";
 import type { ProcessField, ProcessInfo, RawSocket, SocketSource } from "./source.ts";
-import { ImageHasher } from "./hash.ts";
-import { type ResolveOptions, ReverseResolver } from "./resolve.ts";
+import type { ResolveOptions } from "./resolve.ts";
 import { descendantsOf } from "./tree.ts";
 
 /** Options of {@linkcode listConnections}: the filters, enrichments, and the backend. */
@@ -65,6 +64,9 @@ const OWNER_FIELDS = [
 ] as const;
 
 const STAT_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
+
+/** The owner list of a socket without owners: one row with a null pid. */
+const NO_OWNER: readonly null[] = [null];
 
 /**
  * Joins one socket with one of its owners (or with none) into a connection record. A field the
@@ -185,39 +187,44 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
     nameOk = null;
   }
 
-  const pairs: [RawSocket, number | null][] = [];
-  for (const socket of sockets) {
-    if (socket.pids.length === 0) {
-      if (!wantedPids) pairs.push([socket, null]);
-      continue;
-    }
-    for (const pid of socket.pids) {
-      if (!wantedPids || wantedPids.has(pid)) pairs.push([socket, pid]);
-    }
-  }
+  // The owners each socket is listed with: its pids the selection keeps, or null for a socket
+  // without owners. No per-row tuples: at 100k sockets they cost megabytes of old-generation heap.
+  const wanted = wantedPids;
+  const ownersOf = (socket: RawSocket): readonly (number | null)[] => {
+    if (socket.pids.length === 0) return wanted ? [] : NO_OWNER;
+    return wanted ? socket.pids.filter((pid) => wanted.has(pid)) : socket.pids;
+  };
 
   const pids = new Set<number>();
-  for (const [, pid] of pairs) if (pid !== null) pids.add(pid);
+  for (const socket of sockets) {
+    for (const pid of ownersOf(socket)) if (pid !== null) pids.add(pid);
+  }
   const processes = pids.size ? await source.describeProcesses(pids) : new Map();
 
   const rows: Connection[] = [];
-  for (const [socket, pid] of pairs) {
-    const info = pid === null ? undefined : processes.get(pid);
-    if (nameOk && !nameOk(info?.name ?? null)) continue;
-    const row = joinRecord(socket, pid, info);
-    if (options.stats && socket.protocol === "UDP") {
-      for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
+  for (const socket of sockets) {
+    for (const pid of ownersOf(socket)) {
+      const info = pid === null ? undefined : processes.get(pid);
+      if (nameOk && !nameOk(info?.name ?? null)) continue;
+      const row = joinRecord(socket, pid, info);
+      if (options.stats && socket.protocol === "UDP") {
+        for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
+      }
+      rows.push(row);
     }
-    rows.push(row);
   }
   await enrich(rows, options);
-  return rows.map(validateConnection).sort(compareRows);
+  // Checked in place: the schema has no transforms, so zod's copy would only double the memory.
+  for (const row of rows) validateConnection(row);
+  return rows.sort(compareRows);
 }
 
 /** Applies the opt-in enrichments that work the same on every OS: hashes and reverse DNS. */
 async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
   const work: Promise<void>[] = [];
+  // Loaded on demand, so a plain listing (and --version) does not load node:crypto and node:dns.
   if (options.hash) {
+    const { ImageHasher } = await import("./hash.ts");
     const hasher = new ImageHasher();
     for (const row of rows) {
       if (row.processPath === null) {
@@ -233,6 +240,7 @@ async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
     }
   }
   if (options.resolve) {
+    const { ReverseResolver } = await import("./resolve.ts");
     const resolver = new ReverseResolver(options.resolve === true ? {} : options.resolve);
     for (const row of rows) {
       if (row.remoteAddress === null) continue;

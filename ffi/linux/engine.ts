@@ -1,12 +1,17 @@
 /**
- * The Linux backend: sockets from `/proc/net/{tcp,tcp6,udp,udp6}`, joined to their owners
- * through the socket inodes behind `/proc/<pid>/fd/*`, and processes described from
- * `/proc/<pid>/*`. Plain file reads through `node:fs`, so it runs on Deno and Node alike.
+ * The Linux backend. Socket tables come from netlink sock_diag (the kernel's binary dump, as
+ * `ss` reads it, with TCP counters on request) when native calls are available, else from the
+ * text of `/proc/net/{tcp,tcp6,udp,udp6}`; both give the same rows. Sockets are joined to their
+ * owners through the socket inodes behind `/proc/<pid>/fd/*`, and processes are described from
+ * `/proc/<pid>/*`.
+ *
+ * Native calls (libc through Deno FFI) are used by default under Deno when `--allow-ffi` is
+ * granted; under Node, or when they fail, everything is read through `node:fs`.
  *
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { Family, Protocol } from "../../core/record.ts";
+import type { Family, Protocol, Reason } from "../../core/record.ts";
 import type {
   ProcessInfo,
   ProcessSummary,
@@ -14,7 +19,9 @@ import type {
   SocketQuery,
   SocketSource,
 } from "../../core/source.ts";
-import { parseIfInet6, parseProcNet, type ProcNetTable } from "./procfs.ts";
+import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
+import { openSockDiag, type SockDiagSession, type SockDiagSocket } from "./netlink.ts";
+import { parseIfInet6, parseProcNet, type ProcNetSocket, type ProcNetTable } from "./procfs.ts";
 import {
   describeProcesses,
   listProcesses,
@@ -24,12 +31,38 @@ import {
 
 export type { ProcfsOptions } from "./processes.ts";
 
+/** Options of {@linkcode createLinuxSource}. */
+export interface LinuxSourceOptions extends ProcfsOptions {
+  /**
+   * Read the socket tables through netlink sock_diag instead of `/proc/net`. By default on when
+   * native calls are available (Deno with the FFI permission) and `procRoot` is `/proc`, with
+   * `/proc/net` as the fallback for a table whose dump fails. `true` insists: a failure is an
+   * error (and works under Node too, through koffi); `false` never uses netlink.
+   */
+  netlink?: boolean;
+  /**
+   * Scan `/proc/<pid>/fd` with `getdents64` and `readlinkat` through libc instead of `node:fs`.
+   * Same default as `netlink` (whatever `procRoot` is); `true` insists, `false` never.
+   */
+  nativeScan?: boolean;
+}
+
 const TABLES: readonly (readonly [ProcNetTable, Protocol, Family])[] = [
   ["tcp", "TCP", "IPv4"],
   ["tcp6", "TCP", "IPv6"],
   ["udp", "UDP", "IPv4"],
   ["udp6", "UDP", "IPv6"],
 ];
+
+type Why = RawSocket["unavailable"];
+type StatsReason = NonNullable<SockDiagSocket["statsReason"]>;
+
+// Shared and frozen: every socket carries one of these few explanations.
+const NO_CREATED: Why = Object.freeze({ created: "not-supported" });
+const NO_CREATED_NO_STATS: Readonly<Record<StatsReason, Why>> = {
+  "not-supported": Object.freeze({ created: "not-supported", stats: "not-supported" }),
+  "not-applicable": Object.freeze({ created: "not-supported", stats: "not-applicable" }),
+};
 
 /** Reads a procfs file; a file that does not exist (IPv6 disabled) reads as null. */
 function readOptional(file: string): string | null {
@@ -43,8 +76,68 @@ function readOptional(file: string): string | null {
   }
 }
 
-function listSockets(query: SocketQuery, options: ProcfsOptions): RawSocket[] {
+/** One `/proc/net` table, duplicates (a line repeated across read boundaries) dropped. */
+function readProcNet(root: string, table: ProcNetTable, scopes?: Map<string, number>) {
+  const file = `${root}/net/${table}`;
+  const text = readOptional(file);
+  if (text === null) return [];
+  const rows: ProcNetSocket[] = [];
+  const inodes = new Set<number>();
+  const ownerless = new Set<string>();
+  for (const row of parseProcNet(text, table, { file, scopes })) {
+    // An inode names one socket; only inode-less rows (TIME_WAIT) need the whole tuple.
+    if (row.inode !== 0) {
+      if (inodes.has(row.inode)) continue;
+      inodes.add(row.inode);
+    } else {
+      const key = `${row.localAddress} ${row.localPort} ${row.remoteAddress} ` +
+        `${row.remotePort} ${row.state}`;
+      if (ownerless.has(key)) continue;
+      ownerless.add(key);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** How one `listSockets` call reads: the C library, and whether to use netlink and the scan. */
+interface Plan {
+  libc: Libc | null;
+  netlink: boolean;
+  netlinkRequired: boolean;
+  nativeScan: boolean;
+}
+
+function plan(options: LinuxSourceOptions): Plan {
+  const liveProc = options.procRoot === undefined || options.procRoot === "/proc";
+  const granted = options.netlink === undefined || options.nativeScan === undefined
+    ? nativeCallsGranted()
+    : false;
+  const netlink = options.netlink ?? (granted && liveProc);
+  const nativeScan = options.nativeScan ?? granted;
+  let libc: Libc | null = null;
+  if (netlink || nativeScan) {
+    try {
+      libc = loadLibc();
+    } catch (err) {
+      if (options.netlink === true || options.nativeScan === true) throw err;
+    }
+  }
+  return {
+    libc,
+    netlink: netlink && libc !== null,
+    netlinkRequired: options.netlink === true,
+    nativeScan: nativeScan && libc !== null,
+  };
+}
+
+function listSockets(
+  query: SocketQuery,
+  options: LinuxSourceOptions,
+  used: { netlink: boolean },
+): RawSocket[] {
   const root = options.procRoot ?? "/proc";
+  const how = plan(options);
   const tables = TABLES.filter(([, protocol, family]) =>
     query.protocols.includes(protocol) && query.families.includes(family)
   );
@@ -55,48 +148,88 @@ function listSockets(query: SocketQuery, options: ProcfsOptions): RawSocket[] {
     if (text !== null) scopes = parseIfInet6(text, file);
   }
 
-  const sockets: RawSocket[] = [];
-  const seen = new Set<string>();
-  const owned: { socket: RawSocket; inode: number }[] = [];
-  for (const [table, protocol] of tables) {
-    const file = `${root}/net/${table}`;
-    const text = readOptional(file);
-    if (text === null) continue;
-    for (const row of parseProcNet(text, table, { file, scopes })) {
-      // A table that changes while it is read can repeat a line across read boundaries.
-      const key = `${table} ${row.localAddress} ${row.localPort} ${row.remoteAddress} ` +
-        `${row.remotePort} ${row.state} ${row.inode}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const { inode, ...endpoint } = row;
-      const socket: RawSocket = {
-        ...endpoint,
-        pids: [],
-        // procfs does not say when a socket was created.
-        created: null,
-        unavailable: { created: "not-supported" },
-      };
-      // Per-connection byte counters live in netlink sock_diag (tcp_info), not in procfs.
-      if (query.stats && protocol === "TCP") {
-        socket.stats = null;
-        socket.unavailable!.stats = "not-supported";
-      }
-      if (inode === 0) socket.ownerReason = "no-owner";
-      else owned.push({ socket, inode });
-      sockets.push(socket);
+  let session: SockDiagSession | null = null;
+  if (how.netlink) {
+    try {
+      session = openSockDiag(how.libc!);
+    } catch (err) {
+      if (how.netlinkRequired) throw err;
     }
+  }
+  used.netlink = false;
+  const sockets: RawSocket[] = [];
+  // The inode of each socket, by index; 0 when no file refers to it.
+  const inodes: number[] = [];
+  try {
+    for (const [table, protocol, family] of tables) {
+      const stats = query.stats === true && protocol === "TCP";
+      const add = (row: ProcNetSocket | SockDiagSocket) => {
+        sockets.push(rawSocket(row, stats));
+        inodes.push(row.inode);
+      };
+      if (session) {
+        const start = sockets.length;
+        try {
+          session.scan(protocol, family, { stats, scopes }, add);
+          used.netlink = true;
+          continue;
+        } catch (err) {
+          if (how.netlinkRequired) throw err;
+          // A failed dump closes the session: this table and the rest come from /proc/net.
+          sockets.length = inodes.length = start;
+          session.close();
+          session = null;
+        }
+      }
+      for (const row of readProcNet(root, table, scopes)) add(row);
+    }
+  } finally {
+    session?.close();
   }
 
   // The fd scan comes after the tables, so the sockets listed are the ones whose fds it sees.
-  if (owned.length) {
-    const owners = scanSocketOwners(options);
-    for (const { socket, inode } of owned) {
-      const pids = owners.byInode.get(inode);
-      if (pids) socket.pids = [...pids];
-      else socket.ownerReason = owners.incomplete ? "access-denied" : "no-owner";
+  if (inodes.some((inode) => inode !== 0)) {
+    const owners = scanSocketOwners(options, how.nativeScan ? how.libc! : undefined);
+    const missing: Reason = owners.incomplete ? "access-denied" : "no-owner";
+    for (let i = 0; i < sockets.length; i++) {
+      if (inodes[i] === 0) continue;
+      // Each inode is one socket, so its list of pids is not shared with another row.
+      const pids = owners.byInode.get(inodes[i]);
+      if (pids) sockets[i].pids = pids;
+      else sockets[i].ownerReason = missing;
     }
   }
   return sockets;
+}
+
+/** The socket as the core sees it, from a `/proc/net` row or a sock_diag answer. */
+function rawSocket(row: ProcNetSocket | SockDiagSocket, stats: boolean): RawSocket {
+  const socket: RawSocket = {
+    protocol: row.protocol,
+    family: row.family,
+    localAddress: row.localAddress,
+    localPort: row.localPort,
+    remoteAddress: row.remoteAddress,
+    remotePort: row.remotePort,
+    state: row.state,
+    pids: [],
+    // Neither procfs nor sock_diag says when a socket was created.
+    created: null,
+    unavailable: NO_CREATED,
+  };
+  if (stats) {
+    const counters = (row as SockDiagSocket).stats;
+    if (counters) {
+      socket.stats = counters;
+    } else {
+      // /proc/net has no counters; sock_diag has none for mini-sockets.
+      socket.stats = null;
+      socket.unavailable =
+        NO_CREATED_NO_STATS[(row as SockDiagSocket).statsReason ?? "not-supported"];
+    }
+  }
+  if (row.inode === 0) socket.ownerReason = "no-owner";
+  return socket;
 }
 
 /** Runs synchronous work as a promise, so a throw becomes a rejection. */
@@ -105,15 +238,21 @@ function settle<T>(work: () => T): Promise<T> {
 }
 
 /**
- * Creates the Linux socket source (`linux-procfs`). Each `listSockets` call reads only the
- * tables the query asks for (a table that does not exist, such as `/proc/net/tcp6` with IPv6
+ * Creates the Linux socket source: `linux-netlink` when its last listing read the tables through
+ * netlink sock_diag, `linux-procfs` when it read `/proc/net`. Each `listSockets` call reads only
+ * the tables the query asks for (a table that does not exist, such as `/proc/net/tcp6` with IPv6
  * disabled, gives no rows) and scans the processes' fds once to find every socket's owners.
  * A socket without an inode (TIME_WAIT) has no owner (`no-owner`); an inode no readable fd
  * refers to is `access-denied` when some fd directory could not be read, else `no-owner`.
  *
- * @param options Where procfs and the user database are; defaults to `/proc` and
- *   `/etc/passwd`.
+ * With `stats`, TCP sockets carry byte and segment counters when the tables come from
+ * netlink; from `/proc/net` they are null (`not-supported`).
+ *
+ * @param options Where procfs and the user database are (defaults `/proc` and `/etc/passwd`),
+ *   and whether to use netlink and the native fd scan (see {@linkcode LinuxSourceOptions}).
  * @returns The backend.
+ * @throws {RangeError} When `netlink: true` is combined with a `procRoot` other than `/proc`:
+ *   netlink reads this system's kernel, which another procfs tree does not describe.
  *
  * @example
  * ```ts
@@ -122,14 +261,23 @@ function settle<T>(work: () => T): Promise<T> {
  * const listening = (await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] }))
  *   .filter((s) => s.state === "LISTEN");
  * const owners = await source.describeProcesses(listening.flatMap((s) => s.pids));
- * console.log(listening.length, owners.size);
+ * console.log(source.name, listening.length, owners.size);
  * ```
  */
-export function createLinuxSource(options: ProcfsOptions = {}): SocketSource {
+export function createLinuxSource(options: LinuxSourceOptions = {}): SocketSource {
+  if (options.netlink === true && options.procRoot !== undefined && options.procRoot !== "/proc") {
+    throw new RangeError(
+      `Invalid procRoot "${options.procRoot}" with netlink: netlink reads the live kernel, ` +
+        "so procRoot must be /proc",
+    );
+  }
+  const used = { netlink: false };
   return {
-    name: "linux-procfs",
+    get name() {
+      return used.netlink ? "linux-netlink" : "linux-procfs";
+    },
     listSockets: (query: SocketQuery): Promise<RawSocket[]> =>
-      settle(() => listSockets(query, options)),
+      settle(() => listSockets(query, options, used)),
     describeProcesses: (pids: Iterable<number>): Promise<Map<number, ProcessInfo>> =>
       settle(() => describeProcesses(pids, options)),
     listProcesses: (): Promise<ProcessSummary[]> => settle(() => listProcesses(options)),

@@ -11,6 +11,8 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { Reason } from "../../core/record.ts";
 import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
+import { type Libc, O_CLOEXEC, O_RDONLY } from "./_libc.ts";
+import { direntNameOffsets, socketInodeOfBytes, socketInodeOfLink } from "./fd_links.ts";
 import {
   joinCmdline,
   parseBootTime,
@@ -64,11 +66,117 @@ function attempt<T>(read: () => T): { value: T } | { failure: ReadFailure } {
   }
 }
 
+/** The numeric entries of the procfs root: one per process. */
 function pidDirs(procRoot: string): number[] {
-  return readdirSync(procRoot).filter((n) => /^\d+$/.test(n)).map(Number);
+  const pids: number[] = [];
+  for (const name of readdirSync(procRoot)) {
+    const c = name.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39 && /^\d+$/.test(name)) pids.push(Number(name));
+  }
+  return pids;
 }
 
-const SOCKET_LINK = /^socket:\[(\d+)\]$/;
+/** Records that `pid` holds the socket `inode`; a pid is listed once per socket. */
+function addOwner(byInode: Map<number, number[]>, inode: number, pid: number): void {
+  const pids = byInode.get(inode);
+  if (!pids) byInode.set(inode, [pid]);
+  else if (pids[pids.length - 1] !== pid) pids.push(pid);
+}
+
+/**
+ * Scans one process's fds with `node:fs`.
+ *
+ * @returns False when some fd (or the whole directory) could not be read for lack of rights.
+ */
+function scanProcessFs(dir: string, pid: number, byInode: Map<number, number[]>): boolean {
+  const listing = attempt(() => readdirSync(dir));
+  if ("failure" in listing) return listing.failure !== "access-denied";
+  let complete = true;
+  for (const fd of listing.value) {
+    const link = attempt(() => readlinkSync(`${dir}/${fd}`));
+    if ("failure" in link) {
+      if (link.failure === "access-denied") complete = false;
+      continue;
+    }
+    const inode = socketInodeOfLink(link.value);
+    if (inode !== null) addOwner(byInode, inode, pid);
+  }
+  return complete;
+}
+
+/** Bytes of one `getdents64` read: about 700 fd entries. */
+const DIRENT_BUFFER_SIZE = 16 * 1024;
+/** Longest link target read; `socket:[4294967295]` is 20 bytes, and longer ones are not sockets. */
+const LINK_BUFFER_SIZE = 64;
+const DIRENT_LENGTH = BigInt(DIRENT_BUFFER_SIZE);
+const LINK_LENGTH = BigInt(LINK_BUFFER_SIZE);
+/** Longest fd directory path encoded for `open`. */
+const PATH_BUFFER_SIZE = 4096;
+
+/** Buffers reused across processes by the native scan. */
+interface NativeScan {
+  libc: Libc;
+  dents: Uint8Array;
+  link: Uint8Array;
+  path: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Scans one process's fds with direct system calls: the directory opened once, read with
+ * `getdents64`, and each entry resolved with `readlinkat` relative to it, so the kernel does
+ * not walk `/proc/<pid>/fd/` again for every fd. FFI does not say why a call failed; when one
+ * does, `node:fs` repeats that read to learn why (the process exited, or access is denied).
+ *
+ * @returns False when some fd (or the whole directory) could not be read for lack of rights.
+ */
+function scanProcessNative(
+  dir: string,
+  pid: number,
+  byInode: Map<number, number[]>,
+  scan: NativeScan,
+): boolean {
+  const c = scan.libc.symbols;
+  const { written } = encoder.encodeInto(dir, scan.path);
+  if (written >= scan.path.length - 1 || c.getdents64 === null) {
+    return scanProcessFs(dir, pid, byInode);
+  }
+  scan.path[written] = 0;
+  const dirFd = c.open(scan.path, O_RDONLY | O_CLOEXEC);
+  if (dirFd < 0) return scanProcessFs(dir, pid, byInode);
+  let complete = true;
+  try {
+    for (;;) {
+      const got = Number(c.getdents64(dirFd, scan.dents, DIRENT_LENGTH));
+      if (got === 0) break;
+      if (got < 0) return scanProcessFs(dir, pid, byInode) && complete;
+      for (const name of direntNameOffsets(scan.dents, got)) {
+        const length = Number(
+          c.readlinkat(dirFd, scan.dents.subarray(name), scan.link, LINK_LENGTH),
+        );
+        if (length < 0) {
+          const end = scan.dents.indexOf(0, name);
+          const fd = decoder.decode(scan.dents.subarray(name, end));
+          const link = attempt(() => readlinkSync(`${dir}/${fd}`));
+          if ("failure" in link) {
+            if (link.failure === "access-denied") complete = false;
+            continue;
+          }
+          const inode = socketInodeOfLink(link.value);
+          if (inode !== null) addOwner(byInode, inode, pid);
+          continue;
+        }
+        const inode = socketInodeOfBytes(scan.link, length);
+        if (inode !== null) addOwner(byInode, inode, pid);
+      }
+    }
+  } finally {
+    c.close(dirFd);
+  }
+  return complete;
+}
 
 /**
  * Builds the socket inode -> pids map in one pass over `/proc/<pid>/fd/*`, whose links read
@@ -76,6 +184,8 @@ const SOCKET_LINK = /^socket:\[(\d+)\]$/;
  * kept.
  *
  * @param options Where procfs is mounted.
+ * @param libc When given, the scan reads each fd directory with `getdents64` and its links with
+ *   `readlinkat` through this C library instead of `node:fs` (same result, fewer system calls).
  * @returns The owners of every socket this user can see, and whether some could not be seen.
  *
  * @example
@@ -85,32 +195,24 @@ const SOCKET_LINK = /^socket:\[(\d+)\]$/;
  * console.log(byInode.size, incomplete);
  * ```
  */
-export function scanSocketOwners(options: ProcfsOptions = {}): SocketOwners {
+export function scanSocketOwners(options: ProcfsOptions = {}, libc?: Libc): SocketOwners {
   const root = options.procRoot ?? "/proc";
   const byInode = new Map<number, number[]>();
+  const native: NativeScan | undefined = libc && {
+    libc,
+    dents: new Uint8Array(DIRENT_BUFFER_SIZE),
+    link: new Uint8Array(LINK_BUFFER_SIZE),
+    path: new Uint8Array(PATH_BUFFER_SIZE),
+  };
   let incomplete = false;
   for (const pid of pidDirs(root)) {
     const dir = `${root}/${pid}/fd`;
-    const listing = attempt(() => readdirSync(dir));
-    if ("failure" in listing) {
-      if (listing.failure === "access-denied") incomplete = true;
-      continue;
-    }
-    for (const fd of listing.value) {
-      const link = attempt(() => readlinkSync(`${dir}/${fd}`));
-      if ("failure" in link) {
-        if (link.failure === "access-denied") incomplete = true;
-        continue;
-      }
-      const m = SOCKET_LINK.exec(link.value);
-      if (!m) continue;
-      const inode = Number(m[1]);
-      const pids = byInode.get(inode);
-      if (!pids) byInode.set(inode, [pid]);
-      else if (pids[pids.length - 1] !== pid) pids.push(pid);
-    }
+    const complete = native
+      ? scanProcessNative(dir, pid, byInode, native)
+      : scanProcessFs(dir, pid, byInode);
+    if (!complete) incomplete = true;
   }
-  for (const pids of byInode.values()) pids.sort((a, b) => a - b);
+  for (const pids of byInode.values()) if (pids.length > 1) pids.sort((a, b) => a - b);
   return { byInode, incomplete };
 }
 

@@ -5,8 +5,10 @@
  *
  * @module
  */
-import { formatIPv4, formatIPv6 } from "../../core/address.ts";
+import { formatIPv6 } from "../../core/address.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
+import { ipv4Text } from "./_ipv4_text.ts";
+import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
 
 /** The socket tables under `/proc/net/` that procconn reads. */
 export type ProcNetTable = "tcp" | "tcp6" | "udp" | "udp6";
@@ -68,24 +70,6 @@ export class ProcfsFormatError extends Error {
   }
 }
 
-/** `/proc/net/tcp` state numbers (include/net/tcp_states.h). */
-const TCP_STATE_BY_CODE: Readonly<Record<number, TcpState>> = {
-  0x01: "ESTABLISHED",
-  0x02: "SYN_SENT",
-  0x03: "SYN_RCVD",
-  0x04: "FIN_WAIT1",
-  0x05: "FIN_WAIT2",
-  0x06: "TIME_WAIT",
-  0x07: "CLOSED",
-  0x08: "CLOSE_WAIT",
-  0x09: "LAST_ACK",
-  0x0a: "LISTEN",
-  0x0b: "CLOSING",
-  // TCP_NEW_SYN_RECV is a request socket; TCP_BOUND_INACTIVE (Linux 6.8) is bound, not in use.
-  0x0c: "SYN_RCVD",
-  0x0d: "BOUND",
-};
-
 const TABLE_KIND: Readonly<Record<ProcNetTable, readonly [Protocol, Family]>> = {
   tcp: ["TCP", "IPv4"],
   tcp6: ["TCP", "IPv6"],
@@ -94,9 +78,6 @@ const TABLE_KIND: Readonly<Record<ProcNetTable, readonly [Protocol, Family]>> = 
 };
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-const ENDPOINT_V4 = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})$/;
-const ENDPOINT_V6 = /^([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})$/;
 
 /**
  * Parses one of `/proc/net/tcp`, `tcp6`, `udp`, `udp6`. Each address is hex of the in-memory
@@ -132,31 +113,46 @@ export function parseProcNet(
   const [protocol, family] = TABLE_KIND[table];
   const file = options.file ?? `/proc/net/${table}`;
   const little = options.littleEndian ?? HOST_LITTLE_ENDIAN;
-  const endpoint = family === "IPv4" ? ENDPOINT_V4 : ENDPOINT_V6;
+  const digits = family === "IPv4" ? 8 : 32;
+  const localBytes = new Uint8Array(digits / 2);
+  const remoteBytes = new Uint8Array(digits / 2);
+  // Where the first ten whitespace-separated fields of a line start and end.
+  const starts = new Int32Array(10);
+  const ends = new Int32Array(10);
   const rows: ProcNetSocket[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const fields = line.trim().split(/\s+/);
-    if (fields[0] === "" || fields[0] === "sl") continue;
-    const bad = (problem: string) => new ProcfsFormatError(file, i + 1, line, problem);
-    if (fields.length < 10 || !/^\d+:$/.test(fields[0])) throw bad("too few fields");
-    const local = endpoint.exec(fields[1]);
-    if (!local) throw bad("bad local address");
-    const remote = endpoint.exec(fields[2]);
-    if (!remote) throw bad("bad remote address");
-    if (!/^[0-9A-Fa-f]{2}$/.test(fields[3])) throw bad("bad state");
-    if (!/^\d+$/.test(fields[9])) throw bad("bad inode");
+  let lineNumber = 0;
+  for (let at = 0; at < text.length;) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const lineStart = at;
+    at = end + 1;
+    lineNumber++;
+    let count = 0;
+    for (let i = lineStart; count < 10;) {
+      while (i < end && isSpace(text.charCodeAt(i))) i++;
+      if (i >= end) break;
+      starts[count] = i;
+      while (i < end && !isSpace(text.charCodeAt(i))) i++;
+      ends[count++] = i;
+    }
+    if (count === 0 || (ends[0] - starts[0] === 2 && text.startsWith("sl", starts[0]))) continue;
+    const bad = (problem: string) =>
+      new ProcfsFormatError(file, lineNumber, text.slice(lineStart, end), problem);
+    if (count < 10 || !isSlot(text, starts[0], ends[0])) throw bad("too few fields");
+    const localPort = readEndpoint(text, starts[1], ends[1], digits, little, localBytes);
+    if (localPort < 0) throw bad("bad local address");
+    const remotePortRaw = readEndpoint(text, starts[2], ends[2], digits, little, remoteBytes);
+    if (remotePortRaw < 0) throw bad("bad remote address");
+    const stateCode = ends[3] - starts[3] === 2 ? readHex(text, starts[3], ends[3]) : -1;
+    if (stateCode < 0) throw bad("bad state");
+    const inode = readDecimal(text, starts[9], ends[9]);
+    if (inode < 0) throw bad("bad inode");
 
     let state: TcpState | null = null;
     if (protocol === "TCP") {
-      state = TCP_STATE_BY_CODE[parseInt(fields[3], 16)] ?? null;
-      if (state === null) throw bad(`unknown TCP state ${fields[3]}`);
+      state = TCP_STATE_BY_CODE[stateCode] ?? null;
+      if (state === null) throw bad(`unknown TCP state ${text.slice(starts[3], ends[3])}`);
     }
-    const localBytes = hostWordsToBytes(local[1], little);
-    const remoteBytes = hostWordsToBytes(remote[1], little);
-    const localPort = parseInt(local[2], 16);
-    const remotePortRaw = parseInt(remote[2], 16);
     const localScope = scopeOf(localBytes, options.scopes);
     const unconnected = remotePortRaw === 0 && remoteBytes.every((b) => b === 0);
     const hasRemote = state !== "LISTEN" && !unconnected;
@@ -170,24 +166,81 @@ export function parseProcNet(
         : null,
       remotePort: hasRemote ? remotePortRaw : null,
       state,
-      inode: Number(fields[9]),
+      inode,
     });
   }
   return rows;
 }
 
-/** Turns 8 or 32 hex digits of host-order 32-bit words into the address bytes, network order. */
-function hostWordsToBytes(hex: string, littleEndian: boolean): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  const view = new DataView(bytes.buffer);
-  for (let w = 0; w < hex.length / 8; w++) {
-    view.setUint32(4 * w, parseInt(hex.slice(8 * w, 8 * w + 8), 16), littleEndian);
+/** The whitespace `\s+` splits /proc/net lines on (ASCII: tab to carriage return, space). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** The slot number that starts a line: digits, then a colon. */
+function isSlot(text: string, start: number, end: number): boolean {
+  if (end - start < 2 || text.charCodeAt(end - 1) !== 0x3a) return false;
+  return readDecimal(text, start, end - 1) >= 0;
+}
+
+/** The value of a hex digit, or -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** Hex digits as a number (at most 8 digits), or -1 when one is not a hex digit. */
+function readHex(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const d = hexValue(text.charCodeAt(i));
+    if (d < 0) return -1;
+    value = value * 16 + d;
   }
-  return bytes;
+  return value;
+}
+
+/** Decimal digits as a number, or -1 when there are none or one is not a digit. */
+function readDecimal(text: string, start: number, end: number): number {
+  if (end <= start) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    value = value * 10 + (c - 0x30);
+  }
+  return value;
+}
+
+/**
+ * Reads `<address>:<port>`: the address as 8 or 32 hex digits of host-order 32-bit words, which
+ * it writes into `bytes` in network order, and the port as 4 hex digits.
+ *
+ * @returns The port, or -1 when the field does not have that layout.
+ */
+function readEndpoint(
+  text: string,
+  start: number,
+  end: number,
+  digits: number,
+  littleEndian: boolean,
+  bytes: Uint8Array,
+): number {
+  if (end - start !== digits + 5 || text.charCodeAt(start + digits) !== 0x3a) return -1;
+  for (let w = 0; w < digits / 8; w++) {
+    const word = readHex(text, start + 8 * w, start + 8 * w + 8);
+    if (word < 0) return -1;
+    for (let b = 0; b < 4; b++) {
+      bytes[4 * w + (littleEndian ? b : 3 - b)] = (word >>> (8 * b)) & 0xff;
+    }
+  }
+  return readHex(text, start + digits + 1, end);
 }
 
 function formatAddress(bytes: Uint8Array, scopeId: number): string {
-  return bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes, 0, scopeId);
+  return bytes.length === 4 ? ipv4Text(bytes, 0) : formatIPv6(bytes, 0, scopeId);
 }
 
 /** fe80::/10 */

@@ -4,11 +4,28 @@ import process from "node:process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { createLinuxSource } from "../../../ffi/linux/engine.ts";
+import { createLinuxSource, type LinuxSourceOptions } from "../../../ffi/linux/engine.ts";
+import { type Libc, loadLibc, nativeCallsGranted } from "../../../ffi/linux/_libc.ts";
 import type { ProcessInfo, RawSocket } from "../../../core/source.ts";
-import { NODE, PYTHON, start } from "./_children.ts";
+import { NODE, PYTHON, type Running, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
+
+function nativeLibc(): Libc | null {
+  if (!onLinux) return null;
+  try {
+    return loadLibc();
+  } catch {
+    return null;
+  }
+}
+/** Native calls work here: Deno with --allow-ffi, or Node with koffi. */
+const native = nativeLibc() !== null;
+const NO_NATIVE = "no native calls here (Deno without --allow-ffi, or no koffi)";
+/** procfs only: /proc/net text and the fd scan through node:fs. */
+const PROCFS: LinuxSourceOptions = { netlink: false, nativeScan: false };
+/** netlink sock_diag and the fd scan through libc. */
+const NETLINK: LinuxSourceOptions = { netlink: true, nativeScan: true };
 const ALL = { protocols: ["TCP", "UDP"], families: ["IPv4", "IPv6"] } as const;
 
 /** Listens on TCP and UDP, IPv4 and IPv6 loopback; echoes what it receives. */
@@ -297,7 +314,9 @@ describe("createLinuxSource on real sockets", { skip: !onLinux || !NODE || !PYTH
   it("says that procfs has no creation time or byte counters", async () => {
     const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
     try {
-      const rows = await createLinuxSource().listSockets({ ...ALL, stats: true });
+      const source = createLinuxSource(PROCFS);
+      const rows = await source.listSockets({ ...ALL, stats: true });
+      assert.equal(source.name, "linux-procfs");
       const tcp = find(rows, { protocol: "TCP", localPort: server.ready.tcp4, state: "LISTEN" });
       assert.equal(tcp.created, null);
       assert.equal(tcp.stats, null);
@@ -362,22 +381,44 @@ function fixtureProc(): string {
 }
 
 describe("createLinuxSource on a fixture procfs tree", () => {
-  it("joins sockets to every pid that holds their inode, once per pid", async () => {
-    const root = fixtureProc();
-    try {
-      const source = createLinuxSource({ procRoot: root });
-      const rows = await source.listSockets(ALL);
-      const summary = rows.map((r) => [r.protocol, r.localPort, r.state, r.pids, r.ownerReason]);
-      assert.deepEqual(summary, [
-        ["TCP", 8080, "LISTEN", [10, 11], undefined],
-        ["TCP", 8080, "ESTABLISHED", [11], undefined],
-        ["TCP", 49153, "TIME_WAIT", [], "no-owner"],
-        ["TCP", 22, "LISTEN", [], "no-owner"],
-        ["UDP", 53, null, [12], undefined],
-      ]);
-    } finally {
-      rmSync(root, { recursive: true });
-    }
+  for (const nativeScan of [false, true]) {
+    it(
+      `joins sockets to every pid that holds their inode, once per pid (${
+        nativeScan ? "getdents64 and readlinkat" : "node:fs"
+      })`,
+      { skip: nativeScan && !native && NO_NATIVE },
+      async () => {
+        const root = fixtureProc();
+        try {
+          const source = createLinuxSource({ procRoot: root, nativeScan });
+          const rows = await source.listSockets(ALL);
+          const summary = rows.map((
+            r,
+          ) => [r.protocol, r.localPort, r.state, r.pids, r.ownerReason]);
+          assert.deepEqual(summary, [
+            ["TCP", 8080, "LISTEN", [10, 11], undefined],
+            ["TCP", 8080, "ESTABLISHED", [11], undefined],
+            ["TCP", 49153, "TIME_WAIT", [], "no-owner"],
+            ["TCP", 22, "LISTEN", [], "no-owner"],
+            ["UDP", 53, null, [12], undefined],
+          ]);
+          // A fixture tree is not this kernel: by default its tables come from its text.
+          assert.equal(source.name, "linux-procfs");
+        } finally {
+          rmSync(root, { recursive: true });
+        }
+      },
+    );
+  }
+
+  it("refuses netlink with a procfs tree other than /proc", () => {
+    assert.throws(
+      () => createLinuxSource({ procRoot: "/tmp/elsewhere", netlink: true }),
+      (err: unknown) =>
+        err instanceof RangeError &&
+        err.message === 'Invalid procRoot "/tmp/elsewhere" with netlink: netlink reads the ' +
+            "live kernel, so procRoot must be /proc",
+    );
   });
 
   it("reads a missing table (IPv6 disabled) as no rows", async () => {
@@ -405,5 +446,177 @@ describe("createLinuxSource on a fixture procfs tree", () => {
     } finally {
       rmSync(root, { recursive: true });
     }
+  });
+});
+
+/** What must match between the two paths: the endpoint, its state and its owners. */
+function tuple(s: RawSocket): string {
+  const owners = s.pids.length ? s.pids.join(",") : `(${s.ownerReason})`;
+  return `${s.protocol} ${s.family} ${s.localAddress} ${s.localPort} ${s.remoteAddress} ` +
+    `${s.remotePort} ${s.state} ${owners}`;
+}
+
+describe("createLinuxSource through netlink sock_diag", {
+  skip: !onLinux || !NODE || !PYTHON ? "needs Linux, node and python3" : !native && NO_NATIVE,
+}, () => {
+  /** The server, its client (TCP and UDP over both families, one TIME_WAIT), and a fork. */
+  async function children(): Promise<{
+    server: Running<Ports>;
+    client: Running<Ports & { timeWait: number }>;
+    fork: Running<{ port: number; clientPort: number; grandchild: number }>;
+  }> {
+    const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
+    const client = await start<Ports & { timeWait: number }>(PYTHON!, [
+      "-c",
+      CLIENT_PY,
+      JSON.stringify(server.ready),
+    ]);
+    const fork = await start<{ port: number; clientPort: number; grandchild: number }>(
+      PYTHON!,
+      ["-c", FORK_PY],
+    );
+    return { server, client, fork };
+  }
+
+  it("gives the same rows as /proc/net on the same live sockets", async () => {
+    const { server, client, fork } = await children();
+    try {
+      // procfs, netlink, procfs: a row in both procfs listings must be in the netlink one, and
+      // a netlink row must be in one of them (other programs' sockets change meanwhile).
+      const before = new Set((await createLinuxSource(PROCFS).listSockets(ALL)).map(tuple));
+      const source = createLinuxSource(NETLINK);
+      const rows = await source.listSockets(ALL);
+      const after = new Set((await createLinuxSource(PROCFS).listSockets(ALL)).map(tuple));
+      assert.equal(source.name, "linux-netlink");
+      const viaNetlink = new Set(rows.map(tuple));
+      assert.equal(viaNetlink.size, rows.length, "a socket listed twice");
+      const missing = [...before].filter((t) => after.has(t) && !viaNetlink.has(t));
+      const extra = [...viaNetlink].filter((t) => !before.has(t) && !after.has(t));
+      assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
+
+      // The children's sockets are among them, so two empty listings cannot pass.
+      const p = server.ready, c = client.ready, f = fork.ready;
+      const sPid = server.child.pid!, cPid = client.child.pid!, fPid = fork.child.pid!;
+      for (
+        const t of [
+          `TCP IPv4 127.0.0.1 ${p.tcp4} null null LISTEN ${sPid}`,
+          `TCP IPv6 ::1 ${c.tcp6} ::1 ${p.tcp6} ESTABLISHED ${cPid}`,
+          `UDP IPv4 127.0.0.1 ${c.udp4} 127.0.0.1 ${p.udp4} null ${cPid}`,
+          `UDP IPv6 ::1 ${p.udp6} null null null ${sPid}`,
+          `TCP IPv4 127.0.0.1 ${c.timeWait} 127.0.0.1 ${p.tcp4} TIME_WAIT (no-owner)`,
+          `TCP IPv6 :: ${f.port} null null LISTEN ${[fPid, f.grandchild].sort((a, b) => a - b)}`,
+          `TCP IPv6 ::ffff:127.0.0.1 ${f.port} ::ffff:127.0.0.1 ${f.clientPort} ` +
+          `ESTABLISHED ${fPid}`,
+        ]
+      ) {
+        assert.ok(viaNetlink.has(t), `no row ${t}`);
+      }
+    } finally {
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
+  it("falls back to /proc/net, with the same rows, when netlink fails", {
+    skip: !nativeCallsGranted() && "netlink is not the default here (Node)",
+  }, async () => {
+    const { server, client, fork } = await children();
+    // The C library is loaded once per process; its bound calls are swapped for failing ones.
+    const symbols = nativeLibc()!.symbols as unknown as Record<string, unknown>;
+    const real = { socket: symbols.socket, sendto: symbols.sendto, recv: symbols.recv };
+    const failures: [string, () => void, string][] = [
+      ["no netlink socket", () => (symbols.socket = () => -1), "linux-procfs"],
+      ["a dump that breaks off after its first answer", () => {
+        const recv = real.recv as (...args: unknown[]) => bigint;
+        let calls = 0;
+        symbols.recv = (...args: unknown[]) => (++calls > 1 ? -1n : recv(...args));
+      }, "linux-procfs"],
+      ["the UDP dumps refused", () => {
+        const sendto = real.sendto as (...args: unknown[]) => bigint;
+        // Byte 17 of a request is its protocol (IPPROTO_UDP = 17); the kernel never sees it.
+        symbols.sendto = (...args: unknown[]) =>
+          (args[1] as Uint8Array)[17] === 17 ? -1n : sendto(...args);
+      }, "linux-netlink"],
+    ];
+    try {
+      for (const [what, fail, name] of failures) {
+        const before = new Set((await createLinuxSource(PROCFS).listSockets(ALL)).map(tuple));
+        fail();
+        const source = createLinuxSource();
+        let rows: RawSocket[];
+        try {
+          rows = await source.listSockets(ALL);
+        } finally {
+          Object.assign(symbols, real);
+        }
+        const after = new Set((await createLinuxSource(PROCFS).listSockets(ALL)).map(tuple));
+        assert.equal(source.name, name, what);
+        const viaFallback = new Set(rows.map(tuple));
+        assert.equal(viaFallback.size, rows.length, `${what}: a socket listed twice`);
+        const missing = [...before].filter((t) => after.has(t) && !viaFallback.has(t));
+        const extra = [...viaFallback].filter((t) => !before.has(t) && !after.has(t));
+        assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, what);
+        const p = server.ready;
+        assert.ok(viaFallback.has(`UDP IPv6 ::1 ${p.udp6} null null null ${server.child.pid}`));
+        assert.ok(
+          viaFallback.has(`TCP IPv4 127.0.0.1 ${p.tcp4} null null LISTEN ${server.child.pid}`),
+        );
+        // With netlink insisted upon, the same failure is an error.
+        fail();
+        try {
+          await assert.rejects(createLinuxSource({ netlink: true }).listSockets(ALL), Error, what);
+        } finally {
+          Object.assign(symbols, real);
+        }
+      }
+    } finally {
+      Object.assign(symbols, real);
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
+  it("reads TCP counters, says TIME_WAIT has none, and leaves UDP without", async () => {
+    const { server, client, fork } = await children();
+    try {
+      const rows = await createLinuxSource(NETLINK).listSockets({ ...ALL, stats: true });
+      const p = server.ready, c = client.ready;
+      // The client sent one byte and got it back; bytes_acked also counts its SYN.
+      const out = find(rows, { protocol: "TCP", localPort: c.tcp4, remotePort: p.tcp4 });
+      assert.deepEqual(out.stats && [out.stats.bytesOut, out.stats.bytesIn], [2, 1]);
+      assert.ok(out.stats!.segmentsOut >= 3 && out.stats!.segmentsIn >= 2);
+      assert.deepEqual(out.unavailable, { created: "not-supported" });
+      const accepted = find(rows, { protocol: "TCP", localPort: p.tcp6, remotePort: c.tcp6 });
+      assert.deepEqual(
+        accepted.stats && [accepted.stats.bytesIn, accepted.stats.bytesOut],
+        [1, 1],
+      );
+      const listen = find(rows, { protocol: "TCP", localPort: p.tcp4, state: "LISTEN" });
+      assert.deepEqual(listen.stats, { bytesIn: 0, bytesOut: 0, segmentsIn: 0, segmentsOut: 0 });
+
+      const tw = find(rows, { protocol: "TCP", localPort: c.timeWait, remotePort: p.tcp4 });
+      assert.equal(tw.stats, null);
+      assert.deepEqual(tw.unavailable, { created: "not-supported", stats: "not-applicable" });
+
+      const udp = find(rows, { protocol: "UDP", localPort: c.udp4 });
+      assert.equal(udp.stats, undefined);
+      assert.deepEqual(udp.unavailable, { created: "not-supported" });
+    } finally {
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
+  it("is the default under Deno with --allow-ffi, and not under Node", async () => {
+    const source = createLinuxSource();
+    await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
+    // deno-lint-ignore no-explicit-any
+    const deno = (globalThis as any).Deno;
+    const granted = deno?.permissions?.querySync?.({ name: "ffi" }).state === "granted";
+    assert.equal(source.name, granted ? "linux-netlink" : "linux-procfs");
+    assert.equal(nativeCallsGranted(), granted);
   });
 });

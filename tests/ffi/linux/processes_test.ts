@@ -15,9 +15,20 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describeProcesses, scanSocketOwners } from "../../../ffi/linux/processes.ts";
+import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
 import { NODE, PYTHON, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
+
+function nativeLibc(): Libc | null {
+  if (!onLinux) return null;
+  try {
+    return loadLibc();
+  } catch {
+    return null;
+  }
+}
+const libc = nativeLibc();
 
 /** Forks a child that exits at once and is never reaped: a zombie. */
 const ZOMBIE_PY = `
@@ -182,6 +193,31 @@ describe("processes on a fixture procfs tree", () => {
       const { byInode, incomplete } = scanSocketOwners({ procRoot: root });
       assert.deepEqual([...byInode], [[9, [300, 301]]]);
       assert.equal(incomplete, false);
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("finds the same owners with getdents64 and readlinkat", {
+    skip: libc === null && "no native calls here (Deno without --allow-ffi, or no koffi)",
+  }, () => {
+    const root = fixtureProc();
+    try {
+      // More fds than one getdents64 read returns, links that are not sockets among them.
+      mkdirSync(join(root, "303", "fd"), { recursive: true });
+      for (let fd = 0; fd < 2000; fd++) {
+        symlinkSync(
+          fd % 3 ? `socket:[${1000 + fd}]` : "/dev/null",
+          join(root, "303", "fd", `${fd}`),
+        );
+      }
+      const native = scanSocketOwners({ procRoot: root }, libc!);
+      const plain = scanSocketOwners({ procRoot: root });
+      assert.deepEqual(native, plain);
+      assert.equal(native.byInode.size, 1 + 1333);
+      assert.deepEqual(native.byInode.get(9), [300, 301]);
+      assert.deepEqual(native.byInode.get(2999), [303]);
+      assert.equal(native.byInode.has(1000), false);
     } finally {
       rmSync(root, { recursive: true });
     }

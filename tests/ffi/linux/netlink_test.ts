@@ -1,0 +1,130 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
+import { openSockDiag, type SockDiagSocket } from "../../../ffi/linux/netlink.ts";
+import { PYTHON, start } from "./_children.ts";
+
+function nativeLibc(): Libc | null {
+  if (process.platform !== "linux") return null;
+  try {
+    return loadLibc();
+  } catch {
+    return null;
+  }
+}
+const libc = nativeLibc();
+
+/**
+ * One loopback TCP connection with a known exchange: the client sends 5000 bytes, the server
+ * reads them and sends back 2000. Once the delayed ACKs are out, the child prints the ports,
+ * the inodes (fstat) and the counters getsockopt(TCP_INFO) gives for both ends, plus a UDP
+ * socket on IPv6 loopback.
+ */
+const EXCHANGE_PY = `
+import json, os, socket, struct, sys, time
+def counters(s):
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 512)
+    acked, received = struct.unpack_from("=QQ", info, 120)
+    segs_out, segs_in = struct.unpack_from("=II", info, 136)
+    return {"bytesIn": received, "bytesOut": acked, "segmentsIn": segs_in, "segmentsOut": segs_out}
+lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+lst.bind(("127.0.0.1", 0))
+lst.listen(1)
+cli = socket.create_connection(lst.getsockname())
+srv, _ = lst.accept()
+cli.sendall(b"c" * 5000)
+n = 0
+while n < 5000:
+    n += len(srv.recv(65536))
+srv.sendall(b"s" * 2000)
+n = 0
+while n < 2000:
+    n += len(cli.recv(65536))
+udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+udp.bind(("::1", 0))
+time.sleep(0.5)
+print(json.dumps({
+    "listen": lst.getsockname()[1],
+    "client": cli.getsockname()[1],
+    "udp6": udp.getsockname()[1],
+    "clientInode": os.fstat(cli.fileno()).st_ino,
+    "serverInode": os.fstat(srv.fileno()).st_ino,
+    "udpInode": os.fstat(udp.fileno()).st_ino,
+    "clientCounters": counters(cli),
+    "serverCounters": counters(srv),
+}), flush=True)
+sys.stdin.read()
+`;
+
+interface Exchange {
+  listen: number;
+  client: number;
+  udp6: number;
+  clientInode: number;
+  serverInode: number;
+  udpInode: number;
+  clientCounters: Record<string, number>;
+  serverCounters: Record<string, number>;
+}
+
+function one(rows: SockDiagSocket[], localPort: number, remotePort: number | null) {
+  const hits = rows.filter((r) => r.localPort === localPort && r.remotePort === remotePort);
+  assert.equal(hits.length, 1, `one socket ${localPort} -> ${remotePort}, got ${hits.length}`);
+  return hits[0];
+}
+
+describe("openSockDiag on this kernel", {
+  skip: libc === null ? "no native calls here (Deno without --allow-ffi, or no koffi)" : !PYTHON,
+}, () => {
+  it("dumps a known connection with the bytes and segments that went over it", async () => {
+    const run = await start<Exchange>(PYTHON!, ["-c", EXCHANGE_PY]);
+    const session = openSockDiag(libc!);
+    try {
+      const x = run.ready;
+      const tcp = session.dump("TCP", "IPv4", { stats: true });
+      const client = one(tcp, x.client, x.listen);
+      const server = one(tcp, x.listen, x.client);
+      assert.deepEqual(
+        [client.localAddress, client.remoteAddress, client.state, client.inode],
+        ["127.0.0.1", "127.0.0.1", "ESTABLISHED", x.clientInode],
+      );
+      assert.equal(server.inode, x.serverInode);
+      // bytes_acked counts the SYN of the side that opened the connection as one byte.
+      assert.deepEqual(
+        [client.stats?.bytesOut, client.stats?.bytesIn],
+        [5000 + 1, 2000],
+      );
+      assert.deepEqual([server.stats?.bytesIn, server.stats?.bytesOut], [5000, 2000]);
+      // The same counters the sockets' owner read with getsockopt(TCP_INFO).
+      assert.deepEqual(client.stats, x.clientCounters);
+      assert.deepEqual(server.stats, x.serverCounters);
+      assert.ok(client.stats!.segmentsOut >= 3, "SYN, ACK and at least one data segment");
+
+      const listener = one(tcp, x.listen, null);
+      assert.deepEqual([listener.state, listener.remoteAddress], ["LISTEN", null]);
+
+      const plain = session.dump("TCP", "IPv4");
+      assert.equal(one(plain, x.client, x.listen).stats, undefined);
+
+      const udp = one(session.dump("UDP", "IPv6", { stats: true }), x.udp6, null);
+      assert.deepEqual(
+        [udp.protocol, udp.family, udp.localAddress, udp.state, udp.inode, udp.stats],
+        ["UDP", "IPv6", "::1", null, x.udpInode, undefined],
+      );
+    } finally {
+      session.close();
+      await run.stop();
+    }
+  });
+
+  it("refuses to dump once closed", () => {
+    const session = openSockDiag(libc!);
+    session.close();
+    session.close();
+    assert.throws(
+      () => session.dump("TCP", "IPv4"),
+      /^Error: Cannot dump sockets: the sock_diag session is closed$/,
+    );
+  });
+});
