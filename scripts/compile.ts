@@ -48,6 +48,7 @@ export type TargetName = keyof typeof TARGETS;
  * prompts: anything else is denied at once.
  */
 export const PERMISSIONS: Readonly<Record<TargetName, readonly string[]>> = {
+  // FFI on Linux: netlink sock_diag and the fd scan go through libc (procfs is the slow fallback).
   linux: [
     "--no-prompt",
     "--allow-read",
@@ -55,6 +56,7 @@ export const PERMISSIONS: Readonly<Record<TargetName, readonly string[]>> = {
     "--allow-sys",
     "--allow-write",
     "--allow-net",
+    "--allow-ffi",
   ],
   windows: [
     "--no-prompt",
