@@ -28,13 +28,30 @@ export function projectRow(
   row: Record<string, unknown>,
   fields: readonly string[],
 ): Record<string, unknown> {
-  // A null prototype keeps a field named "__proto__" an ordinary key.
-  const out: Record<string, unknown> = Object.create(null);
+  // A plain object keeps JSON.stringify on its fast path; a field named "__proto__" is defined
+  // rather than assigned, so it stays an ordinary key.
+  const out: Record<string, unknown> = {};
   for (const field of fields) {
-    const value = Object.hasOwn(row, field) ? row[field] : undefined;
-    out[field] = value === undefined ? null : value;
+    let value = Object.hasOwn(row, field) ? row[field] : undefined;
+    if (value === undefined) value = null;
+    if (field === "__proto__") {
+      Object.defineProperty(out, field, { value, enumerable: true, writable: true });
+    } else out[field] = value;
   }
   return out;
+}
+
+/**
+ * JSON text of a value; bigints (which JSON.stringify rejects) become numbers when exact, else
+ * strings. The replacer runs only when a bigint is there, so the common case stays fast.
+ */
+export function toJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    return JSON.stringify(value, jsonReplacer);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkFields, jsonReplacer, projectRow } from "./_cell.ts";
+import { checkFields, projectRow, toJson } from "./_cell.ts";
 import type { FormatOptions, Formatter } from "./formatter.ts";
 
 /**
@@ -29,7 +29,7 @@ export function createJsonFormatter(options: FormatOptions): Formatter {
   return {
     begin: () => "[",
     record(row) {
-      const text = JSON.stringify(projectRow(row, fields), jsonReplacer);
+      const text = toJson(projectRow(row, fields));
       return (count++ === 0 ? "\n" : ",\n") + text;
     },
     end: () => (count === 0 ? "]\n" : "\n]\n"),

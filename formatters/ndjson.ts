@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkFields, jsonReplacer, projectRow } from "./_cell.ts";
+import { checkFields, projectRow, toJson } from "./_cell.ts";
 import type { FormatOptions, Formatter } from "./formatter.ts";
 
 /**
@@ -26,7 +26,7 @@ export function createNdjsonFormatter(options: FormatOptions): Formatter {
   const fields = checkFields(options.fields);
   return {
     begin: () => "",
-    record: (row) => JSON.stringify(projectRow(row, fields), jsonReplacer) + "\n",
+    record: (row) => toJson(projectRow(row, fields)) + "\n",
     end: () => "",
   };
 }

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createJsonFormatter } from "../../formatters/json.ts";
+import { createFormatter } from "../../formatters/mod.ts";
 import { CONNECTION_FIELDS } from "../../core/record.ts";
 import { ACCESS_DENIED, ROWS, run, SSHD_LISTEN, UDP_NO_OWNER } from "./_fixtures.ts";
 
@@ -67,5 +68,18 @@ describe("createJsonFormatter", () => {
 
   it("rejects an empty field list", () => {
     assert.throws(() => createJsonFormatter({ fields: [] }), RangeError);
+  });
+});
+
+describe("field names", () => {
+  it("a field named __proto__ is an ordinary key, in JSON and NDJSON", () => {
+    for (const format of ["json", "ndjson"] as const) {
+      const f = createFormatter(format, { fields: ["__proto__", "pid"] });
+      const row = JSON.parse('{"__proto__": "x", "pid": 1}');
+      const text = f.begin() + f.record(row) + f.end();
+      const parsed = format === "json" ? JSON.parse(text)[0] : JSON.parse(text);
+      assert.deepEqual(Object.keys(parsed), ["__proto__", "pid"]);
+      assert.equal(Object.getOwnPropertyDescriptor(parsed, "__proto__")?.value, "x");
+    }
   });
 });
