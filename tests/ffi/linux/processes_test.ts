@@ -42,6 +42,7 @@ print(json.dumps({"zombie": pid}), flush=True)
 sys.stdin.read()
 os.waitpid(pid, 0)
 `;
+import { fileURLToPath } from "node:url";
 
 const LISTEN_JS = `
 const srv = require("node:net").createServer();
@@ -110,6 +111,7 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
 
 /** The Deno binary, when this test runs under Deno (the unprivileged run imports TypeScript). */
 const denoPath = "Deno" in globalThis ? process.execPath : null;
+const ESBUILD = fileURLToPath(new URL("../../../node_modules/.bin/esbuild", import.meta.url));
 const canDrop = onLinux && process.getuid?.() === 0 && existsSync("/usr/bin/setpriv") &&
   denoPath !== null && NODE !== null;
 
@@ -119,7 +121,19 @@ describe("an unprivileged user", { skip: !canDrop }, () => {
     const home = mkdtempSync(join(tmpdir(), "procconn-nobody-"));
     try {
       chmodSync(home, 0o777);
-      const engine = new URL("../../../ffi/linux/engine.ts", import.meta.url).href;
+      // The checkout may sit where nobody cannot read (a 0700 temp dir): bundle the engine into
+      // the unprivileged user's own folder.
+      const engine = join(home, "engine.mjs");
+      const bundle = spawnSync(ESBUILD, [
+        fileURLToPath(new URL("../../../ffi/linux/engine.ts", import.meta.url)),
+        "--bundle",
+        "--format=esm",
+        "--platform=node",
+        `--outfile=${engine}`,
+        "--log-level=error",
+      ], { encoding: "utf8" });
+      assert.equal(bundle.status, 0, bundle.stderr);
+      chmodSync(engine, 0o644);
       const script = `
         import { createLinuxSource } from ${JSON.stringify(engine)};
         const source = createLinuxSource();
