@@ -6,7 +6,7 @@
  */
 import { type ConnectionChange, createChangeTracker } from "../core/diff.ts";
 import { eventLine, toEvent } from "../core/events.ts";
-import { listConnections } from "../core/list.ts";
+import { type EnrichmentCache, listConnections } from "../core/list.ts";
 import type { Connection } from "../core/record.ts";
 import type { SocketSource } from "../core/source.ts";
 import { defaultSource } from "../ffi/mod.ts";
@@ -91,6 +91,7 @@ async function refreshLoop(
   onRefresh: (rows: Connection[], time: Date) => Promise<void>,
 ): Promise<void> {
   const source = deps.source ?? defaultSource();
+  const cache: EnrichmentCache = {}; // hashes and DNS answers survive refreshes
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? timer;
   let started = 0;
@@ -101,7 +102,7 @@ async function refreshLoop(
     }
     if (signal.aborted) return;
     started = performance.now();
-    const listing = listConnections({ ...request.filters, ...request.enrich, source });
+    const listing = listConnections({ ...request.filters, ...request.enrich, source, cache });
     const rows = await unlessAborted(listing, signal);
     if (rows === undefined) return;
     await onRefresh(rows, now());

@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import type { Reason } from "./record.ts";
 
+const MAX_ENTRIES = 4096;
+
 /** A hash, or why there is none. */
 export type HashResult = { sha256: string } | { reason: Reason };
 
@@ -33,6 +35,8 @@ export class ImageHasher {
     if (!pending) {
       pending = hashFile(path);
       this.#cache.set(key, pending);
+      // Bounded: a long watch sees images come and go; the oldest entry goes first.
+      if (this.#cache.size > MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
     }
     return await pending;
   }

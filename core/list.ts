@@ -7,7 +7,8 @@
 import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
 import { type Connection, FAMILIES, PROTOCOLS, type Reason, validateConnection } from "./record.ts";
 import type { ProcessField, ProcessInfo, RawSocket, SocketSource } from "./source.ts";
-import type { ResolveOptions } from "./resolve.ts";
+import type { ImageHasher } from "./hash.ts";
+import type { ResolveOptions, ReverseResolver } from "./resolve.ts";
 import { descendantsOf } from "./tree.ts";
 
 /** Options of {@linkcode listConnections}: the filters, enrichments, and the backend. */
@@ -25,6 +26,19 @@ export interface ListOptions extends FilterOptions {
   stats?: boolean;
   /** Resolve remote addresses to `remoteHostName`; `true` or resolver options. */
   resolve?: boolean | ResolveOptions;
+  /**
+   * Lookups to keep across listings (as `watch` does): pass the same object each time and
+   * images are hashed and addresses resolved once, not on every refresh.
+   */
+  cache?: EnrichmentCache;
+}
+
+/** Image hashes and reverse DNS answers kept across listings; start with `{}`. */
+export interface EnrichmentCache {
+  /** Filled on the first listing with `hash`. */
+  hasher?: ImageHasher;
+  /** Filled on the first listing with `resolve`. */
+  resolver?: ReverseResolver;
 }
 
 const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
@@ -225,7 +239,8 @@ async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
   // Loaded on demand, so a plain listing (and --version) does not load node:crypto and node:dns.
   if (options.hash) {
     const { ImageHasher } = await import("./hash.ts");
-    const hasher = new ImageHasher();
+    const fresh = () => new ImageHasher();
+    const hasher = options.cache ? (options.cache.hasher ??= fresh()) : fresh();
     for (const row of rows) {
       if (row.processPath === null) {
         row.unavailable.imageSha256 = row.unavailable.processPath ?? "not-found";
@@ -241,7 +256,8 @@ async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
   }
   if (options.resolve) {
     const { ReverseResolver } = await import("./resolve.ts");
-    const resolver = new ReverseResolver(options.resolve === true ? {} : options.resolve);
+    const fresh = () => new ReverseResolver(options.resolve === true ? {} : options.resolve || {});
+    const resolver = options.cache ? (options.cache.resolver ??= fresh()) : fresh();
     for (const row of rows) {
       if (row.remoteAddress === null) continue;
       work.push(

@@ -7,6 +7,8 @@
 import { Resolver } from "node:dns/promises";
 import type { Reason } from "./record.ts";
 
+const MAX_ENTRIES = 10_000;
+
 /** Options of {@linkcode ReverseResolver}. */
 export interface ResolveOptions {
   /** Longest wait for one lookup, in milliseconds (default 500). */
@@ -50,6 +52,11 @@ export class ReverseResolver {
     if (!pending) {
       pending = this.#limited(() => this.#lookupOnce(bare));
       this.#cache.set(bare, pending);
+      // Bounded, oldest first out; a timeout is not remembered, so a later listing asks again.
+      if (this.#cache.size > MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+      pending.then((r) => {
+        if ("reason" in r && r.reason === "timeout") this.#cache.delete(bare);
+      });
     }
     return pending;
   }

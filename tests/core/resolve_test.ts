@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { ReverseResolver } from "../../core/resolve.ts";
+import { listConnections } from "../../core/list.ts";
+import type { SocketSource } from "../../core/source.ts";
 
 /** A tiny PTR responder: names from a table, NXDOMAIN otherwise, silence for "slow" ones. */
 function startDns(names: Record<string, string>, silent: Set<string>) {
@@ -60,6 +62,43 @@ describe("ReverseResolver", () => {
     assert.deepEqual(await new ReverseResolver({ servers }).lookup("10.0.0.77"), {
       reason: "not-found",
     });
+  });
+
+  it("asks again after a timeout instead of remembering it", async () => {
+    const r = new ReverseResolver({ servers, timeoutMs: 200 });
+    const before = dns.queries.filter((q) => q === "9.9.9.10.in-addr.arpa").length;
+    assert.deepEqual(await r.lookup("10.9.9.9"), { reason: "timeout" });
+    assert.deepEqual(await r.lookup("10.9.9.9"), { reason: "timeout" });
+    const after = dns.queries.filter((q) => q === "9.9.9.10.in-addr.arpa").length;
+    assert.ok(after - before >= 2, `asked ${after - before} times`);
+  });
+
+  it("listConnections with a cache resolves an address once across listings", async () => {
+    const source: SocketSource = {
+      name: "fake",
+      listSockets: () =>
+        Promise.resolve([{
+          protocol: "TCP",
+          family: "IPv4",
+          localAddress: "10.0.0.2",
+          localPort: 50000,
+          remoteAddress: "10.1.2.3",
+          remotePort: 443,
+          state: "ESTABLISHED",
+          pids: [],
+        }]),
+      describeProcesses: () => Promise.resolve(new Map()),
+    };
+    const count = () => dns.queries.filter((q) => q === "3.2.1.10.in-addr.arpa").length;
+    const cache = {};
+    const start = count();
+    for (let i = 0; i < 3; i++) {
+      const [row] = await listConnections({ source, resolve: { servers }, cache });
+      assert.equal(row.remoteHostName, "web.test.internal");
+    }
+    assert.equal(count() - start, 1, "one query for three listings sharing a cache");
+    await listConnections({ source, resolve: { servers } });
+    assert.equal(count() - start, 2, "a listing without the cache asks again");
   });
 
   it("gives up after the timeout when the server does not answer", async () => {
