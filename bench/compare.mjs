@@ -616,7 +616,9 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       process.stdout.write(report.markdown);
       if (opts.write) {
         const file = path.join(ROOT, "bench", "results.md");
-        writeFileSync(file, report.markdown);
+        // The history of what was tried is kept by hand in bench/tried.md and carried along.
+        const tried = readFileSync(path.join(ROOT, "bench", "tried.md"), "utf8");
+        writeFileSync(file, `${report.markdown.trimEnd()}\n\n${tried}`);
         // The repository's `deno fmt --check` covers bench/: write the tables the way it wants.
         const deno = path.join(ROOT, "node_modules", ".bin", "deno");
         if (hasProgram(deno)) {
