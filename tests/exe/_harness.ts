@@ -2,113 +2,20 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { Connection } from "../../core/record.ts";
-import type { ListenerSockets } from "./_listener.ts";
+import {
+  type ChildSockets,
+  type Endpoint,
+  expectedEndpoints,
+  startSocketChild,
+} from "../_socket_child.ts";
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-/** The listener script. */
-export const LISTENER = fileURLToPath(new URL("./_listener.ts", import.meta.url));
 /** procconn's Deno entry point. */
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
-/** A running listener child. */
-export interface RunningListener {
-  sockets: ListenerSockets;
-  stop(): Promise<void>;
-}
-
-/** Starts tests/exe/_listener.ts with this Deno and waits for its JSON line. */
-export async function startListener(): Promise<RunningListener> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", LISTENER],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const stdin = child.stdin.getWriter();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await stdin.close().catch(() => {});
-    try {
-      child.kill();
-    } catch {
-      // Already gone: closing stdin let it finish.
-    }
-    await lines.cancel().catch(() => {});
-    await child.status;
-  };
-  try {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error("The listener exited before reporting its sockets");
-      text += value;
-    }
-    return { sockets: JSON.parse(text.slice(0, text.indexOf("\n"))), stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/** The socket part of a row. */
-export type Endpoint = Pick<
-  Connection,
-  "protocol" | "family" | "localAddress" | "localPort" | "remoteAddress" | "remotePort" | "state"
->;
-
-/** The endpoints the listener holds, as records describe them. */
-export function expectedEndpoints(s: ListenerSockets): Endpoint[] {
-  const tcp = (
-    family: "IPv4" | "IPv6",
-    host: string,
-    ports: { listenPort: number; clientPort: number },
-  ): Endpoint[] => [
-    {
-      protocol: "TCP",
-      family,
-      localAddress: host,
-      localPort: ports.listenPort,
-      remoteAddress: null,
-      remotePort: null,
-      state: "LISTEN",
-    },
-    {
-      protocol: "TCP",
-      family,
-      localAddress: host,
-      localPort: ports.clientPort,
-      remoteAddress: host,
-      remotePort: ports.listenPort,
-      state: "ESTABLISHED",
-    },
-    {
-      protocol: "TCP",
-      family,
-      localAddress: host,
-      localPort: ports.listenPort,
-      remoteAddress: host,
-      remotePort: ports.clientPort,
-      state: "ESTABLISHED",
-    },
-  ];
-  return [
-    ...tcp("IPv4", "127.0.0.1", s.tcp4),
-    ...(s.tcp6 ? tcp("IPv6", "::1", s.tcp6) : []),
-    {
-      protocol: "UDP",
-      family: "IPv4",
-      localAddress: "127.0.0.1",
-      localPort: s.udp4.port,
-      remoteAddress: null,
-      remotePort: null,
-      state: null,
-    },
-  ];
-}
+/** Starts the child that holds the known sockets (tests/_socket_child.ts). */
+export const startListener = startSocketChild;
 
 function endpointKey(e: Endpoint): string {
   return [
@@ -136,7 +43,7 @@ export function sortRows(rows: readonly Connection[]): Connection[] {
  */
 export function assertListenerRows(
   rows: readonly Connection[],
-  sockets: ListenerSockets,
+  sockets: ChildSockets,
   owner: { name: string; path: string },
 ): void {
   const byKey = new Map(rows.map((r) => [endpointKey(r), r]));

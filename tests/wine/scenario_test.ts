@@ -7,112 +7,25 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "../../cli/args.ts";
 import { runWatch } from "../../cli/watch.ts";
 import { type Connection, listConnections, validateConnection } from "../../mod.ts";
-import type { ChildSockets } from "./_child.ts";
+import {
+  type Endpoint,
+  expectedEndpoints,
+  type RunningChild,
+  startSocketChild,
+} from "../_socket_child.ts";
 
-const CHILD_SCRIPT = fileURLToPath(new URL("./_child.ts", import.meta.url));
 const MAIN_SCRIPT = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** Slack allowed around the child's start time (clock granularity, Wine's bookkeeping). */
 const START_SLACK_MS = 5_000;
 
-/** The socket part of a row: what identifies one expected endpoint. */
-type Endpoint = Pick<
-  Connection,
-  | "protocol"
-  | "family"
-  | "localAddress"
-  | "localPort"
-  | "remoteAddress"
-  | "remotePort"
-  | "state"
->;
-
-interface RunningChild {
-  sockets: ChildSockets;
-  /** When the child was spawned and when it reported its sockets (ms since the epoch). */
-  spawnedAt: number;
-  readyAt: number;
-  stop(): Promise<void>;
-}
-
-/** Starts _child.ts with this deno.exe and waits for its JSON line. */
+/** Starts the child; Windows here always has an IPv6 loopback, so its TCP v6 pair must be there. */
 async function startChild(): Promise<RunningChild> {
-  const spawnedAt = Date.now();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", CHILD_SCRIPT],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const stdin = proc.stdin.getWriter();
-  const lines = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await stdin.close().catch(() => {});
-    try {
-      proc.kill();
-    } catch {
-      // Already gone: closing stdin let it finish.
-    }
-    await lines.cancel().catch(() => {});
-    await proc.status;
-  };
-  try {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) {
-        const { code } = await proc.status;
-        throw new Error(`The child exited with code ${code} before reporting its sockets`);
-      }
-      text += value;
-    }
-    const sockets = JSON.parse(text.slice(0, text.indexOf("\n"))) as ChildSockets;
-    return { sockets, spawnedAt, readyAt: Date.now(), stop };
-  } catch (err) {
-    await stop();
-    throw err;
+  const child = await startSocketChild();
+  if (!child.sockets.tcp6) {
+    await child.stop();
+    throw new Error("The child could not open its TCP pair on ::1");
   }
-}
-
-/** The three rows of a listener with one connected client: LISTEN and both ESTABLISHED ends. */
-function tcpEndpoints(
-  family: "IPv4" | "IPv6",
-  host: string,
-  ports: ChildSockets["tcp4"],
-): Endpoint[] {
-  const row = (localPort: number, remotePort: number | null): Endpoint => ({
-    protocol: "TCP",
-    family,
-    localAddress: host,
-    localPort,
-    remoteAddress: remotePort === null ? null : host,
-    remotePort,
-    state: remotePort === null ? "LISTEN" : "ESTABLISHED",
-  });
-  return [
-    row(ports.listenPort, null),
-    row(ports.clientPort, ports.listenPort),
-    row(ports.listenPort, ports.clientPort),
-  ];
-}
-
-/** The seven endpoints the child holds, as the records should describe them. */
-function expectedEndpoints(s: ChildSockets): Endpoint[] {
-  return [
-    ...tcpEndpoints("IPv4", "127.0.0.1", s.tcp4),
-    ...tcpEndpoints("IPv6", "::1", s.tcp6),
-    {
-      protocol: "UDP",
-      family: "IPv4",
-      localAddress: "127.0.0.1",
-      localPort: s.udp4.port,
-      remoteAddress: null,
-      remotePort: null,
-      state: null,
-    },
-  ];
+  return child;
 }
 
 function describeEndpoint(e: Endpoint): string {
