@@ -51,22 +51,16 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const rows = await listConnections({ ...request.filters, ...request.enrich });
     reportGaps(rows);
+    const width = terminalWidth();
+    const view = { fields: request.fields, width, color: request.color && width > 0 };
     if (request.groupBy === "process") {
       const { formatGroups } = await import("./formatters/group.ts");
-      await out.write(formatGroups(rows, {
-        format: request.format === "json" ? "json" : "table",
-        fields: request.fields,
-        width: terminalWidth(),
-        color: request.color && terminalWidth() > 0,
-      }));
+      const format = request.format === "json" ? "json" : "table";
+      await out.write(formatGroups(rows, { ...view, format }));
       await out.flush();
       return 0;
     }
-    const formatter = createFormatter(request.format, {
-      fields: request.fields,
-      width: terminalWidth(),
-      color: request.color && terminalWidth() > 0,
-    });
+    const formatter = createFormatter(request.format, view);
     await out.write(formatter.begin());
     for (const row of rows) await out.write(formatter.record(row));
     await out.write(formatter.end());

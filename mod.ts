@@ -15,7 +15,7 @@
  *
  * @module
  */
-export { listConnections, type ListOptions } from "./core/list.ts";
+export { type EnrichmentCache, listConnections, type ListOptions } from "./core/list.ts";
 export {
   type Cidr,
   cidrContains,
@@ -40,10 +40,13 @@ export {
   validateConnection,
 } from "./core/record.ts";
 export {
+  type ProcessField,
   type ProcessInfo,
+  type ProcessSummary,
   type RawSocket,
   type SocketQuery,
   type SocketSource,
+  type SocketStats,
   UnsupportedPlatformError,
 } from "./core/source.ts";
 export { defaultSource } from "./ffi/mod.ts";
