@@ -42,22 +42,14 @@ export const TARGETS: Readonly<Record<"linux" | "windows", CompileTarget>> = {
 export type TargetName = keyof typeof TARGETS;
 
 /**
- * The permissions baked into the executables: reading procfs and process images, the
- * environment (NO_COLOR, SystemRoot), OS facts, writing `snapshot --out` files, and the network
- * for `--resolve` (reverse DNS). Windows adds FFI for the IP Helper and kernel32 calls. No
- * prompts: anything else is denied at once.
+ * The permissions baked into the executables. Windows: the environment (NO_COLOR, SystemRoot),
+ * OS facts, reading process images (--hash), writing `snapshot --out` files, the network for
+ * `--resolve`, and FFI for the IP Helper, kernel32, advapi32 and ntdll calls. Linux: all of them,
+ * because Deno grants reads under /proc only with --allow-all (even --allow-read=/proc is
+ * refused), and procfs is where Linux keeps sockets and processes. No prompts.
  */
 export const PERMISSIONS: Readonly<Record<TargetName, readonly string[]>> = {
-  // FFI on Linux: netlink sock_diag and the fd scan go through libc (procfs is the slow fallback).
-  linux: [
-    "--no-prompt",
-    "--allow-read",
-    "--allow-env",
-    "--allow-sys",
-    "--allow-write",
-    "--allow-net",
-    "--allow-ffi",
-  ],
+  linux: ["--no-prompt", "--allow-all"],
   windows: [
     "--no-prompt",
     "--allow-read",

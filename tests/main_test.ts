@@ -2,7 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { createInterface } from "node:readline";
 import process from "node:process";
 
@@ -100,6 +100,24 @@ describe("procconn CLI", () => {
     assert.equal(client.remotePort, child.info.tcp4);
     assert.equal(udp.state, null);
     assert.equal(udp.remoteAddress, null);
+  });
+
+  it("runs with exactly the permissions of the README's command (npm run procconn)", () => {
+    const script = JSON.parse(readFileSync(new URL("package.json", `file://${ROOT}`), "utf8"))
+      .scripts.procconn as string;
+    const [deno, run, ...rest] = script.split(/\s+/);
+    assert.deepEqual([deno, run, rest.at(-1)], ["deno", "run", "main.ts"]);
+    const r = spawnSync(DENO, [
+      "run",
+      ...rest.slice(0, -1),
+      "main.ts",
+      "--format",
+      "json",
+      "--pid",
+      String(child.info.pid),
+    ], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).some((x: { pid: number }) => x.pid === child.info.pid));
   });
 
   it("filters: --tcp -4 --state listen --local-port", () => {

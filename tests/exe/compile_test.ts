@@ -103,16 +103,10 @@ Deno.test({
       const match = /"permissions":(\{[^{}]*\[[^\]]*\][^{}]*\})/.exec(text);
       assert.ok(match, "no permissions in the executable's metadata");
       const p = JSON.parse(match[1]);
-      const granted = [
-        "allow_read",
-        "allow_env",
-        "allow_sys",
-        "allow_write",
-        "allow_net",
-        "allow_ffi",
-      ];
-      for (const name of granted) assert.deepEqual(p[name], [], `${name} should be granted`);
-      assert.equal(p.allow_run, null);
+      // Deno reads /proc only with every permission granted, so the Linux build has them all.
+      const allows = Object.keys(p).filter((k) => k.startsWith("allow_"));
+      assert.ok(allows.length >= 8, `too few permission kinds in ${match[1]}`);
+      for (const name of allows) assert.deepEqual(p[name], [], `${name} should be granted`);
       assert.equal(p.prompt, false);
       // The runtime dependencies go in; the deno binary and build tools stay out.
       assert.ok(text.includes("csv-stringify"), "the runtime dependencies are not embedded");
