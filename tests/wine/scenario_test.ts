@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "../../cli/args.ts";
 import { runWatch } from "../../cli/watch.ts";
+import { PERMISSIONS } from "../../scripts/compile.ts";
 import { type Connection, listConnections, validateConnection } from "../../mod.ts";
 import {
   type Endpoint,
@@ -145,6 +146,27 @@ Deno.test({
           }
         },
       );
+
+      await t.step("the CLI with the permissions baked into the Windows executable", async () => {
+        const output = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            ...PERMISSIONS.windows,
+            "--no-lock",
+            MAIN_SCRIPT,
+            "--format",
+            "json",
+            "--pid",
+            String(child.sockets.pid),
+          ],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const stderr = new TextDecoder().decode(output.stderr);
+        assert.equal(output.code, 0, `procconn exited with ${output.code}: ${stderr}`);
+        assertChildRows(JSON.parse(new TextDecoder().decode(output.stdout)), child, "baked");
+      });
 
       await t.step("--tree from this process reaches the child's endpoints", async () => {
         const rows = await listConnections({ pids: [Deno.pid], tree: true, protocols: ["TCP"] });
