@@ -68,7 +68,7 @@ check "deno check" "$DENO" check --quiet "${SOURCES[@]}" tests/ scripts/
 check "deno lint" "$DENO" lint --quiet
 check "deno fmt --check" "$DENO" fmt --check --quiet
 tier "deno tests (unit, Linux real sockets, CLI, bench correctness vs ss)" "$DENO" test -A --quiet --ignore=tests/wine tests/ bench/
-tier "doc examples" "$DENO" test -A --quiet --doc mod.ts core/ formatters/
+tier "doc examples" "$DENO" test -A --quiet --doc mod.ts core/ formatters/ ffi/ cli/
 tier "wine tier (Windows engine under Wine 10)" bash tests/wine/run.sh
 tier "windows node executable (Wine 10)" bash tests/exe/wine.sh
 
