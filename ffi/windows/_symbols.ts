@@ -8,6 +8,54 @@
  * @module
  */
 
+/**
+ * GetOwnerModuleFrom{Tcp,Tcp6,Udp,Udp6}Entry share one signature; the row passed is the matching
+ * owner-module table row (MIB_TCPROW_OWNER_MODULE, MIB_TCP6ROW_OWNER_MODULE, ...).
+ */
+const OWNER_MODULE_FROM_ENTRY = {
+  parameters: [
+    "buffer", // PMIB_*ROW_OWNER_MODULE pEntry (a row of the owner-module table)
+    "i32", // TCPIP_OWNER_MODULE_INFO_CLASS Class
+    "buffer", // PVOID pBuffer (out)
+    "buffer", // PDWORD pdwSize (in/out, bytes)
+  ],
+  result: "u32", // DWORD: Win32 error code
+  optional: true,
+} as const satisfies Deno.ForeignFunction;
+
+/** SetPerTcpConnectionEStats and SetPerTcp6ConnectionEStats (row: MIB_TCPROW or MIB_TCP6ROW). */
+const SET_PER_CONNECTION_ESTATS = {
+  parameters: [
+    "buffer", // PMIB_TCPROW / PMIB_TCP6ROW Row
+    "i32", // TCP_ESTATS_TYPE EstatsType
+    "buffer", // PUCHAR Rw
+    "u32", // ULONG RwVersion
+    "u32", // ULONG RwSize
+    "u32", // ULONG Offset
+  ],
+  result: "u32", // ULONG: Win32 error code
+  optional: true,
+} as const satisfies Deno.ForeignFunction;
+
+/** GetPerTcpConnectionEStats and GetPerTcp6ConnectionEStats (row: MIB_TCPROW or MIB_TCP6ROW). */
+const GET_PER_CONNECTION_ESTATS = {
+  parameters: [
+    "buffer", // PMIB_TCPROW / PMIB_TCP6ROW Row
+    "i32", // TCP_ESTATS_TYPE EstatsType
+    "buffer", // PUCHAR Rw (may be NULL)
+    "u32", // ULONG RwVersion
+    "u32", // ULONG RwSize
+    "buffer", // PUCHAR Ros (may be NULL)
+    "u32", // ULONG RosVersion
+    "u32", // ULONG RosSize
+    "buffer", // PUCHAR Rod (out)
+    "u32", // ULONG RodVersion
+    "u32", // ULONG RodSize
+  ],
+  result: "u32", // ULONG: Win32 error code
+  optional: true,
+} as const satisfies Deno.ForeignFunction;
+
 /** iphlpapi.dll: the socket tables, the owner modules behind them, and TCP counters. */
 export const IPHLPAPI_SYMBOLS = {
   GetExtendedTcpTable: {
@@ -32,104 +80,14 @@ export const IPHLPAPI_SYMBOLS = {
     ],
     result: "u32", // DWORD: Win32 error code
   },
-  GetOwnerModuleFromTcpEntry: {
-    parameters: [
-      "buffer", // PMIB_TCPROW_OWNER_MODULE pTcpEntry (a row of the owner-module table)
-      "i32", // TCPIP_OWNER_MODULE_INFO_CLASS Class
-      "buffer", // PVOID pBuffer (out)
-      "buffer", // PDWORD pdwSize (in/out, bytes)
-    ],
-    result: "u32", // DWORD: Win32 error code
-    optional: true,
-  },
-  GetOwnerModuleFromTcp6Entry: {
-    parameters: [
-      "buffer", // PMIB_TCP6ROW_OWNER_MODULE pTcpEntry
-      "i32", // TCPIP_OWNER_MODULE_INFO_CLASS Class
-      "buffer", // PVOID pBuffer (out)
-      "buffer", // PDWORD pdwSize (in/out, bytes)
-    ],
-    result: "u32", // DWORD: Win32 error code
-    optional: true,
-  },
-  GetOwnerModuleFromUdpEntry: {
-    parameters: [
-      "buffer", // PMIB_UDPROW_OWNER_MODULE pUdpEntry
-      "i32", // TCPIP_OWNER_MODULE_INFO_CLASS Class
-      "buffer", // PVOID pBuffer (out)
-      "buffer", // PDWORD pdwSize (in/out, bytes)
-    ],
-    result: "u32", // DWORD: Win32 error code
-    optional: true,
-  },
-  GetOwnerModuleFromUdp6Entry: {
-    parameters: [
-      "buffer", // PMIB_UDP6ROW_OWNER_MODULE pUdpEntry
-      "i32", // TCPIP_OWNER_MODULE_INFO_CLASS Class
-      "buffer", // PVOID pBuffer (out)
-      "buffer", // PDWORD pdwSize (in/out, bytes)
-    ],
-    result: "u32", // DWORD: Win32 error code
-    optional: true,
-  },
-  SetPerTcpConnectionEStats: {
-    parameters: [
-      "buffer", // PMIB_TCPROW Row
-      "i32", // TCP_ESTATS_TYPE EstatsType
-      "buffer", // PUCHAR Rw
-      "u32", // ULONG RwVersion
-      "u32", // ULONG RwSize
-      "u32", // ULONG Offset
-    ],
-    result: "u32", // ULONG: Win32 error code
-    optional: true,
-  },
-  GetPerTcpConnectionEStats: {
-    parameters: [
-      "buffer", // PMIB_TCPROW Row
-      "i32", // TCP_ESTATS_TYPE EstatsType
-      "buffer", // PUCHAR Rw (may be NULL)
-      "u32", // ULONG RwVersion
-      "u32", // ULONG RwSize
-      "buffer", // PUCHAR Ros (may be NULL)
-      "u32", // ULONG RosVersion
-      "u32", // ULONG RosSize
-      "buffer", // PUCHAR Rod (out)
-      "u32", // ULONG RodVersion
-      "u32", // ULONG RodSize
-    ],
-    result: "u32", // ULONG: Win32 error code
-    optional: true,
-  },
-  SetPerTcp6ConnectionEStats: {
-    parameters: [
-      "buffer", // PMIB_TCP6ROW Row
-      "i32", // TCP_ESTATS_TYPE EstatsType
-      "buffer", // PUCHAR Rw
-      "u32", // ULONG RwVersion
-      "u32", // ULONG RwSize
-      "u32", // ULONG Offset
-    ],
-    result: "u32", // ULONG: Win32 error code
-    optional: true,
-  },
-  GetPerTcp6ConnectionEStats: {
-    parameters: [
-      "buffer", // PMIB_TCP6ROW Row
-      "i32", // TCP_ESTATS_TYPE EstatsType
-      "buffer", // PUCHAR Rw (may be NULL)
-      "u32", // ULONG RwVersion
-      "u32", // ULONG RwSize
-      "buffer", // PUCHAR Ros (may be NULL)
-      "u32", // ULONG RosVersion
-      "u32", // ULONG RosSize
-      "buffer", // PUCHAR Rod (out)
-      "u32", // ULONG RodVersion
-      "u32", // ULONG RodSize
-    ],
-    result: "u32", // ULONG: Win32 error code
-    optional: true,
-  },
+  GetOwnerModuleFromTcpEntry: OWNER_MODULE_FROM_ENTRY,
+  GetOwnerModuleFromTcp6Entry: OWNER_MODULE_FROM_ENTRY,
+  GetOwnerModuleFromUdpEntry: OWNER_MODULE_FROM_ENTRY,
+  GetOwnerModuleFromUdp6Entry: OWNER_MODULE_FROM_ENTRY,
+  SetPerTcpConnectionEStats: SET_PER_CONNECTION_ESTATS,
+  GetPerTcpConnectionEStats: GET_PER_CONNECTION_ESTATS,
+  SetPerTcp6ConnectionEStats: SET_PER_CONNECTION_ESTATS,
+  GetPerTcp6ConnectionEStats: GET_PER_CONNECTION_ESTATS,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** kernel32.dll: the process snapshot and per-process queries. */
