@@ -195,11 +195,10 @@ function addFilterOptions(cmd: Command): Command {
         "per-connection statistics, which count from then until the connection ends)",
     )
     .option("--resolve", "reverse DNS of remote addresses (remoteHostName)")
-    .option(
-      "--resolve-timeout <duration>",
-      "longest wait for one reverse lookup",
-      wrap((t) => parseDuration(t, 1)),
-      500,
+    .addOption(
+      new Option("--resolve-timeout <duration>", "longest wait for one reverse lookup")
+        .argParser(wrap((t) => parseDuration(t, 1)))
+        .default(500, "500ms"),
     )
     .option(
       "--fields <fields>",
@@ -216,7 +215,7 @@ function buildList(): Command {
     .usage("[watch|snapshot|tree] [options]")
     .description(
       "List every TCP and UDP endpoint with the process that owns it.\n\n" +
-        "Commands:\n  (none)    list once (this help)\n" +
+        "Commands:\n  (none)    list once\n" +
         "  watch     refresh continuously; events as NDJSON when not on a terminal\n" +
         "  snapshot  write the listing with time and host to a file (--out, --append)\n" +
         "  tree      the process tree with each process's endpoints beneath it\n" +
