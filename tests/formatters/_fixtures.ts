@@ -8,6 +8,7 @@
 import { type Connection, validateConnection } from "../../core/record.ts";
 import type { Formatter } from "../../formatters/mod.ts";
 import { NO_ENRICHMENT } from "../_record.ts";
+import { DEFAULT_TABLE_FIELDS } from "../../cli/args.ts";
 
 function conn(over: Partial<Connection>): Connection {
   return validateConnection({
@@ -86,19 +87,8 @@ export const ACCESS_DENIED = conn({
 /** All fixtures, in output order. */
 export const ROWS: readonly Connection[] = [SSHD_LISTEN, IPV6_FORMULA, UDP_NO_OWNER, ACCESS_DENIED];
 
-/** The default console-table columns. */
-export const TABLE_FIELDS = [
-  "protocol",
-  "localAddress",
-  "localPort",
-  "remoteAddress",
-  "remotePort",
-  "state",
-  "pid",
-  "processName",
-  "parentPid",
-  "processPath",
-] as const;
+/** The default console-table columns: the CLI's own. */
+export const TABLE_FIELDS = DEFAULT_TABLE_FIELDS;
 
 /** Streams the rows through a formatter and returns everything it wrote. */
 export function run(

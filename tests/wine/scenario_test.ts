@@ -29,6 +29,28 @@ async function startChild(): Promise<RunningChild> {
   return child;
 }
 
+/** Runs the CLI (Windows code too) with the given permissions: `--format json --pid <pid>`. */
+async function cliRows(permissions: readonly string[], pid: number): Promise<Connection[]> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...permissions,
+      "--no-lock",
+      MAIN_SCRIPT,
+      "--format",
+      "json",
+      "--pid",
+      String(pid),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `procconn exited with ${output.code}: ${stderr}`);
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
 function describeEndpoint(e: Endpoint): string {
   const remote = e.remoteAddress === null ? "*" : `[${e.remoteAddress}]:${e.remotePort}`;
   return `${e.protocol} ${e.family} [${e.localAddress}]:${e.localPort} -> ${remote} ${e.state}`;
@@ -100,24 +122,7 @@ Deno.test({
       });
 
       await t.step("the CLI (--format json --pid) reports the same rows", async () => {
-        const output = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "--no-lock",
-            MAIN_SCRIPT,
-            "--format",
-            "json",
-            "--pid",
-            String(child.sockets.pid),
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const stderr = new TextDecoder().decode(output.stderr);
-        assert.equal(output.code, 0, `procconn exited with ${output.code}: ${stderr}`);
-        const rows = JSON.parse(new TextDecoder().decode(output.stdout));
+        const rows = await cliRows(["-A"], child.sockets.pid);
         assert.ok(Array.isArray(rows), "--format json did not print an array");
         assertChildRows(rows, child, "procconn --format json");
       });
@@ -148,24 +153,7 @@ Deno.test({
       );
 
       await t.step("the CLI with the permissions baked into the Windows executable", async () => {
-        const output = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            ...PERMISSIONS.windows,
-            "--no-lock",
-            MAIN_SCRIPT,
-            "--format",
-            "json",
-            "--pid",
-            String(child.sockets.pid),
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const stderr = new TextDecoder().decode(output.stderr);
-        assert.equal(output.code, 0, `procconn exited with ${output.code}: ${stderr}`);
-        assertChildRows(JSON.parse(new TextDecoder().decode(output.stdout)), child, "baked");
+        assertChildRows(await cliRows(PERMISSIONS.windows, child.sockets.pid), child, "baked");
       });
 
       await t.step("--tree from this process reaches the child's endpoints", async () => {
