@@ -79,11 +79,21 @@ export async function main(args: readonly string[]): Promise<number> {
 
 /** `procconn tree`: the process tree of the owners of the selected endpoints. */
 async function treeView(request: CliRequest): Promise<string> {
-  const source = defaultSource();
+  const backend = defaultSource();
+  if (!backend.listProcesses) {
+    throw new Error(`The ${backend.name} backend cannot list processes`);
+  }
+  // One process table serves both the --pid/--name selection and the drawing.
+  const table = await backend.listProcesses();
+  const source = {
+    name: backend.name,
+    listSockets: backend.listSockets.bind(backend),
+    describeProcesses: backend.describeProcesses.bind(backend),
+    listProcesses: () => Promise.resolve(table),
+  };
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   reportGaps(rows);
-  if (!source.listProcesses) throw new Error(`The ${source.name} backend cannot list processes`);
-  const roots = buildProcessTree(await source.listProcesses(), rows);
+  const roots = buildProcessTree(table, rows);
   return request.format === "json" ? renderTreeJson(roots) : renderTree(roots);
 }
 
