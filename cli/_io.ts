@@ -32,9 +32,19 @@ function isBrokenPipe(err: unknown): boolean {
   return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
 }
 
+/**
+ * Writes to stdout synchronously: one listing is tens of megabytes, and awaiting an async write
+ * per 64 KiB chunk left the process idle between chunks. A descriptor the parent made
+ * non-blocking answers WouldBlock; the rest of the chunk then goes through the async write.
+ */
 async function writeAllDeno(bytes: Uint8Array): Promise<void> {
   let off = 0;
-  while (off < bytes.length) off += await deno!.stdout.write(bytes.subarray(off));
+  try {
+    while (off < bytes.length) off += deno!.stdout.writeSync(bytes.subarray(off));
+  } catch (err) {
+    if (!(err instanceof deno!.errors.WouldBlock)) throw err;
+    while (off < bytes.length) off += await deno!.stdout.write(bytes.subarray(off));
+  }
 }
 
 function writeAllNode(bytes: Uint8Array): Promise<void> {

@@ -21,13 +21,16 @@ export function checkFields(fields: readonly string[]): string[] {
 }
 
 /**
- * Returns a new object with exactly the given fields, in that order; a field the row lacks is
- * null, so every output object has the same keys.
+ * Returns an object with exactly the given fields, in that order; a field the row lacks is
+ * null, so every output object has the same keys. A row that already is such an object (a plain
+ * object whose keys are the fields in order, none undefined) is returned as it is: building a
+ * copy of 25 fields cost four times as much as writing the row as JSON.
  */
 export function projectRow(
   row: Record<string, unknown>,
   fields: readonly string[],
 ): Record<string, unknown> {
+  if (hasExactly(row, fields)) return row;
   // A plain object keeps JSON.stringify on its fast path; a field named "__proto__" is defined
   // rather than assigned, so it stays an ordinary key.
   const out: Record<string, unknown> = {};
@@ -39,6 +42,17 @@ export function projectRow(
     } else out[field] = value;
   }
   return out;
+}
+
+/** Whether the row is a plain object with exactly these keys in this order, none undefined. */
+function hasExactly(row: Record<string, unknown>, fields: readonly string[]): boolean {
+  if (Object.getPrototypeOf(row) !== Object.prototype) return false;
+  let i = 0;
+  for (const key in row) {
+    if (key !== fields[i] || row[key] === undefined) return false;
+    i++;
+  }
+  return i === fields.length;
 }
 
 /**

@@ -229,6 +229,9 @@ async function missingRuntimeMessage(target: CompileTarget, detail: string): Pro
   ].join("\n");
 }
 
+/** Worker modules to embed; each is also started by URL, not imported. */
+export const WORKERS: readonly string[] = ["ffi/linux/_scan_worker.ts"];
+
 async function compileOne(
   target: CompileTarget,
   name: TargetName,
@@ -243,6 +246,8 @@ async function compileOne(
     output,
     ...PERMISSIONS[name],
     ...nodeModulesExcludes(ROOT).flatMap((path) => ["--exclude", path]),
+    // Loaded as a worker (new Worker(url)), which the module graph does not follow.
+    ...WORKERS.flatMap((path) => ["--include", path]),
     "main.ts",
   ];
   const result = await new Deno.Command(Deno.execPath(), {

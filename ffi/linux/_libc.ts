@@ -8,68 +8,22 @@
  * @module
  */
 import { type NativeLibrary, openLibrary } from "../_native.ts";
+import { LIBC_SYMBOLS, libcCandidates } from "./_libc_symbols.ts";
 
-/** The libc symbols procconn binds on Linux. */
-export const LIBC_SYMBOLS = {
-  /** `int socket(int domain, int type, int protocol)` */
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  /**
-   * `ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
-   * const struct sockaddr *dest_addr, socklen_t addrlen)`
-   */
-  sendto: {
-    parameters: [
-      "i32", // int sockfd
-      "buffer", // const void *buf
-      "usize", // size_t len
-      "i32", // int flags
-      "buffer", // const struct sockaddr *dest_addr
-      "u32", // socklen_t addrlen
-    ],
-    result: "isize",
-  },
-  /** `ssize_t recv(int sockfd, void *buf, size_t len, int flags)` */
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  /** `int close(int fd)` */
-  close: { parameters: ["i32"], result: "i32" },
-  /**
-   * `int open(const char *pathname, int flags, ...)`: variadic, but the mode argument is read
-   * only with O_CREAT or O_TMPFILE, which procconn never passes.
-   */
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  /** `ssize_t getdents64(int fd, void *dirp, size_t count)`: glibc 2.30 and later, musl. */
-  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize", optional: true },
-  /** `ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz)` */
-  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
-} as const satisfies Deno.ForeignLibraryInterface;
+export {
+  LIBC_SYMBOLS,
+  MSG_TRUNC,
+  O_CLOEXEC,
+  O_RDONLY,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+} from "./_libc_symbols.ts";
 
 /** The opened C library. */
 export type Libc = NativeLibrary<typeof LIBC_SYMBOLS>;
 
-/** `SOCK_RAW` (the type `ss` opens netlink sockets with; the same number on every arch). */
-export const SOCK_RAW = 3;
-/** `SOCK_CLOEXEC` = `O_CLOEXEC` (asm-generic; x86 and arm alike). */
-export const SOCK_CLOEXEC = 0x80000;
-/** `O_RDONLY`. */
-export const O_RDONLY = 0;
-/** `O_CLOEXEC` (asm-generic; x86 and arm alike). `O_DIRECTORY` differs by arch: not used. */
-export const O_CLOEXEC = 0x80000;
-/** `MSG_TRUNC`: with it, `recv` returns a datagram's real length even when it was cut. */
-export const MSG_TRUNC = 0x20;
-
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno as typeof Deno | undefined;
-
-/**
- * The names to try, in order: glibc's soname, then musl's. The process already has its C
- * library mapped, and the loader hands that one back for its soname, so a bare name is safe.
- */
-function candidates(): string[] {
-  // deno-lint-ignore no-explicit-any
-  const nodeArch = (globalThis as any).process?.arch as string | undefined;
-  const arch = deno?.build?.arch ?? (nodeArch === "arm64" ? "aarch64" : "x86_64");
-  return ["libc.so.6", `libc.musl-${arch}.so.1`];
-}
 
 let cached: Libc | undefined;
 
@@ -83,7 +37,7 @@ export function loadLibc(): Libc {
   if (cached) return cached;
   const failures: string[] = [];
   let last: unknown;
-  for (const name of candidates()) {
+  for (const name of libcCandidates()) {
     try {
       cached = openLibrary(name, LIBC_SYMBOLS);
       return cached;

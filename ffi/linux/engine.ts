@@ -25,8 +25,9 @@ import { parseIfInet6, parseProcNet, type ProcNetSocket, type ProcNetTable } fro
 import {
   describeProcesses,
   listProcesses,
+  type OwnerScan,
   type ProcfsOptions,
-  scanSocketOwners,
+  startSocketOwnerScan,
 } from "./processes.ts";
 
 export type { ProcfsOptions } from "./processes.ts";
@@ -45,6 +46,11 @@ export interface LinuxSourceOptions extends ProcfsOptions {
    * Same default as `netlink` (whatever `procRoot` is); `true` insists, `false` never.
    */
   nativeScan?: boolean;
+  /**
+   * With the native scan on Deno, let a worker thread scan half of the fd directories while the
+   * socket tables are read (default `true`); `false` keeps the whole scan on this thread.
+   */
+  parallelScan?: boolean;
 }
 
 const TABLES: readonly (readonly [ProcNetTable, Protocol, Family])[] = [
@@ -131,13 +137,34 @@ function plan(options: LinuxSourceOptions): Plan {
   };
 }
 
-function listSockets(
+async function listSockets(
   query: SocketQuery,
   options: LinuxSourceOptions,
   used: { netlink: boolean },
-): RawSocket[] {
+): Promise<RawSocket[]> {
   const root = options.procRoot ?? "/proc";
   const how = plan(options);
+  // The fd scan starts first: on Deno a worker thread reads fd links while this one reads the
+  // socket tables.
+  const scan = startSocketOwnerScan(
+    { ...options, parallel: options.parallelScan },
+    how.nativeScan ? how.libc! : undefined,
+  );
+  try {
+    return await readAndJoin(query, used, how, root, scan);
+  } catch (err) {
+    scan.cancel();
+    throw err;
+  }
+}
+
+async function readAndJoin(
+  query: SocketQuery,
+  used: { netlink: boolean },
+  how: Plan,
+  root: string,
+  scan: OwnerScan,
+): Promise<RawSocket[]> {
   const tables = TABLES.filter(([, protocol, family]) =>
     query.protocols.includes(protocol) && query.families.includes(family)
   );
@@ -187,9 +214,10 @@ function listSockets(
     session?.close();
   }
 
-  // The fd scan comes after the tables, so the sockets listed are the ones whose fds it sees.
-  if (inodes.some((inode) => inode !== 0)) {
-    const owners = scanSocketOwners(options, how.nativeScan ? how.libc! : undefined);
+  if (!inodes.some((inode) => inode !== 0)) {
+    scan.cancel();
+  } else {
+    const owners = await scan.finish();
     const missing: Reason = owners.incomplete ? "access-denied" : "no-owner";
     for (let i = 0; i < sockets.length; i++) {
       if (inodes[i] === 0) continue;
@@ -276,8 +304,7 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SocketSourc
     get name() {
       return used.netlink ? "linux-netlink" : "linux-procfs";
     },
-    listSockets: (query: SocketQuery): Promise<RawSocket[]> =>
-      settle(() => listSockets(query, options, used)),
+    listSockets: (query: SocketQuery): Promise<RawSocket[]> => listSockets(query, options, used),
     describeProcesses: (pids: Iterable<number>): Promise<Map<number, ProcessInfo>> =>
       settle(() => describeProcesses(pids, options)),
     listProcesses: (): Promise<ProcessSummary[]> => settle(() => listProcesses(options)),

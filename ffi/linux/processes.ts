@@ -11,8 +11,15 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { Reason } from "../../core/record.ts";
 import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
-import { type Libc, O_CLOEXEC, O_RDONLY } from "./_libc.ts";
-import { direntNameOffsets, socketInodeOfBytes, socketInodeOfLink } from "./fd_links.ts";
+import type { Libc } from "./_libc.ts";
+import {
+  attempt,
+  FdScanner,
+  PidClaims,
+  type ReadFailure,
+  type ScanReply,
+  type ScanRequest,
+} from "./fd_scan.ts";
 import {
   joinCmdline,
   parseBootTime,
@@ -44,28 +51,6 @@ export interface SocketOwners {
   incomplete: boolean;
 }
 
-/** What a failed read of a file of a live-or-dead process means. */
-type ReadFailure = "process-exited" | "access-denied";
-
-/** Maps a file-system error to what it says about the process, or null when it says nothing. */
-function failureOf(err: unknown): ReadFailure | null {
-  const code = (err as { code?: unknown })?.code;
-  if (code === "ENOENT" || code === "ESRCH") return "process-exited";
-  if (code === "EACCES" || code === "EPERM") return "access-denied";
-  return null;
-}
-
-/** Runs a read; a known failure comes back as its meaning, anything else is thrown. */
-function attempt<T>(read: () => T): { value: T } | { failure: ReadFailure } {
-  try {
-    return { value: read() };
-  } catch (err) {
-    const failure = failureOf(err);
-    if (failure === null) throw err;
-    return { failure };
-  }
-}
-
 /** The numeric entries of the procfs root: one per process. */
 function pidDirs(procRoot: string): number[] {
   const pids: number[] = [];
@@ -76,106 +61,29 @@ function pidDirs(procRoot: string): number[] {
   return pids;
 }
 
-/** Records that `pid` holds the socket `inode`; a pid is listed once per socket. */
-function addOwner(byInode: Map<number, number[]>, inode: number, pid: number): void {
-  const pids = byInode.get(inode);
-  if (!pids) byInode.set(inode, [pid]);
-  else if (pids[pids.length - 1] !== pid) pids.push(pid);
-}
+/** The plain file calls of the fd scan, through `node:fs` (Deno and Node alike). */
+const NODE_FILES = {
+  readDir: (dir: string) => readdirSync(dir),
+  readLink: (path: string) => readlinkSync(path),
+};
 
-/**
- * Scans one process's fds with `node:fs`.
- *
- * @returns False when some fd (or the whole directory) could not be read for lack of rights.
- */
-function scanProcessFs(dir: string, pid: number, byInode: Map<number, number[]>): boolean {
-  const listing = attempt(() => readdirSync(dir));
-  if ("failure" in listing) return listing.failure !== "access-denied";
-  let complete = true;
-  for (const fd of listing.value) {
-    const link = attempt(() => readlinkSync(`${dir}/${fd}`));
-    if ("failure" in link) {
-      if (link.failure === "access-denied") complete = false;
-      continue;
-    }
-    const inode = socketInodeOfLink(link.value);
-    if (inode !== null) addOwner(byInode, inode, pid);
+/** Collects the scan's (inode, pid) pairs into the owner map. */
+class OwnerMap {
+  readonly byInode = new Map<number, number[]>();
+  incomplete = false;
+
+  /** Records that `pid` holds the socket `inode`; a pid is listed once per socket. */
+  readonly add = (inode: number, pid: number): void => {
+    const pids = this.byInode.get(inode);
+    if (!pids) this.byInode.set(inode, [pid]);
+    else if (pids[pids.length - 1] !== pid) pids.push(pid);
+  };
+
+  /** The result, each socket's pids ascending. */
+  finish(): SocketOwners {
+    for (const pids of this.byInode.values()) if (pids.length > 1) pids.sort((a, b) => a - b);
+    return { byInode: this.byInode, incomplete: this.incomplete };
   }
-  return complete;
-}
-
-/** Bytes of one `getdents64` read: about 700 fd entries. */
-const DIRENT_BUFFER_SIZE = 16 * 1024;
-/** Longest link target read; `socket:[4294967295]` is 20 bytes, and longer ones are not sockets. */
-const LINK_BUFFER_SIZE = 64;
-const DIRENT_LENGTH = BigInt(DIRENT_BUFFER_SIZE);
-const LINK_LENGTH = BigInt(LINK_BUFFER_SIZE);
-/** Longest fd directory path encoded for `open`. */
-const PATH_BUFFER_SIZE = 4096;
-
-/** Buffers reused across processes by the native scan. */
-interface NativeScan {
-  libc: Libc;
-  dents: Uint8Array;
-  link: Uint8Array;
-  path: Uint8Array;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * Scans one process's fds with direct system calls: the directory opened once, read with
- * `getdents64`, and each entry resolved with `readlinkat` relative to it, so the kernel does
- * not walk `/proc/<pid>/fd/` again for every fd. FFI does not say why a call failed; when one
- * does, `node:fs` repeats that read to learn why (the process exited, or access is denied).
- *
- * @returns False when some fd (or the whole directory) could not be read for lack of rights.
- */
-function scanProcessNative(
-  dir: string,
-  pid: number,
-  byInode: Map<number, number[]>,
-  scan: NativeScan,
-): boolean {
-  const c = scan.libc.symbols;
-  const { written } = encoder.encodeInto(dir, scan.path);
-  if (written >= scan.path.length - 1 || c.getdents64 === null) {
-    return scanProcessFs(dir, pid, byInode);
-  }
-  scan.path[written] = 0;
-  const dirFd = c.open(scan.path, O_RDONLY | O_CLOEXEC);
-  if (dirFd < 0) return scanProcessFs(dir, pid, byInode);
-  let complete = true;
-  try {
-    for (;;) {
-      const got = Number(c.getdents64(dirFd, scan.dents, DIRENT_LENGTH));
-      if (got === 0) break;
-      if (got < 0) return scanProcessFs(dir, pid, byInode) && complete;
-      for (const name of direntNameOffsets(scan.dents, got)) {
-        const length = Number(
-          c.readlinkat(dirFd, scan.dents.subarray(name), scan.link, LINK_LENGTH),
-        );
-        if (length < 0) {
-          const end = scan.dents.indexOf(0, name);
-          const fd = decoder.decode(scan.dents.subarray(name, end));
-          const link = attempt(() => readlinkSync(`${dir}/${fd}`));
-          if ("failure" in link) {
-            if (link.failure === "access-denied") complete = false;
-            continue;
-          }
-          const inode = socketInodeOfLink(link.value);
-          if (inode !== null) addOwner(byInode, inode, pid);
-          continue;
-        }
-        const inode = socketInodeOfBytes(scan.link, length);
-        if (inode !== null) addOwner(byInode, inode, pid);
-      }
-    }
-  } finally {
-    c.close(dirFd);
-  }
-  return complete;
 }
 
 /**
@@ -197,23 +105,125 @@ function scanProcessNative(
  */
 export function scanSocketOwners(options: ProcfsOptions = {}, libc?: Libc): SocketOwners {
   const root = options.procRoot ?? "/proc";
-  const byInode = new Map<number, number[]>();
-  const native: NativeScan | undefined = libc && {
-    libc,
-    dents: new Uint8Array(DIRENT_BUFFER_SIZE),
-    link: new Uint8Array(LINK_BUFFER_SIZE),
-    path: new Uint8Array(PATH_BUFFER_SIZE),
-  };
-  let incomplete = false;
+  const scanner = new FdScanner(NODE_FILES, libc?.symbols ?? null);
+  const owners = new OwnerMap();
   for (const pid of pidDirs(root)) {
-    const dir = `${root}/${pid}/fd`;
-    const complete = native
-      ? scanProcessNative(dir, pid, byInode, native)
-      : scanProcessFs(dir, pid, byInode);
-    if (!complete) incomplete = true;
+    if (!scanner.scan(`${root}/${pid}/fd`, pid, owners.add)) owners.incomplete = true;
   }
-  for (const pids of byInode.values()) if (pids.length > 1) pids.sort((a, b) => a - b);
-  return { byInode, incomplete };
+  return owners.finish();
+}
+
+/** An fd scan under way: see {@linkcode startSocketOwnerScan}. */
+export interface OwnerScan {
+  /** Scans what is left, waits for the helper thread, and returns the owners. */
+  finish(): Promise<SocketOwners>;
+  /** Stops the helper thread without a result (the listing failed). */
+  cancel(): void;
+  /** After `finish`: how many processes the helper thread scanned (0 without one). */
+  readonly helperScanned: number;
+}
+
+/** Whether a helper thread can share the scan: Deno, with workers and shared memory. */
+function canShareScan(): boolean {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  return typeof g.Deno?.dlopen === "function" && typeof g.Worker === "function" &&
+    typeof g.SharedArrayBuffer === "function";
+}
+
+/**
+ * Starts the fd scan of {@linkcode scanSocketOwners} so that it runs beside other work. On Deno
+ * with the C library bound, a worker thread starts taking processes from a shared list at once;
+ * the main thread joins in when `finish` is called, and each process is scanned by exactly one
+ * of them. Elsewhere, or with `parallel: false`, `finish` does the whole scan on this thread.
+ * Either way the result is the same map.
+ *
+ * Sockets are read while the worker scans, as `ss -p` reads them after its scan: a socket
+ * opened in between may be listed without its owner (`no-owner`), as with any tool that cannot
+ * read both at one instant.
+ *
+ * @param options Where procfs is mounted, and whether a helper thread may be used.
+ * @param libc The bound C library; without it the scan runs on this thread through `node:fs`.
+ * @returns The scan under way.
+ *
+ * @example
+ * ```ts
+ * import { startSocketOwnerScan } from "./processes.ts";
+ * const scan = startSocketOwnerScan();
+ * // ... read the socket tables meanwhile ...
+ * const { byInode } = await scan.finish();
+ * console.log(byInode.size);
+ * ```
+ */
+export function startSocketOwnerScan(
+  options: ProcfsOptions & { parallel?: boolean } = {},
+  libc?: Libc,
+): OwnerScan {
+  const root = options.procRoot ?? "/proc";
+  const sequential: OwnerScan = {
+    finish: () => new Promise((resolve) => resolve(scanSocketOwners(options, libc))),
+    cancel: () => {},
+    helperScanned: 0,
+  };
+  if (!libc || options.parallel === false || !canShareScan()) return sequential;
+  let pids: number[];
+  try {
+    pids = pidDirs(root);
+  } catch {
+    return sequential; // and fails there, as the scan on one thread would
+  }
+  const claims = PidClaims.create(pids);
+  let worker: Worker | null = null;
+  let reply: Promise<ScanReply> | null = null;
+  try {
+    const w = new Worker(new URL("./_scan_worker.ts", import.meta.url).href, { type: "module" });
+    reply = new Promise((resolve) => {
+      w.onmessage = (event: MessageEvent<ScanReply>) => resolve(event.data);
+      w.onerror = (event) => {
+        event.preventDefault();
+        resolve({ ok: false, message: event.message });
+      };
+    });
+    w.postMessage({ root, claims: claims.buffer } satisfies ScanRequest);
+    worker = w;
+  } catch {
+    // No worker: this thread takes every pid.
+  }
+  let helperScanned = 0;
+  return {
+    get helperScanned() {
+      return helperScanned;
+    },
+    async finish() {
+      const scanner = new FdScanner(NODE_FILES, libc.symbols);
+      let owners = new OwnerMap();
+      for (let pid = claims.next(); pid !== null; pid = claims.next()) {
+        if (!scanner.scan(`${root}/${pid}/fd`, pid, owners.add)) owners.incomplete = true;
+      }
+      if (worker === null || claims.cancel()) {
+        worker?.terminate();
+        return owners.finish();
+      }
+      const result = await reply!;
+      worker.terminate();
+      if (result.ok) {
+        helperScanned = result.scanned;
+        for (let i = 0; i < result.inodes.length; i++) owners.add(result.inodes[i], result.pids[i]);
+        if (result.incomplete) owners.incomplete = true;
+        return owners.finish();
+      }
+      // The worker failed part-way, and its share is unknown: scan everything here.
+      owners = new OwnerMap();
+      for (const pid of pids) {
+        if (!scanner.scan(`${root}/${pid}/fd`, pid, owners.add)) owners.incomplete = true;
+      }
+      return owners.finish();
+    },
+    cancel() {
+      claims.cancel();
+      worker?.terminate();
+    },
+  };
 }
 
 /**

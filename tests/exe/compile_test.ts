@@ -110,6 +110,8 @@ Deno.test({
       assert.equal(p.prompt, false);
       // The runtime dependencies go in; the deno binary and build tools stay out.
       assert.ok(text.includes("csv-stringify"), "the runtime dependencies are not embedded");
+      // The fd-scan worker is started by URL, so it is embedded only because it is included.
+      assert.ok(text.includes("SCAN_SYMBOLS"), "the fd-scan worker is not embedded");
       // package.json itself is embedded and names the dev tools, so look for their files.
       assert.ok(!text.includes("postject-api.h"), "a build tool (postject) was embedded");
       const added = bytes.length - Deno.statSync(Deno.execPath()).size;

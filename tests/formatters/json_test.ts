@@ -41,6 +41,23 @@ describe("createJsonFormatter", () => {
     assert.equal(text, '[\n{"pid":1,"snapshotTime":null}\n]\n');
   });
 
+  it("writes the same text whether a row already has exactly the fields or must be projected", () => {
+    const fields = ["pid", "processName", "state"];
+    const exact = { pid: 7, processName: "web", state: "LISTEN" };
+    const reordered = { state: "LISTEN", processName: "web", pid: 7 };
+    const extra = { pid: 7, processName: "web", state: "LISTEN", userName: "root" };
+    const inherited = Object.assign(Object.create({ userName: "root" }), exact);
+    const expected = '[\n{"pid":7,"processName":"web","state":"LISTEN"}\n]\n';
+    for (const row of [exact, reordered, extra, inherited]) {
+      assert.equal(run(createJsonFormatter({ fields }), [row]), expected);
+    }
+    // An undefined value is written as null, not left out.
+    assert.equal(
+      run(createJsonFormatter({ fields }), [{ pid: 7, processName: undefined, state: "LISTEN" }]),
+      '[\n{"pid":7,"processName":null,"state":"LISTEN"}\n]\n',
+    );
+  });
+
   it("keeps strings intact, including quotes, backslashes and line breaks", () => {
     const name = 'a "b"\\c\nd';
     const parsed = JSON.parse(run(createJsonFormatter({ fields: ["processName"] }), [{

@@ -14,11 +14,16 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { describeProcesses, scanSocketOwners } from "../../../ffi/linux/processes.ts";
+import {
+  describeProcesses,
+  scanSocketOwners,
+  startSocketOwnerScan,
+} from "../../../ffi/linux/processes.ts";
 import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
 import { NODE, PYTHON, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
+const onDeno = "Deno" in globalThis;
 
 function nativeLibc(): Libc | null {
   if (!onLinux) return null;
@@ -232,6 +237,46 @@ describe("processes on a fixture procfs tree", () => {
       assert.deepEqual(native.byInode.get(9), [300, 301]);
       assert.deepEqual(native.byInode.get(2999), [303]);
       assert.equal(native.byInode.has(1000), false);
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("finds the same owners when a worker thread shares the scan", {
+    skip: libc === null && "no native calls here (Deno without --allow-ffi, or no koffi)",
+  }, async () => {
+    const root = fixtureProc();
+    try {
+      // 60 processes; each socket is held by three neighbours, so most shared sockets have
+      // owners scanned by both threads, whose pairs must merge into one ascending list.
+      for (let pid = 400; pid < 460; pid++) {
+        mkdirSync(join(root, `${pid}`, "fd"), { recursive: true });
+        for (let fd = 0; fd < 30; fd++) {
+          const inode = 5000 + (pid - 400 + (fd % 3)) * 100 + Math.floor(fd / 3);
+          symlinkSync(`socket:[${inode}]`, join(root, `${pid}`, "fd", `${fd}`));
+        }
+      }
+      const expected = scanSocketOwners({ procRoot: root });
+      assert.equal(expected.byInode.get(5100)?.join(), "400,401");
+      assert.equal(expected.byInode.get(5200)?.join(), "400,401,402");
+
+      // At once: the main thread may take every process before the worker starts.
+      const now = startSocketOwnerScan({ procRoot: root }, libc!);
+      assert.deepEqual(await now.finish(), expected);
+
+      // With a head start, the worker takes every process and its pairs must reach the map.
+      // (Node has no worker here: the whole scan runs on this thread.)
+      const later = startSocketOwnerScan({ procRoot: root }, libc!);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual(await later.finish(), expected);
+      if (onDeno) {
+        assert.ok(later.helperScanned > 60, `the worker scanned ${later.helperScanned} processes`);
+      } else assert.equal(later.helperScanned, 0);
+
+      const alone = startSocketOwnerScan({ procRoot: root, parallel: false }, libc!);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(await alone.finish(), expected);
+      assert.equal(alone.helperScanned, 0);
     } finally {
       rmSync(root, { recursive: true });
     }
