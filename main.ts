@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { listConnections } from "./core/list.ts";
+import { listConnections, openListing } from "./core/list.ts";
 import type { Connection } from "./core/record.ts";
 import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
 import { type CliRequest, parseArgs, UsageError } from "./cli/args.ts";
@@ -49,22 +49,29 @@ export async function main(args: readonly string[]): Promise<number> {
       await out.flush();
       return 0;
     }
-    const rows = await listConnections({ ...request.filters, ...request.enrich });
-    reportGaps(rows);
     const width = terminalWidth();
     const view = { fields: request.fields, width, color: request.color && width > 0 };
     if (request.groupBy === "process") {
+      const rows = await listConnections({ ...request.filters, ...request.enrich });
+      reportGaps(rows);
       const { formatGroups } = await import("./formatters/group.ts");
       const format = request.format === "json" ? "json" : "table";
       await out.write(formatGroups(rows, { ...view, format }));
       await out.flush();
       return 0;
     }
+    // Records are made as they are written, so they need not all be held at once.
+    const listing = await openListing({ ...request.filters, ...request.enrich });
     const formatter = createFormatter(request.format, view);
+    const gaps = new GapCounter();
     await out.write(formatter.begin());
-    for (const row of rows) await out.write(formatter.record(row));
+    for (const row of listing) {
+      gaps.add(row);
+      await out.write(formatter.record(row));
+    }
     await out.write(formatter.end());
     await out.flush();
+    gaps.report();
     return 0;
   } catch (err) {
     if (err instanceof BrokenPipe) return 0;
@@ -98,21 +105,39 @@ async function treeView(request: CliRequest): Promise<string> {
 }
 
 /**
- * One line on stderr when processes could not be opened, so an unelevated run says what it
- * could not see (the rows themselves carry the reasons).
+ * Counts the processes that could not be opened, for one line on stderr, so an unelevated run
+ * says what it could not see (the rows themselves carry the reasons).
  */
-function reportGaps(rows: readonly Connection[]): void {
-  const denied = new Set<number>();
-  for (const row of rows) {
-    if (row.pid === null) continue;
-    if (Object.values(row.unavailable).includes("access-denied")) denied.add(row.pid);
+class GapCounter {
+  readonly #denied = new Set<number>();
+
+  /** Notes a row whose process could not be read. */
+  add(row: Connection): void {
+    if (row.pid === null || this.#denied.has(row.pid)) return;
+    for (const field in row.unavailable) {
+      if (row.unavailable[field as keyof Connection["unavailable"]] === "access-denied") {
+        this.#denied.add(row.pid);
+        return;
+      }
+    }
   }
-  if (denied.size === 0) return;
-  const n = denied.size;
-  writeError(
-    `procconn: ${n} process${n === 1 ? "" : "es"} could not be fully read (access denied): ` +
-      "run elevated for paths, command lines and users",
-  );
+
+  /** Writes the line, when there is something to say. */
+  report(): void {
+    const n = this.#denied.size;
+    if (n === 0) return;
+    writeError(
+      `procconn: ${n} process${n === 1 ? "" : "es"} could not be fully read (access denied): ` +
+        "run elevated for paths, command lines and users",
+    );
+  }
+}
+
+/** {@linkcode GapCounter} over a whole list of rows. */
+function reportGaps(rows: readonly Connection[]): void {
+  const gaps = new GapCounter();
+  for (const row of rows) gaps.add(row);
+  gaps.report();
 }
 
 if (import.meta.main) {

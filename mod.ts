@@ -15,7 +15,13 @@
  *
  * @module
  */
-export { type EnrichmentCache, listConnections, type ListOptions } from "./core/list.ts";
+export {
+  type EnrichmentCache,
+  listConnections,
+  type Listing,
+  type ListOptions,
+  openListing,
+} from "./core/list.ts";
 export {
   type Cidr,
   cidrContains,

@@ -44,14 +44,21 @@ export interface EnrichmentCache {
 const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
 const FAMILY_ORDER = new Map(FAMILIES.map((f, i) => [f, i]));
 
-function compareRows(a: Connection, b: Connection): number {
+/**
+ * The order of the listing: protocol, family, local port and address, remote port and address,
+ * pid. Compared on the sockets and owners before any record is built, so that records can be
+ * made one at a time in this order.
+ */
+function compareSocketRows(a: RawSocket, pidA: number | null, b: RawSocket, pidB: number | null) {
+  const remotePortA = a.remoteAddress === null ? -1 : a.remotePort ?? -1;
+  const remotePortB = b.remoteAddress === null ? -1 : b.remotePort ?? -1;
   return (PROTOCOL_ORDER.get(a.protocol)! - PROTOCOL_ORDER.get(b.protocol)!) ||
     (FAMILY_ORDER.get(a.family)! - FAMILY_ORDER.get(b.family)!) ||
     (a.localPort - b.localPort) ||
     a.localAddress.localeCompare(b.localAddress) ||
-    ((a.remotePort ?? -1) - (b.remotePort ?? -1)) ||
+    (remotePortA - remotePortB) ||
     (a.remoteAddress ?? "").localeCompare(b.remoteAddress ?? "") ||
-    ((a.pid ?? -1) - (b.pid ?? -1));
+    ((pidA ?? -1) - (pidB ?? -1));
 }
 
 /** Record fields filled from the process, and the ProcessInfo field each comes from. */
@@ -179,6 +186,46 @@ export function joinRecord(
  * ```
  */
 export async function listConnections(options: ListOptions = {}): Promise<Connection[]> {
+  return Array.from(await openListing(options));
+}
+
+/**
+ * A listing whose records are made as they are read: {@linkcode openListing}.
+ */
+export interface Listing extends Iterable<Connection> {
+  /** How many records the listing holds. */
+  readonly size: number;
+}
+
+/**
+ * Reads the sockets and their owners like {@linkcode listConnections}, but builds and validates
+ * each record only when the listing is iterated, in the same order. Writing records as they come
+ * keeps only one of them alive at a time: at 100,000 sockets that is tens of megabytes less than
+ * holding them all. With `hash` or `resolve` the records are made up front (the lookups run
+ * concurrently over all of them), and the listing just hands them out.
+ *
+ * A record that fails validation throws from the iteration, when it is reached.
+ *
+ * @param options Filters, enrichments, and optionally the backend to read from.
+ * @returns The listing; iterate it once or several times (records are rebuilt each time).
+ *
+ * @example
+ * ```ts
+ * import { openListing } from "./list.ts";
+ * import type { SocketSource } from "./source.ts";
+ * const source: SocketSource = {
+ *   name: "example",
+ *   listSockets: () => Promise.resolve([{ protocol: "UDP", family: "IPv4",
+ *     localAddress: "0.0.0.0", localPort: 53, remoteAddress: null, remotePort: null,
+ *     state: null, pids: [] }]),
+ *   describeProcesses: () => Promise.resolve(new Map()),
+ * };
+ * const listing = await openListing({ source });
+ * listing.size; // 1
+ * for (const row of listing) console.log(row.localPort, row.unavailable.pid); // 53 "no-owner"
+ * ```
+ */
+export async function openListing(options: ListOptions = {}): Promise<Listing> {
   const source = options.source ?? (await import("../ffi/mod.ts")).defaultSource();
   const sockets = (await source.listSockets({
     protocols: options.protocols ?? PROTOCOLS,
@@ -202,7 +249,7 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
   }
 
   // The owners each socket is listed with: its pids the selection keeps, or null for a socket
-  // without owners. No per-row tuples: at 100k sockets they cost megabytes of old-generation heap.
+  // without owners.
   const wanted = wantedPids;
   const ownersOf = (socket: RawSocket): readonly (number | null)[] => {
     if (socket.pids.length === 0) return wanted ? [] : NO_OWNER;
@@ -213,24 +260,59 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
   for (const socket of sockets) {
     for (const pid of ownersOf(socket)) if (pid !== null) pids.add(pid);
   }
-  const processes = pids.size ? await source.describeProcesses(pids) : new Map();
+  const processes: Map<number, ProcessInfo> = pids.size
+    ? await source.describeProcesses(pids)
+    : new Map();
 
-  const rows: Connection[] = [];
-  for (const socket of sockets) {
-    for (const pid of ownersOf(socket)) {
-      const info = pid === null ? undefined : processes.get(pid);
-      if (nameOk && !nameOk(info?.name ?? null)) continue;
-      const row = joinRecord(socket, pid, info);
-      if (options.stats && socket.protocol === "UDP") {
-        for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
+  // One entry per record: the socket's index and which of its owners. Two typed arrays instead
+  // of an object per record: at 100k sockets those cost megabytes of old-generation heap.
+  const socketOf: number[] = [];
+  const ownerOf: number[] = [];
+  const owners = sockets.map(ownersOf);
+  for (let i = 0; i < sockets.length; i++) {
+    const list = owners[i];
+    for (let k = 0; k < list.length; k++) {
+      const pid = list[k];
+      if (nameOk && !nameOk((pid === null ? undefined : processes.get(pid))?.name ?? null)) {
+        continue;
       }
-      rows.push(row);
+      socketOf.push(i);
+      ownerOf.push(k);
     }
   }
-  await enrich(rows, options);
-  // Checked in place: the schema has no transforms, so zod's copy would only double the memory.
-  for (const row of rows) validateConnection(row);
-  return rows.sort(compareRows);
+  const order = Uint32Array.from(socketOf, (_, index) => index).sort((x, y) => {
+    const a = socketOf[x];
+    const b = socketOf[y];
+    return compareSocketRows(sockets[a], owners[a][ownerOf[x]], sockets[b], owners[b][ownerOf[y]]);
+  });
+
+  const build = (index: number): Connection => {
+    const socket = sockets[socketOf[index]];
+    const pid = owners[socketOf[index]][ownerOf[index]];
+    const row = joinRecord(socket, pid, pid === null ? undefined : processes.get(pid));
+    if (options.stats && socket.protocol === "UDP") {
+      for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
+    }
+    return row;
+  };
+
+  if (options.hash || options.resolve) {
+    const rows = Array.from(order, build);
+    await enrich(rows, options);
+    // Checked in place: the schema has no transforms, so zod's copy would only double the memory.
+    for (const row of rows) validateConnection(row);
+    return { size: rows.length, [Symbol.iterator]: () => rows[Symbol.iterator]() };
+  }
+  return {
+    size: order.length,
+    *[Symbol.iterator]() {
+      for (const index of order) {
+        const row = build(index);
+        validateConnection(row);
+        yield row;
+      }
+    },
+  };
 }
 
 /** Applies the opt-in enrichments that work the same on every OS: hashes and reverse DNS. */

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { listConnections } from "../../core/list.ts";
+import { listConnections, openListing } from "../../core/list.ts";
 import type { ProcessInfo, RawSocket, SocketQuery, SocketSource } from "../../core/source.ts";
 
 const PROCS: Record<number, ProcessInfo> = {
@@ -156,6 +156,39 @@ describe("listConnections", () => {
     const source = fakeSource();
     source.listSockets = () => Promise.resolve([{ ...SOCKETS[1], localPort: 70000 }]);
     await assert.rejects(listConnections({ source }), /localPort/);
+  });
+});
+
+describe("openListing", () => {
+  it("hands out the same records, in the same order, as listConnections", async () => {
+    const listing = await openListing({ source: fakeSource() });
+    assert.equal(listing.size, 5);
+    const rows = await listConnections({ source: fakeSource() });
+    assert.deepEqual([...listing], rows);
+    // Iterating again builds the records again, equal and new.
+    const again = [...listing];
+    assert.deepEqual(again, rows);
+    assert.notEqual(again[0], [...listing][0]);
+  });
+
+  it("builds each record when it is reached, so a bad one fails there, not before", async () => {
+    const source = fakeSource();
+    source.listSockets = () =>
+      Promise.resolve([SOCKETS[1], { ...SOCKETS[4], localPort: 70000, pids: [10] }]);
+    const listing = await openListing({ source });
+    const iterator = listing[Symbol.iterator]();
+    assert.equal(iterator.next().value?.pid, 10);
+    assert.equal(iterator.next().value?.pid, 11);
+    assert.throws(() => iterator.next(), /localPort/);
+  });
+
+  it("orders by pid across sockets with the same endpoints (SO_REUSEPORT listeners)", async () => {
+    const source = fakeSource();
+    const listener = { ...SOCKETS[1], localPort: 8080 };
+    source.listSockets = () =>
+      Promise.resolve([{ ...listener, pids: [11, 99] }, { ...listener, pids: [10, 20] }]);
+    const rows = await listConnections({ source });
+    assert.deepEqual(rows.map((r) => r.pid), [10, 11, 20, 99]);
   });
 });
 
