@@ -28,16 +28,20 @@ export function nodeBinary() {
 }
 
 /**
- * The command that runs procconn: `$PROCCONN_CMD` split on spaces when set, else the repo's
- * Deno binary (`node_modules/.bin/deno`, what `npx deno` resolves to, without npx's own start-up)
- * running `main.ts`.
+ * The command that runs procconn: `$PROCCONN_CMD` split on spaces when set, else the README's
+ * command (package.json's `procconn` script, with its permissions and V8 flags) run by the repo's
+ * Deno binary (`node_modules/.bin/deno`, what `npm run` resolves `deno` to, without npm's own
+ * start-up).
  *
  * @returns {string[]} The program and its first arguments.
  */
 export function procconnCommand() {
   const custom = process.env.PROCCONN_CMD;
   if (custom) return custom.trim().split(/\s+/);
-  return [path.join(ROOT, "node_modules", ".bin", "deno"), "run", "-A", "main.ts"];
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
+  const [deno, ...args] = String(pkg.scripts.procconn).trim().split(/\s+/);
+  if (deno !== "deno") throw new Error(`Unexpected procconn script: ${pkg.scripts.procconn}`);
+  return [path.join(ROOT, "node_modules", ".bin", "deno"), ...args];
 }
 
 /**

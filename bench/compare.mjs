@@ -58,8 +58,8 @@ Options:
   --write             also write the report to bench/results.md
   -h, --help          show this help
 
-procconn runs as "node_modules/.bin/deno run -A main.ts"; set PROCCONN_CMD to time another
-command (for example a compiled binary).
+procconn runs as the README's command (package.json's "procconn" script) with
+node_modules/.bin/deno; set PROCCONN_CMD to time another command (for example a compiled binary).
 `;
 
 /**

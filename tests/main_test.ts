@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, realpathSync } from "node:fs";
 import { createInterface } from "node:readline";
 import process from "node:process";
+import { PERMISSIONS, V8_FLAGS } from "../scripts/compile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = process.execPath;
@@ -118,6 +119,14 @@ describe("procconn CLI", () => {
     ], { cwd: ROOT, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout).some((x: { pid: number }) => x.pid === child.info.pid));
+  });
+
+  it("one run command: deno.json's task, package.json's script and the executables agree", () => {
+    const read = (name: string) => JSON.parse(readFileSync(`${ROOT}/${name}`, "utf8"));
+    const script = read("package.json").scripts.procconn as string;
+    assert.equal(read("deno.json").tasks.procconn, script);
+    for (const flag of V8_FLAGS) assert.ok(script.split(/\s+/).includes(flag), script);
+    assert.ok(script.includes(PERMISSIONS.linux.filter((f) => f !== "--no-prompt").join(" ")));
   });
 
   it("filters: --tcp -4 --state listen --local-port", () => {
