@@ -47,8 +47,9 @@ export interface LinuxSourceOptions extends ProcfsOptions {
    */
   nativeScan?: boolean;
   /**
-   * With the native scan on Deno, let a worker thread scan half of the fd directories while the
-   * socket tables are read (default `true`); `false` keeps the whole scan on this thread.
+   * With the native scan on Deno, let a worker thread share the fd scan while the socket tables
+   * are read: by default when the system has at least 20,000 open files (below that, starting
+   * the thread costs more than it saves), `true` always, `false` never.
    */
   parallelScan?: boolean;
 }

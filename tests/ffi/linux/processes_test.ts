@@ -261,12 +261,12 @@ describe("processes on a fixture procfs tree", () => {
       assert.equal(expected.byInode.get(5200)?.join(), "400,401,402");
 
       // At once: the main thread may take every process before the worker starts.
-      const now = startSocketOwnerScan({ procRoot: root }, libc!);
+      const now = startSocketOwnerScan({ procRoot: root, parallel: true }, libc!);
       assert.deepEqual(await now.finish(), expected);
 
       // With a head start, the worker takes every process and its pairs must reach the map.
       // (Node has no worker here: the whole scan runs on this thread.)
-      const later = startSocketOwnerScan({ procRoot: root }, libc!);
+      const later = startSocketOwnerScan({ procRoot: root, parallel: true }, libc!);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assert.deepEqual(await later.finish(), expected);
       if (onDeno) {
@@ -277,6 +277,19 @@ describe("processes on a fixture procfs tree", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.deepEqual(await alone.finish(), expected);
       assert.equal(alone.helperScanned, 0);
+
+      // By default the worker is for systems with many open files; this tree has no
+      // sys/fs/file-nr, so the scan stays on this thread, then with 25,000 files it is shared.
+      const few = startSocketOwnerScan({ procRoot: root }, libc!);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(await few.finish(), expected);
+      assert.equal(few.helperScanned, 0);
+      mkdirSync(join(root, "sys", "fs"), { recursive: true });
+      writeFileSync(join(root, "sys", "fs", "file-nr"), "25000\t0\t9223372036854775807\n");
+      const many = startSocketOwnerScan({ procRoot: root }, libc!);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual(await many.finish(), expected);
+      if (onDeno) assert.ok(many.helperScanned > 60);
     } finally {
       rmSync(root, { recursive: true });
     }
