@@ -32,19 +32,33 @@ function isBrokenPipe(err: unknown): boolean {
   return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
 }
 
+/** Thrown when stdout is non-blocking and full: what was written cannot be known any more. */
+export class StdoutWouldBlock extends Error {
+  constructor() {
+    super(
+      "Standard output is in non-blocking mode and its reader fell behind, so the output is " +
+        "incomplete: write to a file or a pipe that blocks (e.g. procconn ... | cat)",
+    );
+    this.name = "StdoutWouldBlock";
+  }
+}
+
 /**
  * Writes to stdout synchronously: one listing is tens of megabytes, and awaiting an async write
  * per 64 KiB chunk left the process idle between chunks. A descriptor the parent made
- * non-blocking answers WouldBlock; the rest of the chunk then goes through the async write.
+ * non-blocking answers WouldBlock when it is full; Deno's stdout is line-buffered underneath and
+ * may already have taken part of the chunk by then, so retrying would write that part twice
+ * (its async write fails the same way). The listing stops with a clear error instead.
  */
-async function writeAllDeno(bytes: Uint8Array): Promise<void> {
+function writeAllDeno(bytes: Uint8Array): Promise<void> {
   let off = 0;
   try {
     while (off < bytes.length) off += deno!.stdout.writeSync(bytes.subarray(off));
   } catch (err) {
-    if (!(err instanceof deno!.errors.WouldBlock)) throw err;
-    while (off < bytes.length) off += await deno!.stdout.write(bytes.subarray(off));
+    if (err instanceof deno!.errors.WouldBlock) throw new StdoutWouldBlock();
+    throw err;
   }
+  return Promise.resolve();
 }
 
 function writeAllNode(bytes: Uint8Array): Promise<void> {

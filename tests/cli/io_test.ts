@@ -1,0 +1,52 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { PYTHON } from "../ffi/linux/_children.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+// A parent that hands procconn a non-blocking pipe and reads it only after a while, as a Node
+// REPL that left its terminal non-blocking would.
+const HARNESS = `
+import os, subprocess, sys, time
+r, w = os.pipe()
+os.set_blocking(w, False)
+p = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+time.sleep(1.0)
+data = b""
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.buffer.write(data)
+sys.stderr.buffer.write(p.stderr.read())
+sys.exit(p.wait())
+`;
+
+describe("stdout writer", () => {
+  it("a full non-blocking stdout ends with a clear error, never with repeated output", {
+    skip: PYTHON === null && "needs python3",
+  }, () => {
+    const r = spawnSync(PYTHON!.path, [
+      "-c",
+      HARNESS,
+      Deno.execPath(),
+      "run",
+      "-A",
+      "tests/cli/_write_lines.ts",
+    ], {
+      cwd: ROOT,
+      encoding: "utf8",
+      maxBuffer: 64 * 2 ** 20,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^Standard output is in non-blocking mode and its reader fell behind/);
+    // What did arrive is the start of the text, each line once.
+    const lines = r.stdout.split("\n");
+    lines.pop();
+    assert.ok(lines.length > 0);
+    lines.forEach((line, i) => assert.equal(line, `line ${i} ${"x".repeat(20)}`));
+  });
+});
