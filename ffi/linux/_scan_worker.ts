@@ -50,17 +50,12 @@ function scan(request: ScanRequest): ScanReply {
     inodes.push(inode);
     pids.push(pid);
   };
-  let incomplete = false;
-  let scanned = 0;
-  for (let pid = claims.next(); pid !== null; pid = claims.next()) {
-    scanned++;
-    if (!scanner.scan(`${request.root}/${pid}/fd`, pid, sink)) incomplete = true;
-  }
+  const { scanned, complete } = scanner.scanAll(request.root, claims, sink);
   return {
     ok: true,
     inodes: Float64Array.from(inodes),
     pids: Int32Array.from(pids),
-    incomplete,
+    incomplete: !complete,
     scanned,
   };
 }

@@ -140,6 +140,26 @@ export class FdScanner {
     return complete;
   }
 
+  /**
+   * Scans `<root>/<pid>/fd` for each pid in turn.
+   *
+   * @returns How many processes were scanned, and false in `complete` when some fd could not be
+   *   read for lack of rights.
+   */
+  scanAll(
+    root: string,
+    pids: Iterable<number>,
+    sink: OwnerSink,
+  ): { scanned: number; complete: boolean } {
+    let scanned = 0;
+    let complete = true;
+    for (const pid of pids) {
+      scanned++;
+      if (!this.scan(`${root}/${pid}/fd`, pid, sink)) complete = false;
+    }
+    return { scanned, complete };
+  }
+
   #scanFiles(dir: string, pid: number, sink: OwnerSink): boolean {
     const listing = attempt(() => this.#files.readDir(dir));
     if ("failure" in listing) return listing.failure !== "access-denied";
@@ -216,6 +236,11 @@ export class PidClaims {
   next(): number | null {
     const index = Atomics.add(this.#slots, NEXT, 1);
     return index < this.#slots[COUNT] ? this.#slots[FIRST_PID + index] : null;
+  }
+
+  /** Takes pids until none is left. */
+  *[Symbol.iterator](): Iterator<number> {
+    for (let pid = this.next(); pid !== null; pid = this.next()) yield pid;
   }
 
   /** For the helper: true when it may scan, false when the main thread cancelled it. */

@@ -107,9 +107,7 @@ export function scanSocketOwners(options: ProcfsOptions = {}, libc?: Libc): Sock
   const root = options.procRoot ?? "/proc";
   const scanner = new FdScanner(NODE_FILES, libc?.symbols ?? null);
   const owners = new OwnerMap();
-  for (const pid of pidDirs(root)) {
-    if (!scanner.scan(`${root}/${pid}/fd`, pid, owners.add)) owners.incomplete = true;
-  }
+  owners.incomplete = !scanner.scanAll(root, pidDirs(root), owners.add).complete;
   return owners.finish();
 }
 
@@ -214,9 +212,7 @@ export function startSocketOwnerScan(
     async finish() {
       const scanner = new FdScanner(NODE_FILES, libc.symbols);
       let owners = new OwnerMap();
-      for (let pid = claims.next(); pid !== null; pid = claims.next()) {
-        if (!scanner.scan(`${root}/${pid}/fd`, pid, owners.add)) owners.incomplete = true;
-      }
+      owners.incomplete = !scanner.scanAll(root, claims, owners.add).complete;
       if (worker === null || claims.cancel()) {
         worker?.terminate();
         return owners.finish();
@@ -231,9 +227,7 @@ export function startSocketOwnerScan(
       }
       // The worker failed part-way, and its share is unknown: scan everything here.
       owners = new OwnerMap();
-      for (const pid of pids) {
-        if (!scanner.scan(`${root}/${pid}/fd`, pid, owners.add)) owners.incomplete = true;
-      }
+      owners.incomplete = !scanner.scanAll(root, pids, owners.add).complete;
       return owners.finish();
     },
     cancel() {
