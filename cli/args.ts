@@ -131,9 +131,25 @@ function parseFields(text: string): string[] {
   return items;
 }
 
-function parseRemote(text: string): string {
-  parseCidr(text);
-  return text.trim();
+function parsePorts(text: string): number[] {
+  const items = commaList(text);
+  if (items.length === 0) throw new RangeError(`Invalid port list "${text}": expected N[,N...]`);
+  return items.map(parsePort);
+}
+
+function parseAddresses(text: string): string[] {
+  const items = commaList(text);
+  if (items.length === 0) {
+    throw new RangeError(`Invalid address list "${text}": expected ADDR[,ADDR...]`);
+  }
+  for (const item of items) parseCidr(item);
+  return items;
+}
+
+function parseNames(text: string): string[] {
+  const items = commaList(text);
+  if (items.length === 0) throw new RangeError(`Invalid name list "${text}": expected a name`);
+  return items;
 }
 
 /**
@@ -177,14 +193,23 @@ function addFilterOptions(cmd: Command): Command {
       wrap(parseStates),
     )
     .option("--pid <pids>", "owning process ids, comma separated", wrap(parsePids))
-    .option("--name <glob>", "process name, wildcards * and ?, any case, .exe optional")
-    .option("--port <port>", "local or remote port", wrap(parsePort))
-    .option("--local-port <port>", "local port", wrap(parsePort))
-    .option("--remote-port <port>", "remote port", wrap(parsePort))
     .option(
-      "--remote <addr>",
-      "remote address or CIDR block (10.0.0.0/8, fe80::/10)",
-      wrap(parseRemote),
+      "--name <globs>",
+      "process names, comma separated, wildcards * and ?, any case, .exe optional",
+      wrap(parseNames),
+    )
+    .option("--port <ports>", "local or remote ports, comma separated", wrap(parsePorts))
+    .option("--local-port <ports>", "local ports, comma separated", wrap(parsePorts))
+    .option("--remote-port <ports>", "remote ports, comma separated", wrap(parsePorts))
+    .option(
+      "--local <addrs>",
+      "local addresses or CIDR blocks, comma separated (127.0.0.0/8, ::1)",
+      wrap(parseAddresses),
+    )
+    .option(
+      "--remote <addrs>",
+      "remote addresses or CIDR blocks, comma separated (10.0.0.0/8, fe80::/10)",
+      wrap(parseAddresses),
     )
     .option("-l, --listening", "listening endpoints only (TCP LISTEN, unconnected UDP)")
     .option("--tree", "with --pid or --name: also every descendant of those processes")
@@ -342,6 +367,7 @@ export function parseArgs(
     port: o.port,
     localPort: o.localPort,
     remotePort: o.remotePort,
+    local: o.local,
     remote: o.remote,
     listening: o.listening,
   };

@@ -8,7 +8,10 @@ import { mappedIPv4, parseAddress } from "./address.ts";
 import type { Family, Protocol, TcpState } from "./record.ts";
 import type { RawSocket } from "./source.ts";
 
-/** What to keep. Every filter given must match (AND); values inside one filter are alternatives (OR). */
+/**
+ * What to keep. Every filter given must match (AND); the values of one filter are alternatives
+ * (OR): `localPort: [80, 443]` keeps rows on either port.
+ */
 export interface FilterOptions {
   /** Keep these protocols (default both). */
   protocols?: readonly Protocol[];
@@ -19,18 +22,21 @@ export interface FilterOptions {
   /** Keep rows owned by these process ids. */
   pids?: readonly number[];
   /**
-   * Keep rows whose process name matches this wildcard pattern (`*`, `?`), case-insensitive;
-   * a trailing `.exe` on either side is optional, so `notepad++` matches `notepad++.exe`.
+   * Keep rows whose process name matches this wildcard pattern (`*`, `?`), or one of these,
+   * case-insensitive; a trailing `.exe` on either side is optional, so `notepad++` matches
+   * `notepad++.exe`.
    */
-  name?: string;
-  /** Keep rows whose local or remote port is this port. */
-  port?: number;
-  /** Keep rows with this local port. */
-  localPort?: number;
-  /** Keep rows with this remote port. */
-  remotePort?: number;
-  /** Keep rows whose remote address is this address or lies in this CIDR block. */
-  remote?: string;
+  name?: string | readonly string[];
+  /** Keep rows whose local or remote port is this port (or one of these). */
+  port?: number | readonly number[];
+  /** Keep rows with this local port (or one of these). */
+  localPort?: number | readonly number[];
+  /** Keep rows with this remote port (or one of these). */
+  remotePort?: number | readonly number[];
+  /** Keep rows whose local address is this address or lies in this CIDR block (or one of these). */
+  local?: string | readonly string[];
+  /** Keep rows whose remote address is this address or lies in this CIDR block (or one of these). */
+  remote?: string | readonly string[];
   /** Keep only listening endpoints: TCP in LISTEN and UDP sockets without a remote peer. */
   listening?: boolean;
 }
@@ -106,24 +112,40 @@ export function cidrContains(address: string, cidr: Cidr): boolean {
 }
 
 /**
- * Builds a case-insensitive matcher for a process-name wildcard pattern.
+ * Builds a case-insensitive matcher for process-name wildcard patterns.
  *
- * @param pattern Pattern with `*` and `?`; `.exe` on either side is optional.
+ * @param pattern Pattern with `*` and `?`, or several (a name matching any of them matches);
+ *   `.exe` on either side is optional.
  * @returns A predicate over process names.
  *
  * @example
  * ```ts
  * import { nameMatcher } from "./filter.ts";
  * nameMatcher("notepad++")("Notepad++.exe"); // true
+ * nameMatcher(["sshd", "nginx*"])("nginx-worker"); // true
  * ```
  */
-export function nameMatcher(pattern: string): (name: string | null) => boolean {
+export function nameMatcher(pattern: string | readonly string[]): (name: string | null) => boolean {
   const stripExe = (s: string) => s.replace(/\.exe$/i, "");
-  const body = stripExe(pattern).split("").map((c) =>
-    c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
-  ).join("");
-  const re = new RegExp(`^${body}$`, "i");
+  const body = (p: string) =>
+    stripExe(p).split("").map((c) =>
+      c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    ).join("");
+  const re = new RegExp(`^(?:${asList(pattern).map(body).join("|")})$`, "i");
   return (name) => name !== null && (re.test(name) || re.test(stripExe(name)));
+}
+
+function asList<T>(value: T | readonly T[]): readonly T[] {
+  return Array.isArray(value) ? value : [value as T];
+}
+
+/** A predicate over an address, for a list of addresses or blocks; null when none are given. */
+function addressMatcher(
+  value: string | readonly string[] | undefined,
+): ((address: string | null) => boolean) | null {
+  if (value === undefined) return null;
+  const blocks = asList(value).map(parseCidr);
+  return (address) => address !== null && blocks.some((b) => cidrContains(address, b));
 }
 
 /**
@@ -134,16 +156,25 @@ export function nameMatcher(pattern: string): (name: string | null) => boolean {
  * @returns A predicate over sockets.
  */
 export function socketPredicate(options: FilterOptions): (s: RawSocket) => boolean {
-  const { protocols, families, states, port, localPort, remotePort, listening } = options;
-  const cidr = options.remote === undefined ? null : parseCidr(options.remote);
+  const { protocols, families, states, listening } = options;
+  const port = options.port === undefined ? null : asList(options.port);
+  const localPort = options.localPort === undefined ? null : asList(options.localPort);
+  const remotePort = options.remotePort === undefined ? null : asList(options.remotePort);
+  const local = addressMatcher(options.local);
+  const remote = addressMatcher(options.remote);
   return (s) => {
     if (protocols && !protocols.includes(s.protocol)) return false;
     if (families && !families.includes(s.family)) return false;
     if (states && (s.state === null || !states.includes(s.state))) return false;
-    if (port !== undefined && s.localPort !== port && s.remotePort !== port) return false;
-    if (localPort !== undefined && s.localPort !== localPort) return false;
-    if (remotePort !== undefined && s.remotePort !== remotePort) return false;
-    if (cidr && (s.remoteAddress === null || !cidrContains(s.remoteAddress, cidr))) return false;
+    if (
+      port && !port.includes(s.localPort) && !(s.remotePort !== null && port.includes(s.remotePort))
+    ) {
+      return false;
+    }
+    if (localPort && !localPort.includes(s.localPort)) return false;
+    if (remotePort && (s.remotePort === null || !remotePort.includes(s.remotePort))) return false;
+    if (local && !local(s.localAddress)) return false;
+    if (remote && !remote(s.remoteAddress)) return false;
     if (listening) {
       const isListening = s.protocol === "TCP" ? s.state === "LISTEN" : s.remoteAddress === null;
       if (!isListening) return false;

@@ -146,6 +146,24 @@ describe("procconn CLI", () => {
     assert.equal(rows[0].pid, child.info.pid);
   });
 
+  it("lists of ports and addresses: --local-port A,B --local with a block and an address", () => {
+    const ports = `${child.info.tcp4},${child.info.tcp6}`;
+    const rows = (local: string) => {
+      const r = procconn(["--format", "json", "--tcp", "--local-port", ports, "--local", local]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).map((x: { localAddress: string; localPort: number }) =>
+        `${x.localAddress} ${x.localPort}`
+      ).sort();
+    };
+    // The v4 listener and the connection it accepted, and the v6 listener.
+    assert.deepEqual(rows("127.0.0.0/8,::1"), [
+      `127.0.0.1 ${child.info.tcp4}`,
+      `127.0.0.1 ${child.info.tcp4}`,
+      `::1 ${child.info.tcp6}`,
+    ]);
+    assert.deepEqual(rows("::1"), [`::1 ${child.info.tcp6}`]);
+  });
+
   it("--name matches the process name", () => {
     const r = procconn(["--format", "json", "--name", "NODE", "--port", String(child.info.tcp6)]);
     assert.equal(r.code, 0, r.stderr);

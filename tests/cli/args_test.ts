@@ -29,6 +29,8 @@ describe("parseArgs", () => {
       "50000",
       "--remote-port",
       "443",
+      "--local",
+      "127.0.0.1,::1",
       "--remote",
       "10.0.0.0/8",
       "--listening",
@@ -39,11 +41,12 @@ describe("parseArgs", () => {
       families: ["IPv6"],
       states: ["ESTABLISHED", "TIME_WAIT"],
       pids: [4, 88],
-      name: "notepad++",
-      port: 443,
-      localPort: 50000,
-      remotePort: 443,
-      remote: "10.0.0.0/8",
+      name: ["notepad++"],
+      port: [443],
+      localPort: [50000],
+      remotePort: [443],
+      local: ["127.0.0.1", "::1"],
+      remote: ["10.0.0.0/8"],
       listening: true,
     });
   });
@@ -78,6 +81,9 @@ describe("parseArgs", () => {
     usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
     usage(["--port", "70000"], /"70000".*0 to 65535/);
     usage(["--port", "-1"], /-1/);
+    usage(["--local-port", "80,x"], /"x".*0 to 65535/);
+    usage(["--local", "127.0.0.1,nowhere"], /"nowhere"/);
+    usage(["--name", ","], /name list ","/);
     usage(["--remote", "10.0.0.0/33"], /"10.0.0.0\/33".*0 to 32/);
     usage(["--format", "xml"], /'xml'.*table, json, ndjson, csv/);
     usage(["--fields", "nope"], /"nope".*localAddress/);

@@ -64,6 +64,12 @@ describe("nameMatcher", () => {
     assert.equal(nameMatcher("s?hd")("sshhd"), false);
     assert.equal(nameMatcher("*")(null), false);
   });
+  it("matches any of several patterns", () => {
+    const m = nameMatcher(["sshd", "nginx*"]);
+    assert.equal(m("sshd"), true);
+    assert.equal(m("nginx-worker"), true);
+    assert.equal(m("node"), false);
+  });
   it("treats regex characters literally", () => {
     assert.equal(nameMatcher("a.c")("abc"), false);
     assert.equal(nameMatcher("(x)")("(x)"), true);
@@ -88,9 +94,30 @@ describe("socketPredicate", () => {
     assert.equal(socketPredicate({ localPort: 443 })(sock({})), false);
     assert.equal(socketPredicate({ remotePort: 443 })(sock({})), true);
   });
+  it("takes several ports as alternatives", () => {
+    assert.equal(socketPredicate({ localPort: [80, 50000] })(sock({})), true);
+    assert.equal(socketPredicate({ localPort: [80, 81] })(sock({})), false);
+    assert.equal(socketPredicate({ port: [80, 443] })(sock({})), true);
+    assert.equal(socketPredicate({ remotePort: [80, 443] })(sock({})), true);
+    assert.equal(
+      socketPredicate({ remotePort: [0] })(sock({ remoteAddress: null, remotePort: null })),
+      false,
+    );
+  });
+  it("filters by local address or block", () => {
+    assert.equal(socketPredicate({ local: "10.0.0.2" })(sock({})), true);
+    assert.equal(socketPredicate({ local: ["127.0.0.0/8", "10.0.0.0/24"] })(sock({})), true);
+    assert.equal(socketPredicate({ local: ["127.0.0.1", "::1"] })(sock({})), false);
+    assert.equal(
+      socketPredicate({ local: "::ffff:10.0.0.0/104" })(sock({})),
+      false,
+      "an IPv6 block never matches a plain IPv4 address",
+    );
+  });
   it("filters by remote block and drops rows without a remote", () => {
     assert.equal(socketPredicate({ remote: "10.1.0.0/16" })(sock({})), true);
     assert.equal(socketPredicate({ remote: "10.2.0.0/16" })(sock({})), false);
+    assert.equal(socketPredicate({ remote: ["10.2.0.0/16", "10.1.2.3"] })(sock({})), true);
     assert.equal(
       socketPredicate({ remote: "0.0.0.0/0" })(sock({ remoteAddress: null, remotePort: null })),
       false,
