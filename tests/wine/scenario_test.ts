@@ -181,7 +181,7 @@ Deno.test({
       "--interval",
       "200ms",
       "--count",
-      "10",
+      "8",
       "--tcp",
       "--pid",
       String(Deno.pid),
@@ -194,13 +194,22 @@ Deno.test({
       },
       flush: () => Promise.resolve(),
     };
-    const watching = runWatch(request, out);
-    await new Promise((r) => setTimeout(r, 500));
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    await new Promise((r) => setTimeout(r, 700));
-    listener.close();
-    assert.equal(await watching, 0);
+    // The listener opens after the 2nd refresh and closes after the 5th, whatever the time each
+    // refresh takes under Wine: the loop's own wait between refreshes drives it.
+    let listener: Deno.Listener | undefined;
+    let port = 0;
+    let waits = 0;
+    const sleep = (ms: number) => {
+      waits++;
+      if (waits === 2) {
+        listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        port = (listener.addr as Deno.NetAddr).port;
+      }
+      if (waits === 5) listener?.close();
+      return new Promise<void>((r) => setTimeout(r, ms));
+    };
+    assert.equal(await runWatch(request, out, { sleep }), 0);
+    assert.ok(port > 0, "the watch loop waited between refreshes");
     const events = text.trim().split("\n").map((line) => JSON.parse(line));
     const mine = events.filter((e) => e.localPort === port && e.state === "LISTEN");
     assert.deepEqual(
