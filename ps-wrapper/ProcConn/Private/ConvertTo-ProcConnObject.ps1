@@ -1,0 +1,90 @@
+# Record field -> object property: Get-NetTCPConnection's names where it has the field.
+$script:ProcConnPropertyName = @{
+    protocol          = 'Protocol'
+    family            = 'AddressFamily'
+    localAddress      = 'LocalAddress'
+    localPort         = 'LocalPort'
+    remoteAddress     = 'RemoteAddress'
+    remotePort        = 'RemotePort'
+    state             = 'State'
+    pid               = 'OwningProcess'
+    processName       = 'ProcessName'
+    processPath       = 'ProcessPath'
+    parentPid         = 'ParentProcessId'
+    processStartTime  = 'ProcessStartTime'
+    commandLine       = 'CommandLine'
+    userName          = 'UserName'
+    sessionId         = 'SessionId'
+    services          = 'Services'
+    imageSha256       = 'ImageSha256'
+    connectionCreated = 'CreationTime'
+    bytesIn           = 'BytesIn'
+    bytesOut          = 'BytesOut'
+    segmentsIn        = 'SegmentsIn'
+    segmentsOut       = 'SegmentsOut'
+    remoteHostName    = 'RemoteHostName'
+}
+
+function ConvertTo-ProcConnTime {
+    # ConvertFrom-Json already turns ISO 8601 text into a UTC DateTime; shown in local time, as
+    # Get-Process shows StartTime, so that comparisons with Get-Date hold.
+    param($Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [datetime]) { return $Value.ToLocalTime() }
+    [datetime]::Parse($Value, [cultureinfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToLocalTime()
+}
+
+function ConvertTo-ProcConnObject {
+    <#
+    .SYNOPSIS
+    Turns one NDJSON line of the procconn engine into a ProcConn.Connection object.
+    #>
+    [CmdletBinding()]
+    [OutputType('ProcConn.Connection')]
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)]
+        [string] $Line
+    )
+    process {
+        $r = ConvertFrom-Json -InputObject $Line
+        $reasons = [ordered]@{ PSTypeName = 'ProcConn.Unavailable' }
+        foreach ($p in $r.unavailable.PSObject.Properties) {
+            $name = $script:ProcConnPropertyName[$p.Name]
+            $reasons[$(if ($name) { $name } else { $p.Name })] = [string]$p.Value
+        }
+        $services = $null
+        if ($null -ne $r.services) {
+            # Still a [string[]]; Export-Csv writes it a;b, as procconn's CSV does (ProcConn.psm1).
+            $services = [psobject]::AsPSObject([string[]]$r.services)
+            $services.PSObject.TypeNames.Insert(0, 'ProcConn.Services')
+        }
+        # Strings stay as the engine wrote them (null stays null); numbers and times are typed.
+        [pscustomobject]@{
+            PSTypeName       = 'ProcConn.Connection'
+            Protocol         = $r.protocol
+            AddressFamily    = $r.family
+            LocalAddress     = $r.localAddress
+            LocalPort        = [int]$r.localPort
+            RemoteAddress    = $r.remoteAddress
+            RemotePort       = [Nullable[int]]$r.remotePort
+            State            = $r.state
+            OwningProcess    = [Nullable[uint32]]$r.pid
+            ProcessName      = $r.processName
+            ProcessPath      = $r.processPath
+            ParentProcessId  = [Nullable[uint32]]$r.parentPid
+            ProcessStartTime = [Nullable[datetime]](ConvertTo-ProcConnTime $r.processStartTime)
+            CommandLine      = $r.commandLine
+            UserName         = $r.userName
+            SessionId        = [Nullable[uint32]]$r.sessionId
+            Services         = $services
+            ImageSha256      = $r.imageSha256
+            CreationTime     = [Nullable[datetime]](ConvertTo-ProcConnTime $r.connectionCreated)
+            BytesIn          = [Nullable[uint64]]$r.bytesIn
+            BytesOut         = [Nullable[uint64]]$r.bytesOut
+            SegmentsIn       = [Nullable[uint64]]$r.segmentsIn
+            SegmentsOut      = [Nullable[uint64]]$r.segmentsOut
+            RemoteHostName   = $r.remoteHostName
+            Unavailable      = [pscustomobject]$reasons
+        }
+    }
+}

@@ -1,0 +1,67 @@
+function Invoke-ProcConnEngine {
+    <#
+    .SYNOPSIS
+    Runs the procconn engine and writes its standard output, line by line, as it comes.
+
+    .DESCRIPTION
+    Lines are written as soon as the engine prints them, so a caller can turn each into an object
+    and pass it on while the engine is still listing. When the caller stops early
+    (Select-Object -First), the engine is stopped. After the engine ends:
+    - exit 0: each line it wrote on stderr (processes it could not fully read) becomes a warning;
+    - exit 2: an ArgumentException with the engine's message (a command line it refused);
+    - any other exit: an InvalidOperationException with the engine's message.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)]
+        [string[]] $ArgumentList
+    )
+
+    $engine = Resolve-ProcConnEngine
+    $start = [System.Diagnostics.ProcessStartInfo]::new($engine.FilePath)
+    foreach ($a in @($engine.Arguments) + $ArgumentList) { $start.ArgumentList.Add($a) }
+    $start.UseShellExecute = $false
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    $start.StandardOutputEncoding = [System.Text.UTF8Encoding]::new($false)
+    $start.StandardErrorEncoding = [System.Text.UTF8Encoding]::new($false)
+    $start.Environment['NO_COLOR'] = '1'
+    Write-Verbose "procconn engine ($($engine.Source)): $($engine.FilePath) $(@($engine.Arguments) + $ArgumentList -join ' ')"
+
+    try {
+        $process = [System.Diagnostics.Process]::Start($start)
+    } catch {
+        throw [System.InvalidOperationException]::new(
+            "The procconn engine '$($engine.FilePath)' could not be started: $($_.Exception.InnerException.Message ?? $_.Exception.Message)",
+            $_.Exception)
+    }
+    try {
+        $process.StandardInput.Close()
+        # Read stderr on the side, so a chatty engine never blocks on a full pipe.
+        $stderr = $process.StandardError.ReadToEndAsync()
+        while ($null -ne ($line = $process.StandardOutput.ReadLine())) {
+            if ($line.Length -gt 0) { $line }
+        }
+        $process.WaitForExit()
+        $messages = @($stderr.GetAwaiter().GetResult() -split '\r?\n' |
+                Where-Object { $_ -ne '' } |
+                ForEach-Object { $_ -replace '^procconn: ', '' })
+        $code = $process.ExitCode
+    } finally {
+        # Reached early when the pipeline stops (Select-Object -First): the engine goes too.
+        if (-not $process.HasExited) {
+            try { $process.Kill($true) } catch { Write-Verbose "Stopping the engine: $_" }
+        }
+        $process.Dispose()
+    }
+
+    if ($code -eq 0) {
+        foreach ($m in $messages) { Write-Warning $m }
+        return
+    }
+    $text = if ($messages.Count) { $messages -join ' ' } else { "procconn exited with code $code and no message" }
+    if ($code -eq 2) { throw [System.ArgumentException]::new($text) }
+    throw [System.InvalidOperationException]::new($text)
+}

@@ -1,0 +1,20 @@
+# ProcConn: the procconn engine's records as PowerShell objects.
+# One function per file; only the Public ones are exported (see ProcConn.psd1).
+Set-StrictMode -Version 3.0
+
+foreach ($folder in 'Private', 'Public') {
+    foreach ($file in Get-ChildItem -Path (Join-Path $PSScriptRoot $folder) -Filter '*.ps1') {
+        . $file.FullName
+    }
+}
+
+# How two properties read as text (Export-Csv, "$x"), as procconn's own CSV writes them:
+# Unavailable (why fields are empty) as field=reason;field=reason, Services as a;b.
+# Update-TypeData -Force rather than a types file, so a second import (another copy of the module,
+# or -Force) replaces the members instead of failing.
+Update-TypeData -TypeName ProcConn.Services -MemberType ScriptMethod -MemberName ToString -Force -Value {
+    $this -join ';'
+}
+Update-TypeData -TypeName ProcConn.Unavailable -MemberType ScriptMethod -MemberName ToString -Force -Value {
+    ($this.PSObject.Properties | ForEach-Object { '{0}={1}' -f $_.Name, $_.Value }) -join ';'
+}

@@ -1,0 +1,198 @@
+function Get-ProcConnection {
+    <#
+    .SYNOPSIS
+    Gets TCP and UDP endpoints, IPv4 and IPv6, with the process that owns each one.
+
+    .DESCRIPTION
+    Get-ProcConnection lists every TCP and UDP endpoint of the machine in one merged list, like
+    Get-NetTCPConnection and Get-NetUDPEndpoint together, with the owning process already joined
+    in: its id, name, full path, parent, start time, command line and user. Records come from the
+    procconn engine and stream out as the engine produces them.
+
+    A row is never dropped: when a process field cannot be read (access denied, the process exited,
+    a TIME_WAIT socket with no owner), the field is empty and the Unavailable property says why
+    (for example Unavailable.ProcessPath = 'access-denied'). When the engine could not fully read
+    some processes, one warning says how many; run elevated to see their details.
+
+    States are netstat's names (ESTABLISHED, LISTEN, TIME_WAIT, ...). -State also takes
+    Get-NetTCPConnection's spellings (Established, Listen, TimeWait, ...), in any case.
+
+    Processes piped in (Get-Process) are bound by their Id: all of them are listed in one run.
+
+    .PARAMETER LocalAddress
+    Local addresses or CIDR blocks (127.0.0.0/8, ::1). A row matching any of them is kept.
+
+    .PARAMETER LocalPort
+    Local ports. A row on any of them is kept.
+
+    .PARAMETER RemoteAddress
+    Remote addresses or CIDR blocks (10.0.0.0/8, fe80::/10). IPv4-mapped IPv6 peers
+    (::ffff:10.1.2.3) match IPv4 blocks. Rows without a remote end never match.
+
+    .PARAMETER RemotePort
+    Remote ports. A row connected to any of them is kept.
+
+    .PARAMETER State
+    TCP states to keep. UDP endpoints have no state, so they are left out when -State is given.
+
+    .PARAMETER OwningProcess
+    Ids of the owning processes. Bound by property name from the pipeline, so the Id of
+    Get-Process objects selects their endpoints.
+
+    .PARAMETER ProcessName
+    Names of the owning processes, with the wildcards * and ?, in any case; the .exe suffix is
+    optional (notepad++ matches notepad++.exe).
+
+    .PARAMETER Protocol
+    TCP or UDP (default both).
+
+    .PARAMETER AddressFamily
+    IPv4 or IPv6 (default both).
+
+    .PARAMETER IncludeChildProcess
+    With -OwningProcess, -ProcessName or processes from the pipeline: also the endpoints of every
+    descendant of those processes (a program and everything it started).
+
+    .PARAMETER IncludeImageHash
+    Adds ImageSha256, the SHA-256 of each owning process's image file (computed once per file).
+
+    .PARAMETER IncludeStatistics
+    Adds BytesIn, BytesOut, SegmentsIn and SegmentsOut of TCP connections. On Windows this needs an
+    elevated session and switches on the kernel's per-connection statistics for the connections
+    it reads (as TCPView does); they count from then until the connection closes.
+
+    .PARAMETER ResolveHostName
+    Adds RemoteHostName, the reverse DNS name of each remote address (cached, at most 500 ms per
+    lookup).
+
+    .EXAMPLE
+    Get-ProcConnection | Where-Object State -eq ESTABLISHED
+
+    Established TCP connections with their processes.
+
+    .EXAMPLE
+    Get-Process msedge | Get-ProcConnection
+
+    The endpoints of every msedge process.
+
+    .EXAMPLE
+    Get-ProcConnection -LocalPort 443 | Export-Csv -Path c.csv -NoTypeInformation
+
+    Endpoints on local port 443, saved as CSV.
+
+    .EXAMPLE
+    Get-ProcConnection -ProcessName notepad++ -IncludeChildProcess -ResolveHostName
+
+    The endpoints of Notepad++ and of every process it started (its updater), with the DNS names
+    of the remote ends.
+
+    .EXAMPLE
+    Get-ProcConnection -State Listen -Protocol TCP | Sort-Object LocalPort | Format-Table OwningProcess, ProcessName, LocalAddress, LocalPort, ProcessPath
+
+    Listening TCP ports and the programs behind them.
+
+    .EXAMPLE
+    Get-ProcConnection -RemoteAddress 10.0.0.0/8 | Group-Object ProcessName -NoElement | Sort-Object Count -Descending
+
+    Which programs talk to the 10.0.0.0/8 network, and how much.
+
+    .INPUTS
+    System.Diagnostics.Process, or any object with an Id or OwningProcess property.
+
+    .OUTPUTS
+    ProcConn.Connection
+
+    .LINK
+    about_ProcConn
+
+    .LINK
+    Export-ProcConnectionSnapshot
+    #>
+    [CmdletBinding()]
+    [OutputType('ProcConn.Connection')]
+    param(
+        [ValidateScript({ Test-ProcConnAddress $_ }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, 10.0.0.0/8)")]
+        [string[]] $LocalAddress,
+
+        [uint16[]] $LocalPort,
+
+        [ValidateScript({ Test-ProcConnAddress $_ }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, 10.0.0.0/8)")]
+        [string[]] $RemoteAddress,
+
+        [uint16[]] $RemotePort,
+
+        [ValidateSet('LISTEN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RCVD', 'FIN_WAIT1', 'FIN_WAIT2',
+            'CLOSE_WAIT', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSED', 'DELETE_TCB', 'BOUND',
+            'SynSent', 'SynReceived', 'FinWait1', 'FinWait2', 'CloseWait', 'LastAck', 'TimeWait',
+            'DeleteTCB')]
+        [string[]] $State,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [Alias('Id')]
+        [uint32[]] $OwningProcess,
+
+        [SupportsWildcards()]
+        [ValidateScript({ $_ -notmatch '[,\[\]]' -and $_.Trim() -ne '' }, ErrorMessage = "'{0}' is not a process name pattern: use a name with the wildcards * and ? (no commas or brackets)")]
+        [string[]] $ProcessName,
+
+        [ValidateSet('TCP', 'UDP')]
+        [string[]] $Protocol,
+
+        [ValidateSet('IPv4', 'IPv6')]
+        [string[]] $AddressFamily,
+
+        [switch] $IncludeChildProcess,
+
+        [switch] $IncludeImageHash,
+
+        [switch] $IncludeStatistics,
+
+        [switch] $ResolveHostName
+    )
+
+    begin {
+        $pids = [System.Collections.Generic.List[uint32]]::new()
+    }
+
+    process {
+        if ($OwningProcess) { $pids.AddRange($OwningProcess) }
+    }
+
+    end {
+        # Upstream commands that produced no process select nothing, not everything.
+        if ($MyInvocation.ExpectingInput -and $pids.Count -eq 0) { return }
+        if ($IncludeChildProcess -and $pids.Count -eq 0 -and -not $ProcessName) {
+            $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord ([System.ArgumentException]::new(
+                            '-IncludeChildProcess needs -OwningProcess, -ProcessName or processes from the pipeline: it adds their descendants')) 'ProcConnChildWithoutParent'))
+        }
+
+        $arguments = [System.Collections.Generic.List[string]]::new()
+        $arguments.AddRange([string[]]@('--format', 'ndjson'))
+        $list = @{
+            '--local'       = $LocalAddress
+            '--local-port'  = $LocalPort
+            '--remote'      = $RemoteAddress
+            '--remote-port' = $RemotePort
+            '--state'       = $State
+            '--pid'         = $(if ($pids.Count) { $pids | Sort-Object -Unique })
+            '--name'        = $ProcessName
+        }
+        foreach ($flag in $list.Keys) {
+            if ($null -ne $list[$flag]) { $arguments.AddRange([string[]]@($flag, ($list[$flag] -join ','))) }
+        }
+        if ($Protocol -and @($Protocol | Sort-Object -Unique).Count -eq 1) { $arguments.Add("--$($Protocol[0].ToLowerInvariant())") }
+        if ($AddressFamily -and @($AddressFamily | Sort-Object -Unique).Count -eq 1) {
+            $arguments.Add($(if ($AddressFamily[0] -eq 'IPv4') { '-4' } else { '-6' }))
+        }
+        if ($IncludeChildProcess) { $arguments.Add('--tree') }
+        if ($IncludeImageHash) { $arguments.Add('--hash') }
+        if ($IncludeStatistics) { $arguments.Add('--stats') }
+        if ($ResolveHostName) { $arguments.Add('--resolve') }
+
+        try {
+            Invoke-ProcConnEngine -ArgumentList $arguments | ConvertTo-ProcConnObject
+        } catch {
+            $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'))
+        }
+    }
+}

@@ -1,0 +1,126 @@
+function Register-ProcConnectionSnapshotTask {
+    <#
+    .SYNOPSIS
+    Registers a Windows scheduled task that appends a procconn snapshot to a file at an interval.
+
+    .DESCRIPTION
+    Register-ProcConnectionSnapshotTask registers a scheduled task (ScheduledTasks module, Windows
+    8 / Server 2012 and later) that runs the procconn engine directly, without PowerShell:
+
+        procconn.exe snapshot --out <Path> --append --format csv
+
+    from now on, every -Interval, as -User (SYSTEM by default, so that every process's details
+    can be read). Each run adds one whole snapshot with its time and host (see
+    Export-ProcConnectionSnapshot); a run still going when the next is due is not doubled.
+
+    The command changes the system, so it asks for confirmation; -WhatIf shows the task it would
+    register, with its full command line, and registers nothing. An existing task of the same
+    name is replaced only with -Force.
+
+    Where the ScheduledTasks module is not available (Linux, macOS), the command stops with an
+    error; on Linux, schedule the same command with cron (see about_ProcConn).
+
+    .PARAMETER Path
+    The file the snapshots are appended to. Relative paths are relative to the current location.
+
+    .PARAMETER Interval
+    Time between snapshots: at least 1 minute, at most 31 days.
+
+    .PARAMETER TaskName
+    The task's name (default "ProcConn snapshot").
+
+    .PARAMETER TaskPath
+    The task folder (default "\").
+
+    .PARAMETER User
+    The account the task runs as (default SYSTEM). SYSTEM, LOCAL SERVICE and NETWORK SERVICE run
+    as service accounts; any other account runs whether or not it is logged on, without a stored
+    password (S4U).
+
+    .PARAMETER Format
+    Csv (default) or Ndjson.
+
+    .PARAMETER Force
+    Replaces an existing task of the same name.
+
+    .EXAMPLE
+    Register-ProcConnectionSnapshotTask -Path C:\Logs\conns.csv -Interval (New-TimeSpan -Minutes 5)
+
+    Every 5 minutes, as SYSTEM, adds a snapshot to C:\Logs\conns.csv (asks for confirmation).
+
+    .EXAMPLE
+    Register-ProcConnectionSnapshotTask -Path C:\Logs\conns.csv -Interval (New-TimeSpan -Minutes 5) -WhatIf
+
+    Shows the task and its command line without registering it.
+
+    .EXAMPLE
+    Register-ProcConnectionSnapshotTask -Path D:\IR\conns.ndjson -Format Ndjson -Interval (New-TimeSpan -Minutes 1) -TaskName 'IR snapshot' -Force -Confirm:$false
+
+    Replaces the task "IR snapshot" with one that writes NDJSON every minute, without asking.
+
+    .OUTPUTS
+    Microsoft.Management.Infrastructure.CimInstance#MSFT_ScheduledTask, as Register-ScheduledTask returns it.
+
+    .LINK
+    Export-ProcConnectionSnapshot
+
+    .LINK
+    about_ProcConn
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [OutputType('Microsoft.Management.Infrastructure.CimInstance#MSFT_ScheduledTask')]
+    param(
+        [Parameter(Mandatory, Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [string] $Path,
+
+        [Parameter(Mandatory)]
+        [ValidateScript({ $_ -ge [timespan]::FromMinutes(1) -and $_ -le [timespan]::FromDays(31) }, ErrorMessage = "The interval '{0}' is out of range: use 1 minute to 31 days, e.g. (New-TimeSpan -Minutes 5)")]
+        [timespan] $Interval,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $TaskName = 'ProcConn snapshot',
+
+        [ValidatePattern('^\\', ErrorMessage = "The task path '{0}' must start with a backslash, e.g. \ or \ProcConn\")]
+        [string] $TaskPath = '\',
+
+        [ValidateNotNullOrEmpty()]
+        [string] $User = 'SYSTEM',
+
+        [ValidateSet('Csv', 'Ndjson')]
+        [string] $Format = 'Csv',
+
+        [switch] $Force
+    )
+
+    $needed = 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal',
+    'New-ScheduledTaskSettingsSet', 'Register-ScheduledTask'
+    $missing = @($needed | Where-Object { -not (Get-Command -Name $_ -ErrorAction Ignore) })
+    if ($missing.Count) {
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.PlatformNotSupportedException]::new(
+                    "The ScheduledTasks module is not available here ($($missing -join ', ') missing): Register-ProcConnectionSnapshotTask needs Windows 8 / Server 2012 or later. On Linux, add a cron line instead: */5 * * * * procconn snapshot --out /var/log/procconn/conns.csv --append"),
+                'ProcConnNoScheduledTasks', 'NotInstalled', $null))
+    }
+
+    $file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
+    try {
+        $engine = Resolve-ProcConnEngine
+        $argumentLine = Join-ProcConnCommandLine -ArgumentList (
+            [string[]]@($engine.Arguments) + @('snapshot', '--out', $file, '--append', '--format', $Format.ToLowerInvariant()))
+    } catch {
+        $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshotTask' $file))
+    }
+    $target = "task '$TaskPath$TaskName' as $User, every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
+    if (-not $PSCmdlet.ShouldProcess($target, 'Register scheduled task')) { return }
+
+    $serviceAccount = $User -in 'SYSTEM', 'NT AUTHORITY\SYSTEM', 'LOCAL SERVICE', 'NT AUTHORITY\LOCAL SERVICE',
+    'NETWORK SERVICE', 'NT AUTHORITY\NETWORK SERVICE'
+    $action = New-ScheduledTaskAction -Execute $engine.FilePath -Argument $argumentLine
+    $trigger = New-ScheduledTaskTrigger -Once -At (Get-Date) -RepetitionInterval $Interval
+    $principal = New-ScheduledTaskPrincipal -UserId $User -RunLevel Highest -LogonType $(if ($serviceAccount) { 'ServiceAccount' } else { 'S4U' })
+    $settings = New-ScheduledTaskSettingsSet -MultipleInstances IgnoreNew -StartWhenAvailable
+    Register-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Action $action -Trigger $trigger `
+        -Principal $principal -Settings $settings -Force:$Force `
+        -Description "Appends a procconn snapshot of every TCP and UDP endpoint to $file every $Interval."
+}

@@ -1,0 +1,93 @@
+# Shared by the ProcConn Pester tests: where things are, stand-in engines and a socket-holding child.
+$script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:ModuleSource = Join-Path $script:Repo 'ps-wrapper/ProcConn'
+$script:ModuleManifest = Join-Path $script:ModuleSource 'ProcConn.psd1'
+$script:Deno = Join-Path $script:Repo 'node_modules/deno/deno'
+
+function New-TestFolder {
+    $dir = Join-Path ([System.IO.Path]::GetTempPath()) "procconn-ps-$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+    New-Item -ItemType Directory -Path $dir | Out-Null
+    $dir
+}
+
+# A record as the engine writes it (every field), for stand-in engines.
+function New-TestRecordLine {
+    param([int] $LocalPort = 4242, [int] $OwningProcess = 77, [string] $ProcessName = 'stand-in')
+    [ordered]@{
+        protocol = 'TCP'; family = 'IPv4'; localAddress = '127.0.0.1'; localPort = $LocalPort
+        remoteAddress = $null; remotePort = $null; state = 'LISTEN'; pid = $OwningProcess
+        processName = $ProcessName; processPath = "/opt/$ProcessName"; parentPid = 1
+        processStartTime = '2026-11-22T01:02:03.000Z'; commandLine = $ProcessName; userName = 'root'
+        sessionId = $null; services = $null; imageSha256 = $null; connectionCreated = $null
+        bytesIn = $null; bytesOut = $null; segmentsIn = $null; segmentsOut = $null
+        remoteHostName = $null; unavailable = @{ connectionCreated = 'not-supported' }
+    } | ConvertTo-Json -Compress
+}
+
+# A stand-in engine: a shell script that records its arguments (one per line) in $Path.args,
+# writes $Stdout, then $Stderr on stderr, sleeps $Sleep seconds and exits with $ExitCode.
+function New-StandInEngine {
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [string[]] $Stdout = @(),
+        [string] $Stderr = '',
+        [int] $ExitCode = 0,
+        [int] $Sleep = 0
+    )
+    $quote = { param($s) "'" + ($s -replace "'", "'\''") + "'" }
+    $lines = @('#!/bin/sh', "echo `$`$ > $(& $quote "$Path.pid")", "printf '%s\n' `"`$@`" > $(& $quote "$Path.args")")
+    foreach ($l in $Stdout) { $lines += "printf '%s\n' $(& $quote $l)" }
+    if ($Stderr) { $lines += "printf '%s\n' $(& $quote $Stderr) >&2" }
+    if ($Sleep) { $lines += "sleep $Sleep" }
+    $lines += "exit $ExitCode"
+    Set-Content -LiteralPath $Path -Value ($lines -join "`n") -NoNewline
+    chmod +x $Path
+    $Path
+}
+
+# A copy of the module outside the checkout, so that only the engines a test puts there are found.
+function Copy-TestModule {
+    param([Parameter(Mandatory)] [string] $Destination)
+    $target = Join-Path $Destination 'ProcConn'
+    Copy-Item -Recurse -LiteralPath $script:ModuleSource -Destination $target
+    Join-Path $target 'ProcConn.psd1'
+}
+
+# Runs a script in a fresh pwsh with the given environment and returns its exit code and output.
+function Invoke-TestPwsh {
+    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{})
+    $start = [System.Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+    foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $Script) { $start.ArgumentList.Add($a) }
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    $start.UseShellExecute = $false
+    $start.Environment['NO_COLOR'] = '1'
+    foreach ($k in $Environment.Keys) { $start.Environment[$k] = $Environment[$k] }
+    $p = [System.Diagnostics.Process]::Start($start)
+    $err = $p.StandardError.ReadToEndAsync()
+    $out = $p.StandardOutput.ReadToEnd()
+    $p.WaitForExit()
+    [pscustomobject]@{ ExitCode = $p.ExitCode; Stdout = $out; Stderr = $err.GetAwaiter().GetResult() }
+}
+
+# The socket-holding child of the other test tiers (tests/_socket_child.ts), run with the
+# checkout's Deno: TCP listeners and a connection on 127.0.0.1 and ::1, UDP on 127.0.0.1.
+function Start-SocketChild {
+    $start = [System.Diagnostics.ProcessStartInfo]::new($script:Deno)
+    foreach ($a in 'run', '-A', '--no-lock', (Join-Path $script:Repo 'tests/_socket_child.ts')) { $start.ArgumentList.Add($a) }
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($start)
+    $line = $process.StandardOutput.ReadLine()
+    if (-not $line) { throw 'The socket child printed nothing' }
+    [pscustomobject]@{ Process = $process; Sockets = $line | ConvertFrom-Json }
+}
+
+function Stop-SocketChild {
+    param($Child)
+    if (-not $Child) { return }
+    $Child.Process.StandardInput.Close()
+    if (-not $Child.Process.WaitForExit(10000)) { $Child.Process.Kill($true) }
+    $Child.Process.Dispose()
+}
