@@ -4,6 +4,8 @@
 #   deno     unit tests, Linux engine on real sockets, the CLI as a subprocess, doc examples
 #   wine     the Windows engine as Windows code under Wine 10 (tests/wine/run.sh; required when CI=true)
 #   exe      the Windows Node single executable under Wine, compared with the Deno engine
+#   pwsh     the PowerShell module with real PowerShell and Pester (tests/ps-wrapper/run.sh;
+#            required when CI=true)
 # Run it through `npm test` after `npm ci`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +73,7 @@ tier "deno tests (unit, Linux real sockets, CLI, bench correctness vs ss)" "$DEN
 tier "doc examples" "$DENO" test -A --quiet --doc mod.ts core/ formatters/ ffi/ cli/
 tier "wine tier (Windows engine under Wine 10)" bash tests/wine/run.sh
 tier "windows node executable (Wine 10)" bash tests/exe/wine.sh
+tier "powershell module (Pester, real pwsh, real engine)" bash tests/ps-wrapper/run.sh
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -56,7 +56,7 @@ function Copy-TestModule {
 # Runs a script in a fresh pwsh with the given environment and returns its exit code and output.
 function Invoke-TestPwsh {
     param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{})
-    $start = [System.Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+    $start = [System.Diagnostics.ProcessStartInfo]::new($env:PROCCONN_TEST_PWSH)
     foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $Script) { $start.ArgumentList.Add($a) }
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true

@@ -82,6 +82,8 @@ fi
 
 log "$("$pwsh" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>&1 | sed 's/^/PowerShell /'), Pester $PESTER_VERSION"
 export PROCCONN_PESTER="$pester_dir/Pester.psd1"
+# The tests start more PowerShell processes with it (Get-Process -Id $PID shows the dotnet host).
+export PROCCONN_TEST_PWSH="$pwsh"
 export NO_COLOR=1
 if [ $# -eq 0 ]; then set -- "$HERE"; fi
 exec "$pwsh" -NoProfile -NonInteractive -File "$HERE/run.ps1" "$@"

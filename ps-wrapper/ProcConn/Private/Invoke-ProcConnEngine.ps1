@@ -7,7 +7,8 @@ function Invoke-ProcConnEngine {
     Lines are written as soon as the engine prints them, so a caller can turn each into an object
     and pass it on while the engine is still listing. When the caller stops early
     (Select-Object -First), the engine is stopped. After the engine ends:
-    - exit 0: each line it wrote on stderr (processes it could not fully read) becomes a warning;
+    - exit 0: each line it wrote on stderr (processes it could not fully read) becomes a warning
+      of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply;
     - exit 2: an ArgumentException with the engine's message (a command line it refused);
     - any other exit: an InvalidOperationException with the engine's message.
     #>
@@ -15,7 +16,10 @@ function Invoke-ProcConnEngine {
     [OutputType([string])]
     param(
         [Parameter(Mandatory)]
-        [string[]] $ArgumentList
+        [string[]] $ArgumentList,
+
+        [Parameter(Mandatory)]
+        [System.Management.Automation.PSCmdlet] $Cmdlet
     )
 
     $engine = Resolve-ProcConnEngine
@@ -58,7 +62,7 @@ function Invoke-ProcConnEngine {
     }
 
     if ($code -eq 0) {
-        foreach ($m in $messages) { Write-Warning $m }
+        foreach ($m in $messages) { $Cmdlet.WriteWarning($m) }
         return
     }
     $text = if ($messages.Count) { $messages -join ' ' } else { "procconn exited with code $code and no message" }

@@ -72,7 +72,7 @@ function Export-ProcConnectionSnapshot {
     $arguments = [string[]]@('snapshot', '--out', $file, '--format', $Format.ToLowerInvariant())
     if ($Append) { $arguments += '--append' }
     try {
-        Invoke-ProcConnEngine -ArgumentList $arguments | Out-Null
+        Invoke-ProcConnEngine -ArgumentList $arguments -Cmdlet $PSCmdlet | Out-Null
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshot' $file))
     }

@@ -190,7 +190,7 @@ function Get-ProcConnection {
         if ($ResolveHostName) { $arguments.Add('--resolve') }
 
         try {
-            Invoke-ProcConnEngine -ArgumentList $arguments | ConvertTo-ProcConnObject
+            Invoke-ProcConnEngine -ArgumentList $arguments -Cmdlet $PSCmdlet | ConvertTo-ProcConnObject
         } catch {
             $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'))
         }

@@ -1,0 +1,174 @@
+# How the module finds, runs and stops the engine, and how the engine's failures reach the user.
+# Module copies outside the checkout see only the engines a test puts in place: stand-in scripts
+# that print fixed records, or the real engine behind PROCCONN_EXE.
+BeforeAll {
+    . (Join-Path $PSScriptRoot '_helpers.ps1')
+    $savedPath = $env:PATH
+    $dir = New-TestFolder
+    $manifest = Copy-TestModule -Destination $dir
+    $moduleFolder = Split-Path -Parent $manifest
+
+    # Every place a test may put an engine.
+    function Remove-Engines {
+        foreach ($f in (Join-Path $moduleFolder 'procconn'), (Join-Path $dir 'procconn'), (Join-Path $dir 'bin/procconn')) {
+            Remove-Item -LiteralPath $f -ErrorAction Ignore
+        }
+    }
+
+    function Use-Module {
+        Remove-Module ProcConn -ErrorAction Ignore
+        Import-Module $manifest -Force
+    }
+}
+AfterAll {
+    $env:PATH = $savedPath
+    Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
+    Remove-Module ProcConn -ErrorAction Ignore
+    Remove-Item -Recurse -Force $dir
+}
+
+Describe 'Finding the engine' {
+    BeforeEach {
+        Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
+        $env:PATH = '/usr/bin:/bin'
+        Remove-Engines
+        Use-Module
+    }
+
+    It 'a missing engine is one terminating error naming every place looked' {
+        $err = $null
+        try { Get-ProcConnection } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnEngine,Get-ProcConnection'
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $message = $err.Exception.Message
+        $message | Should -BeLike "The procconn engine was not found. Looked in: *"
+        $message | Should -BeLike "*$(Join-Path $moduleFolder 'procconn')*"
+        $message | Should -BeLike "*$(Join-Path $dir 'procconn')*"
+        $message | Should -BeLike '*$env:PROCCONN_EXE (not set)*'
+        $message | Should -BeLike '*a procconn checkout at*'
+        $message | Should -BeLike '*procconn on the PATH*'
+        $message.Contains("`n") | Should -BeFalse
+    }
+
+    It 'PROCCONN_EXE naming a missing file is an error naming it' {
+        $env:PROCCONN_EXE = Join-Path $dir 'no-such-engine'
+        { Get-ProcConnection } | Should -Throw -ExpectedMessage "*PROCCONN_EXE names '$(Join-Path $dir 'no-such-engine')', which is not a file*"
+    }
+
+    It 'the module folder comes first, then the folder holding it, then PROCCONN_EXE, then PATH' {
+        $inModule = New-StandInEngine -Path (Join-Path $moduleFolder 'procconn') -Stdout (New-TestRecordLine -ProcessName in-module)
+        $besideModule = New-StandInEngine -Path (Join-Path $dir 'procconn') -Stdout (New-TestRecordLine -ProcessName beside-module)
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-env') -Stdout (New-TestRecordLine -ProcessName from-env)
+        $pathDir = Join-Path $dir 'bin'
+        New-Item -ItemType Directory -Force $pathDir | Out-Null
+        New-StandInEngine -Path (Join-Path $pathDir 'procconn') -Stdout (New-TestRecordLine -ProcessName on-path) | Out-Null
+        $env:PATH = "${pathDir}:/usr/bin:/bin"
+
+        (Get-ProcConnection).ProcessName | Should -Be 'in-module'
+        Remove-Item $inModule
+        (Get-ProcConnection).ProcessName | Should -Be 'beside-module'
+        Remove-Item $besideModule
+        (Get-ProcConnection).ProcessName | Should -Be 'from-env'
+        Remove-Item Env:PROCCONN_EXE
+        (Get-ProcConnection).ProcessName | Should -Be 'on-path'
+    }
+
+    It 'the checkout''s engine is used when the module sits in a procconn checkout' {
+        Remove-Module ProcConn -ErrorAction Ignore
+        Import-Module $ModuleManifest -Force
+        $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
+        $listener.Start()
+        try {
+            $rows = @(Get-ProcConnection -LocalPort $listener.LocalEndpoint.Port -OwningProcess $PID -Verbose 4>&1)
+            $verbose = $rows | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+            "$verbose" | Should -BeLike "procconn engine (checkout): $Deno run * $(Join-Path $Repo 'main.ts') --format ndjson*"
+            @($rows | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).OwningProcess | Should -Be $PID
+        } finally {
+            $listener.Stop()
+        }
+    }
+
+    It 'PROCCONN_EXE runs the real engine' {
+        $wrapper = Join-Path $dir 'stand-in-real'
+        Set-Content -LiteralPath $wrapper -Value "#!/bin/sh`nexec '$Deno' run --allow-all '$(Join-Path $Repo 'main.ts')' `"`$@`"`n"
+        chmod +x $wrapper
+        $env:PROCCONN_EXE = $wrapper
+        $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::IPv6Loopback, 0)
+        $listener.Start()
+        try {
+            $rows = @(Get-ProcConnection -LocalPort $listener.LocalEndpoint.Port -AddressFamily IPv6)
+            $rows.Count | Should -Be 1
+            $rows[0].OwningProcess | Should -Be $PID
+            $rows[0].LocalAddress | Should -Be '::1'
+        } finally {
+            $listener.Stop()
+        }
+    }
+}
+
+Describe 'Running the engine' {
+    BeforeAll {
+        $env:PATH = $savedPath
+        Remove-Engines
+        Use-Module
+    }
+    AfterEach { Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore }
+
+    It 'an engine failure is a terminating error with the engine''s message, after the rows it wrote' {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-fails') -ExitCode 1 `
+            -Stdout (New-TestRecordLine) -Stderr 'procconn: Cannot read the socket table: permission denied'
+        $got = [System.Collections.Generic.List[object]]::new()
+        $err = $null
+        try { Get-ProcConnection | ForEach-Object { $got.Add($_) } } catch { $err = $_ }
+        $got.Count | Should -Be 1
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnEngine,Get-ProcConnection'
+        $err.Exception.Message | Should -Be 'Cannot read the socket table: permission denied'
+        $err.CategoryInfo.Category | Should -Be 'NotSpecified'
+    }
+
+    It 'a command line the engine refuses (exit 2) is an InvalidArgument error' {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-usage') -ExitCode 2 `
+            -Stderr 'procconn: unknown option ''--local'': run procconn --help for the options'
+        $err = $null
+        try { Get-ProcConnection -LocalAddress ::1 } catch { $err = $_ }
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Be "unknown option '--local': run procconn --help for the options"
+    }
+
+    It 'an engine that exits non-zero without a message still fails, saying so' {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-silent') -ExitCode 3
+        { Get-ProcConnection } | Should -Throw -ExpectedMessage 'procconn exited with code 3 and no message'
+    }
+
+    It 'what the engine could not read becomes a warning, and the rows still come' {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-warns') -Stdout (New-TestRecordLine), (New-TestRecordLine -LocalPort 4343) `
+            -Stderr 'procconn: 3 processes could not be fully read (access denied): run elevated for paths, command lines and users'
+        $rows = @(Get-ProcConnection -WarningVariable warnings -WarningAction SilentlyContinue)
+        $rows.LocalPort | Should -Be @(4242, 4343)
+        @($warnings).Count | Should -Be 1
+        "$($warnings[0])" | Should -Be '3 processes could not be fully read (access denied): run elevated for paths, command lines and users'
+    }
+
+    It 'an engine that cannot be started is a clear error' {
+        $notExecutable = Join-Path $dir 'stand-in-not-executable'
+        Set-Content -LiteralPath $notExecutable -Value 'not a program'
+        $env:PROCCONN_EXE = $notExecutable
+        { Get-ProcConnection } | Should -Throw -ExpectedMessage "The procconn engine '$notExecutable' could not be started: *"
+    }
+
+    It 'objects stream out as the engine writes them; stopping early stops the engine' {
+        $engine = New-StandInEngine -Path (Join-Path $dir 'stand-in-slow') -Stdout (New-TestRecordLine) -Sleep 60
+        $env:PROCCONN_EXE = $engine
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $first = @(Get-ProcConnection | Select-Object -First 1)
+        $watch.Stop()
+        $first.Count | Should -Be 1
+        # The engine is still sleeping when the first object arrives: had the module waited for it
+        # to end, this would take a minute.
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 30
+        $enginePid = [int](Get-Content "$engine.pid")
+        Start-Sleep -Milliseconds 200
+        Get-Process -Id $enginePid -ErrorAction Ignore | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,154 @@
+# Get-ProcConnection against the real engine (the checkout, run with its Deno) and real sockets:
+# a listener and a connection held by this PowerShell process, and a child process holding
+# TCP v4/v6 and UDP endpoints.
+BeforeAll {
+    . (Join-Path $PSScriptRoot '_helpers.ps1')
+    Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
+    Import-Module $ModuleManifest -Force
+
+    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $client = [System.Net.Sockets.TcpClient]::new()
+    $client.Connect([ipaddress]::Loopback, $port)
+    $accepted = $listener.AcceptTcpClient()
+    $clientPort = $client.Client.LocalEndPoint.Port
+    $me = Get-Process -Id $PID
+
+    $child = Start-SocketChild
+    $sockets = $child.Sockets
+}
+AfterAll {
+    Stop-SocketChild $child
+    foreach ($s in $accepted, $client) { if ($s) { $s.Dispose() } }
+    if ($listener) { $listener.Stop() }
+    Remove-Module ProcConn -ErrorAction Ignore
+}
+
+Describe 'Get-ProcConnection on real sockets' {
+    It 'finds the listener this test opened by -LocalPort, owned by this process' {
+        $rows = @(Get-ProcConnection -LocalPort $port -State Listen)
+        $rows.Count | Should -Be 1
+        $r = $rows[0]
+        $r.PSObject.TypeNames[0] | Should -Be 'ProcConn.Connection'
+        $r.Protocol | Should -Be 'TCP'
+        $r.AddressFamily | Should -Be 'IPv4'
+        $r.LocalAddress | Should -Be '127.0.0.1'
+        $r.LocalPort | Should -BeOfType [int]
+        $r.LocalPort | Should -Be $port
+        $r.State | Should -BeOfType [string]
+        $r.State | Should -Be 'LISTEN'
+        $null -eq $r.RemoteAddress | Should -BeTrue
+        $r.OwningProcess | Should -Be $PID
+        $r.ProcessName | Should -Be $me.ProcessName
+        $r.ProcessPath | Should -Be $me.Path
+        $r.ParentProcessId | Should -Be $me.Parent.Id
+        $r.ProcessStartTime | Should -BeOfType [datetime]
+        [math]::Abs(($r.ProcessStartTime - $me.StartTime).TotalSeconds) | Should -BeLessThan 1.5
+        $r.UserName | Should -Be ([Environment]::UserName)
+    }
+
+    It 'Where-Object State -eq ESTABLISHED keeps both ends of the connection' {
+        $rows = @(Get-ProcConnection -OwningProcess $PID | Where-Object State -eq ESTABLISHED |
+                Where-Object { $_.LocalPort -eq $port -or $_.LocalPort -eq $clientPort })
+        @($rows | ForEach-Object { "$($_.LocalPort)>$($_.RemotePort)" } | Sort-Object) |
+            Should -Be @("$port>$clientPort", "$clientPort>$port" | Sort-Object)
+        $rows.RemotePort | Should -BeOfType [int]
+    }
+
+    It '-State takes Get-NetTCPConnection''s spelling: Established' {
+        $rows = @(Get-ProcConnection -State Established -LocalPort $clientPort -OwningProcess $PID)
+        $rows.Count | Should -Be 1
+        $rows[0].RemotePort | Should -Be $port
+    }
+
+    It 'Get-Process | Get-ProcConnection lists the endpoints of the piped process' {
+        $rows = @(Get-Process -Id $sockets.pid | Get-ProcConnection)
+        $rows.OwningProcess | Sort-Object -Unique | Should -Be $sockets.pid
+        $rows.Where({ $_.Protocol -eq 'TCP' -and $_.LocalPort -eq $sockets.tcp4.listenPort -and $_.State -eq 'LISTEN' }).Count | Should -Be 1
+        $rows.Where({ $_.Protocol -eq 'UDP' -and $_.LocalPort -eq $sockets.udp4.port }).Count | Should -Be 1
+        $rows[0].ProcessName | Should -Be (Get-Process -Id $sockets.pid).ProcessName
+    }
+
+    It 'several piped processes are listed together' {
+        $rows = @(Get-Process -Id $PID, $sockets.pid | Get-ProcConnection -Protocol TCP -State Listen)
+        $rows.OwningProcess | Sort-Object -Unique | Should -Be @($PID, $sockets.pid | Sort-Object)
+    }
+
+    It 'a pipeline that yields no process lists nothing, not everything' {
+        @(Get-Process -Name 'no-such-process-procconn' -ErrorAction Ignore | Get-ProcConnection).Count | Should -Be 0
+    }
+
+    It '-ProcessName takes wildcards' {
+        $name = (Get-Process -Id $sockets.pid).ProcessName
+        $pattern = $name.Substring(0, $name.Length - 1) + '?'
+        $rows = @(Get-ProcConnection -ProcessName $pattern.ToUpperInvariant() -LocalPort $sockets.tcp4.listenPort -State Listen)
+        $rows.OwningProcess | Should -Be $sockets.pid
+    }
+
+    It '-Protocol UDP: no state and no remote end' {
+        $rows = @(Get-ProcConnection -Protocol UDP -LocalPort $sockets.udp4.port)
+        $rows.Count | Should -Be 1
+        $null -eq $rows[0].State | Should -BeTrue
+        $null -eq $rows[0].RemotePort | Should -BeTrue
+        $rows[0].OwningProcess | Should -Be $sockets.pid
+    }
+
+    It '-AddressFamily IPv6 -LocalAddress ::1 finds the child''s IPv6 listener' {
+        if ($null -eq $sockets.tcp6) { Set-ItResult -Skipped -Because 'this host has no IPv6 loopback'; return }
+        $rows = @(Get-ProcConnection -AddressFamily IPv6 -LocalAddress ::1 -LocalPort $sockets.tcp6.listenPort -State Listen)
+        $rows.Count | Should -Be 1
+        $rows[0].AddressFamily | Should -Be 'IPv6'
+        $rows[0].LocalAddress | Should -Be '::1'
+        $rows[0].OwningProcess | Should -Be $sockets.pid
+        @(Get-ProcConnection -AddressFamily IPv4 -LocalPort $sockets.tcp6.listenPort -State Listen).Count | Should -Be 0
+    }
+
+    It '-RemoteAddress with a block and -RemotePort find the client end' {
+        $rows = @(Get-ProcConnection -RemoteAddress 127.0.0.0/8 -RemotePort $port)
+        $rows.LocalPort | Should -Be $clientPort
+        @(Get-ProcConnection -RemoteAddress 10.0.0.0/8 -RemotePort $port).Count | Should -Be 0
+    }
+
+    It '-IncludeChildProcess from this process reaches the child''s endpoints' {
+        $rows = @(Get-Process -Id $PID | Get-ProcConnection -IncludeChildProcess -LocalPort $sockets.tcp4.listenPort -State Listen)
+        $rows.OwningProcess | Should -Be $sockets.pid
+        @(Get-ProcConnection -OwningProcess $PID -LocalPort $sockets.tcp4.listenPort).Count | Should -Be 0
+    }
+
+    It 'the default view is the PID, ProcessName, Protocol, Local, Remote, State table' {
+        $text = Get-ProcConnection -LocalPort $port | Out-String -Width 200
+        $text | Should -Match 'PID\s+ProcessName\s+Protocol\s+Local\s+Remote\s+State'
+        $text | Should -Match "$PID\s+\S+\s+TCP\s+127\.0\.0\.1:$port\s+\*:\*\s+LISTEN"
+        $text | Should -Match "127\.0\.0\.1:$port\s+127\.0\.0\.1:$clientPort\s+ESTABLISHED"
+    }
+
+    It 'survives an Export-Csv round trip' {
+        $file = Join-Path ([System.IO.Path]::GetTempPath()) "procconn-$PID-roundtrip.csv"
+        try {
+            $rows = @(Get-ProcConnection -LocalPort $port -State Listen)
+            $rows | Export-Csv -LiteralPath $file -NoTypeInformation
+            $back = @(Import-Csv -LiteralPath $file)
+            $back.Count | Should -Be 1
+            [int]$back[0].LocalPort | Should -Be $port
+            [int]$back[0].OwningProcess | Should -Be $PID
+            $back[0].State | Should -Be 'LISTEN'
+            $back[0].ProcessName | Should -Be $me.ProcessName
+            $back[0].ProcessPath | Should -Be $me.Path
+            [datetime]$back[0].ProcessStartTime | Should -Be ([datetime]$rows[0].ProcessStartTime.ToString())
+            $back[0].Unavailable | Should -Be "$($rows[0].Unavailable)"
+            $back[0].PSObject.Properties.Name | Should -Be $rows[0].PSObject.Properties.Name
+        } finally {
+            Remove-Item -LiteralPath $file -ErrorAction Ignore
+        }
+    }
+
+    It 'Select-Object -First 1 returns one object and leaves no engine running' {
+        $before = @(Get-Process -Name deno -ErrorAction Ignore).Id
+        $rows = @(Get-ProcConnection | Select-Object -First 1)
+        $rows.Count | Should -Be 1
+        Start-Sleep -Milliseconds 300
+        $left = @(Get-Process -Name deno -ErrorAction Ignore | Where-Object { $_.Id -notin $before -and $_.Parent.Id -eq $PID })
+        $left | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,164 @@
+# Export-ProcConnectionSnapshot with the real engine, and Register-ProcConnectionSnapshotTask:
+# for real where the ScheduledTasks module is missing (this Linux machine), and against stand-in
+# ScheduledTasks commands for what it would register on Windows.
+BeforeAll {
+    . (Join-Path $PSScriptRoot '_helpers.ps1')
+    Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
+    Import-Module $ModuleManifest -Force
+    $dir = New-TestFolder
+    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+}
+AfterAll {
+    if ($listener) { $listener.Stop() }
+    Remove-Module ProcConn -ErrorAction Ignore
+    Remove-Item -Recurse -Force $dir
+}
+
+Describe 'Export-ProcConnectionSnapshot' {
+    It 'writes a CSV snapshot with time and host on every row, and -Append adds one whole snapshot' {
+        $file = Join-Path $dir 'conns.csv'
+        Export-ProcConnectionSnapshot -Path $file
+        Export-ProcConnectionSnapshot -Path $file -Append
+        $lines = Get-Content -LiteralPath $file
+        @($lines | Where-Object { $_ -like 'snapshotTime,hostName,*' }).Count | Should -Be 1 -Because 'the header is written once'
+        $rows = @(Import-Csv -LiteralPath $file)
+        $times = @($rows.snapshotTime | Sort-Object -Unique)
+        $times.Count | Should -Be 2
+        $rows.hostName | Sort-Object -Unique | Should -Be ([System.Net.Dns]::GetHostName())
+        foreach ($t in $times) {
+            $mine = @($rows | Where-Object { $_.snapshotTime -eq $t -and $_.localPort -eq "$port" -and $_.state -eq 'LISTEN' })
+            $mine.Count | Should -Be 1
+            $mine[0].pid | Should -Be "$PID"
+        }
+    }
+
+    It 'writes NDJSON and returns the file with -PassThru' {
+        $file = Join-Path $dir 'conns.ndjson'
+        $info = Export-ProcConnectionSnapshot -Path $file -Format Ndjson -PassThru
+        $info | Should -BeOfType [System.IO.FileInfo]
+        $info.FullName | Should -Be $file
+        $records = @(Get-Content -LiteralPath $file | ConvertFrom-Json -DateKind String)
+        @($records | Where-Object { $_.localPort -eq $port -and $_.pid -eq $PID }).Count | Should -BeGreaterOrEqual 1
+        $records[0].snapshotTime | Should -Match '^\d{4}-\d\d-\d\dT'
+    }
+
+    It 'resolves a relative path against the current location' {
+        Push-Location $dir
+        try {
+            Export-ProcConnectionSnapshot -Path 'relative.csv'
+        } finally {
+            Pop-Location
+        }
+        Join-Path $dir 'relative.csv' | Should -Exist
+    }
+
+    It '-WhatIf writes nothing' {
+        $file = Join-Path $dir 'whatif.csv'
+        Export-ProcConnectionSnapshot -Path $file -WhatIf
+        $file | Should -Not -Exist
+    }
+
+    It 'the engine''s failure (a folder that does not exist) is a terminating error with its message' {
+        $file = Join-Path $dir 'no-such-folder/conns.csv'
+        $err = $null
+        try { Export-ProcConnectionSnapshot -Path $file } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshot,Export-ProcConnectionSnapshot'
+        $err.Exception.Message | Should -BeLike "Cannot write the snapshot to `"$file`": *"
+        $err.TargetObject | Should -Be $file
+        Join-Path $dir 'no-such-folder' | Should -Not -Exist
+    }
+}
+
+Describe 'Register-ProcConnectionSnapshotTask' {
+    It 'without the ScheduledTasks module: a clear terminating error' {
+        Get-Command Register-ScheduledTask -ErrorAction Ignore | Should -BeNullOrEmpty -Because 'this machine has no ScheduledTasks module'
+        $err = $null
+        try { Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 't.csv') -Interval (New-TimeSpan -Minutes 5) -Confirm:$false } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnNoScheduledTasks,Register-ProcConnectionSnapshotTask'
+        $err.CategoryInfo.Category | Should -Be 'NotInstalled'
+        $err.Exception.Message | Should -BeLike 'The ScheduledTasks module is not available here*cron*'
+    }
+
+    It 'refuses an interval of <Interval>' -ForEach @(
+        @{ Interval = '00:00:30' }
+        @{ Interval = '32.00:00:00' }
+    ) {
+        { Register-ProcConnectionSnapshotTask -Path x.csv -Interval $Interval -WhatIf } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,Register-ProcConnectionSnapshotTask' -ExpectedMessage "*The interval '$Interval' is out of range*"
+    }
+
+    Context 'with stand-ins for the ScheduledTasks commands' {
+        BeforeAll {
+            # What Windows' ScheduledTasks module would be given: each stand-in records its arguments.
+            $script:calls = [System.Collections.Generic.List[object]]::new()
+            $standIns = @'
+function global:New-ScheduledTaskAction { param($Execute, $Argument) $script:calls.Add(@{ Command = 'Action'; Execute = $Execute; Argument = $Argument }); [pscustomobject]@{ Execute = $Execute; Arguments = $Argument } }
+function global:New-ScheduledTaskTrigger { param([switch]$Once, $At, $RepetitionInterval) $script:calls.Add(@{ Command = 'Trigger'; Once = [bool]$Once; At = $At; RepetitionInterval = $RepetitionInterval }); 'trigger' }
+function global:New-ScheduledTaskPrincipal { param($UserId, $RunLevel, $LogonType) $script:calls.Add(@{ Command = 'Principal'; UserId = $UserId; RunLevel = $RunLevel; LogonType = $LogonType }); 'principal' }
+function global:New-ScheduledTaskSettingsSet { param($MultipleInstances, [switch]$StartWhenAvailable) $script:calls.Add(@{ Command = 'Settings'; MultipleInstances = $MultipleInstances }); 'settings' }
+function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $Trigger, $Principal, $Settings, [switch]$Force, $Description) $script:calls.Add(@{ Command = 'Register'; TaskName = $TaskName; TaskPath = $TaskPath; Action = $Action; Force = [bool]$Force; Description = $Description }); [pscustomobject]@{ TaskName = $TaskName } }
+'@
+            . ([scriptblock]::Create($standIns))
+        }
+        AfterAll {
+            foreach ($f in 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal', 'New-ScheduledTaskSettingsSet', 'Register-ScheduledTask') {
+                Remove-Item "Function:\$f" -ErrorAction Ignore
+            }
+        }
+        BeforeEach { $script:calls.Clear() }
+
+        It 'registers a task that runs the engine directly, every interval, as SYSTEM' {
+            $file = Join-Path $dir 'snap shots/conns.csv'
+            $task = Register-ProcConnectionSnapshotTask -Path $file -Interval (New-TimeSpan -Minutes 5) -Confirm:$false
+            $task.TaskName | Should -Be 'ProcConn snapshot'
+            $action = $script:calls | Where-Object Command -eq 'Action'
+            $action.Execute | Should -Be $Deno -Because 'the module in the checkout runs the checkout''s engine'
+            $action.Argument | Should -BeLike "run *`"$file`" --append --format csv"
+            $action.Argument | Should -BeLike "* $(Join-Path $Repo 'main.ts') snapshot --out *"
+            $trigger = $script:calls | Where-Object Command -eq 'Trigger'
+            $trigger.Once | Should -BeTrue
+            $trigger.RepetitionInterval | Should -Be ([timespan]::FromMinutes(5))
+            $principal = $script:calls | Where-Object Command -eq 'Principal'
+            $principal.UserId | Should -Be 'SYSTEM'
+            $principal.LogonType | Should -Be 'ServiceAccount'
+            $principal.RunLevel | Should -Be 'Highest'
+            ($script:calls | Where-Object Command -eq 'Settings').MultipleInstances | Should -Be 'IgnoreNew'
+            $register = $script:calls | Where-Object Command -eq 'Register'
+            $register.TaskPath | Should -Be '\'
+            $register.Force | Should -BeFalse
+            $register.Description | Should -BeLike "*$file*"
+        }
+
+        It 'another account runs unattended without a stored password (S4U); -Force replaces' {
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'c.ndjson') -Format Ndjson -Interval 00:01:00 -User 'CORP\ir-svc' -TaskName 'IR' -TaskPath '\ProcConn\' -Force -Confirm:$false | Out-Null
+            ($script:calls | Where-Object Command -eq 'Principal').LogonType | Should -Be 'S4U'
+            ($script:calls | Where-Object Command -eq 'Action').Argument | Should -BeLike '*--append --format ndjson'
+            $register = $script:calls | Where-Object Command -eq 'Register'
+            $register.TaskName | Should -Be 'IR'
+            $register.TaskPath | Should -Be '\ProcConn\'
+            $register.Force | Should -BeTrue
+        }
+
+        It '-WhatIf registers nothing' {
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'w.csv') -Interval 00:05:00 -WhatIf
+            $script:calls.Count | Should -Be 0
+        }
+    }
+
+    It '-WhatIf shows the task and its full command line' {
+        $file = Join-Path $dir 'what if.csv'
+        $script = @"
+function New-ScheduledTaskAction {} function New-ScheduledTaskTrigger {} function New-ScheduledTaskPrincipal {}
+function New-ScheduledTaskSettingsSet {} function Register-ScheduledTask { throw 'registered' }
+Import-Module '$ModuleManifest'
+Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -WhatIf
+"@
+        $r = Invoke-TestPwsh -Script $script
+        $r.ExitCode | Should -Be 0 -Because $r.Stderr
+        $r.Stderr | Should -BeNullOrEmpty
+        $text = $r.Stdout -replace '\s+', ' '
+        $text | Should -BeLike "What if: Performing the operation `"Register scheduled task`" on target `"task '\ProcConn snapshot' as SYSTEM, every 00:05:00 from now: `"$Deno`" run *main.ts snapshot --out `"$file`" --append --format csv`".*"
+    }
+}
