@@ -1,6 +1,10 @@
 // Packs the release bundles from the executables in dist/:
-//   dist/procconn-<version>-windows-x64.zip     procconn.exe, JSON Schema, README.txt, SHA256SUMS
-//   dist/procconn-<version>-linux-x64.tar.gz    procconn,     JSON Schema, README.txt, SHA256SUMS
+//   dist/procconn-<version>-windows-x64.zip     procconn.exe, JSON Schema, README.txt, ProcConn/,
+//                                               SHA256SUMS
+//   dist/procconn-<version>-linux-x64.tar.gz    procconn,     JSON Schema, README.txt, ProcConn/,
+//                                               SHA256SUMS
+// ProcConn/ is the PowerShell module (ps-wrapper/ProcConn); it finds the executable in the folder
+// that holds it.
 // plus dist/SHA256SUMS over the two archives. The executables come from `deno task compile`
 // (dist/procconn.exe, dist/procconn) or, when those are absent, from `npm run build:exe`
 // (dist/procconn-node.exe, dist/procconn-node).
@@ -10,12 +14,13 @@ import { createHash } from "node:crypto";
 import {
   createWriteStream,
   existsSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { TarArchive, ZipArchive } from "archiver";
@@ -47,6 +52,20 @@ export function checksumLines(files) {
   return files.map(({ name, bytes }) => `${sha256(bytes)}  ${name}\n`).join("");
 }
 
+/** The PowerShell module's files, as bundle entries under ProcConn/. */
+function moduleFiles() {
+  const base = join(ROOT, "ps-wrapper");
+  return readdirSync(join(base, "ProcConn"), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .sort()
+    .map((path) => ({
+      name: relative(base, path).split("\\").join("/"),
+      bytes: readFileSync(path),
+      mode: 0o644,
+    }));
+}
+
 function readme(version, bundle, runtime) {
   const run = bundle.platform.startsWith("windows") ? "procconn.exe" : "./procconn";
   return [
@@ -59,6 +78,11 @@ function readme(version, bundle, runtime) {
     `  ${run} --state established      filter (see --help for all filters)`,
     `  ${run} --format json            JSON records (schema: connection.schema.json)`,
     `  ${run} snapshot --out c.csv --append`,
+    "",
+    "PowerShell 7.2+: the ProcConn module (folder ProcConn) runs the executable beside it.",
+    `  Import-Module ${bundle.platform.startsWith("windows") ? ".\\ProcConn" : "./ProcConn"}`,
+    "  Get-ProcConnection | Where-Object State -eq ESTABLISHED",
+    "  Get-Help about_ProcConn",
     "",
     runtime === "node" && bundle.platform.startsWith("windows")
       ? "Footprint: on its first Windows API call the program writes its FFI addon (koffi.node,\n" +
@@ -119,6 +143,7 @@ export async function main(argv) {
       { name: bundle.exe, bytes: readFileSync(join(dist, file)), mode: 0o755 },
       { name: "connection.schema.json", bytes: schema, mode: 0o644 },
       { name: "README.txt", bytes: Buffer.from(readme(version, bundle, runtime)), mode: 0o644 },
+      ...moduleFiles(),
     ];
     files.push({ name: "SHA256SUMS", bytes: Buffer.from(checksumLines(files)), mode: 0o644 });
     const target = join(dist, `${folder}.${bundle.archive}`);

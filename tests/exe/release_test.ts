@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -44,6 +44,26 @@ describe("scripts/release.mjs", { skip: process.platform !== "linux" }, () => {
         const schema = readFileSync(join(out, folder, "connection.schema.json"), "utf8");
         assert.equal(schema, readFileSync(join(ROOT, "schema/connection.schema.json"), "utf8"));
         assert.match(readFileSync(join(out, folder, "README.txt"), "utf8"), /built on node/);
+        // The PowerShell module, whole, beside the executable it runs.
+        const moduleSource = join(ROOT, "ps-wrapper/ProcConn");
+        const files = readdirSync(moduleSource, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile()).map((e) =>
+            join(e.parentPath, e.name).slice(moduleSource.length)
+          );
+        assert.ok(
+          files.includes("/ProcConn.psd1") && files.includes("/Public/Get-ProcConnection.ps1"),
+        );
+        for (const file of files) {
+          assert.equal(
+            readFileSync(join(out, folder, "ProcConn", file), "utf8"),
+            readFileSync(join(moduleSource, file), "utf8"),
+            file,
+          );
+        }
+        assert.match(
+          readFileSync(join(out, folder, "SHA256SUMS"), "utf8"),
+          / {2}ProcConn\/Public\/Get-ProcConnection\.ps1$/m,
+        );
       }
       assert.equal(
         readFileSync(join(out, win, "procconn.exe"), "utf8"),
