@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { FilterOptions } from "../core/filter.ts";
 import { parseCidr } from "../core/filter.ts";
-import { CONNECTION_FIELDS, type Family, type Protocol, type TcpState } from "../core/record.ts";
+import { CONNECTION_FIELDS, type Family, type Protocol } from "../core/record.ts";
 import { parseState } from "../core/states.ts";
 import { type Format, FORMATS } from "../formatters/mod.ts";
 import { VERSION } from "../version.ts";
@@ -101,23 +101,32 @@ function parsePort(text: string): number {
   return n;
 }
 
-function parsePids(text: string): number[] {
-  const items = commaList(text);
-  if (items.length === 0) throw new RangeError(`Invalid pid list "${text}": expected N[,N...]`);
-  return items.map((item) => {
-    const n = /^\d{1,10}$/.test(item) ? Number(item) : NaN;
-    if (!(n >= 0 && n <= 0xffffffff)) {
-      throw new RangeError(`Invalid pid "${item}": expected a whole number from 0 to 4294967295`);
+/** A parser of a comma list whose items `item` parses; an empty list is refused. */
+function listOf<T>(what: string, usage: string, item: (text: string) => T) {
+  return (text: string): T[] => {
+    const items = commaList(text);
+    if (items.length === 0) {
+      throw new RangeError(`Invalid ${what} list "${text}": expected ${usage}`);
     }
-    return n;
-  });
+    return items.map(item);
+  };
 }
 
-function parseStates(text: string): TcpState[] {
-  const items = commaList(text);
-  if (items.length === 0) throw new RangeError(`Invalid state list "${text}": expected S[,S...]`);
-  return items.map(parseState);
-}
+const parsePids = listOf("pid", "N[,N...]", (item) => {
+  const n = /^\d{1,10}$/.test(item) ? Number(item) : NaN;
+  if (!(n >= 0 && n <= 0xffffffff)) {
+    throw new RangeError(`Invalid pid "${item}": expected a whole number from 0 to 4294967295`);
+  }
+  return n;
+});
+
+const parseStates = listOf("state", "S[,S...]", parseState);
+const parsePorts = listOf("port", "N[,N...]", parsePort);
+const parseAddresses = listOf("address", "ADDR[,ADDR...]", (item) => {
+  parseCidr(item);
+  return item;
+});
+const parseNames = listOf("name", "a name", (item) => item);
 
 function parseFields(text: string): string[] {
   const items = commaList(text);
@@ -128,27 +137,6 @@ function parseFields(text: string): string[] {
       `Unknown field "${bad ?? text}": expected a comma list of ${CONNECTION_FIELDS.join(", ")}`,
     );
   }
-  return items;
-}
-
-function parsePorts(text: string): number[] {
-  const items = commaList(text);
-  if (items.length === 0) throw new RangeError(`Invalid port list "${text}": expected N[,N...]`);
-  return items.map(parsePort);
-}
-
-function parseAddresses(text: string): string[] {
-  const items = commaList(text);
-  if (items.length === 0) {
-    throw new RangeError(`Invalid address list "${text}": expected ADDR[,ADDR...]`);
-  }
-  for (const item of items) parseCidr(item);
-  return items;
-}
-
-function parseNames(text: string): string[] {
-  const items = commaList(text);
-  if (items.length === 0) throw new RangeError(`Invalid name list "${text}": expected a name`);
   return items;
 }
 

@@ -19,15 +19,10 @@ BeforeAll {
     Remove-Module ProcConn -ErrorAction Ignore
     Import-Module (Join-Path $bundle 'ProcConn') -Force
 
-    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
-    $listener.Start()
+    $listener = Start-TestListener
     $port = $listener.LocalEndpoint.Port
 }
-AfterAll {
-    if ($listener) { $listener.Stop() }
-    Remove-Module ProcConn -ErrorAction Ignore
-    Remove-Item -Recurse -Force $dir
-}
+AfterAll { Remove-TestState -Listener $listener -Folder $dir }
 
 Describe 'The ProcConn module of the Linux release bundle' {
     It 'is imported by its folder name and runs the bundled executable' {

@@ -23,8 +23,7 @@ BeforeAll {
 AfterAll {
     $env:PATH = $savedPath
     Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
-    Remove-Module ProcConn -ErrorAction Ignore
-    Remove-Item -Recurse -Force $dir
+    Remove-TestState -Folder $dir
 }
 
 Describe 'Finding the engine' {
@@ -77,8 +76,7 @@ Describe 'Finding the engine' {
     It 'the checkout''s engine is used when the module sits in a procconn checkout' {
         Remove-Module ProcConn -ErrorAction Ignore
         Import-Module $ModuleManifest -Force
-        $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
-        $listener.Start()
+        $listener = Start-TestListener
         try {
             $rows = @(Get-ProcConnection -LocalPort $listener.LocalEndpoint.Port -OwningProcess $PID -Verbose 4>&1)
             $verbose = $rows | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
@@ -94,8 +92,7 @@ Describe 'Finding the engine' {
         Set-Content -LiteralPath $wrapper -Value "#!/bin/sh`nexec '$Deno' run --allow-all '$(Join-Path $Repo 'main.ts')' `"`$@`"`n"
         chmod +x $wrapper
         $env:PROCCONN_EXE = $wrapper
-        $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::IPv6Loopback, 0)
-        $listener.Start()
+        $listener = Start-TestListener -Address ([ipaddress]::IPv6Loopback)
         try {
             $rows = @(Get-ProcConnection -LocalPort $listener.LocalEndpoint.Port -AddressFamily IPv6)
             $rows.Count | Should -Be 1

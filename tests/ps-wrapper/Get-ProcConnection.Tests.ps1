@@ -6,8 +6,7 @@ BeforeAll {
     Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
     Import-Module $ModuleManifest -Force
 
-    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
-    $listener.Start()
+    $listener = Start-TestListener
     $port = $listener.LocalEndpoint.Port
     $client = [System.Net.Sockets.TcpClient]::new()
     $client.Connect([ipaddress]::Loopback, $port)
@@ -21,8 +20,7 @@ BeforeAll {
 AfterAll {
     Stop-SocketChild $child
     foreach ($s in $accepted, $client) { if ($s) { $s.Dispose() } }
-    if ($listener) { $listener.Stop() }
-    Remove-Module ProcConn -ErrorAction Ignore
+    Remove-TestState -Listener $listener
 }
 
 Describe 'Get-ProcConnection on real sockets' {

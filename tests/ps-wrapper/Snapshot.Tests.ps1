@@ -6,15 +6,10 @@ BeforeAll {
     Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
     Import-Module $ModuleManifest -Force
     $dir = New-TestFolder
-    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
-    $listener.Start()
+    $listener = Start-TestListener
     $port = $listener.LocalEndpoint.Port
 }
-AfterAll {
-    if ($listener) { $listener.Stop() }
-    Remove-Module ProcConn -ErrorAction Ignore
-    Remove-Item -Recurse -Force $dir
-}
+AfterAll { Remove-TestState -Listener $listener -Folder $dir }
 
 Describe 'Export-ProcConnectionSnapshot' {
     It 'writes a CSV snapshot with time and host on every row, and -Append adds one whole snapshot' {

@@ -91,3 +91,19 @@ function Stop-SocketChild {
     if (-not $Child.Process.WaitForExit(10000)) { $Child.Process.Kill($true) }
     $Child.Process.Dispose()
 }
+
+# A TCP listener of this PowerShell process on a free loopback port.
+function Start-TestListener {
+    param([ipaddress] $Address = [ipaddress]::Loopback)
+    $listener = [System.Net.Sockets.TcpListener]::new($Address, 0)
+    $listener.Start()
+    $listener
+}
+
+# What a test file leaves: its listener, the module, its folder.
+function Remove-TestState {
+    param($Listener, [string] $Folder)
+    if ($Listener) { $Listener.Stop() }
+    Remove-Module ProcConn -ErrorAction Ignore
+    if ($Folder) { Remove-Item -Recurse -Force -LiteralPath $Folder -ErrorAction Ignore }
+}
