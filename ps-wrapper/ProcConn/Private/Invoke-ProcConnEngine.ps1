@@ -37,9 +37,10 @@ function Invoke-ProcConnEngine {
     try {
         $process = [System.Diagnostics.Process]::Start($start)
     } catch {
+        # Process.Start's own exception (not executable, wrong format) sits inside PowerShell's.
+        $cause = if ($_.Exception.InnerException) { $_.Exception.InnerException } else { $_.Exception }
         throw [System.InvalidOperationException]::new(
-            "The procconn engine '$($engine.FilePath)' could not be started: $($_.Exception.InnerException.Message ?? $_.Exception.Message)",
-            $_.Exception)
+            "The procconn engine '$($engine.FilePath)' could not be started: $($cause.Message)", $cause)
     }
     try {
         $process.StandardInput.Close()
