@@ -6,6 +6,8 @@
 #   exe      the Windows Node single executable under Wine, compared with the Deno engine
 #   pwsh     the PowerShell module with real PowerShell and Pester (tests/ps-wrapper/run.sh;
 #            required when CI=true)
+#   pwsh-win the PowerShell module as Windows code: PowerShell's SDK under Wine 10 with the
+#            Windows engine (tests/ps-wrapper/wine.sh; required when CI=true)
 # Run it through `npm test` after `npm ci`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +76,7 @@ tier "doc examples" "$DENO" test -A --quiet --doc mod.ts core/ formatters/ ffi/ 
 tier "wine tier (Windows engine under Wine 10)" bash tests/wine/run.sh
 tier "windows node executable (Wine 10)" bash tests/exe/wine.sh
 tier "powershell module (Pester, real pwsh, real engine)" bash tests/ps-wrapper/run.sh
+tier "powershell module on Windows (Pester, PowerShell under Wine 10)" bash tests/ps-wrapper/wine.sh
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -8,8 +8,8 @@ function Resolve-ProcConnEngine {
     1. a procconn executable in the module folder, then in the folder that holds the module folder
        (the layout of the release bundles);
     2. the file named by the PROCCONN_EXE environment variable;
-    3. the procconn checkout the module sits in (ps-wrapper/ProcConn), run with its Deno as the
-       checkout's package.json runs it;
+    3. the procconn checkout the module sits in (ps-wrapper/ProcConn), run as the checkout's
+       package.json runs it, with the Deno in its node_modules or else the one on the PATH;
     4. procconn on the PATH.
     Throws one error naming every place it looked when none is there.
     #>
@@ -74,15 +74,20 @@ function Get-ProcConnCheckoutEngine {
     if ($words.Count -lt 3 -or $words[0] -ne 'deno' -or $words[-1] -ne 'main.ts') {
         return [pscustomobject]@{ Engine = $null; Looked = "$looked (package.json has no 'deno ... main.ts' procconn script)" }
     }
-    $denoNames = if ($IsWindows) { @('deno.exe') } else { @('deno') }
-    $candidates = foreach ($name in $denoNames) {
-        Join-Path $root "node_modules/deno/$name"
-        Join-Path $root "node_modules/@deno/win32-x64/$name"
-        Join-Path $root "node_modules/@deno/linux-x64-glibc/$name"
-    }
+    $denoName = if ($IsWindows) { 'deno.exe' } else { 'deno' }
+    $candidates = @(
+        Join-Path $root "node_modules/deno/$denoName"
+        Join-Path $root "node_modules/@deno/win32-x64/$denoName"
+        Join-Path $root "node_modules/@deno/linux-x64-glibc/$denoName"
+    )
     $deno = $candidates | Where-Object { Test-Path -LiteralPath $_ -PathType Leaf } | Select-Object -First 1
     if (-not $deno) {
-        return [pscustomobject]@{ Engine = $null; Looked = "$looked (no Deno in its node_modules: run npm ci)" }
+        # A checkout used with a Deno installed on its own.
+        $deno = Get-Command -Name $denoName -CommandType Application -ErrorAction Ignore |
+            Select-Object -First 1 -ExpandProperty Source
+    }
+    if (-not $deno) {
+        return [pscustomobject]@{ Engine = $null; Looked = "$looked (no Deno in its node_modules or on the PATH: run npm ci)" }
     }
     $arguments = [string[]]@($words[1..($words.Count - 2)] + $mainTs)
     [pscustomobject]@{

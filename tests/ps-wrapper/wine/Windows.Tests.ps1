@@ -1,0 +1,102 @@
+# The ProcConn module as Windows code (PowerShell 7 under Wine): the Windows engine (deno.exe
+# main.ts, found through the checkout and the PATH) against sockets of this PowerShell process.
+BeforeAll {
+    $repo = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
+    Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
+    Import-Module (Join-Path $repo 'ps-wrapper/ProcConn/ProcConn.psd1') -Force
+    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $me = Get-Process -Id $PID
+}
+AfterAll {
+    if ($listener) { $listener.Stop() }
+    Remove-Module ProcConn -ErrorAction Ignore
+}
+
+Describe 'ProcConn on Windows' {
+    It 'runs as Windows code' {
+        $IsWindows | Should -BeTrue
+        $me.Path | Should -Match '^[A-Z]:\\.*\\pwsh\.exe$'
+    }
+
+    It 'finds the listener of this process through the checkout''s engine (deno.exe)' {
+        $out = @(Get-ProcConnection -LocalPort $port -Verbose 4>&1)
+        $verbose = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+        "$($verbose[0])" | Should -Match '^procconn engine \(checkout\): [A-Z]:\\.*\\deno\.exe run .*\\main\.ts --format ndjson'
+        $rows = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $rows.Count | Should -Be 1
+        $r = $rows[0]
+        $r.PSObject.TypeNames[0] | Should -Be 'ProcConn.Connection'
+        $r.State | Should -Be 'LISTEN'
+        $r.LocalAddress | Should -Be '127.0.0.1'
+        $r.OwningProcess | Should -Be $PID
+        $r.ProcessName | Should -Be 'pwsh.exe'
+        $r.ProcessPath | Should -Be $me.Path
+        $r.ProcessStartTime | Should -BeOfType [datetime]
+        $r.UserName | Should -Match '\\'
+    }
+
+    It 'keeps the Windows engine''s reasons for what Wine does not answer' {
+        $r = Get-ProcConnection -LocalPort $port -State Listen
+        $r.Unavailable.CreationTime | Should -Be 'not-supported'
+        $r.Unavailable.Services | Should -Be 'not-supported'
+        $null -eq $r.CreationTime | Should -BeTrue
+    }
+
+    It 'Get-Process | Get-ProcConnection and -State Listen' {
+        $rows = @(Get-Process -Id $PID | Get-ProcConnection -State Listen -Protocol TCP)
+        $rows.LocalPort | Should -Contain $port
+        $rows.OwningProcess | Sort-Object -Unique | Should -Be $PID
+    }
+
+    It 'Where-Object State -eq ESTABLISHED sees both ends of a connection' {
+        $client = [System.Net.Sockets.TcpClient]::new()
+        $client.Connect([ipaddress]::Loopback, $port)
+        $accepted = $listener.AcceptTcpClient()
+        try {
+            $rows = @(Get-ProcConnection -OwningProcess $PID | Where-Object State -eq ESTABLISHED)
+            $ports = $rows | ForEach-Object { "$($_.LocalPort)>$($_.RemotePort)" }
+            $ports | Should -Contain "$port>$($client.Client.LocalEndPoint.Port)"
+            $ports | Should -Contain "$($client.Client.LocalEndPoint.Port)>$port"
+        } finally {
+            $accepted.Dispose()
+            $client.Dispose()
+        }
+    }
+
+    It 'writes a snapshot to a Windows path' {
+        $file = Join-Path ([System.IO.Path]::GetTempPath()) "procconn-$PID.csv"
+        try {
+            Export-ProcConnectionSnapshot -Path $file
+            $rows = @(Import-Csv -LiteralPath $file | Where-Object { $_.localPort -eq "$port" -and $_.pid -eq "$PID" })
+            $rows.Count | Should -Be 1
+            $rows[0].processPath | Should -Be $me.Path
+        } finally {
+            Remove-Item -LiteralPath $file -ErrorAction Ignore
+        }
+    }
+
+    It 'names procconn.exe when no engine is found' {
+        $dir = Join-Path ([System.IO.Path]::GetTempPath()) "procconn-module-$PID"
+        Copy-Item -Recurse -LiteralPath (Join-Path $repo 'ps-wrapper/ProcConn') -Destination (Join-Path $dir 'ProcConn')
+        $savedPath = $env:PATH
+        try {
+            $env:PATH = 'C:\windows\system32'
+            Remove-Module ProcConn
+            Import-Module (Join-Path $dir 'ProcConn/ProcConn.psd1') -Force
+            { Get-ProcConnection } | Should -Throw -ExpectedMessage "*$(Join-Path $dir 'ProcConn\procconn.exe')*procconn.exe on the PATH*"
+        } finally {
+            $env:PATH = $savedPath
+            Remove-Module ProcConn -ErrorAction Ignore
+            Import-Module (Join-Path $repo 'ps-wrapper/ProcConn/ProcConn.psd1') -Force
+            Remove-Item -Recurse -Force -LiteralPath $dir -ErrorAction Ignore
+        }
+    }
+
+    It 'Register-ProcConnectionSnapshotTask stops clearly without the ScheduledTasks module' {
+        Get-Command Register-ScheduledTask -ErrorAction Ignore | Should -BeNullOrEmpty -Because 'Wine has no ScheduledTasks module'
+        { Register-ProcConnectionSnapshotTask -Path C:\snap.csv -Interval 00:05:00 -Confirm:$false } |
+            Should -Throw -ErrorId 'ProcConnNoScheduledTasks,Register-ProcConnectionSnapshotTask'
+    }
+}
