@@ -7,10 +7,14 @@
  *
  * @module
  */
+import { listConnections, openListing } from "./core/list.ts";
 import type { Connection } from "./core/record.ts";
 import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
-import type { CliRequest } from "./cli/args.ts";
-import { startEarlyScanHelper, stopEarlyScanHelper } from "./ffi/linux/scan_helper.ts";
+import { type CliRequest, parseArgs, UsageError } from "./cli/args.ts";
+import { buildProcessTree } from "./core/tree.ts";
+import { defaultSource } from "./ffi/mod.ts";
+import { renderTree, renderTreeJson } from "./formatters/tree.ts";
+import { createFormatter } from "./formatters/mod.ts";
 
 /**
  * Runs procconn with the given arguments.
@@ -25,14 +29,6 @@ import { startEarlyScanHelper, stopEarlyScanHelper } from "./ffi/linux/scan_help
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  // Loaded here rather than imported at the top: run as a program, procconn starts the fd scan
-  // first (below), and it runs while commander, zod and the rest load.
-  const [{ parseArgs, UsageError }, { listConnections, openListing }, { createFormatter }] =
-    await Promise.all([
-      import("./cli/args.ts"),
-      import("./core/list.ts"),
-      import("./formatters/mod.ts"),
-    ]);
   const out = stdoutWriter();
   try {
     const request = parseArgs(args, { noColorEnv: env("NO_COLOR") !== undefined });
@@ -90,17 +86,6 @@ export async function main(args: readonly string[]): Promise<number> {
 
 /** `procconn tree`: the process tree of the owners of the selected endpoints. */
 async function treeView(request: CliRequest): Promise<string> {
-  const [
-    { listConnections },
-    { buildProcessTree },
-    { defaultSource },
-    { renderTree, renderTreeJson },
-  ] = await Promise.all([
-    import("./core/list.ts"),
-    import("./core/tree.ts"),
-    import("./ffi/mod.ts"),
-    import("./formatters/tree.ts"),
-  ]);
   const backend = defaultSource();
   if (!backend.listProcesses) {
     throw new Error(`The ${backend.name} backend cannot list processes`);
@@ -156,10 +141,5 @@ function reportGaps(rows: readonly Connection[]): void {
 }
 
 if (import.meta.main) {
-  startEarlyScanHelper();
-  try {
-    Deno.exitCode = await main(Deno.args);
-  } finally {
-    stopEarlyScanHelper(); // when no listing took it over
-  }
+  Deno.exitCode = await main(Deno.args);
 }
