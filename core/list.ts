@@ -45,20 +45,64 @@ const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
 const FAMILY_ORDER = new Map(FAMILIES.map((f, i) => [f, i]));
 
 /**
- * The order of the listing: protocol, family, local port and address, remote port and address,
- * pid. Compared on the sockets and owners before any record is built, so that records can be
- * made one at a time in this order.
+ * Ranks of the given strings in `localeCompare` order: strings that compare equal share a rank.
+ * Sorting the few distinct addresses once, and then comparing ranks, orders the records exactly
+ * as comparing the strings would, without a collation call per comparison.
  */
-function compareSocketRows(a: RawSocket, pidA: number | null, b: RawSocket, pidB: number | null) {
-  const remotePortA = a.remoteAddress === null ? -1 : a.remotePort ?? -1;
-  const remotePortB = b.remoteAddress === null ? -1 : b.remotePort ?? -1;
-  return (PROTOCOL_ORDER.get(a.protocol)! - PROTOCOL_ORDER.get(b.protocol)!) ||
-    (FAMILY_ORDER.get(a.family)! - FAMILY_ORDER.get(b.family)!) ||
-    (a.localPort - b.localPort) ||
-    a.localAddress.localeCompare(b.localAddress) ||
-    (remotePortA - remotePortB) ||
-    (a.remoteAddress ?? "").localeCompare(b.remoteAddress ?? "") ||
-    ((pidA ?? -1) - (pidB ?? -1));
+function localeRanks(values: Iterable<string>): Map<string, number> {
+  const distinct = [...new Set(values)].sort((a, b) => a.localeCompare(b));
+  const ranks = new Map<string, number>();
+  let rank = 0;
+  for (let i = 0; i < distinct.length; i++) {
+    if (i > 0 && distinct[i - 1].localeCompare(distinct[i]) !== 0) rank++;
+    ranks.set(distinct[i], rank);
+  }
+  return ranks;
+}
+
+/**
+ * The order of the listing: protocol, family, local port and address, remote port and address,
+ * pid. Worked out on the sockets and owners before any record is built, so that records can be
+ * made one at a time in this order. Addresses compare as `localeCompare` orders them; each socket
+ * gets two numeric keys (protocol, family, local port, local address; remote port, remote
+ * address), so the sort compares numbers only.
+ *
+ * @param sockets The sockets.
+ * @param socketOf For each record, the index of its socket.
+ * @param pidOf For each record, its pid (-1 for none).
+ * @returns The record indices in listing order (the sort is stable).
+ */
+function listingOrder(
+  sockets: readonly RawSocket[],
+  socketOf: readonly number[],
+  pidOf: Float64Array,
+): Uint32Array {
+  const local = localeRanks(sockets.map((s) => s.localAddress));
+  const remote = localeRanks(sockets.map((s) => s.remoteAddress ?? ""));
+  const localSpan = local.size + 1;
+  const remoteSpan = remote.size + 1;
+  const first = new Float64Array(sockets.length);
+  const second = new Float64Array(sockets.length);
+  for (let i = 0; i < sockets.length; i++) {
+    const s = sockets[i];
+    // A protocol or family outside the schema sorts last; its record fails validation anyway.
+    const protocol = PROTOCOL_ORDER.get(s.protocol) ?? PROTOCOLS.length;
+    const family = FAMILY_ORDER.get(s.family) ?? FAMILIES.length;
+    const head = (protocol * (FAMILIES.length + 1) + family) * 65536 + s.localPort;
+    first[i] = head * localSpan + local.get(s.localAddress)!;
+    const remotePort = s.remoteAddress === null ? -1 : s.remotePort ?? -1;
+    second[i] = (remotePort + 1) * remoteSpan + remote.get(s.remoteAddress ?? "")!;
+  }
+  const n = socketOf.length;
+  const keyA = new Float64Array(n);
+  const keyB = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    keyA[r] = first[socketOf[r]];
+    keyB[r] = second[socketOf[r]];
+  }
+  const order = new Uint32Array(n);
+  for (let r = 0; r < n; r++) order[r] = r;
+  return order.sort((x, y) => (keyA[x] - keyA[y]) || (keyB[x] - keyB[y]) || (pidOf[x] - pidOf[y]));
 }
 
 /** Record fields filled from the process, and the ProcessInfo field each comes from. */
@@ -280,11 +324,9 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
       ownerOf.push(k);
     }
   }
-  const order = Uint32Array.from(socketOf, (_, index) => index).sort((x, y) => {
-    const a = socketOf[x];
-    const b = socketOf[y];
-    return compareSocketRows(sockets[a], owners[a][ownerOf[x]], sockets[b], owners[b][ownerOf[y]]);
-  });
+  const pidOf = new Float64Array(socketOf.length);
+  for (let r = 0; r < socketOf.length; r++) pidOf[r] = owners[socketOf[r]][ownerOf[r]] ?? -1;
+  const order = listingOrder(sockets, socketOf, pidOf);
 
   const build = (index: number): Connection => {
     const socket = sockets[socketOf[index]];

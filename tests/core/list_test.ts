@@ -190,6 +190,26 @@ describe("openListing", () => {
     const rows = await listConnections({ source });
     assert.deepEqual(rows.map((r) => r.pid), [10, 11, 20, 99]);
   });
+
+  it("orders addresses as localeCompare does: ':' before '.', case only as a tie-break", async () => {
+    const source = fakeSource();
+    const listener = { ...SOCKETS[0], localPort: 9000, pids: [10] };
+    const addresses = ["fe80::1%eth1", "::ffff:1.2.3.4", "fe80::1%Eth0", "::1", "::ffff:1:2"];
+    source.listSockets = () =>
+      Promise.resolve(addresses.map((localAddress) => ({ ...listener, localAddress })));
+    const local = await listConnections({ source });
+    const expected = ["::1", "::ffff:1:2", "::ffff:1.2.3.4", "fe80::1%Eth0", "fe80::1%eth1"];
+    assert.deepEqual(local.map((r) => r.localAddress), expected);
+
+    const peer = { ...SOCKETS[0], protocol: "TCP" as const, state: "ESTABLISHED" as const };
+    source.listSockets = () =>
+      Promise.resolve([
+        ...addresses.map((remoteAddress) => ({ ...peer, remoteAddress, remotePort: 443 })),
+        { ...peer, remoteAddress: "::2", remotePort: 80 },
+      ]);
+    const remote = await listConnections({ source });
+    assert.deepEqual(remote.map((r) => r.remoteAddress), ["::2", ...expected]);
+  });
 });
 
 describe("joinRecord via listConnections: fields a backend provides or not", () => {
