@@ -238,6 +238,11 @@ export class PidClaims {
     return index < this.#slots[COUNT] ? this.#slots[FIRST_PID + index] : null;
   }
 
+  /** How many pids have been taken so far, by either thread. */
+  get taken(): number {
+    return Math.min(Atomics.load(this.#slots, NEXT), this.#slots[COUNT]);
+  }
+
   /** Takes pids until none is left. */
   *[Symbol.iterator](): Iterator<number> {
     for (let pid = this.next(); pid !== null; pid = this.next()) yield pid;

@@ -119,6 +119,8 @@ export interface OwnerScan {
   cancel(): void;
   /** After `finish`: how many processes the helper thread scanned (0 without one). */
   readonly helperScanned: number;
+  /** Processes taken for scanning so far (before `finish`, only the helper thread takes any). */
+  readonly taken: number;
 }
 
 /**
@@ -178,6 +180,7 @@ export function startSocketOwnerScan(
     finish: () => new Promise((resolve) => resolve(scanSocketOwners(options, libc))),
     cancel: () => {},
     helperScanned: 0,
+    taken: 0,
   };
   if (!libc || options.parallel === false || !canShareScan()) return sequential;
   if (options.parallel !== true && !manyOpenFiles(root)) return sequential;
@@ -208,6 +211,9 @@ export function startSocketOwnerScan(
   return {
     get helperScanned() {
       return helperScanned;
+    },
+    get taken() {
+      return claims.taken;
     },
     async finish() {
       const scanner = new FdScanner(NODE_FILES, libc.symbols);

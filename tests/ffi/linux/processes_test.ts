@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import {
   describeProcesses,
+  type OwnerScan,
   scanSocketOwners,
   startSocketOwnerScan,
 } from "../../../ffi/linux/processes.ts";
@@ -265,9 +267,17 @@ describe("processes on a fixture procfs tree", () => {
       assert.deepEqual(await now.finish(), expected);
 
       // With a head start, the worker takes every process and its pairs must reach the map.
-      // (Node has no worker here: the whole scan runs on this thread.)
+      // The head start lasts until the worker has taken them all (a loaded machine may need
+      // seconds to start a worker), or 30 s. (Node has no worker here: the whole scan runs on
+      // this thread.)
+      const total = readdirSync(root).filter((name) => /^\d+$/.test(name)).length;
+      const headStart = async (scan: OwnerScan) => {
+        for (let waited = 0; onDeno && scan.taken < total && waited < 30_000; waited += 20) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
       const later = startSocketOwnerScan({ procRoot: root, parallel: true }, libc!);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await headStart(later);
       assert.deepEqual(await later.finish(), expected);
       if (onDeno) {
         assert.ok(later.helperScanned > 60, `the worker scanned ${later.helperScanned} processes`);
@@ -287,7 +297,7 @@ describe("processes on a fixture procfs tree", () => {
       mkdirSync(join(root, "sys", "fs"), { recursive: true });
       writeFileSync(join(root, "sys", "fs", "file-nr"), "25000\t0\t9223372036854775807\n");
       const many = startSocketOwnerScan({ procRoot: root }, libc!);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await headStart(many);
       assert.deepEqual(await many.finish(), expected);
       if (onDeno) assert.ok(many.helperScanned > 60);
     } finally {
