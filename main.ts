@@ -105,15 +105,22 @@ async function treeView(request: CliRequest): Promise<string> {
 }
 
 /**
- * Counts the processes that could not be opened, for one line on stderr, so an unelevated run
- * says what it could not see (the rows themselves carry the reasons).
+ * Counts what could not be seen for lack of rights, for one line on stderr, so an unelevated run
+ * says what it missed (the rows themselves carry the reasons): processes known by pid whose
+ * details could not be read (Windows' protected processes, another user's process on Linux), and
+ * endpoints whose owner could not be identified at all (Linux: another user's /proc/<pid>/fd).
  */
 class GapCounter {
   readonly #denied = new Set<number>();
+  #unknownOwners = 0;
 
-  /** Notes a row whose process could not be read. */
+  /** Notes a row whose process could not be read or identified. */
   add(row: Connection): void {
-    if (row.pid === null || this.#denied.has(row.pid)) return;
+    if (row.pid === null) {
+      if (row.unavailable.pid === "access-denied") this.#unknownOwners++;
+      return;
+    }
+    if (this.#denied.has(row.pid)) return;
     for (const field in row.unavailable) {
       if (row.unavailable[field as keyof Connection["unavailable"]] === "access-denied") {
         this.#denied.add(row.pid);
@@ -124,11 +131,16 @@ class GapCounter {
 
   /** Writes the line, when there is something to say. */
   report(): void {
-    const n = this.#denied.size;
-    if (n === 0) return;
+    const n = this.#denied.size, m = this.#unknownOwners;
+    const parts = [];
+    if (m > 0) {
+      parts.push(`the owner of ${m} endpoint${m === 1 ? "" : "s"} could not be identified`);
+    }
+    if (n > 0) parts.push(`${n} process${n === 1 ? "" : "es"} could not be fully read`);
+    if (parts.length === 0) return;
     writeError(
-      `procconn: ${n} process${n === 1 ? "" : "es"} could not be fully read (access denied): ` +
-        "run elevated for paths, command lines and users",
+      `procconn: ${parts.join(" and ")} (access denied): run elevated for ` +
+        `${m > 0 ? "owners, " : ""}paths, command lines and users`,
     );
   }
 }

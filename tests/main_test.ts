@@ -2,7 +2,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync, realpathSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
 import { PERMISSIONS, V8_FLAGS } from "../scripts/compile.ts";
@@ -241,3 +243,84 @@ describe("procconn CLI errors", () => {
     assert.match(h.stdout, /Usage: procconn/);
   });
 });
+
+// Run as nobody, the CLI must keep another user's listener, say why its owner is unknown, and say
+// on stderr what it could not see. The checkout may sit where nobody cannot read (a 0700 temp
+// dir), so the CLI is bundled into nobody's own folder first.
+const canDrop = process.platform === "linux" && process.getuid?.() === 0 &&
+  existsSync("/usr/bin/setpriv");
+
+describe(
+  "procconn CLI as an unprivileged user",
+  { skip: !canDrop && "needs root and setpriv" },
+  () => {
+    it("keeps root's listener with the reason, and one stderr line says what it missed", async () => {
+      const child = spawn(NODE, ["-e", LISTENER], { stdio: ["pipe", "pipe", "inherit"] });
+      const home = mkdtempSync(join(tmpdir(), "procconn-nobody-"));
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          createInterface({ input: child.stdout! }).once(
+            "line",
+            (l) => resolve(JSON.parse(l).port),
+          );
+          child.once("exit", () => reject(new Error("the listener exited")));
+        });
+        chmodSync(home, 0o777);
+        const bundle = join(home, "procconn.mjs");
+        const esbuild = spawnSync(join(ROOT, "node_modules/.bin/esbuild"), [
+          join(ROOT, "main.ts"),
+          "--bundle",
+          "--format=esm",
+          "--platform=node",
+          // commander is CommonJS and requires Node's modules.
+          "--banner:js=import { createRequire as __procconnRequire } from 'node:module'; " +
+          "const require = __procconnRequire(import.meta.url);",
+          `--outfile=${bundle}`,
+          "--log-level=error",
+        ], { encoding: "utf8" });
+        assert.equal(esbuild.status, 0, esbuild.stderr);
+        chmodSync(bundle, 0o644);
+        const r = spawnSync("/usr/bin/setpriv", [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "--",
+          DENO,
+          "run",
+          "-A",
+          bundle,
+          "--format",
+          "json",
+          "--tcp",
+          "--local-port",
+          String(port),
+        ], {
+          encoding: "utf8",
+          env: { PATH: process.env.PATH, HOME: home, DENO_DIR: home, NO_COLOR: "1" },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const rows = JSON.parse(r.stdout);
+        assert.equal(rows.length, 1, r.stdout);
+        assert.equal(rows[0].state, "LISTEN");
+        assert.equal(rows[0].pid, null);
+        assert.equal(rows[0].unavailable.pid, "access-denied");
+        assert.equal(
+          r.stderr.trim(),
+          "procconn: the owner of 1 endpoint could not be identified (access denied): " +
+            "run elevated for owners, paths, command lines and users",
+        );
+      } finally {
+        child.stdin!.end();
+        child.kill();
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+  },
+);
+
+const LISTENER = `
+const srv = require("node:net").createServer();
+srv.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ port: srv.address().port })));
+process.stdin.resume();
+process.stdin.on("end", () => process.exit(0));
+`;
