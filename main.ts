@@ -8,8 +8,8 @@
  * @module
  */
 import { listConnections, openListing } from "./core/list.ts";
-import type { Connection } from "./core/record.ts";
 import { BrokenPipe, env, stdoutWriter, terminalWidth, writeError } from "./cli/_io.ts";
+import { GapCounter, reportGaps } from "./cli/_gaps.ts";
 import { type CliRequest, parseArgs, UsageError } from "./cli/args.ts";
 import { buildProcessTree } from "./core/tree.ts";
 import { defaultSource } from "./ffi/mod.ts";
@@ -102,54 +102,6 @@ async function treeView(request: CliRequest): Promise<string> {
   reportGaps(rows);
   const roots = buildProcessTree(table, rows);
   return request.format === "json" ? renderTreeJson(roots) : renderTree(roots);
-}
-
-/**
- * Counts what could not be seen for lack of rights, for one line on stderr, so an unelevated run
- * says what it missed (the rows themselves carry the reasons): processes known by pid whose
- * details could not be read (Windows' protected processes, another user's process on Linux), and
- * endpoints whose owner could not be identified at all (Linux: another user's /proc/<pid>/fd).
- */
-class GapCounter {
-  readonly #denied = new Set<number>();
-  #unknownOwners = 0;
-
-  /** Notes a row whose process could not be read or identified. */
-  add(row: Connection): void {
-    if (row.pid === null) {
-      if (row.unavailable.pid === "access-denied") this.#unknownOwners++;
-      return;
-    }
-    if (this.#denied.has(row.pid)) return;
-    for (const field in row.unavailable) {
-      if (row.unavailable[field as keyof Connection["unavailable"]] === "access-denied") {
-        this.#denied.add(row.pid);
-        return;
-      }
-    }
-  }
-
-  /** Writes the line, when there is something to say. */
-  report(): void {
-    const n = this.#denied.size, m = this.#unknownOwners;
-    const parts = [];
-    if (m > 0) {
-      parts.push(`the owner of ${m} endpoint${m === 1 ? "" : "s"} could not be identified`);
-    }
-    if (n > 0) parts.push(`${n} process${n === 1 ? "" : "es"} could not be fully read`);
-    if (parts.length === 0) return;
-    writeError(
-      `procconn: ${parts.join(" and ")} (access denied): run elevated for ` +
-        `${m > 0 ? "owners, " : ""}paths, command lines and users`,
-    );
-  }
-}
-
-/** {@linkcode GapCounter} over a whole list of rows. */
-function reportGaps(rows: readonly Connection[]): void {
-  const gaps = new GapCounter();
-  for (const row of rows) gaps.add(row);
-  gaps.report();
 }
 
 if (import.meta.main) {

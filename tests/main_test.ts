@@ -280,34 +280,41 @@ describe(
         ], { encoding: "utf8" });
         assert.equal(esbuild.status, 0, esbuild.stderr);
         chmodSync(bundle, 0o644);
-        const r = spawnSync("/usr/bin/setpriv", [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          "--",
-          DENO,
-          "run",
-          "-A",
-          bundle,
-          "--format",
-          "json",
-          "--tcp",
-          "--local-port",
-          String(port),
-        ], {
-          encoding: "utf8",
-          env: { PATH: process.env.PATH, HOME: home, DENO_DIR: home, NO_COLOR: "1" },
-        });
+        // The bundled CLI, run as nobody with nobody's own home and Deno cache.
+        const asNobody = (args: string[]) =>
+          spawnSync("/usr/bin/setpriv", [
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            DENO,
+            "run",
+            "-A",
+            bundle,
+            ...args,
+          ], {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, HOME: home, DENO_DIR: home, NO_COLOR: "1" },
+          });
+        const r = asNobody(["--format", "json", "--tcp", "--local-port", String(port)]);
         assert.equal(r.status, 0, r.stderr);
         const rows = JSON.parse(r.stdout);
         assert.equal(rows.length, 1, r.stdout);
         assert.equal(rows[0].state, "LISTEN");
         assert.equal(rows[0].pid, null);
         assert.equal(rows[0].unavailable.pid, "access-denied");
-        assert.equal(
-          r.stderr.trim(),
+        const missed =
           "procconn: the owner of 1 endpoint could not be identified (access denied): " +
-            "run elevated for owners, paths, command lines and users",
+          "run elevated for owners, paths, command lines and users";
+        assert.equal(r.stderr.trim(), missed);
+        // A snapshot says the same, after writing the row.
+        const out = join(home, "snap.csv");
+        const snap = asNobody(["snapshot", "--out", out, "--tcp", "--local-port", String(port)]);
+        assert.equal(snap.status, 0, snap.stderr);
+        assert.equal(snap.stderr.trim(), missed);
+        assert.match(
+          readFileSync(out, "utf8"),
+          new RegExp(`,127\\.0\\.0\\.1,${port},.*access-denied`),
         );
       } finally {
         child.stdin!.end();
