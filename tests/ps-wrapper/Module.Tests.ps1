@@ -88,11 +88,20 @@ Describe 'Parameter lists (pinned)' {
     }
 }
 
-Describe '-State' {
-    It 'completes both spellings on Tab' {
+Describe 'Tab completion' {
+    It '-State completes both spellings' {
         $line = 'Get-ProcConnection -State Ti'
         $done = TabExpansion2 -inputScript $line -cursorColumn $line.Length
         $done.CompletionMatches.CompletionText | Should -Be @('TIME_WAIT', 'TimeWait')
+    }
+
+    It '-ProcessName completes the names of running processes' {
+        $name = (Get-Process -Id $PID).ProcessName
+        $line = "Get-ProcConnection -ProcessName $($name.Substring(0, 2))"
+        $done = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $done.CompletionMatches.CompletionText | Should -Contain $name
+        $line = 'Get-ProcConnection -ProcessName no-such-process-procconn'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty
     }
 }
 

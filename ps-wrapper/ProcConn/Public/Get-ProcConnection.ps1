@@ -41,7 +41,7 @@ function Get-ProcConnection {
 
     .PARAMETER ProcessName
     Names of the owning processes, with the wildcards * and ?, in any case; the .exe suffix is
-    optional (notepad++ matches notepad++.exe).
+    optional (notepad++ matches notepad++.exe). Tab completes the names of running processes.
 
     .PARAMETER Protocol
     TCP or UDP (default both).
@@ -132,6 +132,11 @@ function Get-ProcConnection {
         [uint32[]] $OwningProcess,
 
         [SupportsWildcards()]
+        [ArgumentCompleter({
+                param($command, $parameter, $word)
+                Get-Process -Name "$word*" -ErrorAction Ignore | Select-Object -ExpandProperty ProcessName -Unique |
+                    Sort-Object | ForEach-Object { [System.Management.Automation.CompletionResult]::new($_) }
+            })]
         [ValidateScript({ $_ -notmatch '[,\[\]]' -and $_.Trim() -ne '' }, ErrorMessage = "'{0}' is not a process name pattern: use a name with the wildcards * and ? (no commas or brackets)")]
         [string[]] $ProcessName,
 
