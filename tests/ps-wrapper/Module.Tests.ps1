@@ -23,6 +23,14 @@ Describe 'The ProcConn manifest' {
         Get-Command -Module ProcConn -Name ConvertTo-ProcConnObject -ErrorAction Ignore | Should -BeNullOrEmpty
     }
 
+    It 'has one function per file in Public and Private, named as the file' {
+        foreach ($file in Get-ChildItem (Join-Path $ModuleSource 'Public'), (Join-Path $ModuleSource 'Private') -Filter *.ps1) {
+            $ast = [System.Management.Automation.Language.Parser]::ParseFile($file.FullName, [ref]$null, [ref]$null)
+            $functions = $ast.FindAll({ $args[0] -is [System.Management.Automation.Language.FunctionDefinitionAst] }, $false)
+            @($functions.Name) | Should -Be @($file.BaseName) -Because $file.Name
+        }
+    }
+
     It 'loads the default view and the type extensions' {
         Get-FormatData -TypeName ProcConn.Connection | Should -Not -BeNullOrEmpty
         $labels = (Get-FormatData -TypeName ProcConn.Connection).FormatViewDefinition[0].Control.Headers.Label
