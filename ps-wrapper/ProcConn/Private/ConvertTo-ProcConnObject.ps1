@@ -50,6 +50,8 @@ function ConvertTo-ProcConnObject {
             $services.PSObject.TypeNames.Insert(0, 'ProcConn.Services')
         }
         # Strings stay as the engine wrote them (null stays null); numbers and times are typed.
+        # Times are shown in local time, as Get-Process shows StartTime, so that comparisons with
+        # Get-Date hold (ConvertFrom-Json already reads ISO 8601 text as a UTC DateTime).
         [pscustomobject]@{
             PSTypeName       = 'ProcConn.Connection'
             Protocol         = $r.protocol
@@ -63,13 +65,13 @@ function ConvertTo-ProcConnObject {
             ProcessName      = $r.processName
             ProcessPath      = $r.processPath
             ParentProcessId  = [Nullable[uint32]]$r.parentPid
-            ProcessStartTime = [Nullable[datetime]](ConvertTo-ProcConnTime $r.processStartTime)
+            ProcessStartTime = $(if ($null -ne $r.processStartTime) { ([datetime]$r.processStartTime).ToLocalTime() })
             CommandLine      = $r.commandLine
             UserName         = $r.userName
             SessionId        = [Nullable[uint32]]$r.sessionId
             Services         = $services
             ImageSha256      = $r.imageSha256
-            CreationTime     = [Nullable[datetime]](ConvertTo-ProcConnTime $r.connectionCreated)
+            CreationTime     = $(if ($null -ne $r.connectionCreated) { ([datetime]$r.connectionCreated).ToLocalTime() })
             BytesIn          = [Nullable[uint64]]$r.bytesIn
             BytesOut         = [Nullable[uint64]]$r.bytesOut
             SegmentsIn       = [Nullable[uint64]]$r.segmentsIn
