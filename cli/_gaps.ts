@@ -4,7 +4,7 @@
  * @module
  */
 import type { Connection } from "../core/record.ts";
-import { writeError } from "./_io.ts";
+import { runsAsRoot, writeError } from "./_io.ts";
 
 /**
  * Counts what could not be seen for lack of rights, for one line on stderr, so an unelevated run
@@ -31,8 +31,13 @@ export class GapCounter {
     }
   }
 
-  /** Writes the line, when there is something to say. */
-  report(): void {
+  /**
+   * Writes the line, when there is something to say.
+   *
+   * @param write Where the line goes (default: standard error).
+   * @param root This process already runs as root, so the line gives no advice to elevate.
+   */
+  report(write: (line: string) => void = writeError, root: boolean = runsAsRoot()): void {
     const n = this.#denied.size, m = this.#unknownOwners;
     const parts = [];
     if (m > 0) {
@@ -40,10 +45,12 @@ export class GapCounter {
     }
     if (n > 0) parts.push(`${n} process${n === 1 ? "" : "es"} could not be fully read`);
     if (parts.length === 0) return;
-    writeError(
-      `procconn: ${parts.join(" and ")} (access denied): run elevated for ` +
-        `${m > 0 ? "owners, " : ""}paths, command lines and users`,
-    );
+    // Root that is still refused (a sandbox, another PID namespace's init) gains nothing by being
+    // told to run elevated.
+    const advice = root
+      ? ""
+      : `: run elevated for ${m > 0 ? "owners, " : ""}paths, command lines and users`;
+    write(`procconn: ${parts.join(" and ")} (access denied)${advice}`);
   }
 }
 

@@ -131,6 +131,18 @@ export function env(name: string): string | undefined {
   }
 }
 
+/**
+ * True when this process runs as root (uid 0) on a Unix system; false otherwise, also where the
+ * uid cannot be read (Windows, or no permission to ask).
+ */
+export function runsAsRoot(): boolean {
+  try {
+    return deno ? deno.uid() === 0 : nodeProcess.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Platform text for `--version`: runtime and version, OS and architecture. */
 export function runtimeDescription(): string {
   if (deno) return `deno ${deno.version.deno}; ${deno.build.os} ${deno.build.arch}`;
