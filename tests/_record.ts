@@ -1,6 +1,6 @@
 // Shared by tests that build connection records by hand: the enrichment fields a plain listing
 // leaves null, so each test spells out only the fields it is about.
-import type { Connection } from "../core/record.ts";
+import { type Connection, validateConnection } from "../core/record.ts";
 
 /** The enrichment fields of a record, all null. */
 export const NO_ENRICHMENT: Pick<
@@ -29,3 +29,29 @@ export const NO_ENRICHMENT: Pick<
   segmentsOut: null,
   remoteHostName: null,
 };
+
+/**
+ * A validated TCP record on 127.0.0.1 with no remote end and no owner, with `over` applied.
+ *
+ * @param over The fields that differ.
+ * @returns The record.
+ */
+export function connection(over: Partial<Connection>): Connection {
+  return validateConnection({
+    protocol: "TCP",
+    family: "IPv4",
+    localAddress: "127.0.0.1",
+    localPort: 1,
+    remoteAddress: null,
+    remotePort: null,
+    state: null,
+    pid: null,
+    processName: null,
+    processPath: null,
+    parentPid: null,
+    processStartTime: null,
+    ...NO_ENRICHMENT,
+    unavailable: {},
+    ...over,
+  });
+}

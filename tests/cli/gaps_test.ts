@@ -1,27 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { GapCounter } from "../../cli/_gaps.ts";
-import { type Connection, validateConnection } from "../../core/record.ts";
-import { NO_ENRICHMENT } from "../_record.ts";
+import type { Connection } from "../../core/record.ts";
+import { connection } from "../_record.ts";
 
 function record(over: Partial<Connection>): Connection {
-  return validateConnection({
-    protocol: "TCP",
-    family: "IPv4",
-    localAddress: "127.0.0.1",
-    localPort: 80,
-    remoteAddress: null,
-    remotePort: null,
-    state: "LISTEN",
-    pid: null,
-    processName: null,
-    processPath: null,
-    parentPid: null,
-    processStartTime: null,
-    ...NO_ENRICHMENT,
-    unavailable: {},
-    ...over,
-  });
+  return connection({ localPort: 80, state: "LISTEN", ...over });
 }
 
 function said(rows: Connection[], root: boolean): string[] {

@@ -5,30 +5,12 @@
  *
  * @module
  */
-import { type Connection, validateConnection } from "../../core/record.ts";
+import type { Connection } from "../../core/record.ts";
 import type { Formatter } from "../../formatters/mod.ts";
-import { NO_ENRICHMENT } from "../_record.ts";
+import { connection } from "../_record.ts";
 import { DEFAULT_TABLE_FIELDS } from "../../cli/args.ts";
 
-function conn(over: Partial<Connection>): Connection {
-  return validateConnection({
-    protocol: "TCP",
-    family: "IPv4",
-    localAddress: "127.0.0.1",
-    localPort: 1,
-    remoteAddress: null,
-    remotePort: null,
-    state: null,
-    pid: null,
-    processName: null,
-    processPath: null,
-    parentPid: null,
-    processStartTime: null,
-    ...NO_ENRICHMENT,
-    unavailable: {},
-    ...over,
-  });
-}
+const conn = connection;
 
 /** sshd listening on every IPv4 address. */
 export const SSHD_LISTEN = conn({
