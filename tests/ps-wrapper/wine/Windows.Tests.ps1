@@ -1,18 +1,14 @@
 # The ProcConn module as Windows code (PowerShell 7 under Wine): the Windows engine (deno.exe
 # main.ts, found through the checkout and the PATH) against sockets of this PowerShell process.
 BeforeAll {
-    $repo = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
+    . (Join-Path $PSScriptRoot '../_helpers.ps1')
     Remove-Item Env:PROCCONN_EXE -ErrorAction Ignore
-    Import-Module (Join-Path $repo 'ps-wrapper/ProcConn/ProcConn.psd1') -Force
-    $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
-    $listener.Start()
+    Import-Module $ModuleManifest -Force
+    $listener = Start-TestListener
     $port = $listener.LocalEndpoint.Port
     $me = Get-Process -Id $PID
 }
-AfterAll {
-    if ($listener) { $listener.Stop() }
-    Remove-Module ProcConn -ErrorAction Ignore
-}
+AfterAll { Remove-TestState -Listener $listener }
 
 Describe 'ProcConn on Windows' {
     It 'runs as Windows code' {
@@ -79,7 +75,7 @@ Describe 'ProcConn on Windows' {
 
     It 'names procconn.exe when no engine is found' {
         $dir = Join-Path ([System.IO.Path]::GetTempPath()) "procconn-module-$PID"
-        Copy-Item -Recurse -LiteralPath (Join-Path $repo 'ps-wrapper/ProcConn') -Destination (Join-Path $dir 'ProcConn')
+        Copy-Item -Recurse -LiteralPath $ModuleSource -Destination (Join-Path $dir 'ProcConn')
         $savedPath = $env:PATH
         try {
             $env:PATH = 'C:\windows\system32'
@@ -89,7 +85,7 @@ Describe 'ProcConn on Windows' {
         } finally {
             $env:PATH = $savedPath
             Remove-Module ProcConn -ErrorAction Ignore
-            Import-Module (Join-Path $repo 'ps-wrapper/ProcConn/ProcConn.psd1') -Force
+            Import-Module $ModuleManifest -Force
             Remove-Item -Recurse -Force -LiteralPath $dir -ErrorAction Ignore
         }
     }
