@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connectionJsonSchemaText } from "../../core/json_schema.ts";
-import { CONNECTION_FIELDS, validateConnection } from "../../core/record.ts";
+import { CONNECTION_FIELDS, ConnectionSchema, validateConnection } from "../../core/record.ts";
+import { connection } from "../_record.ts";
 import { VERSION } from "../../version.ts";
 
 const root = new URL("../../", import.meta.url);
@@ -38,6 +39,45 @@ describe("schema", () => {
         }),
       /processStartTime.*unavailable\.processPath|unavailable\.processPath.*processStartTime/,
     );
+  });
+  it("the compiled check rejects every break the schema rejects, and accepts the record as it is", () => {
+    const good = connection({
+      localPort: 443,
+      remoteAddress: "10.0.0.2",
+      remotePort: 50000,
+      state: "ESTABLISHED",
+      pid: 4,
+      processName: "x",
+      processStartTime: "2026-11-28T10:00:00.000Z",
+      services: ["sshd.service"],
+      unavailable: { processPath: "access-denied" },
+    });
+    assert.equal(validateConnection(good), good, "checked in place, not copied");
+    const breaks: Record<string, unknown>[] = [
+      { protocol: "tcp" },
+      { localAddress: "" },
+      { localPort: 65536 },
+      { localPort: 1.5 },
+      { remotePort: -1 },
+      { state: "established" },
+      { pid: 2 ** 32 },
+      { processName: 7 },
+      { processStartTime: "2026-11-28 10:00" },
+      { services: "sshd.service" },
+      { services: [1] },
+      { imageSha256: "ABC" },
+      { bytesIn: -5 },
+      { unavailable: { processPath: "because" } },
+      { unavailable: { notAField: "access-denied" } },
+      { extra: true },
+    ];
+    for (const change of breaks) {
+      const bad = { ...good, ...change };
+      assert.equal(ConnectionSchema.safeParse(bad).success, false, JSON.stringify(change));
+      assert.throws(() => validateConnection(bad), TypeError, JSON.stringify(change));
+    }
+    const { pid: _, ...missing } = good;
+    assert.throws(() => validateConnection(missing), /pid/);
   });
 });
 
