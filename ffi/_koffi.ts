@@ -12,8 +12,6 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
-
 /** The part of a koffi function the adapter calls. */
 export interface KoffiFunction {
   (...args: unknown[]): unknown;
@@ -95,7 +93,7 @@ export function loadKoffi(): KoffiModule {
     koffi = registeredLoader();
   } else {
     try {
-      koffi = createRequire(import.meta.url)("koffi");
+      koffi = nodeRequire()("koffi");
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
       throw new Error(
@@ -379,4 +377,20 @@ function bindFunction(
       });
   }
   return (...args) => convertResult(definition.result, fn(...prepare(args)));
+}
+
+/**
+ * Node's `require`, for this module's folder. Taken from `process.getBuiltinModule` rather than
+ * imported, so that Deno, which never needs koffi, does not load its Node module system.
+ */
+function nodeRequire(): (id: string) => unknown {
+  // deno-lint-ignore no-explicit-any
+  const builtin = (globalThis as any).process?.getBuiltinModule as
+    | ((id: string) => unknown)
+    | undefined;
+  if (typeof builtin !== "function") {
+    throw new Error("process.getBuiltinModule is missing (Node 20.16 or newer is needed)");
+  }
+  const { createRequire } = builtin("node:module") as typeof import("node:module");
+  return createRequire(import.meta.url);
 }

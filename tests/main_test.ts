@@ -267,19 +267,28 @@ describe(
         });
         chmodSync(home, 0o777);
         const bundle = join(home, "procconn.mjs");
-        const esbuild = spawnSync(join(ROOT, "node_modules/.bin/esbuild"), [
-          join(ROOT, "main.ts"),
-          "--bundle",
-          "--format=esm",
-          "--platform=node",
-          // commander is CommonJS and requires Node's modules.
-          "--banner:js=import { createRequire as __procconnRequire } from 'node:module'; " +
-          "const require = __procconnRequire(import.meta.url);",
-          `--outfile=${bundle}`,
-          "--log-level=error",
-        ], { encoding: "utf8" });
-        assert.equal(esbuild.status, 0, esbuild.stderr);
-        chmodSync(bundle, 0o644);
+        // The fd-scan worker (started when the system has many open files) is loaded from beside
+        // the module that starts it, so it is bundled next to the CLI under its own name.
+        for (
+          const [entry, out] of [
+            ["main.ts", bundle],
+            ["ffi/linux/_scan_worker.ts", join(home, "_scan_worker.ts")],
+          ]
+        ) {
+          const esbuild = spawnSync(join(ROOT, "node_modules/.bin/esbuild"), [
+            join(ROOT, entry),
+            "--bundle",
+            "--format=esm",
+            "--platform=node",
+            // commander is CommonJS and requires Node's modules.
+            "--banner:js=import { createRequire as __procconnRequire } from 'node:module'; " +
+            "const require = __procconnRequire(import.meta.url);",
+            `--outfile=${out}`,
+            "--log-level=error",
+          ], { encoding: "utf8" });
+          assert.equal(esbuild.status, 0, esbuild.stderr);
+          chmodSync(out, 0o644);
+        }
         // The bundled CLI, run as nobody with nobody's own home and Deno cache.
         const asNobody = (args: string[]) =>
           spawnSync("/usr/bin/setpriv", [

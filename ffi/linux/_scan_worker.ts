@@ -9,6 +9,7 @@
  */
 import { type FdCalls, FdScanner, PidClaims, type ScanReply, type ScanRequest } from "./fd_scan.ts";
 import { LIBC_SYMBOLS, libcCandidates } from "./_libc_symbols.ts";
+import { files } from "../_files.ts";
 
 const SCAN_SYMBOLS = {
   open: LIBC_SYMBOLS.open,
@@ -40,10 +41,7 @@ function scan(request: ScanRequest): ScanReply {
       scanned: 0,
     };
   }
-  const scanner = new FdScanner({
-    readDir: (dir) => Array.from(Deno.readDirSync(dir), (entry) => entry.name),
-    readLink: (path) => Deno.readLinkSync(path),
-  }, scanCalls());
+  const scanner = new FdScanner(files, scanCalls());
   const inodes: number[] = [];
   const pids: number[] = [];
   const sink = (inode: number, pid: number) => {

@@ -6,11 +6,11 @@
  * `/proc/<pid>/*`.
  *
  * Native calls (libc through Deno FFI) are used by default under Deno when `--allow-ffi` is
- * granted; under Node, or when they fail, everything is read through `node:fs`.
+ * granted; under Node, or when they fail, everything is read through plain file calls.
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { files } from "../_files.ts";
 import type { Family, Protocol, Reason } from "../../core/record.ts";
 import type {
   ProcessInfo,
@@ -42,7 +42,7 @@ export interface LinuxSourceOptions extends ProcfsOptions {
    */
   netlink?: boolean;
   /**
-   * Scan `/proc/<pid>/fd` with `getdents64` and `readlinkat` through libc instead of `node:fs`.
+   * Scan `/proc/<pid>/fd` with `getdents64` and `readlinkat` through libc instead of plain file calls.
    * Same default as `netlink` (whatever `procRoot` is); `true` insists, `false` never.
    */
   nativeScan?: boolean;
@@ -74,7 +74,7 @@ const NO_CREATED_NO_STATS: Readonly<Record<StatsReason, Why>> = {
 /** Reads a procfs file; a file that does not exist (IPv6 disabled) reads as null. */
 function readOptional(file: string): string | null {
   try {
-    return readFileSync(file, "latin1");
+    return files.readText(file, "latin1");
   } catch (err) {
     if ((err as { code?: unknown })?.code === "ENOENT") return null;
     throw new Error(`Cannot read ${JSON.stringify(file)}: ${(err as Error).message}`, {

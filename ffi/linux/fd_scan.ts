@@ -1,9 +1,8 @@
 /**
  * The fd scan of one process: which sockets `/proc/<pid>/fd/*` refers to. The directory is read
  * with `getdents64` and each entry resolved with `readlinkat` relative to it when the C library
- * is bound, or through plain file calls otherwise. The file calls are passed in, so the same
- * code runs on the main thread (`node:fs`) and in the scan worker (`Deno`'s own calls, which do
- * not load the Node compatibility layer).
+ * is bound, or through plain file calls otherwise. The file calls are passed in (`../_files.ts`
+ * in procconn; tests pass stand-ins that fail on cue).
  *
  * @module
  */

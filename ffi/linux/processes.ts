@@ -1,14 +1,14 @@
 /**
  * Processes under `/proc`: which processes hold which sockets (one pass over every
  * `/proc/<pid>/fd`), and what each process is (name, path, parent, start time, command line,
- * user, systemd unit). Uses `node:fs` so it runs on Deno and Node alike.
+ * user, systemd unit). Reads through `../_files.ts`, so it runs on Deno and Node alike.
  *
  * Processes come and go while procconn reads: a process that vanishes mid-scan is normal, as is
  * one whose files this user may not read. Neither is an error; the fields say why they are null.
  *
  * @module
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { files } from "../_files.ts";
 import type { Reason } from "../../core/record.ts";
 import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
@@ -54,18 +54,12 @@ export interface SocketOwners {
 /** The numeric entries of the procfs root: one per process. */
 function pidDirs(procRoot: string): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync(procRoot)) {
+  for (const name of files.readDir(procRoot)) {
     const c = name.charCodeAt(0);
     if (c >= 0x30 && c <= 0x39 && /^\d+$/.test(name)) pids.push(Number(name));
   }
   return pids;
 }
-
-/** The plain file calls of the fd scan, through `node:fs` (Deno and Node alike). */
-const NODE_FILES = {
-  readDir: (dir: string) => readdirSync(dir),
-  readLink: (path: string) => readlinkSync(path),
-};
 
 /** Collects the scan's (inode, pid) pairs into the owner map. */
 class OwnerMap {
@@ -93,7 +87,7 @@ class OwnerMap {
  *
  * @param options Where procfs is mounted.
  * @param libc When given, the scan reads each fd directory with `getdents64` and its links with
- *   `readlinkat` through this C library instead of `node:fs` (same result, fewer system calls).
+ *   `readlinkat` through this C library instead of plain file calls (same result, fewer system calls).
  * @returns The owners of every socket this user can see, and whether some could not be seen.
  *
  * @example
@@ -105,7 +99,7 @@ class OwnerMap {
  */
 export function scanSocketOwners(options: ProcfsOptions = {}, libc?: Libc): SocketOwners {
   const root = options.procRoot ?? "/proc";
-  const scanner = new FdScanner(NODE_FILES, libc?.symbols ?? null);
+  const scanner = new FdScanner(files, libc?.symbols ?? null);
   const owners = new OwnerMap();
   owners.incomplete = !scanner.scanAll(root, pidDirs(root), owners.add).complete;
   return owners.finish();
@@ -132,7 +126,7 @@ const PARALLEL_MIN_OPEN_FILES = 20_000;
 
 /** Whether the system has enough open files (`sys/fs/file-nr`) for the scan to be shared. */
 function manyOpenFiles(root: string): boolean {
-  const text = attempt(() => readFileSync(`${root}/sys/fs/file-nr`, "latin1"));
+  const text = attempt(() => files.readText(`${root}/sys/fs/file-nr`, "latin1"));
   if ("failure" in text) return false;
   const allocated = parseInt(text.value, 10);
   return Number.isFinite(allocated) && allocated >= PARALLEL_MIN_OPEN_FILES;
@@ -159,7 +153,7 @@ function canShareScan(): boolean {
  * read both at one instant.
  *
  * @param options Where procfs is mounted, and whether a helper thread may be used.
- * @param libc The bound C library; without it the scan runs on this thread through `node:fs`.
+ * @param libc The bound C library; without it the scan runs on this thread through plain file calls.
  * @returns The scan under way.
  *
  * @example
@@ -216,7 +210,7 @@ export function startSocketOwnerScan(
       return claims.taken;
     },
     async finish() {
-      const scanner = new FdScanner(NODE_FILES, libc.symbols);
+      const scanner = new FdScanner(files, libc.symbols);
       let owners = new OwnerMap();
       owners.incomplete = !scanner.scanAll(root, claims, owners.add).complete;
       if (worker === null || claims.cancel()) {
@@ -251,7 +245,7 @@ export function startSocketOwnerScan(
  */
 function readBootTime(options: ProcfsOptions): number {
   const file = `${options.procRoot ?? "/proc"}/stat`;
-  return parseBootTime(readFileSync(file, "latin1"), file);
+  return parseBootTime(files.readText(file, "latin1"), file);
 }
 
 /** Everything a process description needs that is shared between processes. */
@@ -269,7 +263,7 @@ function context(options: ProcfsOptions): Context {
     userNames: () => {
       if (names) return names;
       // Only local accounts: users from NSS sources (LDAP, sssd) come out as their uid.
-      const passwd = attempt(() => readFileSync(options.passwdFile ?? "/etc/passwd", "utf8"));
+      const passwd = attempt(() => files.readText(options.passwdFile ?? "/etc/passwd", "utf8"));
       names = "value" in passwd ? parsePasswd(passwd.value) : new Map();
       return names;
     },
@@ -292,7 +286,7 @@ function processName(comm: string, path: string | null): string {
 
 function readStat(root: string, pid: number): { value: ProcStat } | { failure: ReadFailure } {
   const file = `${root}/${pid}/stat`;
-  return attempt(() => parseProcStat(readFileSync(file, "utf8"), file));
+  return attempt(() => parseProcStat(files.readText(file, "utf8"), file));
 }
 
 /** Zombie (`Z`) or dead (`X`): the process has exited and only its table entry remains. */
@@ -329,7 +323,7 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   const unavailable: Partial<Record<ProcessField, Reason>> = {};
   const zombie = isDead(state);
 
-  const cmdline = attempt(() => readFileSync(`${dir}/cmdline`, "utf8"));
+  const cmdline = attempt(() => files.readText(`${dir}/cmdline`, "utf8"));
   const joined = "value" in cmdline ? joinCmdline(cmdline.value) : null;
   // No image and no command line: a kernel thread, or a process that is exiting (a zombie's
   // memory is already gone), which a second look at its state tells apart.
@@ -342,7 +336,7 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   };
 
   let path: string | null = null;
-  const exe = attempt(() => readlinkSync(`${dir}/exe`));
+  const exe = attempt(() => files.readLink(`${dir}/exe`));
   if ("value" in exe) {
     // A " (deleted)" suffix stays: the image was replaced or removed while running.
     path = exe.value;
@@ -362,13 +356,13 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   let userName: string | null = null;
   const status = attempt(() => {
     const file = `${dir}/status`;
-    return parseEffectiveUid(readFileSync(file, "utf8"), file);
+    return parseEffectiveUid(files.readText(file, "utf8"), file);
   });
   if ("value" in status) userName = ctx.userNames().get(status.value) ?? String(status.value);
   else unavailable.userName = status.failure;
 
   let services: string[] | null = null;
-  const cgroup = attempt(() => readFileSync(`${dir}/cgroup`, "utf8"));
+  const cgroup = attempt(() => files.readText(`${dir}/cgroup`, "utf8"));
   if ("value" in cgroup) {
     const unit = parseSystemdUnit(cgroup.value);
     services = unit === null ? [] : [unit];
@@ -441,7 +435,7 @@ export function listProcesses(options: ProcfsOptions = {}): ProcessSummary[] {
     const { comm, parentPid, startTicks } = stat.value;
     let name = comm;
     if (maybeCut(comm)) {
-      const exe = attempt(() => readlinkSync(`${root}/${pid}/exe`));
+      const exe = attempt(() => files.readLink(`${root}/${pid}/exe`));
       name = processName(comm, "value" in exe ? exe.value : null);
     }
     out.push({ pid, parentPid, name, startTime: startTimeIso(bootTime, startTicks) });
