@@ -1,9 +1,10 @@
 /**
- * Command-line flags, parsed once by commander; the help text is written here and nowhere else.
+ * Command-line flags: one table of options per command, from which both the parser's flag
+ * definitions (type-flag) and the help text are made, so the two cannot drift apart.
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { typeFlag } from "type-flag";
 import type { FilterOptions } from "../core/filter.ts";
 import { parseCidr } from "../core/filter.ts";
 import { CONNECTION_FIELDS, type Family, type Protocol } from "../core/record.ts";
@@ -83,16 +84,6 @@ function commaList(text: string): string[] {
   return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
-function wrap<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  };
-}
-
 function parsePort(text: string): number {
   const n = /^\d{1,5}$/.test(text.trim()) ? Number(text) : NaN;
   if (!(n >= 0 && n <= 65535)) {
@@ -165,144 +156,384 @@ function parseCount(text: string): number {
   return n;
 }
 
+/** One option of a command: its flag, its value (if it takes one), and its help line. */
+interface OptionSpec {
+  /** The key of the parsed value, e.g. `localPort` for `--local-port`. */
+  readonly key: string;
+  /** The long flag as typed, e.g. `--local-port` (`--no-color` for a negation). */
+  readonly flag: string;
+  /** A one-letter alias, e.g. `l` for `-l`. */
+  readonly short?: string;
+  /** The value's placeholder, e.g. `<ports>`; absent for a switch. */
+  readonly value?: string;
+  /** Turns the text into the value; throws with a message naming the text and what is allowed. */
+  readonly parse?: (text: string) => unknown;
+  /** The value when the flag is not given. */
+  readonly fallback?: unknown;
+  /** Help text; the default is shown after it when `fallbackText` is set. */
+  readonly help: string;
+  /** How the default is shown in the help. */
+  readonly fallbackText?: string;
+}
+
+function choice(what: string, allowed: readonly string[]): (text: string) => string {
+  return (text) => {
+    if (!allowed.includes(text)) {
+      throw new RangeError(`Invalid ${what} "${text}": expected ${allowed.join(", ")}`);
+    }
+    return text;
+  };
+}
+
+const HELP: OptionSpec = { key: "help", flag: "--help", short: "h", help: "show this help" };
+
+/** The filter and enrichment flags every command shares. */
+const FILTER_OPTIONS: readonly OptionSpec[] = [
+  HELP,
+  { key: "tcp", flag: "--tcp", help: "TCP only" },
+  { key: "udp", flag: "--udp", help: "UDP only" },
+  { key: "ipv4", flag: "--ipv4", short: "4", help: "IPv4 only" },
+  { key: "ipv6", flag: "--ipv6", short: "6", help: "IPv6 only" },
+  {
+    key: "state",
+    flag: "--state",
+    value: "<states>",
+    parse: parseStates,
+    help: "TCP states, comma separated (ESTABLISHED, TimeWait, listening, ... any case)",
+  },
+  {
+    key: "pid",
+    flag: "--pid",
+    value: "<pids>",
+    parse: parsePids,
+    help: "owning process ids, comma separated",
+  },
+  {
+    key: "name",
+    flag: "--name",
+    value: "<globs>",
+    parse: parseNames,
+    help: "process names, comma separated, wildcards * and ?, any case, .exe optional",
+  },
+  {
+    key: "port",
+    flag: "--port",
+    value: "<ports>",
+    parse: parsePorts,
+    help: "local or remote ports, comma separated",
+  },
+  {
+    key: "localPort",
+    flag: "--local-port",
+    value: "<ports>",
+    parse: parsePorts,
+    help: "local ports, comma separated",
+  },
+  {
+    key: "remotePort",
+    flag: "--remote-port",
+    value: "<ports>",
+    parse: parsePorts,
+    help: "remote ports, comma separated",
+  },
+  {
+    key: "local",
+    flag: "--local",
+    value: "<addrs>",
+    parse: parseAddresses,
+    help: "local addresses or CIDR blocks, comma separated (127.0.0.0/8, ::1)",
+  },
+  {
+    key: "remote",
+    flag: "--remote",
+    value: "<addrs>",
+    parse: parseAddresses,
+    help: "remote addresses or CIDR blocks, comma separated (10.0.0.0/8, fe80::/10)",
+  },
+  {
+    key: "listening",
+    flag: "--listening",
+    short: "l",
+    help: "listening endpoints only (TCP LISTEN, unconnected UDP)",
+  },
+  {
+    key: "tree",
+    flag: "--tree",
+    help: "with --pid or --name: also every descendant of those processes",
+  },
+  { key: "hash", flag: "--hash", help: "SHA-256 of each process image (imageSha256)" },
+  {
+    key: "stats",
+    flag: "--stats",
+    help: "TCP byte and segment counters (Windows: elevated; switches on the kernel's " +
+      "per-connection statistics, which count from then until the connection ends)",
+  },
+  { key: "resolve", flag: "--resolve", help: "reverse DNS of remote addresses (remoteHostName)" },
+  {
+    key: "resolveTimeout",
+    flag: "--resolve-timeout",
+    value: "<duration>",
+    parse: (text) => parseDuration(text, 1),
+    fallback: 500,
+    help: "longest wait for one reverse lookup",
+    fallbackText: "500ms",
+  },
+  {
+    key: "fields",
+    flag: "--fields",
+    value: "<fields>",
+    parse: parseFields,
+    help: `columns to output, comma separated, from: ${CONNECTION_FIELDS.join(", ")}`,
+  },
+  { key: "color", flag: "--no-color", help: "no colour (also when NO_COLOR is set)" },
+];
+
+/** What a command adds to the shared flags, and what its help says around them. */
+interface CommandSpec {
+  readonly usage: string;
+  readonly description: string;
+  readonly options: readonly OptionSpec[];
+  readonly after: string;
+  /** A flag the command cannot run without (its key), and why. */
+  readonly required?: { readonly key: string; readonly why: string };
+}
+
 const EXIT_CODES = "\nExit codes: 0 success, 1 runtime failure, 2 bad command line.";
 
-/** The filter flags every subcommand shares. */
-function addFilterOptions(cmd: Command): Command {
-  return cmd
-    .helpOption("-h, --help", "show this help")
-    .option("--tcp", "TCP only")
-    .option("--udp", "UDP only")
-    .option("-4, --ipv4", "IPv4 only")
-    .option("-6, --ipv6", "IPv6 only")
-    .option(
-      "--state <states>",
-      "TCP states, comma separated (ESTABLISHED, TimeWait, listening, ... any case)",
-      wrap(parseStates),
-    )
-    .option("--pid <pids>", "owning process ids, comma separated", wrap(parsePids))
-    .option(
-      "--name <globs>",
-      "process names, comma separated, wildcards * and ?, any case, .exe optional",
-      wrap(parseNames),
-    )
-    .option("--port <ports>", "local or remote ports, comma separated", wrap(parsePorts))
-    .option("--local-port <ports>", "local ports, comma separated", wrap(parsePorts))
-    .option("--remote-port <ports>", "remote ports, comma separated", wrap(parsePorts))
-    .option(
-      "--local <addrs>",
-      "local addresses or CIDR blocks, comma separated (127.0.0.0/8, ::1)",
-      wrap(parseAddresses),
-    )
-    .option(
-      "--remote <addrs>",
-      "remote addresses or CIDR blocks, comma separated (10.0.0.0/8, fe80::/10)",
-      wrap(parseAddresses),
-    )
-    .option("-l, --listening", "listening endpoints only (TCP LISTEN, unconnected UDP)")
-    .option("--tree", "with --pid or --name: also every descendant of those processes")
-    .option("--hash", "SHA-256 of each process image (imageSha256)")
-    .option(
-      "--stats",
-      "TCP byte and segment counters (Windows: elevated; switches on the kernel's " +
-        "per-connection statistics, which count from then until the connection ends)",
-    )
-    .option("--resolve", "reverse DNS of remote addresses (remoteHostName)")
-    .addOption(
-      new Option("--resolve-timeout <duration>", "longest wait for one reverse lookup")
-        .argParser(wrap((t) => parseDuration(t, 1)))
-        .default(500, "500ms"),
-    )
-    .option(
-      "--fields <fields>",
-      `columns to output, comma separated, from: ${CONNECTION_FIELDS.join(", ")}`,
-      wrap(parseFields),
-    )
-    .option("--no-color", "no colour (also when NO_COLOR is set)")
-    .allowExcessArguments(false)
-    .exitOverride();
-}
-
-function buildList(): Command {
-  return addFilterOptions(new Command("procconn"))
-    .usage("[watch|snapshot|tree] [options]")
-    .description(
-      "List every TCP and UDP endpoint with the process that owns it.\n\n" +
-        "Commands:\n  (none)    list once\n" +
-        "  watch     refresh continuously; events as NDJSON when not on a terminal\n" +
-        "  snapshot  write the listing with time and host to a file (--out, --append)\n" +
-        "  tree      the process tree with each process's endpoints beneath it\n" +
-        "Run 'procconn <command> --help' for a command's options.",
-    )
-    .option("-V, --version", "print the version, runtime and platform")
-    .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
-    .addOption(new Option("--group-by <key>", "one block per owning process").choices(["process"]))
-    .addHelpText(
-      "after",
-      "\nExamples:\n  procconn --state established --name 'msedge*'\n" +
-        "  procconn --listening --format json\n" +
-        "  procconn --remote 10.0.0.0/8 --format csv > conns.csv\n" + EXIT_CODES,
-    );
-}
-
-function buildWatch(): Command {
-  return addFilterOptions(new Command("procconn watch"))
-    .description(
-      "Refresh the listing continuously. On a terminal: a live view (new endpoints green, closed " +
-        "red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format ndjson: one JSON " +
-        "event per line (opened, closed, changed). The first refresh reports every endpoint " +
-        "present as opened; closed events carry the record as last seen. --fields sets the " +
-        "live view's columns; events always carry the full record.",
-    )
-    .option(
-      "--interval <duration>",
-      "time between refreshes (500ms, 2s, 1m)",
-      wrap(parseDuration),
-      1000,
-    )
-    .option("--count <n>", "stop after n refreshes", wrap(parseCount))
-    .addOption(
-      new Option("--format <format>", "live view or event stream").choices(["table", "ndjson"]),
-    )
-    .addHelpText("after", EXIT_CODES);
-}
-
-function buildSnapshot(): Command {
-  return addFilterOptions(new Command("procconn snapshot"))
-    .description(
-      "Write the listing to a file, with snapshotTime and hostName on every row. A snapshot is " +
-        "written whole or not at all.",
-    )
-    .requiredOption("--out <file>", "the file to write")
-    .option("--append", "add to the file (header only when it is new or empty)")
-    .addOption(
-      new Option("--format <format>", "file format").choices(["csv", "ndjson"]).default("csv"),
-    )
-    .addHelpText("after", "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES);
-}
-
-function buildTree(): Command {
-  return addFilterOptions(new Command("procconn tree"))
-    .description(
-      "Show the process tree with each process's endpoints beneath it. With --pid or --name, " +
-        "only those processes and their descendants.",
-    )
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]))
-    .addHelpText("after", "\nExample:\n  procconn tree --name 'notepad++' --resolve" + EXIT_CODES);
-}
-
-const BUILDERS: Record<Action, () => Command> = {
-  list: buildList,
-  watch: buildWatch,
-  snapshot: buildSnapshot,
-  tree: buildTree,
+const COMMANDS: Record<Action, CommandSpec> = {
+  list: {
+    usage: "procconn [watch|snapshot|tree] [options]",
+    description: "List every TCP and UDP endpoint with the process that owns it.\n\n" +
+      "Commands:\n  (none)    list once\n" +
+      "  watch     refresh continuously; events as NDJSON when not on a terminal\n" +
+      "  snapshot  write the listing with time and host to a file (--out, --append)\n" +
+      "  tree      the process tree with each process's endpoints beneath it\n" +
+      "Run 'procconn <command> --help' for a command's options.",
+    options: [
+      {
+        key: "version",
+        flag: "--version",
+        short: "V",
+        help: "print the version, runtime and platform",
+      },
+      {
+        key: "format",
+        flag: "--format",
+        value: "<format>",
+        parse: choice("format", FORMATS),
+        fallback: "table",
+        help: `output format (${FORMATS.join(", ")})`,
+        fallbackText: "table",
+      },
+      {
+        key: "groupBy",
+        flag: "--group-by",
+        value: "<key>",
+        parse: choice("--group-by key", ["process"]),
+        help: "one block per owning process (process)",
+      },
+    ],
+    after: "\nExamples:\n  procconn --state established --name 'msedge*'\n" +
+      "  procconn --listening --format json\n" +
+      "  procconn --remote 10.0.0.0/8 --format csv > conns.csv\n" + EXIT_CODES,
+  },
+  watch: {
+    usage: "procconn watch [options]",
+    description: "Refresh the listing continuously. On a terminal: a live view (new endpoints " +
+      "green, closed red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format " +
+      "ndjson: one JSON event per line (opened, closed, changed). The first refresh reports " +
+      "every endpoint present as opened; closed events carry the record as last seen. --fields " +
+      "sets the live view's columns; events always carry the full record.",
+    options: [
+      {
+        key: "interval",
+        flag: "--interval",
+        value: "<duration>",
+        parse: (text) => parseDuration(text),
+        fallback: 1000,
+        help: "time between refreshes (500ms, 2s, 1m)",
+        fallbackText: "1s",
+      },
+      {
+        key: "count",
+        flag: "--count",
+        value: "<n>",
+        parse: parseCount,
+        help: "stop after n refreshes",
+      },
+      {
+        key: "format",
+        flag: "--format",
+        value: "<format>",
+        parse: choice("format", ["table", "ndjson"]),
+        help: "live view or event stream (table, ndjson)",
+      },
+    ],
+    after: EXIT_CODES,
+  },
+  snapshot: {
+    usage: "procconn snapshot --out <file> [options]",
+    description: "Write the listing to a file, with snapshotTime and hostName on every row. A " +
+      "snapshot is written whole or not at all.",
+    options: [
+      {
+        key: "out",
+        flag: "--out",
+        value: "<file>",
+        parse: (text) => text,
+        help: "the file to write (required)",
+      },
+      {
+        key: "append",
+        flag: "--append",
+        help: "add to the file (header only when it is new or empty)",
+      },
+      {
+        key: "format",
+        flag: "--format",
+        value: "<format>",
+        parse: choice("format", ["csv", "ndjson"]),
+        fallback: "csv",
+        help: "file format (csv, ndjson)",
+        fallbackText: "csv",
+      },
+    ],
+    after: "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES,
+    required: { key: "out", why: "the file to write" },
+  },
+  tree: {
+    usage: "procconn tree [options]",
+    description: "Show the process tree with each process's endpoints beneath it. With --pid or " +
+      "--name, only those processes and their descendants.",
+    options: [
+      {
+        key: "format",
+        flag: "--format",
+        value: "<format>",
+        parse: choice("format", ["table", "json"]),
+        help: "output format (table, json)",
+      },
+    ],
+    after: "\nExample:\n  procconn tree --name 'notepad++' --resolve" + EXIT_CODES,
+  },
 };
+
+/** Every option of a command: the shared ones, then its own. */
+function optionsOf(command: CommandSpec): readonly OptionSpec[] {
+  return [...FILTER_OPTIONS, ...command.options];
+}
+
+const HELP_WIDTH = 80;
+
+/** Words of `text` in lines of at most `width` characters (a longer word gets its own line). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
+/** The help text of a command, made from its option table. */
+function helpText(command: CommandSpec): string {
+  const rows = optionsOf(command).map((o) => {
+    const names = `${o.short ? `-${o.short}, ` : ""}${o.flag}${o.value ? ` ${o.value}` : ""}`;
+    const help = o.fallbackText ? `${o.help} (default: ${o.fallbackText})` : o.help;
+    return [names, help] as const;
+  });
+  const left = Math.max(...rows.map(([names]) => names.length)) + 2;
+  const lines = [`Usage: ${command.usage}`, ""];
+  for (const paragraph of command.description.split("\n")) {
+    // The command list keeps its own layout; prose is wrapped.
+    const keep = paragraph === "" || paragraph.startsWith("  ");
+    lines.push(...(keep ? [paragraph] : wrapWords(paragraph, HELP_WIDTH)));
+  }
+  lines.push("", "Options:");
+  for (const [names, help] of rows) {
+    const wrapped = wrapWords(help, Math.max(HELP_WIDTH - 2 - left, 30));
+    lines.push(`  ${names.padEnd(left)}${wrapped[0] ?? ""}`);
+    for (const more of wrapped.slice(1)) lines.push(`  ${"".padEnd(left)}${more}`);
+  }
+  return `${lines.join("\n")}\n${command.after}\n`;
+}
+
+/** A flag name as the user typed it: `-x` for one letter, `--name` otherwise. */
+function typedFlag(name: string): string {
+  return name.length === 1 ? `-${name}` : `--${name}`;
+}
+
+/** Runs type-flag over the arguments and turns what it found into checked values. */
+function readFlags(
+  command: CommandSpec,
+  argv: readonly string[],
+): Record<string, unknown> | "help" {
+  const options = optionsOf(command);
+  const schema: Record<string, { type: BooleanConstructor | StringConstructor; alias?: string }> =
+    {};
+  for (const o of options) {
+    schema[o.key] = { type: o.value ? String : Boolean, ...(o.short ? { alias: o.short } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = typeFlag(schema, [...argv], { booleanNegation: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}: run procconn --help for the options`);
+  }
+  const found = parsed.flags as Record<string, unknown>;
+  if (found.help === true) return "help";
+  const unknown = Object.keys(parsed.unknownFlags)[0];
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `unknown option '${typedFlag(unknown)}': run procconn --help for the options`,
+    );
+  }
+  if (parsed._.length > 0) {
+    throw new UsageError(
+      `too many arguments: "${parsed._[0]}" is not an option; ` +
+        "the commands are watch, snapshot and tree, given first",
+    );
+  }
+  const values: Record<string, unknown> = {};
+  for (const o of options) {
+    const raw = found[o.key];
+    if (raw === undefined) {
+      if (o.fallback !== undefined) values[o.key] = o.fallback;
+      continue;
+    }
+    if (!o.value) {
+      values[o.key] = raw;
+      continue;
+    }
+    if (raw === "") {
+      throw new UsageError(`option '${o.flag} ${o.value}' needs a value`);
+    }
+    try {
+      values[o.key] = o.parse!(raw as string);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const required = command.required;
+  if (required && values[required.key] === undefined) {
+    const o = options.find((spec) => spec.key === required.key)!;
+    throw new UsageError(`option '${o.flag} ${o.value}' is required: ${required.why}`);
+  }
+  values.formatGiven = found.format !== undefined;
+  return values;
+}
 
 /**
  * Parses the command line.
  *
- * @param args Arguments after the program name; a first word `watch` or `snapshot` picks that
- *   command.
+ * @param args Arguments after the program name; a first word `watch`, `snapshot` or `tree`
+ *   picks that command.
  * @param options `noColorEnv`: NO_COLOR is set.
  * @returns What to do.
  * @throws {UsageError} For a bad command line; the message is one line naming the bad value.
@@ -314,33 +545,19 @@ export function parseArgs(
   const action: Action = args[0] === "watch" || args[0] === "snapshot" || args[0] === "tree"
     ? args[0]
     : "list";
-  const program = BUILDERS[action]();
-  let helpText = "";
-  program.configureOutput({ writeOut: (s) => (helpText += s), writeErr: () => {} });
-  try {
-    program.parse(action === "list" ? [...args] : args.slice(1), { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") {
-        return { ...emptyRequest(), action: "help", text: helpText };
-      }
-      let message = err.message.replace(/^error: /, "");
-      if (err.code === "commander.unknownOption") {
-        message += ": run procconn --help for the options";
-      }
-      if (err.code === "commander.excessArguments") {
-        message += ": the commands are watch, snapshot and tree";
-      }
-      throw new UsageError(message);
-    }
-    throw err;
-  }
-  const o = program.opts();
+  const command = COMMANDS[action];
+  // deno-lint-ignore no-explicit-any
+  const o = readFlags(command, action === "list" ? args : args.slice(1)) as any;
+  if (o === "help") return { ...emptyRequest(), action: "help", text: helpText(command) };
   if (o.version) {
     const text = `procconn ${VERSION} (${runtimeDescription()})\n`;
     return { ...emptyRequest(), action: "version", text };
   }
-  const protocols: Protocol[] | undefined = o.tcp === o.udp ? undefined : o.tcp ? ["TCP"] : ["UDP"];
+  const protocols: Protocol[] | undefined = !!o.tcp === !!o.udp
+    ? undefined
+    : o.tcp
+    ? ["TCP"]
+    : ["UDP"];
   const families: Family[] | undefined = !!o.ipv4 === !!o.ipv6
     ? undefined
     : o.ipv4
@@ -385,7 +602,7 @@ export function parseArgs(
     enrich,
     format,
     fields,
-    formatGiven: program.getOptionValueSource("format") === "cli",
+    formatGiven: o.formatGiven,
     color: o.color !== false && !options.noColorEnv,
     groupBy: o.groupBy,
     intervalMs: o.interval ?? 1000,

@@ -280,9 +280,6 @@ describe(
             "--bundle",
             "--format=esm",
             "--platform=node",
-            // commander is CommonJS and requires Node's modules.
-            "--banner:js=import { createRequire as __procconnRequire } from 'node:module'; " +
-            "const require = __procconnRequire(import.meta.url);",
             `--outfile=${out}`,
             "--log-level=error",
           ], { encoding: "utf8" });

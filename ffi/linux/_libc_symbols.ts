@@ -59,8 +59,9 @@ export const MSG_TRUNC = 0x20;
  * library mapped, and the loader hands that one back for its soname, so a bare name is safe.
  */
 export function libcCandidates(): string[] {
+  // Node's process object is read only off Deno: touching it there loads Node compatibility.
   // deno-lint-ignore no-explicit-any
-  const nodeArch = (globalThis as any).process?.arch as string | undefined;
-  const arch = deno?.build?.arch ?? (nodeArch === "arm64" ? "aarch64" : "x86_64");
+  const nodeArch = () => (globalThis as any).process?.arch as string | undefined;
+  const arch = deno?.build?.arch ?? (nodeArch() === "arm64" ? "aarch64" : "x86_64");
   return ["libc.so.6", `libc.musl-${arch}.so.1`];
 }

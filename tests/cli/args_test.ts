@@ -68,11 +68,48 @@ describe("parseArgs", () => {
     assert.equal(parseArgs(["--no-color"]).color, false);
     assert.equal(parseArgs([], { noColorEnv: true }).color, false);
   });
+  it("reads --flag=value, grouped short flags, and the last of a repeated flag", () => {
+    const r = parseArgs(["--pid=1", "-46l", "--pid", "2", "--format=ndjson"]);
+    assert.deepEqual(r.filters.pids, [2]);
+    assert.equal(r.filters.families, undefined);
+    assert.equal(r.filters.listening, true);
+    assert.equal(r.format, "ndjson");
+    assert.equal(r.formatGiven, true);
+    assert.equal(parseArgs([]).formatGiven, false);
+  });
+  it("each command has its own options and defaults", () => {
+    const snap = parseArgs(["snapshot", "--out", "x.csv", "--append"]);
+    assert.deepEqual([snap.action, snap.out, snap.append, snap.format], [
+      "snapshot",
+      "x.csv",
+      true,
+      "csv",
+    ]);
+    const watch = parseArgs(["watch", "--interval", "2s", "--count", "3"]);
+    assert.deepEqual([watch.action, watch.intervalMs, watch.count, watch.formatGiven], [
+      "watch",
+      2000,
+      3,
+      false,
+    ]);
+    assert.equal(parseArgs(["--resolve"]).enrich.resolve && 500, 500);
+    assert.deepEqual(parseArgs(["--resolve", "--resolve-timeout", "2s"]).enrich.resolve, {
+      timeoutMs: 2000,
+    });
+    usage(["--out", "x.csv"], /unknown option '--out'/);
+    usage(["watch", "--version"], /unknown option '--version'/);
+  });
   it("help and version print text", () => {
     const help = parseArgs(["--help"]);
     assert.equal(help.action, "help");
     assert.match(help.text, /--state <states>/);
     assert.match(help.text, /Exit codes/);
+    assert.match(help.text, /^Usage: procconn \[watch\|snapshot\|tree\] \[options\]\n/);
+    assert.match(help.text, /^  -h, --help +show this help$/m);
+    assert.match(help.text, /^  --format <format> +output format \(table, json, ndjson, csv\)$/m);
+    for (const line of help.text.split("\n")) assert.ok(line.length <= 80, line);
+    assert.match(parseArgs(["snapshot", "-h"]).text, /^Usage: procconn snapshot --out <file>/);
+    assert.match(parseArgs(["watch", "--help"]).text, /--interval <duration>/);
     const version = parseArgs(["--version"]);
     assert.equal(version.action, "version");
     assert.match(version.text, /^procconn \d+\.\d+\.\d+ \((deno|node) [\d.]+; \w+ \w+\)\n$/);
@@ -85,7 +122,16 @@ describe("parseArgs", () => {
     usage(["--local", "127.0.0.1,nowhere"], /"nowhere"/);
     usage(["--name", ","], /name list ","/);
     usage(["--remote", "10.0.0.0/33"], /"10.0.0.0\/33".*0 to 32/);
-    usage(["--format", "xml"], /'xml'.*table, json, ndjson, csv/);
+    usage(["--format", "xml"], /"xml".*table, json, ndjson, csv/);
+    usage(["--pid"], /'--pid <pids>' needs a value/);
+    usage(["--pid", "--tcp"], /'--pid <pids>' needs a value/);
+    usage(["-46x"], /unknown option '-x'/);
+    usage(["--TCP"], /unknown option '--TCP'/);
+    usage(["--group-by", "host"], /"host".*process/);
+    usage(["snapshot"], /'--out <file>' is required/);
+    usage(["watch", "--interval", "10ms"], /"10ms".*100ms to 1h/);
+    usage(["watch", "--format", "csv"], /"csv".*table, ndjson/);
+    usage(["tree", "--format", "csv"], /"csv".*table, json/);
     usage(["--fields", "nope"], /"nope".*localAddress/);
     usage(["--pid", "abc"], /"abc"/);
     usage(["--frobnicate"], /--frobnicate.*--help/);
