@@ -7,9 +7,9 @@
 import { typeFlag } from "type-flag";
 import type { FilterOptions } from "../core/filter.ts";
 import { parseCidr } from "../core/filter.ts";
-import { CONNECTION_FIELDS, type Family, type Protocol } from "../core/record.ts";
+import { CONNECTION_FIELDS, type Family, type Protocol } from "../core/fields.ts";
 import { parseState } from "../core/states.ts";
-import { type Format, FORMATS } from "../formatters/mod.ts";
+import { type Format, FORMATS } from "../formatters/formats.ts";
 import { VERSION } from "../version.ts";
 import { runtimeDescription } from "./_io.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { mappedIPv4, parseAddress } from "./address.ts";
-import type { Family, Protocol, TcpState } from "./record.ts";
+import type { Family, Protocol, TcpState } from "./fields.ts";
 import type { RawSocket } from "./source.ts";
 
 /**

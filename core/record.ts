@@ -6,82 +6,21 @@
  */
 import { z } from "zod";
 
-/** TCP states, spelled as netstat spells them. `BOUND` is Windows' "extra" state 100. */
-export const TCP_STATES = [
-  "CLOSED",
-  "LISTEN",
-  "SYN_SENT",
-  "SYN_RCVD",
-  "ESTABLISHED",
-  "FIN_WAIT1",
-  "FIN_WAIT2",
-  "CLOSE_WAIT",
-  "CLOSING",
-  "LAST_ACK",
-  "TIME_WAIT",
-  "DELETE_TCB",
-  "BOUND",
-] as const;
+import { EXPLAINABLE_FIELDS, FAMILIES, PROTOCOLS, REASONS, TCP_STATES } from "./fields.ts";
 
-/** A TCP connection state as netstat names it. */
-export type TcpState = typeof TCP_STATES[number];
-
-/** Transport protocols procconn lists. */
-export const PROTOCOLS = ["TCP", "UDP"] as const;
-/** A transport protocol. */
-export type Protocol = typeof PROTOCOLS[number];
-
-/** Address families procconn lists. */
-export const FAMILIES = ["IPv4", "IPv6"] as const;
-/** An address family. */
-export type Family = typeof FAMILIES[number];
-
-/**
- * Why a field is null.
- *
- * - `no-owner`: the socket has no owning process (TIME_WAIT, orphaned, kernel-owned).
- * - `access-denied`: the process exists but could not be opened or read.
- * - `process-exited`: the process went away between listing the socket and reading it.
- * - `system-process`: a pseudo-process (Windows PID 0) that has no image or start time.
- * - `not-supported`: this platform, runtime or OS version does not provide the field.
- * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).
- * - `timeout`: the lookup did not answer in time (reverse DNS).
- * - `not-applicable`: the field has no meaning for this row (byte counters of a UDP socket).
- */
-export const REASONS = [
-  "no-owner",
-  "access-denied",
-  "process-exited",
-  "system-process",
-  "not-supported",
-  "not-found",
-  "timeout",
-  "not-applicable",
-] as const;
-/** Why a field is null. */
-export type Reason = typeof REASONS[number];
-
-/** Record fields that may be null with a reason. */
-export const EXPLAINABLE_FIELDS = [
-  "pid",
-  "processName",
-  "processPath",
-  "parentPid",
-  "processStartTime",
-  "commandLine",
-  "userName",
-  "sessionId",
-  "services",
-  "imageSha256",
-  "connectionCreated",
-  "bytesIn",
-  "bytesOut",
-  "segmentsIn",
-  "segmentsOut",
-  "remoteHostName",
-] as const;
-/** A field that may be null with a reason. */
-export type ExplainableField = typeof EXPLAINABLE_FIELDS[number];
+export {
+  CONNECTION_FIELDS,
+  EXPLAINABLE_FIELDS,
+  type ExplainableField,
+  FAMILIES,
+  type Family,
+  type Protocol,
+  PROTOCOLS,
+  type Reason,
+  REASONS,
+  TCP_STATES,
+  type TcpState,
+} from "./fields.ts";
 
 const port = z.number().int().min(0).max(65535);
 const pid = z.number().int().min(0).max(0xffffffff);
@@ -138,11 +77,6 @@ export const ConnectionSchema = z.object({
 
 /** One endpoint and the process behind it. */
 export type Connection = z.infer<typeof ConnectionSchema>;
-
-/** Every field name of a connection record, in output order. */
-export const CONNECTION_FIELDS: readonly (keyof Connection)[] = Object.keys(
-  ConnectionSchema.shape,
-) as (keyof Connection)[];
 
 /**
  * The schema compiled to one generated function (zod's `z.compile`): the same rules, checked

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TCP_STATES, type TcpState } from "./record.ts";
+import { TCP_STATES, type TcpState } from "./fields.ts";
 
 const squash = (s: string) => s.toUpperCase().replace(/[_\-\s]/g, "");
 

@@ -8,11 +8,9 @@ import { createJsonFormatter } from "./json.ts";
 import { createNdjsonFormatter } from "./ndjson.ts";
 import { createTableFormatter } from "./table.ts";
 
-/** The output formats procconn writes. */
-export const FORMATS = ["table", "json", "ndjson", "csv"] as const;
+import { type Format, FORMATS } from "./formats.ts";
 
-/** An output format. */
-export type Format = typeof FORMATS[number];
+export { type Format, FORMATS } from "./formats.ts";
 
 /** What to write and how. */
 export interface FormatOptions {

@@ -13,6 +13,9 @@ describe("schema", () => {
     const committed = readFileSync(new URL("schema/connection.schema.json", root), "utf8");
     assert.equal(committed, connectionJsonSchemaText());
   });
+  it("the field list of core/fields.ts is the schema's keys, in order", () => {
+    assert.deepEqual(Object.keys(ConnectionSchema.shape), [...CONNECTION_FIELDS]);
+  });
   it("lists every record field as required", () => {
     const schema = JSON.parse(connectionJsonSchemaText());
     assert.deepEqual(schema.required, [...CONNECTION_FIELDS]);

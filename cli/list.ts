@@ -1,0 +1,81 @@
+/**
+ * `procconn` and `procconn tree`: one listing, written as it is made. Loaded by `main.ts` once the
+ * command line is known to ask for a listing, so that `--help`, `--version` and a bad command
+ * line do not load the engines, the formatters and the schema.
+ *
+ * @module
+ */
+import { listConnections, openListing } from "../core/list.ts";
+import { buildProcessTree } from "../core/tree.ts";
+import { defaultSource } from "../ffi/mod.ts";
+import { createFormatter } from "../formatters/mod.ts";
+import { renderTree, renderTreeJson } from "../formatters/tree.ts";
+import { GapCounter, reportGaps } from "./_gaps.ts";
+import { terminalWidth, type TextWriter } from "./_io.ts";
+import type { CliRequest } from "./args.ts";
+
+/**
+ * Lists the endpoints the request selects and writes them in its format.
+ *
+ * @param request The parsed command line (action `list`).
+ * @param out Where to write.
+ *
+ * @example
+ * ```ts ignore
+ * import { runList } from "./list.ts";
+ * import { parseArgs } from "./args.ts";
+ * import { stdoutWriter } from "./_io.ts";
+ * await runList(parseArgs(["--listening", "--format", "ndjson"]), stdoutWriter());
+ * ```
+ */
+export async function runList(request: CliRequest, out: TextWriter): Promise<void> {
+  const width = terminalWidth();
+  const view = { fields: request.fields, width, color: request.color && width > 0 };
+  if (request.groupBy === "process") {
+    const rows = await listConnections({ ...request.filters, ...request.enrich });
+    reportGaps(rows);
+    const { formatGroups } = await import("../formatters/group.ts");
+    const format = request.format === "json" ? "json" : "table";
+    await out.write(formatGroups(rows, { ...view, format }));
+    await out.flush();
+    return;
+  }
+  // Records are made as they are written, so they need not all be held at once.
+  const listing = await openListing({ ...request.filters, ...request.enrich });
+  const formatter = createFormatter(request.format, view);
+  const gaps = new GapCounter();
+  await out.write(formatter.begin());
+  for (const row of listing) {
+    gaps.add(row);
+    await out.write(formatter.record(row));
+  }
+  await out.write(formatter.end());
+  await out.flush();
+  gaps.report();
+}
+
+/**
+ * `procconn tree`: the process tree of the owners of the selected endpoints.
+ *
+ * @param request The parsed command line (action `tree`).
+ * @param out Where to write.
+ */
+export async function runTree(request: CliRequest, out: TextWriter): Promise<void> {
+  const backend = defaultSource();
+  if (!backend.listProcesses) {
+    throw new Error(`The ${backend.name} backend cannot list processes`);
+  }
+  // One process table serves both the --pid/--name selection and the drawing.
+  const table = await backend.listProcesses();
+  const source = {
+    name: backend.name,
+    listSockets: backend.listSockets.bind(backend),
+    describeProcesses: backend.describeProcesses.bind(backend),
+    listProcesses: () => Promise.resolve(table),
+  };
+  const rows = await listConnections({ ...request.filters, ...request.enrich, source });
+  reportGaps(rows);
+  const roots = buildProcessTree(table, rows);
+  await out.write(request.format === "json" ? renderTreeJson(roots) : renderTree(roots));
+  await out.flush();
+}

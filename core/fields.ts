@@ -1,0 +1,114 @@
+/**
+ * The names a connection record is made of: protocols, families, TCP states, the reasons a field
+ * may be null, and the record's fields in output order. Plain constants without zod, so that the
+ * command line can check its arguments without loading the schema library (`record.ts` builds the
+ * schema from these, and a test pins the field list to the schema).
+ *
+ * @module
+ */
+import type { Connection } from "./record.ts";
+
+/** TCP states, spelled as netstat spells them. `BOUND` is Windows' "extra" state 100. */
+export const TCP_STATES = [
+  "CLOSED",
+  "LISTEN",
+  "SYN_SENT",
+  "SYN_RCVD",
+  "ESTABLISHED",
+  "FIN_WAIT1",
+  "FIN_WAIT2",
+  "CLOSE_WAIT",
+  "CLOSING",
+  "LAST_ACK",
+  "TIME_WAIT",
+  "DELETE_TCB",
+  "BOUND",
+] as const;
+
+/** A TCP connection state as netstat names it. */
+export type TcpState = typeof TCP_STATES[number];
+
+/** Transport protocols procconn lists. */
+export const PROTOCOLS = ["TCP", "UDP"] as const;
+/** A transport protocol. */
+export type Protocol = typeof PROTOCOLS[number];
+
+/** Address families procconn lists. */
+export const FAMILIES = ["IPv4", "IPv6"] as const;
+/** An address family. */
+export type Family = typeof FAMILIES[number];
+
+/**
+ * Why a field is null.
+ *
+ * - `no-owner`: the socket has no owning process (TIME_WAIT, orphaned, kernel-owned).
+ * - `access-denied`: the process exists but could not be opened or read.
+ * - `process-exited`: the process went away between listing the socket and reading it.
+ * - `system-process`: a pseudo-process (Windows PID 0) that has no image or start time.
+ * - `not-supported`: this platform, runtime or OS version does not provide the field.
+ * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).
+ * - `timeout`: the lookup did not answer in time (reverse DNS).
+ * - `not-applicable`: the field has no meaning for this row (byte counters of a UDP socket).
+ */
+export const REASONS = [
+  "no-owner",
+  "access-denied",
+  "process-exited",
+  "system-process",
+  "not-supported",
+  "not-found",
+  "timeout",
+  "not-applicable",
+] as const;
+/** Why a field is null. */
+export type Reason = typeof REASONS[number];
+
+/** Record fields that may be null with a reason. */
+export const EXPLAINABLE_FIELDS = [
+  "pid",
+  "processName",
+  "processPath",
+  "parentPid",
+  "processStartTime",
+  "commandLine",
+  "userName",
+  "sessionId",
+  "services",
+  "imageSha256",
+  "connectionCreated",
+  "bytesIn",
+  "bytesOut",
+  "segmentsIn",
+  "segmentsOut",
+  "remoteHostName",
+] as const;
+/** A field that may be null with a reason. */
+export type ExplainableField = typeof EXPLAINABLE_FIELDS[number];
+
+/** Every field name of a connection record, in output order (the schema's key order). */
+export const CONNECTION_FIELDS: readonly (keyof Connection)[] = [
+  "protocol",
+  "family",
+  "localAddress",
+  "localPort",
+  "remoteAddress",
+  "remotePort",
+  "state",
+  "pid",
+  "processName",
+  "processPath",
+  "parentPid",
+  "processStartTime",
+  "commandLine",
+  "userName",
+  "sessionId",
+  "services",
+  "imageSha256",
+  "connectionCreated",
+  "bytesIn",
+  "bytesOut",
+  "segmentsIn",
+  "segmentsOut",
+  "remoteHostName",
+  "unavailable",
+];

@@ -1,0 +1,63 @@
+// What each command line loads before it can answer. `--help`, `--version` and a usage error are
+// answered from main.ts's static imports alone, so those must not reach the schema library, the
+// engines or the formatters; and no listing may load a Node built-in (under Deno, the first one
+// loads its Node compatibility layer: tens of milliseconds of start-up).
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const DENO = process.execPath;
+
+interface Dependency {
+  code?: { specifier: string };
+  isDynamic?: boolean;
+}
+
+/** The module graph of `entry`, as `deno info --json` reports it. */
+function graph(entry: string): Map<string, Dependency[]> {
+  const r = spawnSync(DENO, ["info", "--json", entry], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout) as {
+    modules: { specifier: string; dependencies?: Dependency[] }[];
+  };
+  return new Map(info.modules.map((m) => [m.specifier, m.dependencies ?? []]));
+}
+
+/** Every module `entry` loads before its code runs: static imports, followed transitively. */
+function staticClosure(entry: string): string[] {
+  const modules = graph(entry);
+  const root = new URL(entry, `file://${ROOT}`).href;
+  const seen = new Set<string>([root]);
+  const todo = [root];
+  while (todo.length > 0) {
+    for (const dep of modules.get(todo.pop()!) ?? []) {
+      const target = dep.code?.specifier;
+      if (!target || dep.isDynamic || seen.has(target)) continue;
+      seen.add(target);
+      todo.push(target);
+    }
+  }
+  return [...seen].map((s) =>
+    s.startsWith(`file://${ROOT}`) ? s.slice(`file://${ROOT}`.length) : s
+  );
+}
+
+describe("start-up", () => {
+  it("help, the version and usage errors load no schema, engine or formatter", () => {
+    const loaded = staticClosure("main.ts");
+    const heavy = loaded.filter((m) =>
+      /node_modules\/(zod|csv-stringify)\/|^core\/record\.ts$|^core\/list\.ts$|^ffi\/|^formatters\/formatter\.ts$|^node:/
+        .test(m)
+    );
+    assert.deepEqual(heavy, []);
+    assert.ok(loaded.includes("cli/args.ts"), loaded.join("\n"));
+  });
+  it("a listing loads no Node built-in", () => {
+    const loaded = staticClosure("cli/list.ts");
+    assert.deepEqual(loaded.filter((m) => m.startsWith("node:")), []);
+    assert.ok(loaded.includes("ffi/linux/engine.ts"), loaded.join("\n"));
+    assert.ok(loaded.some((m) => m.includes("node_modules/zod/")), "the schema is loaded");
+  });
+});
