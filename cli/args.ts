@@ -487,6 +487,19 @@ function readFlags(
     throw new UsageError(`${(err as Error).message}: run procconn --help for the options`);
   }
   const found = parsed.flags as Record<string, unknown>;
+  // A value that starts with "-" (a process named -bash, a port -1) is read as more flags; the
+  // value option is then empty. Say how to pass such a value before anything else.
+  for (const o of options) {
+    if (!o.value || found[o.key] !== "") continue;
+    const at = argv.findIndex((arg) => arg === o.flag || (o.short && arg === `-${o.short}`));
+    const next = at >= 0 ? argv[at + 1] : undefined;
+    if (next !== undefined && next.startsWith("-") && next.length > 1) {
+      throw new UsageError(
+        `option '${o.flag} ${o.value}' needs a value; for one that starts with "-", ` +
+          `write ${o.flag}=${next}`,
+      );
+    }
+  }
   if (found.help === true) return "help";
   const unknown = Object.keys(parsed.unknownFlags)[0];
   if (unknown !== undefined) {

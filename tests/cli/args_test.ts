@@ -68,6 +68,9 @@ describe("parseArgs", () => {
     assert.equal(parseArgs(["--no-color"]).color, false);
     assert.equal(parseArgs([], { noColorEnv: true }).color, false);
   });
+  it("takes a value that starts with - when written --flag=value", () => {
+    assert.deepEqual(parseArgs(["--name=-bash"]).filters.name, ["-bash"]);
+  });
   it("reads --flag=value, grouped short flags, and the last of a repeated flag", () => {
     const r = parseArgs(["--pid=1", "-46l", "--pid", "2", "--format=ndjson"]);
     assert.deepEqual(r.filters.pids, [2]);
@@ -117,7 +120,9 @@ describe("parseArgs", () => {
   it("rejects bad values with one line naming the value and what is allowed", () => {
     usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
     usage(["--port", "70000"], /"70000".*0 to 65535/);
-    usage(["--port", "-1"], /-1/);
+    usage(["--port", "-1"], /'--port <ports>' needs a value; .* write --port=-1$/);
+    usage(["--port=-1"], /"-1".*0 to 65535/);
+    usage(["--name", "-bash"], /write --name=-bash$/);
     usage(["--local-port", "80,x"], /"x".*0 to 65535/);
     usage(["--local", "127.0.0.1,nowhere"], /"nowhere"/);
     usage(["--name", ","], /name list ","/);
