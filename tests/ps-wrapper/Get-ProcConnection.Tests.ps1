@@ -84,6 +84,12 @@ Describe 'Get-ProcConnection on real sockets' {
         $rows.OwningProcess | Should -Be $sockets.pid
     }
 
+    It 'a -ProcessName that starts with - reaches the engine as a name (login shells are -bash)' {
+        $rows = @(Get-ProcConnection -ProcessName '-no-such-process', $((Get-Process -Id $sockets.pid).ProcessName) -LocalPort $sockets.tcp4.listenPort -State Listen)
+        $rows.OwningProcess | Should -Be $sockets.pid
+        @(Get-ProcConnection -ProcessName '-no-such-process').Count | Should -Be 0
+    }
+
     It '-Protocol UDP: no state and no remote end' {
         $rows = @(Get-ProcConnection -Protocol UDP -LocalPort $sockets.udp4.port)
         $rows.Count | Should -Be 1

@@ -156,9 +156,8 @@ Describe 'Validation before the engine runs' {
         $arguments = Get-Content "$engine.args"
         $arguments[0..1] | Should -Be @('--format', 'ndjson')
         $pairs = @{}
-        for ($i = 2; $i -lt $arguments.Count; $i++) {
-            $flag = $arguments[$i]
-            if ($flag -match '^--(local|local-port|remote|state|pid|name)$') { $pairs[$flag] = $arguments[++$i] }
+        foreach ($argument in $arguments[2..($arguments.Count - 1)]) {
+            if ($argument -match '^(--(?:local|local-port|remote|state|pid|name))=(.*)$') { $pairs[$Matches[1]] = $Matches[2] }
         }
         $pairs['--state'] | Should -Be 'Established,timewait,LISTEN'
         $pairs['--local-port'] | Should -Be '80,443'

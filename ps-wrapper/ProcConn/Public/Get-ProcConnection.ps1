@@ -183,7 +183,8 @@ function Get-ProcConnection {
             '--name'        = $ProcessName
         }
         foreach ($flag in $list.Keys) {
-            if ($null -ne $list[$flag]) { $arguments.AddRange([string[]]@($flag, ($list[$flag] -join ','))) }
+            # flag=value, so that a value starting with '-' (a process named -bash) stays a value
+            if ($null -ne $list[$flag]) { $arguments.Add("$flag=$($list[$flag] -join ',')") }
         }
         if ($Protocol -and @($Protocol | Sort-Object -Unique).Count -eq 1) { $arguments.Add("--$($Protocol[0].ToLowerInvariant())") }
         if ($AddressFamily -and @($AddressFamily | Sort-Object -Unique).Count -eq 1) {
