@@ -108,8 +108,8 @@ describe("parseArgs", () => {
     assert.match(help.text, /--state <states>/);
     assert.match(help.text, /Exit codes/);
     assert.match(help.text, /^Usage: procconn \[watch\|snapshot\|tree\] \[options\]\n/);
-    assert.match(help.text, /^  -h, --help +show this help$/m);
-    assert.match(help.text, /^  --format <format> +output format \(table, json, ndjson, csv\)$/m);
+    assert.match(help.text, /^ {2}-h, --help +show this help$/m);
+    assert.match(help.text, /^ {2}--format <format> +output format \(table, json, ndjson, csv\)$/m);
     for (const line of help.text.split("\n")) assert.ok(line.length <= 80, line);
     assert.match(parseArgs(["snapshot", "-h"]).text, /^Usage: procconn snapshot --out <file>/);
     assert.match(parseArgs(["watch", "--help"]).text, /--interval <duration>/);
