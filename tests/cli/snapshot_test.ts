@@ -329,8 +329,11 @@ describe("the append lock", () => {
 });
 
 describe("concurrent appends", () => {
-  /** Checks a CSV snapshot log: one header, every block whole and in one piece. */
-  function checkBlocks(text: string, columns: number): Map<string, number> {
+  /**
+   * Checks a CSV snapshot log: one header, every row whole, and (unless `keysMayRepeat`) every
+   * block, keyed by snapshotTime and hostName, in one piece.
+   */
+  function checkBlocks(text: string, columns: number, keysMayRepeat = false): Map<string, number> {
     const lines = crlfLines(text);
     assert.equal(lines[0].split(",")[0], "snapshotTime");
     assert.equal(lines.filter((l) => l.startsWith("snapshotTime,")).length, 1, "one header");
@@ -341,7 +344,7 @@ describe("concurrent appends", () => {
       assert.equal(cells.length, columns, `a whole row: ${line}`);
       const key = cells[0] + " " + cells[1];
       if (key !== current) {
-        assert.equal(blocks.has(key), false, `the block ${key} is split`);
+        if (!keysMayRepeat) assert.equal(blocks.has(key), false, `the block ${key} is split`);
         current = key;
       }
       blocks.set(key, (blocks.get(key) ?? 0) + 1);
@@ -382,11 +385,13 @@ describe("concurrent appends", () => {
     server.close();
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const text = read(path);
-    const blocks = checkBlocks(text, 5);
+    // Runs that read the clock in the same millisecond on one host share a key, and the lock may
+    // let another run write between them, so keys may repeat here; that blocks are never mixed
+    // is checked by the next test, whose keys are all different.
+    const blocks = checkBlocks(text, 5, true);
     const listenRows = crlfLines(text).filter((l) => l.endsWith(`,TCP,${port},${process.pid}`));
     assert.equal(listenRows.length, 5, "the listener is in every snapshot");
-    // Five runs; two that read the clock in the same millisecond would share one block.
-    assert.ok(blocks.size >= 4 && blocks.size <= 5, `${blocks.size} blocks`);
+    assert.ok(blocks.size >= 1 && blocks.size <= 5, `${blocks.size} blocks`);
     assert.equal(nodeFs.existsSync(path + ".lock"), false);
   });
 
