@@ -480,11 +480,27 @@ function readFlags(
   for (const o of options) {
     schema[o.key] = { type: o.value ? String : Boolean, ...(o.short ? { alias: o.short } : {}) };
   }
+  // A switch given a value (--tcp=yes) is refused rather than read as true or false.
+  const valueNames = new Set<string>();
+  for (const o of options) {
+    if (o.value) [o.flag.slice(2), o.key, o.short ?? ""].forEach((n) => valueNames.add(n));
+  }
+  let switchWithValue: string | undefined;
+  const ignore = (type: string, name: string, value?: string) => {
+    if (type === "known-flag" && value != null && !valueNames.has(name)) {
+      switchWithValue ??= `${typedFlag(name)}=${value}`;
+    }
+    return false;
+  };
   let parsed;
   try {
-    parsed = typeFlag(schema, [...argv], { booleanNegation: true });
+    parsed = typeFlag(schema, [...argv], { booleanNegation: true, ignore });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}: run procconn --help for the options`);
+  }
+  if (switchWithValue !== undefined) {
+    const flag = switchWithValue.slice(0, switchWithValue.indexOf("="));
+    throw new UsageError(`option '${flag}' takes no value: "${switchWithValue}"`);
   }
   const found = parsed.flags as Record<string, unknown>;
   // A value that starts with "-" (a process named -bash, a port -1) is read as more flags; the

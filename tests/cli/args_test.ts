@@ -131,6 +131,9 @@ describe("parseArgs", () => {
     usage(["--pid"], /'--pid <pids>' needs a value/);
     usage(["--pid", "--tcp"], /'--pid <pids>' needs a value/);
     usage(["-46x"], /unknown option '-x'/);
+    usage(["--tcp=yes"], /option '--tcp' takes no value: "--tcp=yes"/);
+    usage(["--no-color=1"], /option '--no-color' takes no value/);
+    usage(["-4=x"], /option '-4' takes no value/);
     usage(["--TCP"], /unknown option '--TCP'/);
     usage(["--group-by", "host"], /"host".*process/);
     usage(["snapshot"], /'--out <file>' is required/);
