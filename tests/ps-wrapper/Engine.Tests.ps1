@@ -154,6 +154,22 @@ Describe 'Running the engine' {
         { Get-ProcConnection } | Should -Throw -ExpectedMessage "The procconn engine '$notExecutable' could not be started: *"
     }
 
+    It 'lines come in batches of at most 100, in order, and every record becomes an object' {
+        $records = foreach ($port in 1..250) { New-TestRecordLine -LocalPort $port }
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-many') -Stdout $records
+        $batches = @(InModuleScope ProcConn {
+                function Get-TestCmdlet { [CmdletBinding()] param() $PSCmdlet }
+                Invoke-ProcConnEngine -ArgumentList '--format', 'ndjson' -Cmdlet (Get-TestCmdlet) | ForEach-Object { , $_ }
+            })
+        $batches.Count | Should -BeGreaterOrEqual 3
+        foreach ($batch in $batches) {
+            , $batch | Should -BeOfType [string[]]
+            $batch.Count | Should -BeLessOrEqual 100
+        }
+        ($batches | ForEach-Object { $_ }) | Should -Be $records
+        (Get-ProcConnection).LocalPort | Should -Be (1..250)
+    }
+
     It 'objects stream out as the engine writes them; stopping early stops the engine' {
         $engine = New-StandInEngine -Path (Join-Path $dir 'stand-in-slow') -Stdout (New-TestRecordLine) -Sleep 60
         $env:PROCCONN_EXE = $engine

@@ -1,25 +1,30 @@
 function Invoke-ProcConnEngine {
     <#
     .SYNOPSIS
-    Runs the procconn engine and writes its standard output, line by line, as it comes.
+    Runs the procconn engine and writes its standard output as it comes, in batches of lines.
 
     .DESCRIPTION
-    Lines are written as soon as the engine prints them, so a caller can turn each into an object
-    and pass it on while the engine is still listing. When the caller stops early
-    (Select-Object -First), the engine is stopped. After the engine ends:
+    Lines are passed on in batches (a [string[]] each, at most $BatchSize lines): a batch goes as
+    soon as it is full or the engine has nothing more to read at that moment, so a caller can
+    turn lines into objects while the engine is still listing, and one that stops early
+    (Select-Object -First) stops the engine. Batches let the caller parse many records with one
+    ConvertFrom-Json call, several times faster than one call per line. After the engine ends:
     - exit 0: each line it wrote on stderr (processes it could not fully read) becomes a warning
       of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply;
     - exit 2: an ArgumentException with the engine's message (a command line it refused);
     - any other exit: an InvalidOperationException with the engine's message.
     #>
     [CmdletBinding()]
-    [OutputType([string])]
+    [OutputType([string[]])]
     param(
         [Parameter(Mandatory)]
         [string[]] $ArgumentList,
 
         [Parameter(Mandatory)]
-        [System.Management.Automation.PSCmdlet] $Cmdlet
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+
+        [ValidateRange(1, 10000)]
+        [int] $BatchSize = 100
     )
 
     $engine = Resolve-ProcConnEngine
@@ -46,9 +51,26 @@ function Invoke-ProcConnEngine {
         $process.StandardInput.Close()
         # Read stderr on the side, so a chatty engine never blocks on a full pipe.
         $stderr = $process.StandardError.ReadToEndAsync()
-        while ($null -ne ($line = $process.StandardOutput.ReadLine())) {
-            if ($line.Length -gt 0) { $line }
+        $reader = $process.StandardOutput
+        $batch = [System.Collections.Generic.List[string]]::new($BatchSize)
+        $next = $reader.ReadLineAsync()
+        while ($true) {
+            # A read that cannot finish at once means the engine has paused: pass on what is
+            # here before waiting (StreamReader.Peek would wait instead).
+            if (-not $next.IsCompleted -and $batch.Count -gt 0) {
+                Write-Output -NoEnumerate $batch.ToArray()
+                $batch.Clear()
+            }
+            $line = $next.GetAwaiter().GetResult()
+            if ($null -eq $line) { break }
+            if ($line.Length -gt 0) { $batch.Add($line) }
+            if ($batch.Count -ge $BatchSize) {
+                Write-Output -NoEnumerate $batch.ToArray()
+                $batch.Clear()
+            }
+            $next = $reader.ReadLineAsync()
         }
+        if ($batch.Count -gt 0) { Write-Output -NoEnumerate $batch.ToArray() }
         $process.WaitForExit()
         $messages = @($stderr.GetAwaiter().GetResult() -split '\r?\n' |
                 Where-Object { $_ -ne '' } |
