@@ -507,7 +507,8 @@ function readFlags(
   // value option is then empty. Say how to pass such a value before anything else.
   for (const o of options) {
     if (!o.value || found[o.key] !== "") continue;
-    const at = argv.findIndex((arg) => arg === o.flag || (o.short && arg === `-${o.short}`));
+    // The last time the flag is given is the one whose value counts.
+    const at = argv.findLastIndex((arg) => arg === o.flag || (o.short && arg === `-${o.short}`));
     const next = at >= 0 ? argv[at + 1] : undefined;
     if (next !== undefined && next.startsWith("-") && next.length > 1) {
       throw new UsageError(

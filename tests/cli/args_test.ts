@@ -123,6 +123,7 @@ describe("parseArgs", () => {
     usage(["--port", "-1"], /'--port <ports>' needs a value; .* write --port=-1$/);
     usage(["--port=-1"], /"-1".*0 to 65535/);
     usage(["--name", "-bash"], /write --name=-bash$/);
+    usage(["--name", "sshd", "--name", "-bash"], /write --name=-bash$/);
     usage(["--local-port", "80,x"], /"x".*0 to 65535/);
     usage(["--local", "127.0.0.1,nowhere"], /"nowhere"/);
     usage(["--name", ","], /name list ","/);
