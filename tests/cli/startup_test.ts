@@ -30,13 +30,13 @@ function staticClosure(entry: string): string[] {
   const modules = graph(entry);
   const root = new URL(entry, `file://${ROOT}`).href;
   const seen = new Set<string>([root]);
-  const todo = [root];
-  while (todo.length > 0) {
-    for (const dep of modules.get(todo.pop()!) ?? []) {
+  const pending = [root];
+  while (pending.length > 0) {
+    for (const dep of modules.get(pending.pop()!) ?? []) {
       const target = dep.code?.specifier;
       if (!target || dep.isDynamic || seen.has(target)) continue;
       seen.add(target);
-      todo.push(target);
+      pending.push(target);
     }
   }
   return [...seen].map((s) =>
