@@ -7,6 +7,8 @@
  * @module
  */
 
+import { nodeBuiltin } from "./_runtime.ts";
+
 /** The file calls the backends use. */
 export interface SyncFiles {
   /** A whole file as text: `utf8` (bad sequences become U+FFFD) or `latin1` (one char a byte). */
@@ -43,19 +45,7 @@ type NodeFs = typeof import("node:fs");
 
 function nodeFiles(): SyncFiles {
   let fs: NodeFs | undefined;
-  const get = (): NodeFs => {
-    if (fs) return fs;
-    // deno-lint-ignore no-explicit-any
-    const builtin = (globalThis as any).process?.getBuiltinModule as
-      | ((id: string) => unknown)
-      | undefined;
-    if (typeof builtin !== "function") {
-      throw new Error(
-        "procconn needs Node 20.16 or newer (process.getBuiltinModule is missing), or Deno",
-      );
-    }
-    return fs = builtin("node:fs") as NodeFs;
-  };
+  const get = (): NodeFs => fs ??= nodeBuiltin("node:fs") as NodeFs;
   return {
     readText: (path, encoding) => get().readFileSync(path, encoding),
     readDir: (path) => get().readdirSync(path),

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { nodeBuiltin } from "./_runtime.ts";
+
 /** The part of a koffi function the adapter calls. */
 export interface KoffiFunction {
   (...args: unknown[]): unknown;
@@ -380,17 +382,10 @@ function bindFunction(
 }
 
 /**
- * Node's `require`, for this module's folder. Taken from `process.getBuiltinModule` rather than
- * imported, so that Deno, which never needs koffi, does not load its Node module system.
+ * Node's `require`, for this module's folder. Taken through `nodeBuiltin` rather than imported,
+ * so that Deno, which never needs koffi, does not load its Node module system.
  */
 function nodeRequire(): (id: string) => unknown {
-  // deno-lint-ignore no-explicit-any
-  const builtin = (globalThis as any).process?.getBuiltinModule as
-    | ((id: string) => unknown)
-    | undefined;
-  if (typeof builtin !== "function") {
-    throw new Error("process.getBuiltinModule is missing (Node 20.16 or newer is needed)");
-  }
-  const { createRequire } = builtin("node:module") as typeof import("node:module");
+  const { createRequire } = nodeBuiltin("node:module") as typeof import("node:module");
   return createRequire(import.meta.url);
 }

@@ -60,8 +60,8 @@ export const MSG_TRUNC = 0x20;
  */
 export function libcCandidates(): string[] {
   // Node's process object is read only off Deno: touching it there loads Node compatibility.
-  // deno-lint-ignore no-explicit-any
-  const nodeArch = () => (globalThis as any).process?.arch as string | undefined;
-  const arch = deno?.build?.arch ?? (nodeArch() === "arm64" ? "aarch64" : "x86_64");
+  const arch = deno?.build?.arch ??
+    // deno-lint-ignore no-explicit-any
+    ((globalThis as any).process?.arch === "arm64" ? "aarch64" : "x86_64");
   return ["libc.so.6", `libc.musl-${arch}.so.1`];
 }
