@@ -114,6 +114,11 @@ Deno.test({
       assert.ok(text.includes("csv-stringify"), "the runtime dependencies are not embedded");
       // The fd-scan worker is started by URL, so it is embedded only because it is included.
       assert.ok(text.includes("SCAN_SYMBOLS"), "the fd-scan worker is not embedded");
+      // main.ts imports each command's code when it runs (deno.json loads these imports
+      // lazily under deno run); the executable must still carry all of them.
+      for (const name of ["runList", "runWatch", "runSnapshot"]) {
+        assert.ok(text.includes(`function ${name}(`), `${name}'s module is not embedded`);
+      }
       // package.json itself is embedded and names the dev tools, so look for their files.
       assert.ok(!text.includes("postject-api.h"), "a build tool (postject) was embedded");
       const added = bytes.length - Deno.statSync(Deno.execPath()).size;
