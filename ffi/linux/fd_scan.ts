@@ -102,8 +102,9 @@ export class FdScanner {
    * @param dir The fd directory, `/proc/<pid>/fd`.
    * @param pid The process it belongs to, passed on to `sink`.
    * @param sink Receives (inode, pid) for each socket fd.
-   * @returns False when some fd (or the whole directory) could not be read for lack of rights;
-   *   a process that exits during the scan is not a failure.
+   * @returns False when the fd links (or the whole directory) could not be read for lack of
+   *   rights: the first refused link ends the process's scan, since the kernel grants or refuses
+   *   them all alike. A process that exits during the scan is not a failure.
    */
   scan(dir: string, pid: number, sink: OwnerSink): boolean {
     const c = this.#calls;
@@ -115,12 +116,11 @@ export class FdScanner {
     if (dirFd < 0) return this.#scanFiles(dir, pid, sink);
     const dents = this.#dents;
     const link = this.#link;
-    let complete = true;
     try {
       for (;;) {
         const got = Number(c.getdents64(dirFd, dents, DIRENT_LENGTH));
         if (got === 0) break;
-        if (got < 0) return this.#scanFiles(dir, pid, sink) && complete;
+        if (got < 0) return this.#scanFiles(dir, pid, sink);
         for (const name of direntNameOffsets(dents, got)) {
           const length = Number(c.readlinkat(dirFd, dents.subarray(name), link, LINK_LENGTH));
           if (length >= 0) {
@@ -128,15 +128,17 @@ export class FdScanner {
             if (inode !== null) sink(inode, pid);
             continue;
           }
-          // Ask again through the file calls, whose error says why.
+          // Ask again through the file calls, whose error says why. The kernel checks the
+          // right to read fd links once per process, not per fd: after one refusal the others
+          // would be refused too, so the rest of the directory is not read.
           const fd = decoder.decode(dents.subarray(name, dents.indexOf(0, name)));
-          if (!this.#scanOne(`${dir}/${fd}`, pid, sink)) complete = false;
+          if (!this.#scanOne(`${dir}/${fd}`, pid, sink)) return false;
         }
       }
     } finally {
       c.close(dirFd);
     }
-    return complete;
+    return true;
   }
 
   /**
@@ -162,11 +164,11 @@ export class FdScanner {
   #scanFiles(dir: string, pid: number, sink: OwnerSink): boolean {
     const listing = attempt(() => this.#files.readDir(dir));
     if ("failure" in listing) return listing.failure !== "access-denied";
-    let complete = true;
     for (const fd of listing.value) {
-      if (!this.#scanOne(`${dir}/${fd}`, pid, sink)) complete = false;
+      // One refusal stands for the whole process, as in `scan`.
+      if (!this.#scanOne(`${dir}/${fd}`, pid, sink)) return false;
     }
-    return complete;
+    return true;
   }
 
   /** One fd through the file calls; false only when it could not be read for lack of rights. */
