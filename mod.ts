@@ -55,7 +55,7 @@ export {
   type SocketStats,
   UnsupportedPlatformError,
 } from "./core/source.ts";
-export { defaultSource } from "./ffi/mod.ts";
+export { defaultSource, type DefaultSourceOptions } from "./ffi/mod.ts";
 export {
   createFormatter,
   type Format,

@@ -90,22 +90,29 @@ async function refreshLoop(
   signal: AbortSignal,
   onRefresh: (rows: Connection[], time: Date) => Promise<void>,
 ): Promise<void> {
-  const source = deps.source ?? defaultSource();
+  // Made for repeated listings: the Linux source keeps its fd-scan worker between refreshes.
+  const source = deps.source ?? defaultSource({ repeated: true });
   const cache: EnrichmentCache = {}; // hashes and DNS answers survive refreshes
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? timer;
   let started = 0;
-  for (let n = 0; request.count === undefined || n < request.count; n++) {
-    if (n > 0) {
-      const wait = request.intervalMs - (performance.now() - started);
-      if (wait > 0) await sleep(wait, signal);
+  try {
+    for (let n = 0; request.count === undefined || n < request.count; n++) {
+      if (n > 0) {
+        const wait = request.intervalMs - (performance.now() - started);
+        if (wait > 0) await sleep(wait, signal);
+      }
+      if (signal.aborted) return;
+      started = performance.now();
+      const listing = listConnections({ ...request.filters, ...request.enrich, source, cache });
+      const rows = await unlessAborted(listing, signal);
+      if (rows === undefined) return;
+      await onRefresh(rows, now());
     }
-    if (signal.aborted) return;
-    started = performance.now();
-    const listing = listConnections({ ...request.filters, ...request.enrich, source, cache });
-    const rows = await unlessAborted(listing, signal);
-    if (rows === undefined) return;
-    await onRefresh(rows, now());
+  } finally {
+    // What the source keeps running would keep the process alive; an abandoned listing that
+    // still waits for it fails quietly (unlessAborted dropped it).
+    source.close?.();
   }
 }
 

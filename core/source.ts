@@ -115,6 +115,12 @@ export interface SocketSource {
    * Optional: a backend without it cannot serve `--tree`.
    */
   listProcesses?(): Promise<ProcessSummary[]>;
+  /**
+   * Ends what the backend keeps running between listings (the Linux fd-scan worker of a source
+   * made for repeated listings); a later listing starts it again. Optional: a backend that
+   * keeps nothing running has none.
+   */
+  close?(): void;
 }
 
 /** One process in the process table. */

@@ -9,15 +9,25 @@ import { createLinuxSource } from "./linux/engine.ts";
 import { createWindowsSource } from "./windows/engine.ts";
 import { osName } from "./_runtime.ts";
 
+/** Options of {@linkcode defaultSource}. */
+export interface DefaultSourceOptions {
+  /**
+   * The source will list again and again (as `watch` does): it may keep helpers running
+   * between listings, so call its `close()` when done.
+   */
+  repeated?: boolean;
+}
+
 /**
  * Returns the backend for this OS.
  *
+ * @param options Whether the source is for repeated listings.
  * @returns The platform's socket source.
  * @throws {UnsupportedPlatformError} On an OS procconn has no backend for.
  */
-export function defaultSource(): SocketSource {
+export function defaultSource(options: DefaultSourceOptions = {}): SocketSource {
   const os = osName();
-  if (os === "linux") return createLinuxSource();
+  if (os === "linux") return createLinuxSource({ keepScanWorker: options.repeated === true });
   if (os === "windows") return createWindowsSource();
   throw new UnsupportedPlatformError(os);
 }

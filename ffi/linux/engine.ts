@@ -27,6 +27,7 @@ import {
   listProcesses,
   type OwnerScan,
   type ProcfsOptions,
+  ScanWorker,
   startSocketOwnerScan,
 } from "./processes.ts";
 
@@ -52,6 +53,12 @@ export interface LinuxSourceOptions extends ProcfsOptions {
    * the thread costs more than it saves), `true` always, `false` never.
    */
   parallelScan?: boolean;
+  /**
+   * Keep the fd-scan worker running between listings, for a caller that lists again and again
+   * (`watch`): starting a worker costs 35-40 ms of the main thread on a slow machine. The
+   * worker keeps the process alive, so call the source's `close()` when done.
+   */
+  keepScanWorker?: boolean;
 }
 
 const TABLES: readonly (readonly [ProcNetTable, Protocol, Family])[] = [
@@ -142,13 +149,14 @@ async function listSockets(
   query: SocketQuery,
   options: LinuxSourceOptions,
   used: { netlink: boolean },
+  worker: ScanWorker | undefined,
 ): Promise<RawSocket[]> {
   const root = options.procRoot ?? "/proc";
   const how = plan(options);
   // The fd scan starts first: on Deno a worker thread reads fd links while this one reads the
   // socket tables.
   const scan = startSocketOwnerScan(
-    { ...options, parallel: options.parallelScan },
+    { ...options, parallel: options.parallelScan, worker },
     how.nativeScan ? how.libc! : undefined,
   );
   try {
@@ -301,13 +309,16 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): SocketSourc
     );
   }
   const used = { netlink: false };
+  const worker = options.keepScanWorker ? new ScanWorker() : undefined;
   return {
     get name() {
       return used.netlink ? "linux-netlink" : "linux-procfs";
     },
-    listSockets: (query: SocketQuery): Promise<RawSocket[]> => listSockets(query, options, used),
+    listSockets: (query: SocketQuery): Promise<RawSocket[]> =>
+      listSockets(query, options, used, worker),
     describeProcesses: (pids: Iterable<number>): Promise<Map<number, ProcessInfo>> =>
       settle(() => describeProcesses(pids, options)),
     listProcesses: (): Promise<ProcessSummary[]> => settle(() => listProcesses(options)),
+    close: (): void => worker?.close(),
   };
 }

@@ -262,6 +262,8 @@ export class PidClaims {
 
 /** What the main thread posts to the scan worker. */
 export interface ScanRequest {
+  /** Numbers the request; the reply carries it back. */
+  id: number;
   /** The procfs mount point. */
   root: string;
   /** The shared {@linkcode PidClaims} memory. */
@@ -271,6 +273,8 @@ export interface ScanRequest {
 /** What the scan worker posts back: the (inode, pid) pairs it found, in the order found. */
 export type ScanReply =
   | {
+    /** The request's number. */
+    id: number;
     ok: true;
     inodes: Float64Array<ArrayBuffer>;
     pids: Int32Array<ArrayBuffer>;
@@ -278,4 +282,11 @@ export type ScanReply =
     /** How many processes the worker scanned. */
     scanned: number;
   }
-  | { ok: false; message: string };
+  | {
+    /** The request's number. */
+    id: number;
+    ok: false;
+    message: string;
+    /** True when the worker was stopped on purpose (the listing was abandoned), not broken. */
+    stopped?: boolean;
+  };

@@ -141,6 +141,82 @@ function canShareScan(): boolean {
 }
 
 /**
+ * The fd-scan worker thread. Starting one blocks this thread for 35-40 ms on a slow machine, and
+ * its code starts cold, so a source that lists again and again (`watch`) keeps one between
+ * listings; a single listing ends its own. Requests are numbered, so a reply that arrives after
+ * its listing stopped waiting (the worker never started on it) is not taken for the next one's.
+ *
+ * @example
+ * ```ts ignore
+ * import { ScanWorker, startSocketOwnerScan } from "./processes.ts";
+ * import { loadLibc } from "./_libc.ts";
+ * const worker = new ScanWorker();
+ * try {
+ *   for (let i = 0; i < 3; i++) {
+ *     await startSocketOwnerScan({ parallel: true, worker }, loadLibc()).finish();
+ *   }
+ * } finally {
+ *   worker.close();
+ * }
+ * ```
+ */
+export class ScanWorker {
+  #worker: Worker | null = null;
+  #lastId = 0;
+  readonly #waiting = new Map<number, (reply: ScanReply) => void>();
+
+  /** True while a worker thread is running. */
+  get running(): boolean {
+    return this.#worker !== null;
+  }
+
+  /**
+   * Sends one scan to the worker, starting the thread first when none is running.
+   *
+   * @param root The procfs mount point.
+   * @param claims The shared pid list.
+   * @returns The worker's reply (`ok: false` when it failed or was stopped).
+   * @throws {Error} When no worker thread can be started.
+   */
+  request(root: string, claims: SharedArrayBuffer): Promise<ScanReply> {
+    const worker = this.#worker ?? this.#start();
+    const id = ++this.#lastId;
+    const reply = new Promise<ScanReply>((resolve) => this.#waiting.set(id, resolve));
+    worker.postMessage({ id, root, claims } satisfies ScanRequest);
+    return reply;
+  }
+
+  /** Ends the thread; a request still waiting gets a reply that says it was stopped. */
+  close(): void {
+    this.#end("the fd-scan worker was stopped", true);
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL("./_scan_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    worker.onmessage = (event: MessageEvent<ScanReply>) => {
+      const resolve = this.#waiting.get(event.data.id);
+      this.#waiting.delete(event.data.id);
+      resolve?.(event.data);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#end(event.message, false);
+    };
+    this.#worker = worker;
+    return worker;
+  }
+
+  #end(message: string, stopped: boolean): void {
+    this.#worker?.terminate();
+    this.#worker = null;
+    for (const [id, resolve] of this.#waiting) resolve({ id, ok: false, message, stopped });
+    this.#waiting.clear();
+  }
+}
+
+/**
  * Starts the fd scan of {@linkcode scanSocketOwners} so that it runs beside other work. On Deno
  * with the C library bound, and when the system has many open files (at least 20,000 in
  * `sys/fs/file-nr`, or always with `parallel: true`), a worker thread starts taking processes
@@ -152,9 +228,12 @@ function canShareScan(): boolean {
  * opened in between may be listed without its owner (`no-owner`), as with any tool that cannot
  * read both at one instant.
  *
- * @param options Where procfs is mounted, and whether a helper thread may be used.
+ * @param options Where procfs is mounted, whether a helper thread may be used, and the
+ *   {@linkcode ScanWorker} to use (it stays running for the next scan; without one, a worker is
+ *   started for this scan and ended by `finish` or `cancel`).
  * @param libc The bound C library; without it the scan runs on this thread through plain file calls.
  * @returns The scan under way.
+ * @throws {Error} From `finish`, when the given `worker` was closed while the scan waited for it.
  *
  * @example
  * ```ts
@@ -166,7 +245,7 @@ function canShareScan(): boolean {
  * ```
  */
 export function startSocketOwnerScan(
-  options: ProcfsOptions & { parallel?: boolean } = {},
+  options: ProcfsOptions & { parallel?: boolean; worker?: ScanWorker } = {},
   libc?: Libc,
 ): OwnerScan {
   const root = options.procRoot ?? "/proc";
@@ -185,19 +264,14 @@ export function startSocketOwnerScan(
     return sequential; // and fails there, as the scan on one thread would
   }
   const claims = PidClaims.create(pids);
-  let worker: Worker | null = null;
+  const helper = options.worker ?? new ScanWorker();
+  // A worker of this scan's own ends with it; a given one stays for the next scan.
+  const release = () => {
+    if (helper !== options.worker) helper.close();
+  };
   let reply: Promise<ScanReply> | null = null;
   try {
-    const w = new Worker(new URL("./_scan_worker.ts", import.meta.url).href, { type: "module" });
-    reply = new Promise((resolve) => {
-      w.onmessage = (event: MessageEvent<ScanReply>) => resolve(event.data);
-      w.onerror = (event) => {
-        event.preventDefault();
-        resolve({ ok: false, message: event.message });
-      };
-    });
-    w.postMessage({ root, claims: claims.buffer } satisfies ScanRequest);
-    worker = w;
+    reply = helper.request(root, claims.buffer);
   } catch {
     // No worker: this thread takes every pid.
   }
@@ -213,18 +287,20 @@ export function startSocketOwnerScan(
       const scanner = new FdScanner(files, libc.symbols);
       let owners = new OwnerMap();
       owners.incomplete = !scanner.scanAll(root, claims, owners.add).complete;
-      if (worker === null || claims.cancel()) {
-        worker?.terminate();
+      if (reply === null || claims.cancel()) {
+        release();
         return owners.finish();
       }
-      const result = await reply!;
-      worker.terminate();
+      const result = await reply;
+      release();
       if (result.ok) {
         helperScanned = result.scanned;
         for (let i = 0; i < result.inodes.length; i++) owners.add(result.inodes[i], result.pids[i]);
         if (result.incomplete) owners.incomplete = true;
         return owners.finish();
       }
+      // Stopped on purpose: the listing was abandoned, so no result is wanted.
+      if (result.stopped) throw new Error(result.message);
       // The worker failed part-way, and its share is unknown: scan everything here.
       owners = new OwnerMap();
       owners.incomplete = !scanner.scanAll(root, pids, owners.add).complete;
@@ -232,7 +308,8 @@ export function startSocketOwnerScan(
     },
     cancel() {
       claims.cancel();
-      worker?.terminate();
+      // A worker still scanning for a failed listing is ended; a kept one starts again later.
+      helper.close();
     },
   };
 }

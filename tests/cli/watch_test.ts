@@ -68,7 +68,9 @@ const UDP: RawSocket = {
 /** Listing n returns `listings[n]` (the last one once they run out). */
 function scriptedSource(listings: RawSocket[][], fail?: { at: number; error: Error }) {
   const queries: SocketQuery[] = [];
+  const closes = { count: 0 };
   const source: SocketSource = {
+    close: () => void closes.count++,
     name: "scripted",
     listSockets(query) {
       queries.push(query);
@@ -80,7 +82,7 @@ function scriptedSource(listings: RawSocket[][], fail?: { at: number; error: Err
       return Promise.resolve(new Map([...pids].map((pid) => [pid, PROCESSES[pid]])));
     },
   };
-  return { source, queries };
+  return { source, queries, closes };
 }
 
 // alpha (20) listens on 80; zeta (10) has a connection on 50000 and UDP 5353.
@@ -142,7 +144,7 @@ function deps(over: Partial<WatchDeps> & { sleeps?: number[] }): WatchDeps {
 
 describe("runWatch event stream", () => {
   it("writes opened for everything first, then changed, opened and closed, one JSON per line", async () => {
-    const { source, queries } = scriptedSource(LISTINGS);
+    const { source, queries, closes } = scriptedSource(LISTINGS);
     const out = captureWriter();
     const sleeps: number[] = [];
     const request = parseArgs(["watch", "--count", "3", "--interval", "2s"]);
@@ -153,6 +155,7 @@ describe("runWatch event stream", () => {
     });
     assert.equal(code, 0);
     assert.equal(queries.length, 3, "--count 3 means three listings");
+    assert.equal(closes.count, 1, "the source is closed once, after the last listing");
     assert.equal(sleeps.length, 2, "no sleep before the first listing or after the last");
     for (const ms of sleeps) assert.ok(ms > 1900 && ms <= 2000, `slept ${ms}`);
     const events = out.text().trimEnd().split("\n").map((line) => validateEvent(JSON.parse(line)));
@@ -200,7 +203,7 @@ describe("runWatch event stream", () => {
   });
 
   it("ends quietly with exit code 0 when standard output is closed", async () => {
-    const { source, queries } = scriptedSource(LISTINGS);
+    const { source, queries, closes } = scriptedSource(LISTINGS);
     const out = captureWriter({ breakAfter: 1 });
     const request = parseArgs(["watch", "--count", "50"]);
     const code = await runWatch(request, out.writer, {
@@ -210,10 +213,14 @@ describe("runWatch event stream", () => {
     });
     assert.equal(code, 0);
     assert.equal(queries.length, 1);
+    assert.equal(closes.count, 1);
   });
 
   it("fails with the listing's error", async () => {
-    const { source } = scriptedSource(LISTINGS, { at: 1, error: new Error("Cannot read tables") });
+    const { source, closes } = scriptedSource(LISTINGS, {
+      at: 1,
+      error: new Error("Cannot read tables"),
+    });
     const request = parseArgs(["watch", "--count", "3"]);
     await assert.rejects(
       runWatch(request, captureWriter().writer, {
@@ -223,6 +230,7 @@ describe("runWatch event stream", () => {
       }),
       /Cannot read tables/,
     );
+    assert.equal(closes.count, 1);
   });
 });
 
@@ -315,7 +323,7 @@ describe("runWatch live view", () => {
   });
 
   it("quits at once when asked, and puts the terminal back", async () => {
-    const { source, queries } = scriptedSource(LISTINGS);
+    const { source, queries, closes } = scriptedSource(LISTINGS);
     const out = captureWriter();
     const term = fakeTerminal(true);
     const request = parseArgs(["watch"]); // no --count: runs until quit
@@ -331,6 +339,7 @@ describe("runWatch live view", () => {
     });
     assert.equal(code, 0);
     assert.equal(queries.length, 2);
+    assert.equal(closes.count, 1);
     assert.equal(term.state.stopped, 1);
     assert.ok(out.text().endsWith(LEAVE_SCREEN));
   });

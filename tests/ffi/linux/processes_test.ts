@@ -19,9 +19,11 @@ import {
   describeProcesses,
   type OwnerScan,
   scanSocketOwners,
+  ScanWorker,
   startSocketOwnerScan,
 } from "../../../ffi/linux/processes.ts";
 import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
+import { PidClaims } from "../../../ffi/linux/fd_scan.ts";
 import { NODE, PYTHON, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
@@ -207,6 +209,31 @@ function fixtureProc(): string {
   return root;
 }
 
+/**
+ * 60 processes 400-459; each socket is held by three neighbours, so most shared sockets have
+ * owners scanned by both threads, whose pairs must merge into one ascending list.
+ */
+function addSharedSockets(root: string): void {
+  for (let pid = 400; pid < 460; pid++) {
+    mkdirSync(join(root, `${pid}`, "fd"), { recursive: true });
+    for (let fd = 0; fd < 30; fd++) {
+      const inode = 5000 + (pid - 400 + (fd % 3)) * 100 + Math.floor(fd / 3);
+      symlinkSync(`socket:[${inode}]`, join(root, `${pid}`, "fd", `${fd}`));
+    }
+  }
+}
+
+/**
+ * Gives the worker a head start: waits until it has taken every process (a loaded machine may
+ * need seconds to start a worker), or 30 s. Node has no worker: there it does not wait.
+ */
+async function untilAllTaken(root: string, scan: OwnerScan): Promise<void> {
+  const total = readdirSync(root).filter((name) => /^\d+$/.test(name)).length;
+  for (let waited = 0; onDeno && scan.taken < total && waited < 30_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe("processes on a fixture procfs tree", () => {
   it("maps socket inodes to every pid holding them and skips vanished processes", () => {
     const root = fixtureProc();
@@ -249,15 +276,7 @@ describe("processes on a fixture procfs tree", () => {
   }, async () => {
     const root = fixtureProc();
     try {
-      // 60 processes; each socket is held by three neighbours, so most shared sockets have
-      // owners scanned by both threads, whose pairs must merge into one ascending list.
-      for (let pid = 400; pid < 460; pid++) {
-        mkdirSync(join(root, `${pid}`, "fd"), { recursive: true });
-        for (let fd = 0; fd < 30; fd++) {
-          const inode = 5000 + (pid - 400 + (fd % 3)) * 100 + Math.floor(fd / 3);
-          symlinkSync(`socket:[${inode}]`, join(root, `${pid}`, "fd", `${fd}`));
-        }
-      }
+      addSharedSockets(root);
       const expected = scanSocketOwners({ procRoot: root });
       assert.equal(expected.byInode.get(5100)?.join(), "400,401");
       assert.equal(expected.byInode.get(5200)?.join(), "400,401,402");
@@ -270,12 +289,7 @@ describe("processes on a fixture procfs tree", () => {
       // The head start lasts until the worker has taken them all (a loaded machine may need
       // seconds to start a worker), or 30 s. (Node has no worker here: the whole scan runs on
       // this thread.)
-      const total = readdirSync(root).filter((name) => /^\d+$/.test(name)).length;
-      const headStart = async (scan: OwnerScan) => {
-        for (let waited = 0; onDeno && scan.taken < total && waited < 30_000; waited += 20) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      };
+      const headStart = (scan: OwnerScan) => untilAllTaken(root, scan);
       const later = startSocketOwnerScan({ procRoot: root, parallel: true }, libc!);
       await headStart(later);
       assert.deepEqual(await later.finish(), expected);
@@ -301,6 +315,48 @@ describe("processes on a fixture procfs tree", () => {
       assert.deepEqual(await many.finish(), expected);
       if (onDeno) assert.ok(many.helperScanned > 60);
     } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("keeps a given worker thread from one scan to the next, and ends it on close", {
+    skip: (libc === null && "no native calls here (Deno without --allow-ffi, or no koffi)") ||
+      (!onDeno && "only Deno has the scan worker"),
+  }, async () => {
+    const root = fixtureProc();
+    const worker = new ScanWorker();
+    try {
+      addSharedSockets(root);
+      const expected = scanSocketOwners({ procRoot: root });
+      const options = { procRoot: root, parallel: true, worker };
+      // At once: the main thread may take every process before the worker reads the request.
+      // The worker's late (empty) reply must not be taken for the next scan's.
+      assert.deepEqual(await startSocketOwnerScan(options, libc!).finish(), expected);
+      for (let round = 0; round < 2; round++) {
+        const scan = startSocketOwnerScan(options, libc!);
+        await untilAllTaken(root, scan);
+        assert.deepEqual(await scan.finish(), expected);
+        assert.ok(
+          scan.helperScanned > 60,
+          `round ${round}: the worker scanned ${scan.helperScanned}`,
+        );
+        assert.equal(worker.running, true, "the worker stays for the next scan");
+      }
+      // A request still waiting when the worker is closed is answered as stopped, not dropped.
+      const claims = PidClaims.create([400, 401]);
+      const waiting = worker.request(root, claims.buffer);
+      worker.close();
+      const reply = await waiting;
+      assert.equal(reply.ok, false);
+      assert.equal(!reply.ok && reply.stopped, true);
+      assert.equal(worker.running, false);
+      // Closed is not broken: the next scan starts a new thread.
+      const again = startSocketOwnerScan(options, libc!);
+      await untilAllTaken(root, again);
+      assert.deepEqual(await again.finish(), expected);
+      assert.ok(again.helperScanned > 60);
+    } finally {
+      worker.close();
       rmSync(root, { recursive: true });
     }
   });
