@@ -4,7 +4,8 @@
  * procconn against ss, netstat, lsof and psutil on one machine, in one run.
  *
  * ```sh
- * node bench/compare.mjs                 # speed + correctness at 40k sockets, peak RSS at 100k, cold start
+ * node bench/compare.mjs                 # speed + correctness at 40k sockets, peak RSS at 100k,
+ *                                        # cold start, one watch refresh at 10k
  * node bench/compare.mjs --speed --write # only the 40k comparison; replace bench/results.md
  * ```
  *
@@ -42,11 +43,12 @@ export const TARGETS = { psutilRatio: 0.4, peakRssMb: 200, coldStartMs: 80 };
 
 const USAGE = `Usage: node bench/compare.mjs [modes] [options]
 
-Modes (default: all three):
+Modes (default: all four):
   --speed             time procconn, ss, netstat, lsof and psutil at ~40k sockets, and check
                       that procconn's rows equal ss's and psutil's in the same run
   --rss               peak RSS of procconn at ~100k sockets (/usr/bin/time -v)
   --cold              cold start of "procconn --version" (hyperfine when installed)
+  --watch             CPU time of one watch refresh at ~10k sockets (bench/watch_refresh_cpu.ts)
 
 Options:
   --connections N     loopback connections for --speed (default 20000: 40,000 sockets)
@@ -55,6 +57,9 @@ Options:
   --rss-connections N connections for --rss (default 50000: 100,000 sockets)
   --rss-runs R        procconn runs for --rss (default 3)
   --cold-runs R       runs for --cold (default 30)
+  --watch-connections N
+                      connections for --watch (default 5000, over 20 processes: 10,000 sockets)
+  --watch-runs R      runs of the refresh script for --watch (default 3)
   --write             also write the report to bench/results.md
   -h, --help          show this help
 
@@ -69,12 +74,15 @@ node_modules/.bin/deno; set PROCCONN_CMD to time another command (for example a 
  * @property {boolean} speed Run the 40k comparison.
  * @property {boolean} rss Run the 100k peak RSS measurement.
  * @property {boolean} cold Run the cold start measurement.
+ * @property {boolean} watch Run the watch refresh measurement.
  * @property {number} connections Connections for the speed run.
  * @property {number} processes Processes for the speed run.
  * @property {number} runs Timed runs per tool.
  * @property {number} rssConnections Connections for the RSS run.
  * @property {number} rssRuns procconn runs in the RSS run.
  * @property {number} coldRuns Runs of the cold start.
+ * @property {number} watchConnections Connections for the watch refresh measurement.
+ * @property {number} watchRuns Runs of the refresh script.
  * @property {boolean} write Write bench/results.md.
  */
 
@@ -90,15 +98,21 @@ export function parseCompareArgs(args) {
     speed: false,
     rss: false,
     cold: false,
+    watch: false,
     connections: 20000,
     processes: 50,
     runs: 5,
     rssConnections: 50000,
     rssRuns: 3,
     coldRuns: 30,
+    watchConnections: 5000,
+    watchRuns: 3,
     write: false,
   };
-  /** @type {Record<string, "connections" | "processes" | "runs" | "rssConnections" | "rssRuns" | "coldRuns">} */
+  /**
+   * @type {Record<string, "connections" | "processes" | "runs" | "rssConnections" | "rssRuns" |
+   *   "coldRuns" | "watchConnections" | "watchRuns">}
+   */
   const numeric = {
     "--connections": "connections",
     "--processes": "processes",
@@ -106,12 +120,14 @@ export function parseCompareArgs(args) {
     "--rss-connections": "rssConnections",
     "--rss-runs": "rssRuns",
     "--cold-runs": "coldRuns",
+    "--watch-connections": "watchConnections",
+    "--watch-runs": "watchRuns",
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "-h" || arg === "--help") return null;
-    if (arg === "--speed" || arg === "--rss" || arg === "--cold" || arg === "--write") {
-      opts[/** @type {"speed" | "rss" | "cold" | "write"} */ (arg.slice(2))] = true;
+    if (["--speed", "--rss", "--cold", "--watch", "--write"].includes(arg)) {
+      opts[/** @type {"speed" | "rss" | "cold" | "watch" | "write"} */ (arg.slice(2))] = true;
       continue;
     }
     const [flag, inline] = arg.split("=", 2);
@@ -125,7 +141,13 @@ export function parseCompareArgs(args) {
     }
     opts[key] = n;
   }
-  if (!opts.speed && !opts.rss && !opts.cold) opts.speed = opts.rss = opts.cold = true;
+  if (!opts.speed && !opts.rss && !opts.cold && !opts.watch) {
+    opts.speed =
+      opts.rss =
+      opts.cold =
+      opts.watch =
+        true;
+  }
   return opts;
 }
 
@@ -584,6 +606,64 @@ async function coldSection(opts) {
   return { markdown: md, ok: true };
 }
 
+/** The script that times watch refreshes, relative to the checkout. */
+const WATCH_SCRIPT = "bench/watch_refresh_cpu.ts";
+
+/**
+ * The CPU time of one `watch` refresh at ~10k sockets: `bench/watch_refresh_cpu.ts` lists as the
+ * watch does (one source for every refresh, the change tracker) and prints the CPU and wall time
+ * per refresh over 20 refreshes; it runs `watchRuns` times under its own load.
+ *
+ * @param {CompareOptions} opts The options.
+ * @returns {Promise<{ markdown: string, ok: boolean }>} The report section.
+ */
+async function watchSection(opts) {
+  const command = procconnCommand();
+  if (process.env.PROCCONN_CMD || command.at(-1) !== "main.ts") {
+    return {
+      markdown: "## One watch refresh\n\nNot measured: the refresh is timed inside Deno by " +
+        `\`${WATCH_SCRIPT}\`, which runs from the checkout, not through PROCCONN_CMD.\n\n`,
+      ok: true,
+    };
+  }
+  const argv = [...command.slice(0, -1), WATCH_SCRIPT];
+  const processes = 20;
+  const loads = await startLoad(opts.watchConnections, processes);
+  try {
+    const sockets = loads.reduce((a, l) => a + l.sockets, 0);
+    progress(`load ready: ${count(sockets)} sockets; timing watch refreshes`);
+    /** @type {{ rows: number, cpuMsPerRefresh: number, wallMsPerRefresh: number }[]} */
+    const results = [];
+    // One run first, not counted, as in the speed comparison.
+    for (let i = -1; i < opts.watchRuns; i++) {
+      const r = await run(argv);
+      const last = r.stdout.trim().split("\n").at(-1) ?? "";
+      if (r.code !== 0 || !last.startsWith("{")) {
+        throw new Error(`${WATCH_SCRIPT} failed: ${(r.stderr || r.stdout).trim()}`);
+      }
+      if (i >= 0) results.push(JSON.parse(last));
+    }
+    const cpu = stats(results.map((r) => r.cpuMsPerRefresh));
+    let md = `## One watch refresh at ${count(sockets)} sockets\n\n`;
+    md += `Load: ${count(opts.watchConnections)} loopback connections held by ${processes} ` +
+      `processes. \`${shown(argv)}\` lists as \`watch\` does (one source for every refresh, ` +
+      "the change tracker) and reports the CPU time (user + system) and wall time per refresh " +
+      `over 20 refreshes after a first one; ${opts.watchRuns} run(s) after one warm-up.\n\n`;
+    md +=
+      "| Run | Records | CPU ms per refresh | Wall ms per refresh |\n| ---: | ---: | ---: | ---: |\n";
+    results.forEach((r, i) => {
+      md += `| ${i + 1} | ${count(r.rows)} | ${ms(r.cpuMsPerRefresh)} | ${
+        ms(r.wallMsPerRefresh)
+      } |\n`;
+    });
+    md += `\nMedian: ${ms(cpu.median)} ms of CPU per refresh, so a watch refreshing every second ` +
+      `uses about ${(cpu.median / 10).toFixed(0)}% of one core.\n\n`;
+    return { markdown: md, ok: true };
+  } finally {
+    for (const l of loads) await l.stop();
+  }
+}
+
 /**
  * Runs the selected parts and returns the full report.
  *
@@ -608,7 +688,12 @@ export async function compare(opts) {
   md += "\n";
   let ok = true;
   /** @type {[boolean, (o: CompareOptions) => Promise<{ markdown: string, ok: boolean }>][]} */
-  const parts = [[opts.speed, speedSection], [opts.rss, rssSection], [opts.cold, coldSection]];
+  const parts = [
+    [opts.speed, speedSection],
+    [opts.rss, rssSection],
+    [opts.cold, coldSection],
+    [opts.watch, watchSection],
+  ];
   for (const [wanted, section] of parts) {
     if (!wanted) continue;
     const r = await section(opts);
