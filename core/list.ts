@@ -271,11 +271,6 @@ export interface Listing extends Iterable<Connection> {
  */
 export async function openListing(options: ListOptions = {}): Promise<Listing> {
   const source = options.source ?? (await import("../ffi/mod.ts")).defaultSource();
-  const sockets = (await source.listSockets({
-    protocols: options.protocols ?? PROTOCOLS,
-    families: options.families ?? FAMILIES,
-    stats: options.stats,
-  })).filter(socketPredicate(options));
 
   // --tree: the selection (pids and/or name) becomes roots, and their descendants join in.
   let wantedPids = options.pids ? new Set(options.pids) : null;
@@ -291,6 +286,14 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     wantedPids = descendantsOf(table, roots.map((p) => p.pid));
     nameOk = null;
   }
+
+  // With a pid selection known up front, the backend need only find those processes' sockets.
+  const sockets = (await source.listSockets({
+    protocols: options.protocols ?? PROTOCOLS,
+    families: options.families ?? FAMILIES,
+    stats: options.stats,
+    ...(wantedPids ? { pids: [...wantedPids] } : {}),
+  })).filter(socketPredicate(options));
 
   // The owners each socket is listed with: its pids the selection keeps, or null for a socket
   // without owners.

@@ -97,6 +97,12 @@ export interface SocketQuery {
   families: readonly Family[];
   /** Also read per-connection byte and segment counters (TCP). */
   stats?: boolean;
+  /**
+   * Only these processes' sockets are wanted (a `--pid` or `--tree` selection). A backend that
+   * finds owners by looking through every process may look only at these; a socket none of them
+   * holds may then be left out, or come back without these owners. Undefined: every process.
+   */
+  pids?: readonly number[];
 }
 
 /** A platform backend. Each OS module exports one with the same shape. */

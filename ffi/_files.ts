@@ -17,6 +17,8 @@ export interface SyncFiles {
   readDir(path: string): string[];
   /** The target of a symbolic link. */
   readLink(path: string): string;
+  /** The size `stat` reports for a path (links followed). */
+  size(path: string): number;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -38,6 +40,7 @@ function denoFiles(d: typeof Deno): SyncFiles {
       encoding === "utf8" ? d.readTextFileSync(path) : latin1(d.readFileSync(path)),
     readDir: (path) => Array.from(d.readDirSync(path), (entry) => entry.name),
     readLink: (path) => d.readLinkSync(path),
+    size: (path) => d.statSync(path).size,
   };
 }
 
@@ -50,6 +53,7 @@ function nodeFiles(): SyncFiles {
     readText: (path, encoding) => get().readFileSync(path, encoding),
     readDir: (path) => get().readdirSync(path),
     readLink: (path) => get().readlinkSync(path),
+    size: (path) => get().statSync(path).size,
   };
 }
 

@@ -19,6 +19,8 @@ function procconn(args: string[], input?: string) {
     encoding: "utf8",
     input,
     env: { ...process.env, NO_COLOR: "1" },
+    // A full listing on a busy machine can be many megabytes.
+    maxBuffer: 1 << 30,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -103,6 +105,22 @@ describe("procconn CLI", () => {
     assert.equal(client.remotePort, child.info.tcp4);
     assert.equal(udp.state, null);
     assert.equal(udp.remoteAddress, null);
+  });
+
+  it("--pid gives exactly the rows of the full listing that have that pid", () => {
+    // With --pid only the named process's fds are read: the rows must not change for it.
+    const pid = child.info.pid;
+    const mine = procconn(["--format", "json", "--tcp", "--udp", "--pid", String(pid)]);
+    const all = procconn(["--format", "json", "--tcp", "--udp"]);
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.equal(all.code, 0, all.stderr);
+    const key = (x: Record<string, unknown>) =>
+      [x.protocol, x.localAddress, x.localPort, x.remoteAddress, x.remotePort, x.state].join(" ");
+    const fromAll = JSON.parse(all.stdout).filter((x: { pid: number }) => x.pid === pid);
+    const rows = JSON.parse(mine.stdout);
+    assert.ok(rows.length >= 404, `only ${rows.length} rows for the child`);
+    assert.deepEqual(rows.map(key), fromAll.map(key));
+    assert.deepEqual(rows, fromAll);
   });
 
   it("runs with exactly the permissions of the README's command (npm run procconn)", () => {

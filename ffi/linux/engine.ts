@@ -28,6 +28,7 @@ import {
   type OwnerScan,
   type ProcfsOptions,
   ScanWorker,
+  type SocketOwners,
   startSocketOwnerScan,
 } from "./processes.ts";
 
@@ -156,7 +157,7 @@ async function listSockets(
   // The fd scan starts first: on Deno a worker thread reads fd links while this one reads the
   // socket tables.
   const scan = startSocketOwnerScan(
-    { ...options, parallel: options.parallelScan, worker },
+    { ...options, pids: query.pids, parallel: options.parallelScan, worker },
     how.nativeScan ? how.libc! : undefined,
   );
   try {
@@ -184,6 +185,12 @@ async function readAndJoin(
     if (text !== null) scopes = parseIfInet6(text, file);
   }
 
+  // A selection of processes that this thread scans alone is scanned first: its sockets are then
+  // the only ones worth decoding, and the rest of the tables is skipped. (A scan shared with a
+  // worker goes on beside the table reads, as for a whole listing.)
+  let owners: SocketOwners | null = query.pids && !scan.shared ? await scan.finish() : null;
+  const only = owners ? new Set(owners.byInode.keys()) : undefined;
+
   let session: SockDiagSession | null = null;
   if (how.netlink) {
     try {
@@ -200,13 +207,14 @@ async function readAndJoin(
     for (const [table, protocol, family] of tables) {
       const stats = query.stats === true && protocol === "TCP";
       const add = (row: ProcNetSocket | SockDiagSocket) => {
+        if (only && !only.has(row.inode)) return;
         sockets.push(rawSocket(row, stats));
         inodes.push(row.inode);
       };
       if (session) {
         const start = sockets.length;
         try {
-          session.scan(protocol, family, { stats, scopes }, add);
+          session.scan(protocol, family, { stats, scopes, only }, add);
           used.netlink = true;
           continue;
         } catch (err) {
@@ -223,10 +231,10 @@ async function readAndJoin(
     session?.close();
   }
 
-  if (!inodes.some((inode) => inode !== 0)) {
+  if (!owners && !inodes.some((inode) => inode !== 0)) {
     scan.cancel();
   } else {
-    const owners = await scan.finish();
+    owners ??= await scan.finish();
     const missing: Reason = owners.incomplete ? "access-denied" : "no-owner";
     for (let i = 0; i < sockets.length; i++) {
       if (inodes[i] === 0) continue;
@@ -278,7 +286,8 @@ function settle<T>(work: () => T): Promise<T> {
  * Creates the Linux socket source: `linux-netlink` when its last listing read the tables through
  * netlink sock_diag, `linux-procfs` when it read `/proc/net`. Each `listSockets` call reads only
  * the tables the query asks for (a table that does not exist, such as `/proc/net/tcp6` with IPv6
- * disabled, gives no rows) and scans the processes' fds once to find every socket's owners.
+ * disabled, gives no rows) and scans the processes' fds once to find every socket's owners. When
+ * the query names `pids`, only their fds are scanned, first, and only their sockets are listed.
  * A socket without an inode (TIME_WAIT) has no owner (`no-owner`); an inode no readable fd
  * refers to is `access-denied` when some fd directory could not be read, else `no-owner`.
  *

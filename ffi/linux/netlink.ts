@@ -32,6 +32,8 @@ export interface DumpOptions {
   stats?: boolean;
   /** Link-local IPv6 address text -> interface index, as `parseIfInet6` returns. */
   scopes?: ReadonlyMap<string, number>;
+  /** Only the sockets with these inodes are wanted; the others are skipped undecoded. */
+  only?: ReadonlySet<number>;
 }
 
 /** An open netlink sock_diag socket. */
@@ -134,6 +136,7 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
         sequence,
         stats: options.stats,
         scopes: options.scopes,
+        only: options.only,
       });
       for (const socket of batch.sockets) {
         if (seen.has(socket.cookie)) continue;

@@ -40,6 +40,15 @@ export interface ProcfsOptions {
   passwdFile?: string;
 }
 
+/** Options of the fd scan: where procfs is, and which processes to look through. */
+export interface OwnerScanOptions extends ProcfsOptions {
+  /**
+   * Look through these processes only (a selection such as `--pid`); a socket none of them
+   * holds is then missing from the result. Default: every process under the procfs root.
+   */
+  pids?: readonly number[];
+}
+
 /** Which processes hold which sockets. */
 export interface SocketOwners {
   /** Socket inode -> every pid holding it, ascending. */
@@ -85,7 +94,7 @@ class OwnerMap {
  * `socket:[<inode>]` for sockets. After `fork` several processes hold the same socket; all are
  * kept.
  *
- * @param options Where procfs is mounted.
+ * @param options Where procfs is mounted, and the processes to look through (default all).
  * @param libc When given, the scan reads each fd directory with `getdents64` and its links with
  *   `readlinkat` through this C library instead of plain file calls (same result, fewer system calls).
  * @returns The owners of every socket this user can see, and whether some could not be seen.
@@ -97,11 +106,12 @@ class OwnerMap {
  * console.log(byInode.size, incomplete);
  * ```
  */
-export function scanSocketOwners(options: ProcfsOptions = {}, libc?: Libc): SocketOwners {
+export function scanSocketOwners(options: OwnerScanOptions = {}, libc?: Libc): SocketOwners {
   const root = options.procRoot ?? "/proc";
   const scanner = new FdScanner(files, libc?.symbols ?? null);
   const owners = new OwnerMap();
-  owners.incomplete = !scanner.scanAll(root, pidDirs(root), owners.add).complete;
+  const pids = options.pids ?? pidDirs(root);
+  owners.incomplete = !scanner.scanAll(root, pids, owners.add).complete;
   return owners.finish();
 }
 
@@ -115,6 +125,8 @@ export interface OwnerScan {
   readonly helperScanned: number;
   /** Processes taken for scanning so far (before `finish`, only the helper thread takes any). */
   readonly taken: number;
+  /** True when a helper thread was asked to share the scan: it is scanning meanwhile. */
+  readonly shared: boolean;
 }
 
 /**
@@ -123,6 +135,22 @@ export interface OwnerScan {
  * 450,000 a second per thread, so halving the scan saves that much from about 18,000 fds on.
  */
 const PARALLEL_MIN_OPEN_FILES = 20_000;
+
+/**
+ * Whether a selection of processes holds enough open files for its scan to be shared: `stat` of
+ * `/proc/<pid>/fd` counts them (Linux 6.2 and later; earlier kernels say 0, and the selection is
+ * scanned on one thread). One process is never shared: the threads take whole processes.
+ */
+function manyOpenFilesIn(root: string, pids: readonly number[]): boolean {
+  if (pids.length < 2) return false;
+  let open = 0;
+  for (const pid of pids) {
+    const size = attempt(() => files.size(`${root}/${pid}/fd`));
+    if ("value" in size) open += size.value;
+    if (open >= PARALLEL_MIN_OPEN_FILES) return true;
+  }
+  return false;
+}
 
 /** Whether the system has enough open files (`sys/fs/file-nr`) for the scan to be shared. */
 function manyOpenFiles(root: string): boolean {
@@ -222,13 +250,16 @@ export class ScanWorker {
  * `sys/fs/file-nr`, or always with `parallel: true`), a worker thread starts taking processes
  * from a shared list at once; the main thread joins in when `finish` is called, and each process
  * is scanned by exactly one of them. Otherwise, or with `parallel: false`, `finish` does the
- * whole scan on this thread. Either way the result is the same map.
+ * whole scan on this thread. A selection of processes (`pids`) is shared the same way when the
+ * selected processes hold at least 20,000 files between them. Either way the result is the same
+ * map.
  *
  * Sockets are read while the worker scans, as `ss -p` reads them after its scan: a socket
  * opened in between may be listed without its owner (`no-owner`), as with any tool that cannot
  * read both at one instant.
  *
- * @param options Where procfs is mounted, whether a helper thread may be used, and the
+ * @param options Where procfs is mounted, which processes to look through (default all), whether
+ *   a helper thread may be used, and the
  *   {@linkcode ScanWorker} to use (it stays running for the next scan; without one, a worker is
  *   started for this scan and ended by `finish` or `cancel`).
  * @param libc The bound C library; without it the scan runs on this thread through plain file calls.
@@ -245,7 +276,7 @@ export class ScanWorker {
  * ```
  */
 export function startSocketOwnerScan(
-  options: ProcfsOptions & { parallel?: boolean; worker?: ScanWorker } = {},
+  options: OwnerScanOptions & { parallel?: boolean; worker?: ScanWorker } = {},
   libc?: Libc,
 ): OwnerScan {
   const root = options.procRoot ?? "/proc";
@@ -254,12 +285,16 @@ export function startSocketOwnerScan(
     cancel: () => {},
     helperScanned: 0,
     taken: 0,
+    shared: false,
   };
   if (!libc || options.parallel === false || !canShareScan()) return sequential;
-  if (options.parallel !== true && !manyOpenFiles(root)) return sequential;
-  let pids: number[];
+  if (options.parallel !== true) {
+    const many = options.pids ? manyOpenFilesIn(root, options.pids) : manyOpenFiles(root);
+    if (!many) return sequential;
+  }
+  let pids: readonly number[];
   try {
-    pids = pidDirs(root);
+    pids = options.pids ?? pidDirs(root);
   } catch {
     return sequential; // and fails there, as the scan on one thread would
   }
@@ -283,6 +318,7 @@ export function startSocketOwnerScan(
     get taken() {
       return claims.taken;
     },
+    shared: reply !== null,
     async finish() {
       const scanner = new FdScanner(files, libc.symbols);
       let owners = new OwnerMap();

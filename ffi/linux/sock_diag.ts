@@ -194,6 +194,11 @@ export interface DecodeSockDiagOptions {
   scopes?: ReadonlyMap<string, number>;
   /** Byte order of the host that produced the bytes; defaults to this machine's. */
   littleEndian?: boolean;
+  /**
+   * Decode only the sockets with these inodes (those of a selection of processes); the others
+   * are skipped before their addresses are read.
+   */
+  only?: ReadonlySet<number>;
 }
 
 /** What one buffer of a dump held. */
@@ -321,7 +326,11 @@ export function decodeSockDiag(
       if (len < NLMSG_HEADER_SIZE + INET_DIAG_MSG_SIZE) {
         throw new SockDiagFormatError(off, `socket message of ${len} bytes is too short`);
       }
-      sockets.push(decodeSocket(bytes, view, off, len, tcp, wantStats, little, options.scopes));
+      const skip = options.only !== undefined &&
+        !options.only.has(view.getUint32(off + NLMSG_HEADER_SIZE + MSG_INODE, little));
+      if (!skip) {
+        sockets.push(decodeSocket(bytes, view, off, len, tcp, wantStats, little, options.scopes));
+      }
     } else if (type === NLMSG_DONE) {
       // A dump's NLMSG_DONE carries its status as an int; negative is -errno.
       if (len >= NLMSG_HEADER_SIZE + 4) {

@@ -148,6 +148,12 @@ describe("listConnections", () => {
     assert.deepEqual(rows.map((r) => r.pid), [11]);
     assert.deepEqual(source.described, [[11]]);
   });
+  it("tells the backend which pids are wanted, and none when all are", async () => {
+    const source = fakeSource();
+    await listConnections({ source, pids: [11, 20, 11] });
+    await listConnections({ source, name: "nginx" });
+    assert.deepEqual(source.queries.map((q) => q.pids), [[11, 20], undefined]);
+  });
   it("filters by process name, any case, .exe optional", async () => {
     const rows = await listConnections({ source: fakeSource(), name: "notepad++" });
     assert.deepEqual(rows.map((r) => r.pid), [20]);
@@ -271,10 +277,11 @@ describe("--tree", () => {
     { pid: 11, parentPid: 10, name: "nginx", startTime: "2026-11-01T10:00:01.000Z" },
     { pid: 20, parentPid: 10, name: "Notepad++.exe", startTime: "2026-11-01T10:00:02.000Z" },
   ];
-  it("selects the process and its descendants", async () => {
+  it("selects the process and its descendants, and asks the backend for those only", async () => {
     const source = { ...fakeSource(), listProcesses: () => Promise.resolve(table) };
     const rows = await listConnections({ source, pids: [10], tree: true });
     assert.deepEqual([...new Set(rows.map((r) => r.pid))].sort(), [10, 11, 20]);
+    assert.deepEqual(source.queries.map((q) => [...q.pids!].sort()), [[10, 11, 20]]);
   });
   it("by name: the root matched by name, children whatever their name", async () => {
     const source = {

@@ -272,6 +272,32 @@ describe("createLinuxSource on real sockets", { skip: !onLinux || !NODE || !PYTH
     }
   });
 
+  it("looks only at the processes a query names, and lists only their sockets", async () => {
+    const run = await start<{ port: number; clientPort: number; grandchild: number }>(
+      PYTHON!,
+      ["-c", FORK_PY],
+    );
+    const { port, clientPort, grandchild } = run.ready;
+    try {
+      const pid = run.child.pid!;
+      const source = createLinuxSource();
+      const query = { protocols: ["TCP"], families: ["IPv4", "IPv6"] } as const;
+      const all = await source.listSockets(query);
+      const only = await source.listSockets({ ...query, pids: [grandchild] });
+      // The listener is shared after fork: only the named process is found holding it.
+      const listen = { family: "IPv6", localPort: port, state: "LISTEN" } as const;
+      assert.equal(find(all, listen).pids.length, 2);
+      assert.deepEqual(find(only, listen).pids, [grandchild]);
+      // The parent's own sockets are left out, and nothing else is listed.
+      const client = { family: "IPv4", localPort: clientPort, remotePort: port } as const;
+      assert.deepEqual(find(all, client).pids, [pid]);
+      assert.equal(only.some((s) => s.family === "IPv4" && s.localPort === clientPort), false);
+      assert.ok(only.length > 0 && only.every((s) => s.pids.join() === `${grandchild}`));
+    } finally {
+      await run.stop(grandchild);
+    }
+  });
+
   it("writes a link-local address with its interface index", {
     skip: linkLocal() === null && "this machine has no link-local IPv6 address",
   }, async () => {

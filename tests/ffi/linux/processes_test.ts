@@ -224,11 +224,12 @@ function addSharedSockets(root: string): void {
 }
 
 /**
- * Gives the worker a head start: waits until it has taken every process (a loaded machine may
- * need seconds to start a worker), or 30 s. Node has no worker: there it does not wait.
+ * Gives the worker a head start: waits until it has taken every process (or `count` of them; a
+ * loaded machine may need seconds to start a worker), or 30 s. Node has no worker: there it does
+ * not wait.
  */
-async function untilAllTaken(root: string, scan: OwnerScan): Promise<void> {
-  const total = readdirSync(root).filter((name) => /^\d+$/.test(name)).length;
+async function untilAllTaken(root: string, scan: OwnerScan, count?: number): Promise<void> {
+  const total = count ?? readdirSync(root).filter((name) => /^\d+$/.test(name)).length;
   for (let waited = 0; onDeno && scan.taken < total && waited < 30_000; waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -314,6 +315,37 @@ describe("processes on a fixture procfs tree", () => {
       await headStart(many);
       assert.deepEqual(await many.finish(), expected);
       if (onDeno) assert.ok(many.helperScanned > 60);
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  it("looks through only the processes named, a few of them on this thread", async () => {
+    const root = fixtureProc();
+    try {
+      const one = scanSocketOwners({ procRoot: root, pids: [301] }, libc ?? undefined);
+      assert.deepEqual([...one.byInode], [[9, [301]]]);
+      // Many open files: a scan of every process would be shared with a worker, not a selection.
+      mkdirSync(join(root, "sys", "fs"), { recursive: true });
+      writeFileSync(join(root, "sys", "fs", "file-nr"), "25000\t0\t9223372036854775807\n");
+      const scan = startSocketOwnerScan({ procRoot: root, pids: [300, 302] }, libc ?? undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const owners = await scan.finish();
+      assert.deepEqual([...owners.byInode], [[9, [300]]]);
+      assert.equal(owners.incomplete, false, "302 has no fd directory: gone, not refused");
+      assert.equal(scan.helperScanned, 0);
+      assert.equal(scan.shared, false);
+      // Told to share, a selection is shared like a whole scan, with the same result.
+      if (libc !== null) {
+        addSharedSockets(root);
+        const some = Array.from({ length: 30 }, (_, i) => 400 + 2 * i);
+        const expected = scanSocketOwners({ procRoot: root, pids: some });
+        assert.ok(expected.byInode.size > 0);
+        const shared = startSocketOwnerScan({ procRoot: root, pids: some, parallel: true }, libc);
+        await untilAllTaken(root, shared, some.length);
+        assert.deepEqual(await shared.finish(), expected);
+        if (onDeno) assert.equal(shared.shared, true);
+      }
     } finally {
       rmSync(root, { recursive: true });
     }
