@@ -287,12 +287,21 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     nameOk = null;
   }
 
-  // With a pid selection known up front, the backend need only find those processes' sockets.
+  // A selection known up front tells the backend whose sockets are needed: the pids, or else the
+  // processes that have the name now. (Rows are still kept by the name each owner is described
+  // with, below.)
+  let selected = wantedPids;
+  const named = nameOk;
+  if (!selected && named && source.listProcesses) {
+    selected = new Set(
+      (await source.listProcesses()).filter((p) => named(p.name)).map((p) => p.pid),
+    );
+  }
   const sockets = (await source.listSockets({
     protocols: options.protocols ?? PROTOCOLS,
     families: options.families ?? FAMILIES,
     stats: options.stats,
-    ...(wantedPids ? { pids: [...wantedPids] } : {}),
+    ...(selected ? { pids: [...selected] } : {}),
   })).filter(socketPredicate(options));
 
   // The owners each socket is listed with: its pids the selection keeps, or null for a socket

@@ -151,8 +151,24 @@ describe("listConnections", () => {
   it("tells the backend which pids are wanted, and none when all are", async () => {
     const source = fakeSource();
     await listConnections({ source, pids: [11, 20, 11] });
-    await listConnections({ source, name: "nginx" });
-    assert.deepEqual(source.queries.map((q) => q.pids), [[11, 20], undefined]);
+    await listConnections({ source, name: "nginx" }); // no process table to look the name up in
+    await listConnections({ source });
+    assert.deepEqual(source.queries.map((q) => q.pids), [[11, 20], undefined, undefined]);
+  });
+  it("turns a name into the pids that have it now, and still keeps rows by described name", async () => {
+    const table = [
+      { pid: 10, parentPid: 1, name: "nginx", startTime: null },
+      { pid: 11, parentPid: 10, name: "nginx", startTime: null },
+      { pid: 20, parentPid: 1, name: "notepad++.exe", startTime: null },
+      { pid: 99, parentPid: 1, name: "nginx", startTime: null },
+    ];
+    const source = { ...fakeSource(), listProcesses: () => Promise.resolve(table) };
+    const rows = await listConnections({ source, name: "NGINX" });
+    assert.deepEqual(source.queries.map((q) => q.pids), [[10, 11, 99]]);
+    // 99 has exited by the time it is described: its row has no name, so the filter drops it.
+    assert.deepEqual(rows.map((r) => r.pid), [10, 11]);
+    await listConnections({ source, name: "nobody-has-this-name" });
+    assert.deepEqual(source.queries[1].pids, []);
   });
   it("filters by process name, any case, .exe optional", async () => {
     const rows = await listConnections({ source: fakeSource(), name: "notepad++" });
