@@ -5,7 +5,15 @@
  * @module
  */
 import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
-import { type Connection, FAMILIES, PROTOCOLS, type Reason, validateConnection } from "./record.ts";
+import {
+  type Connection,
+  FAMILIES,
+  PROTOCOLS,
+  type Reason,
+  TCP_STATES,
+  type TcpState,
+  validateConnection,
+} from "./record.ts";
 import type { ProcessField, ProcessInfo, RawSocket, SocketSource } from "./source.ts";
 import type { ImageHasher } from "./hash.ts";
 import type { ResolveOptions, ReverseResolver } from "./resolve.ts";
@@ -297,11 +305,14 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
       (await source.listProcesses()).filter((p) => named(p.name)).map((p) => p.pid),
     );
   }
+  const tcpStates = tcpStatesKept(options);
   const sockets = (await source.listSockets({
-    protocols: options.protocols ?? PROTOCOLS,
+    // A state filter keeps TCP rows only (UDP has no states), so the UDP tables are not read.
+    protocols: (options.protocols ?? PROTOCOLS).filter((p) => !options.states || p === "TCP"),
     families: options.families ?? FAMILIES,
     stats: options.stats,
     ...(selected ? { pids: [...selected] } : {}),
+    ...(tcpStates ? { tcpStates } : {}),
   })).filter(socketPredicate(options));
 
   // The owners each socket is listed with: its pids the selection keeps, or null for a socket
@@ -367,6 +378,12 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
       }
     },
   };
+}
+
+/** The TCP states the filters keep (`--state`, `--listening`), or undefined for all of them. */
+function tcpStatesKept(options: ListOptions): readonly TcpState[] | undefined {
+  if (!options.listening) return options.states;
+  return (options.states ?? TCP_STATES).filter((state) => state === "LISTEN");
 }
 
 /** Applies the opt-in enrichments that work the same on every OS: hashes and reverse DNS. */

@@ -103,6 +103,11 @@ export interface SocketQuery {
    * holds may then be left out, or come back without these owners. Undefined: every process.
    */
   pids?: readonly number[];
+  /**
+   * Only TCP sockets in these states are wanted (a `--state` or `--listening` filter); a backend
+   * that can ask the OS for some states only may leave the others out. Undefined: every state.
+   */
+  tcpStates?: readonly TcpState[];
 }
 
 /** A platform backend. Each OS module exports one with the same shape. */

@@ -214,7 +214,7 @@ async function readAndJoin(
       if (session) {
         const start = sockets.length;
         try {
-          session.scan(protocol, family, { stats, scopes, only }, add);
+          session.scan(protocol, family, { stats, scopes, only, tcpStates: query.tcpStates }, add);
           used.netlink = true;
           continue;
         } catch (err) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Family, Protocol } from "../../core/record.ts";
+import type { Family, Protocol, TcpState } from "../../core/record.ts";
 import { type Libc, loadLibc, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW } from "./_libc.ts";
 import {
   AF_NETLINK,
@@ -34,6 +34,8 @@ export interface DumpOptions {
   scopes?: ReadonlyMap<string, number>;
   /** Only the sockets with these inodes are wanted; the others are skipped undecoded. */
   only?: ReadonlySet<number>;
+  /** TCP: ask the kernel for the sockets in these states only. */
+  tcpStates?: readonly TcpState[];
 }
 
 /** An open netlink sock_diag socket. */
@@ -118,7 +120,13 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     visit: (socket: SockDiagSocket) => void,
   ): void => {
     sequence = (sequence + 1) >>> 0;
-    const request = encodeSockDiagRequest({ protocol, family, stats: options.stats, sequence });
+    const request = encodeSockDiagRequest({
+      protocol,
+      family,
+      stats: options.stats,
+      tcpStates: options.tcpStates,
+      sequence,
+    });
     const sent = Number(
       c.sendto(fd, request, BigInt(request.length), 0, kernel, kernel.length),
     );

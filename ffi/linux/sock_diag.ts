@@ -108,6 +108,11 @@ export interface SockDiagRequest {
   family: Family;
   /** Ask for `tcp_info` (TCP only: byte and segment counters). */
   stats?: boolean;
+  /**
+   * TCP only: ask for the sockets in these states alone (the kernel then skips the others). By
+   * default every state `/proc/net/tcp` shows.
+   */
+  tcpStates?: readonly TcpState[];
   /** The sequence number that the answers echo. */
   sequence: number;
   /** Byte order of the host the request is for; defaults to this machine's. */
@@ -143,8 +148,31 @@ export function encodeSockDiagRequest(request: SockDiagRequest): Uint8Array {
   bytes[req] = request.family === "IPv4" ? AF_INET : AF_INET6;
   bytes[req + 1] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
   bytes[req + 2] = tcp && request.stats ? 1 << (INET_DIAG_INFO - 1) : 0;
-  view.setUint32(req + 4, tcp ? TCP_STATES_MASK : UDP_STATES_MASK, little);
+  view.setUint32(req + 4, tcp ? tcpStatesMask(request.tcpStates) : UDP_STATES_MASK, little);
   return bytes;
+}
+
+/**
+ * The `idiag_states` bits of the kernel's TCP state numbers whose names are in `states`, within
+ * {@linkcode TCP_STATES_MASK}; every bit of that mask when `states` is undefined.
+ *
+ * @param states The states wanted.
+ * @returns The mask.
+ *
+ * @example
+ * ```ts
+ * import { tcpStatesMask } from "./sock_diag.ts";
+ * tcpStatesMask(["LISTEN"]).toString(16); // "400": TCP_LISTEN is state 10
+ * ```
+ */
+export function tcpStatesMask(states?: readonly TcpState[]): number {
+  if (states === undefined) return TCP_STATES_MASK;
+  let mask = 0;
+  for (let code = 0; code < 32; code++) {
+    const bit = (1 << code) >>> 0;
+    if ((TCP_STATES_MASK & bit) !== 0 && states.includes(TCP_STATE_BY_CODE[code])) mask |= bit;
+  }
+  return mask >>> 0;
 }
 
 /**

@@ -136,6 +136,19 @@ describe("listConnections", () => {
       stats: undefined,
     }]);
   });
+  it("asks only for the TCP states the filters keep, and no UDP for a state filter", async () => {
+    const source = fakeSource();
+    await listConnections({ source, listening: true });
+    await listConnections({ source, states: ["ESTABLISHED", "LISTEN"] });
+    await listConnections({ source, states: ["ESTABLISHED"], listening: true });
+    await listConnections({ source, protocols: ["UDP"], states: ["LISTEN"] });
+    assert.deepEqual(source.queries.map((q) => [q.protocols, q.tcpStates]), [
+      [["TCP", "UDP"], ["LISTEN"]], // --listening keeps unconnected UDP too
+      [["TCP"], ["ESTABLISHED", "LISTEN"]],
+      [["TCP"], []],
+      [[], ["LISTEN"]],
+    ]);
+  });
   it("describes only the processes of rows that survive the socket filters", async () => {
     const source = fakeSource();
     const rows = await listConnections({ source, localPort: 80 });

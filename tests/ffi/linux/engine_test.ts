@@ -544,6 +544,30 @@ describe("createLinuxSource through netlink sock_diag", {
     }
   });
 
+  it("asks the kernel for the TCP states a query names, and gets all of those", async () => {
+    const { server, client, fork } = await children();
+    try {
+      const source = createLinuxSource(NETLINK);
+      const query = { protocols: ["TCP"], families: ["IPv4", "IPv6"] } as const;
+      const listening = await source.listSockets({ ...query, tcpStates: ["LISTEN", "TIME_WAIT"] });
+      const all = await source.listSockets(query);
+      const wanted = new Set(["LISTEN", "TIME_WAIT"]);
+      assert.ok(listening.every((s) => wanted.has(s.state!)), "a socket in another state");
+      // Every such socket of the full listing is there (the children's do not change).
+      const got = new Set(listening.map(tuple));
+      const p = server.ready, c = client.ready;
+      const mine = all.filter((s) =>
+        wanted.has(s.state!) && [p.tcp4, p.tcp6, c.timeWait, fork.ready.port].includes(s.localPort)
+      );
+      assert.ok(mine.length >= 4, `only ${mine.length} of the children's sockets`);
+      for (const s of mine) assert.ok(got.has(tuple(s)), `no row ${tuple(s)}`);
+    } finally {
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
   it("falls back to /proc/net, with the same rows, when netlink fails", {
     skip: !nativeCallsGranted() && "netlink is not the default here (Node)",
   }, async () => {

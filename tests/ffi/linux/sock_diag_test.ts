@@ -8,6 +8,8 @@ import {
   SockDiagError,
   SockDiagFormatError,
   type SockDiagSocket,
+  TCP_STATES_MASK,
+  tcpStatesMask,
 } from "../../../ffi/linux/sock_diag.ts";
 
 /**
@@ -293,6 +295,29 @@ describe("decodeSockDiag on hand-made answers", () => {
     const bytes = new Uint8Array(20);
     bytes.set([0, 0, 0, 20, 0, 3, 0, 2, 0, 0, 0, 9], 0);
     assert.equal(decodeSockDiag(bytes, "TCP", { sequence: 9, littleEndian: false }).done, true);
+  });
+});
+
+describe("tcpStatesMask", () => {
+  it("sets the bit of each kernel state with a wanted name, within the states /proc/net shows", () => {
+    assert.equal(tcpStatesMask(), TCP_STATES_MASK);
+    assert.equal(tcpStatesMask(["LISTEN"]), 1 << 10);
+    // SYN_RCVD names both a half-open socket (3) and a request socket (TCP_NEW_SYN_RECV, 12).
+    assert.equal(tcpStatesMask(["SYN_RCVD", "ESTABLISHED"]), (1 << 3) | (1 << 12) | (1 << 1));
+    assert.equal(tcpStatesMask(["TIME_WAIT", "CLOSED"]), (1 << 6) | (1 << 7));
+    // BOUND (13) is left out as /proc/net/tcp leaves it out; DELETE_TCB is Windows only.
+    assert.equal(tcpStatesMask(["BOUND", "DELETE_TCB"]), 0);
+  });
+
+  it("goes into the request's idiag_states", () => {
+    const bytes = encodeSockDiagRequest({
+      protocol: "TCP",
+      family: "IPv6",
+      tcpStates: ["LISTEN"],
+      sequence: 1,
+      littleEndian: true,
+    });
+    assert.deepEqual([...bytes.subarray(16, 24)], [10, 6, 0, 0, 0x00, 0x04, 0, 0]);
   });
 });
 
