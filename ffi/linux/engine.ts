@@ -287,7 +287,9 @@ function settle<T>(work: () => T): Promise<T> {
  * netlink sock_diag, `linux-procfs` when it read `/proc/net`. Each `listSockets` call reads only
  * the tables the query asks for (a table that does not exist, such as `/proc/net/tcp6` with IPv6
  * disabled, gives no rows) and scans the processes' fds once to find every socket's owners. When
- * the query names `pids`, only their fds are scanned, first, and only their sockets are listed.
+ * the query names `pids`, only their fds are scanned; when they hold few files, that scan comes
+ * first and only their sockets are listed. With `tcpStates`, a netlink dump asks the kernel for
+ * those TCP states only.
  * A socket without an inode (TIME_WAIT) has no owner (`no-owner`); an inode no readable fd
  * refers to is `access-denied` when some fd directory could not be read, else `no-owner`.
  *
