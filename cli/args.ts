@@ -54,6 +54,8 @@ export interface CliRequest {
   formatGiven: boolean;
   /** Colour allowed. */
   color: boolean;
+  /** Linux: socket owners may be read through a BPF iterator (`--no-bpf` says no). */
+  bpf: boolean;
   /** list: group the rows by owning process. */
   groupBy?: "process";
   /** watch: milliseconds between refreshes. */
@@ -286,6 +288,12 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     help: `columns to output, comma separated, from: ${CONNECTION_FIELDS.join(", ")}`,
   },
   { key: "color", flag: "--no-color", help: "no colour (also when NO_COLOR is set)" },
+  {
+    key: "bpf",
+    flag: "--no-bpf",
+    help: "Linux: find socket owners through /proc/<pid>/fd only. By default, as root, a " +
+      "listing loads a read-only BPF iterator for the duration of one read instead",
+  },
 ];
 
 /** What a command adds to the shared flags, and what its help says around them. */
@@ -634,6 +642,7 @@ export function parseArgs(
     fields,
     formatGiven: o.formatGiven,
     color: o.color !== false && !options.noColorEnv,
+    bpf: o.bpf !== false,
     groupBy: o.groupBy,
     intervalMs: o.interval ?? 1000,
     count: o.count,
@@ -652,6 +661,7 @@ function emptyRequest(): CliRequest {
     fields: [],
     formatGiven: false,
     color: false,
+    bpf: true,
     intervalMs: 1000,
     append: false,
   };

@@ -32,7 +32,8 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
   const width = terminalWidth();
   const view = { fields: request.fields, width, color: request.color && width > 0 };
   if (request.groupBy === "process") {
-    const rows = await listConnections({ ...request.filters, ...request.enrich });
+    const source = defaultSource({ bpf: request.bpf });
+    const rows = await listConnections({ ...request.filters, ...request.enrich, source });
     reportGaps(rows);
     const { formatGroups } = await import("../formatters/group.ts");
     const format = request.format === "json" ? "json" : "table";
@@ -41,7 +42,8 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
     return;
   }
   // Records are made as they are written, so they need not all be held at once.
-  const listing = await openListing({ ...request.filters, ...request.enrich });
+  const source = defaultSource({ bpf: request.bpf });
+  const listing = await openListing({ ...request.filters, ...request.enrich, source });
   const formatter = createFormatter(request.format, view);
   const gaps = new GapCounter();
   await out.write(formatter.begin());
@@ -61,7 +63,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
  * @param out Where to write.
  */
 export async function runTree(request: CliRequest, out: TextWriter): Promise<void> {
-  const backend = defaultSource();
+  const backend = defaultSource({ bpf: request.bpf });
   if (!backend.listProcesses) {
     throw new Error(`The ${backend.name} backend cannot list processes`);
   }

@@ -16,18 +16,28 @@ export interface DefaultSourceOptions {
    * between listings, so call its `close()` when done.
    */
   repeated?: boolean;
+  /**
+   * Linux: let a listing read socket owners through a BPF iterator where it can (default
+   * true); false keeps to `/proc/<pid>/fd`.
+   */
+  bpf?: boolean;
 }
 
 /**
  * Returns the backend for this OS.
  *
- * @param options Whether the source is for repeated listings.
+ * @param options Whether the source is for repeated listings, and may use BPF on Linux.
  * @returns The platform's socket source.
  * @throws {UnsupportedPlatformError} On an OS procconn has no backend for.
  */
 export function defaultSource(options: DefaultSourceOptions = {}): SocketSource {
   const os = osName();
-  if (os === "linux") return createLinuxSource({ keepScanWorker: options.repeated === true });
+  if (os === "linux") {
+    return createLinuxSource({
+      keepScanWorker: options.repeated === true,
+      ...(options.bpf === false ? { bpfOwners: false } : {}),
+    });
+  }
   if (os === "windows") return createWindowsSource();
   throw new UnsupportedPlatformError(os);
 }

@@ -41,6 +41,24 @@ export const LIBC_SYMBOLS = {
   getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize", optional: true },
   /** `ssize_t readlinkat(int dirfd, const char *pathname, char *buf, size_t bufsiz)` */
   readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
+  /** `ssize_t read(int fd, void *buf, size_t count)` */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** `ssize_t pread(int fd, void *buf, size_t count, off_t offset)` */
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /**
+   * `long syscall(long number, ...)`, bound for `bpf(int cmd, union bpf_attr *attr,
+   * unsigned int size)`: glibc and musl pass the arguments on from the registers, so the
+   * variadic call is made as a plain one.
+   */
+  syscall: {
+    parameters: [
+      "i64", // long number
+      "i64", // int cmd
+      "buffer", // union bpf_attr *attr
+      "u64", // unsigned int size
+    ],
+    result: "i64",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** `SOCK_RAW` (the type `ss` opens netlink sockets with; the same number on every arch). */

@@ -23,12 +23,15 @@ import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
 import { openSockDiag, type SockDiagSession, type SockDiagSocket } from "./netlink.ts";
 import { parseIfInet6, parseProcNet, type ProcNetSocket, type ProcNetTable } from "./procfs.ts";
 import {
+  type BpfOwnerState,
+  bpfOwnersUnavailable,
   describeProcesses,
   listProcesses,
   type OwnerScan,
   type ProcfsOptions,
   ScanWorker,
   type SocketOwners,
+  startBpfOwnerScan,
   startSocketOwnerScan,
 } from "./processes.ts";
 
@@ -60,6 +63,30 @@ export interface LinuxSourceOptions extends ProcfsOptions {
    * worker keeps the process alive, so call the source's `close()` when done.
    */
   keepScanWorker?: boolean;
+  /**
+   * Read the owners of a whole listing's sockets through a BPF iterator (the kernel walks every
+   * process's file table and writes each socket fd's inode and pid) instead of scanning
+   * `/proc/<pid>/fd`. By default on when it can work: Deno with the native scan, procfs at
+   * `/proc`, CAP_BPF and CAP_PERFMON (root), the initial pid namespace, and a kernel with BTF;
+   * a kernel that refuses the program gets the fd scan instead, for this and later listings.
+   * `true` insists (a listing that cannot use it fails); `false` never uses it. A selection of
+   * processes (`pids`) is always scanned through its fd directories.
+   */
+  bpfOwners?: boolean;
+}
+
+/** How the last listing found the sockets' owners. */
+export interface OwnerScanUse {
+  /** `bpf` (the kernel's task-file iterator) or `fd-scan` (`/proc/<pid>/fd`). */
+  method: "bpf" | "fd-scan";
+  /** Why the BPF iterator was not used, or null when it was. */
+  bpfUnused: string | null;
+}
+
+/** The Linux socket source, which also says how its last listing found the owners. */
+export interface LinuxSocketSource extends SocketSource {
+  /** How the last listing found the owners; null before the first listing. */
+  readonly ownerScan: OwnerScanUse | null;
 }
 
 const TABLES: readonly (readonly [ProcNetTable, Protocol, Family])[] = [
@@ -146,31 +173,66 @@ function plan(options: LinuxSourceOptions): Plan {
   };
 }
 
+/** What a source records about its last listing. */
+interface Used {
+  netlink: boolean;
+  owners: OwnerScanUse | null;
+  bpf: BpfOwnerState;
+}
+
+/** Why a listing does not read its owners through BPF, or null when it tries. */
+function bpfUnused(
+  query: SocketQuery,
+  options: LinuxSourceOptions,
+  how: Plan,
+  state: BpfOwnerState,
+): string | null {
+  if (options.bpfOwners === false) return "turned off";
+  if (query.pids) return "a selection of processes is scanned through its fd directories";
+  const libc = how.nativeScan ? how.libc! : undefined;
+  return bpfOwnersUnavailable(options.procRoot ?? "/proc", libc, state);
+}
+
 async function listSockets(
   query: SocketQuery,
   options: LinuxSourceOptions,
-  used: { netlink: boolean },
+  used: Used,
   worker: ScanWorker | undefined,
 ): Promise<RawSocket[]> {
   const root = options.procRoot ?? "/proc";
   const how = plan(options);
+  const unused = bpfUnused(query, options, how, used.bpf);
+  used.bpf.used = false;
+  if (unused !== null && options.bpfOwners === true && !query.pids) {
+    throw new Error(`Cannot read socket owners through BPF: ${unused}`);
+  }
   // The fd scan starts first: on Deno a worker thread reads fd links while this one reads the
-  // socket tables.
-  const scan = startSocketOwnerScan(
-    { ...options, pids: query.pids, parallel: options.parallelScan, worker },
-    how.nativeScan ? how.libc! : undefined,
-  );
+  // socket tables. The BPF iterator runs after the tables are read, in a few milliseconds.
+  const scan = unused === null
+    ? startBpfOwnerScan(options, how.libc!, used.bpf)
+    : startSocketOwnerScan(
+      { ...options, pids: query.pids, parallel: options.parallelScan, worker },
+      how.nativeScan ? how.libc! : undefined,
+    );
+  let sockets: RawSocket[];
   try {
-    return await readAndJoin(query, used, how, root, scan);
+    sockets = await readAndJoin(query, used, how, root, scan);
   } catch (err) {
     scan.cancel();
     throw err;
   }
+  used.owners = unused === null && used.bpf.used
+    ? { method: "bpf", bpfUnused: null }
+    : { method: "fd-scan", bpfUnused: unused ?? used.bpf.failure ?? "no socket had an inode" };
+  if (options.bpfOwners === true && unused === null && used.bpf.failure !== null) {
+    throw new Error(`Cannot read socket owners through BPF: ${used.bpf.failure}`);
+  }
+  return sockets;
 }
 
 async function readAndJoin(
   query: SocketQuery,
-  used: { netlink: boolean },
+  used: Used,
   how: Plan,
   root: string,
   scan: OwnerScan,
@@ -312,18 +374,21 @@ function settle<T>(work: () => T): Promise<T> {
  * console.log(source.name, listening.length, owners.size);
  * ```
  */
-export function createLinuxSource(options: LinuxSourceOptions = {}): SocketSource {
+export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocketSource {
   if (options.netlink === true && options.procRoot !== undefined && options.procRoot !== "/proc") {
     throw new RangeError(
       `Invalid procRoot "${options.procRoot}" with netlink: netlink reads the live kernel, ` +
         "so procRoot must be /proc",
     );
   }
-  const used = { netlink: false };
+  const used: Used = { netlink: false, owners: null, bpf: { used: false, failure: null } };
   const worker = options.keepScanWorker ? new ScanWorker() : undefined;
   return {
     get name() {
       return used.netlink ? "linux-netlink" : "linux-procfs";
+    },
+    get ownerScan() {
+      return used.owners;
     },
     listSockets: (query: SocketQuery): Promise<RawSocket[]> =>
       listSockets(query, options, used, worker),

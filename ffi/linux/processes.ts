@@ -12,6 +12,7 @@ import { files } from "../_files.ts";
 import type { Reason } from "../../core/record.ts";
 import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
+import { bpfOwnersBlocker, scanOwnersWithBpf } from "./bpf_owners.ts";
 import {
   attempt,
   FdScanner,
@@ -347,6 +348,105 @@ export function startSocketOwnerScan(
       // A worker still scanning for a failed listing is ended; a kept one starts again later.
       helper.close();
     },
+  };
+}
+
+/** What a source remembers of its BPF owner scans. */
+export interface BpfOwnerState {
+  /** True when the last scan read the owners through BPF. */
+  used: boolean;
+  /** Why the kernel refused the iterator; later scans of the same source go through the fds. */
+  failure: string | null;
+}
+
+/**
+ * Why socket owners cannot be read through the BPF iterator here, or null when they can be
+ * tried: Deno with the C library bound, procfs at `/proc`, no earlier refusal, and what
+ * `bpfOwnersBlocker` checks.
+ *
+ * @param procRoot The procfs mount point the listing reads.
+ * @param libc The bound C library, if any.
+ * @param state The source's memory of earlier scans.
+ * @returns A short reason, or null.
+ */
+export function bpfOwnersUnavailable(
+  procRoot: string,
+  libc: Libc | undefined,
+  state: BpfOwnerState,
+): string | null {
+  if (state.failure !== null) return state.failure;
+  if (!libc) return "native calls are off";
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno as typeof Deno | undefined;
+  if (typeof deno?.UnsafePointer?.of !== "function") return "needs Deno";
+  if (procRoot !== "/proc") return "procfs is not at /proc";
+  return bpfOwnersBlocker(files, deno.build.arch);
+}
+
+/**
+ * Reads socket owners through the kernel's BPF task-file iterator (see `bpf_owners.ts`) when
+ * `finish` is called: one read gives every process's socket fds, with nothing left out for lack
+ * of rights. Check {@linkcode bpfOwnersUnavailable} first. Should the kernel refuse the program
+ * all the same, `finish` scans `/proc/<pid>/fd` on this thread instead, and `state` keeps the
+ * refusal so that later scans go there directly.
+ *
+ * @param options Where procfs is mounted (it must be `/proc`).
+ * @param libc The bound C library.
+ * @param state The source's memory of earlier scans; told how this one went.
+ * @returns The scan, run by `finish`.
+ *
+ * @example
+ * ```ts ignore
+ * import { bpfOwnersUnavailable, startBpfOwnerScan } from "./processes.ts";
+ * import { loadLibc } from "./_libc.ts";
+ * const libc = loadLibc();
+ * const state = { used: false, failure: null };
+ * if (bpfOwnersUnavailable("/proc", libc, state) === null) {
+ *   const { byInode } = await startBpfOwnerScan({}, libc, state).finish();
+ *   console.log(byInode.size, state.used);
+ * }
+ * ```
+ */
+export function startBpfOwnerScan(
+  options: ProcfsOptions,
+  libc: Libc,
+  state: BpfOwnerState,
+): OwnerScan {
+  return {
+    finish: () =>
+      new Promise((resolve) => {
+        const root = options.procRoot ?? "/proc";
+        const owners = new OwnerMap();
+        const holders = new Set<number>();
+        let last = -1;
+        try {
+          // deno-lint-ignore no-explicit-any
+          const arch = (globalThis as any).Deno.build.arch as string;
+          scanOwnersWithBpf(libc.symbols, arch, (inode, pid) => {
+            owners.add(inode, pid);
+            // A process's records come together.
+            if (pid !== last) holders.add(last = pid);
+          });
+          state.used = true;
+        } catch (err) {
+          state.used = false;
+          state.failure = err instanceof Error ? err.message : String(err);
+          resolve(scanSocketOwners(options, libc));
+          return;
+        }
+        // Processes the iterator wrote nothing for hold no socket, or were started since, or
+        // are hidden from it (a kernel may shield a process, as some sandboxes do their init):
+        // their fd directories are read as usual, so such a process is found or counted as
+        // unreadable just as the fd scan alone would.
+        const rest = pidDirs(root).filter((pid) => !holders.has(pid));
+        const scanner = new FdScanner(files, libc.symbols);
+        owners.incomplete = !scanner.scanAll(root, rest, owners.add).complete;
+        resolve(owners.finish());
+      }),
+    cancel: () => {},
+    helperScanned: 0,
+    taken: 0,
+    shared: false,
   };
 }
 

@@ -68,6 +68,14 @@ describe("parseArgs", () => {
     assert.equal(parseArgs(["--no-color"]).color, false);
     assert.equal(parseArgs([], { noColorEnv: true }).color, false);
   });
+  it("lets BPF be used unless --no-bpf, for every command that lists", () => {
+    assert.equal(parseArgs([]).bpf, true);
+    assert.equal(parseArgs(["--no-bpf"]).bpf, false);
+    assert.equal(parseArgs(["watch", "--no-bpf"]).bpf, false);
+    assert.equal(parseArgs(["snapshot", "--out", "x.csv", "--no-bpf"]).bpf, false);
+    assert.equal(parseArgs(["tree", "--no-bpf"]).bpf, false);
+    assert.match(parseArgs(["--help"]).text, /--no-bpf +Linux: find socket owners/);
+  });
   it("takes a value that starts with - when written --flag=value", () => {
     assert.deepEqual(parseArgs(["--name=-bash"]).filters.name, ["-bash"]);
   });

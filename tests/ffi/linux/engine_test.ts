@@ -4,9 +4,16 @@ import process from "node:process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { createLinuxSource, type LinuxSourceOptions } from "../../../ffi/linux/engine.ts";
+import {
+  createLinuxSource,
+  type LinuxSocketSource,
+  type LinuxSourceOptions,
+} from "../../../ffi/linux/engine.ts";
+import { defaultSource } from "../../../ffi/mod.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "../../../ffi/linux/_libc.ts";
 import type { ProcessInfo, RawSocket } from "../../../core/source.ts";
+import { bpfOwnersBlocker } from "../../../ffi/linux/bpf_owners.ts";
+import { files } from "../../../ffi/_files.ts";
 import { NODE, PYTHON, type Running, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
@@ -22,6 +29,12 @@ function nativeLibc(): Libc | null {
 /** Native calls work here: Deno with --allow-ffi, or Node with koffi. */
 const native = nativeLibc() !== null;
 const NO_NATIVE = "no native calls here (Deno without --allow-ffi, or no koffi)";
+// deno-lint-ignore no-explicit-any
+const deno = (globalThis as any).Deno as typeof Deno | undefined;
+/** Why the BPF owner scan is not tested here; CI runs Deno as root, where it must work. */
+const bpfSkip: string | false = !onLinux || !deno || !nativeCallsGranted()
+  ? "the BPF owner scan needs Deno on Linux with --allow-ffi"
+  : process.env.CI !== "true" && (bpfOwnersBlocker(files, deno.build.arch) ?? false);
 /** procfs only: /proc/net text and the fd scan through node:fs. */
 const PROCFS: LinuxSourceOptions = { netlink: false, nativeScan: false };
 /** netlink sock_diag and the fd scan through libc. */
@@ -658,6 +671,94 @@ describe("createLinuxSource through netlink sock_diag", {
       await client.stop();
       await server.stop();
     }
+  });
+
+  it("reads the owners through the BPF iterator, with the same rows as the fd scan", {
+    skip: bpfSkip,
+  }, async () => {
+    const { server, client, fork } = await children();
+    try {
+      const FD_SCAN = { ...NETLINK, bpfOwners: false };
+      const before = new Set((await createLinuxSource(FD_SCAN).listSockets(ALL)).map(tuple));
+      const source = createLinuxSource();
+      const rows = await source.listSockets(ALL);
+      const after = new Set((await createLinuxSource(FD_SCAN).listSockets(ALL)).map(tuple));
+      assert.deepEqual(source.ownerScan, { method: "bpf", bpfUnused: null });
+      const viaBpf = new Set(rows.map(tuple));
+      const missing = [...before].filter((t) => after.has(t) && !viaBpf.has(t));
+      const extra = [...viaBpf].filter((t) => !before.has(t) && !after.has(t));
+      assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
+      const p = server.ready, c = client.ready, f = fork.ready;
+      const sPid = server.child.pid!, cPid = client.child.pid!, fPid = fork.child.pid!;
+      for (
+        const t of [
+          `TCP IPv4 127.0.0.1 ${p.tcp4} null null LISTEN ${sPid}`,
+          `UDP IPv4 127.0.0.1 ${c.udp4} 127.0.0.1 ${p.udp4} null ${cPid}`,
+          `TCP IPv4 127.0.0.1 ${c.timeWait} 127.0.0.1 ${p.tcp4} TIME_WAIT (no-owner)`,
+          `TCP IPv6 :: ${f.port} null null LISTEN ${[fPid, f.grandchild].sort((a, b) => a - b)}`,
+        ]
+      ) {
+        assert.ok(viaBpf.has(t), `no row ${t}`);
+      }
+      // Turned off, or for a selection of processes, the fd scan reads the owners.
+      const off = createLinuxSource({ bpfOwners: false });
+      await off.listSockets(ALL);
+      assert.deepEqual(off.ownerScan, { method: "fd-scan", bpfUnused: "turned off" });
+      // As the CLI's --no-bpf asks for it.
+      const cli = defaultSource({ bpf: false }) as LinuxSocketSource;
+      await cli.listSockets(ALL);
+      assert.deepEqual(cli.ownerScan, { method: "fd-scan", bpfUnused: "turned off" });
+      const selected = await source.listSockets({ ...ALL, pids: [sPid] });
+      assert.equal(source.ownerScan?.method, "fd-scan");
+      assert.match(source.ownerScan!.bpfUnused!, /selection of processes/);
+      assert.ok(selected.some((s) => s.localPort === p.tcp4 && s.pids.includes(sPid)));
+    } finally {
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
+  it("scans the fds instead when the kernel refuses the iterator, and asks it no more", {
+    skip: bpfSkip,
+  }, async () => {
+    const { server, client, fork } = await children();
+    const symbols = nativeLibc()!.symbols as unknown as Record<string, unknown>;
+    const real = symbols.syscall;
+    let calls = 0;
+    try {
+      const source = createLinuxSource();
+      symbols.syscall = () => (calls++, -1n);
+      const rows = await source.listSockets(ALL);
+      assert.equal(calls, 1, "one program load tried");
+      assert.deepEqual(source.ownerScan, {
+        method: "fd-scan",
+        bpfUnused: "the kernel refused the iterator program",
+      });
+      const p = server.ready;
+      assert.ok(
+        rows.map(tuple).includes(
+          `TCP IPv4 127.0.0.1 ${p.tcp4} null null LISTEN ${server.child.pid}`,
+        ),
+      );
+      // The same source does not try again; insisting on BPF fails, and says why.
+      await source.listSockets(ALL);
+      assert.equal(calls, 1);
+      assert.equal(source.ownerScan?.bpfUnused, "the kernel refused the iterator program");
+      await assert.rejects(
+        createLinuxSource({ bpfOwners: true }).listSockets(ALL),
+        /^Error: Cannot read socket owners through BPF: the kernel refused the iterator program$/,
+      );
+    } finally {
+      symbols.syscall = real;
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+    // A new source tries again.
+    const fresh = createLinuxSource({ bpfOwners: true });
+    await fresh.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
+    assert.equal(fresh.ownerScan?.method, "bpf");
   });
 
   it("is the default under Deno with --allow-ffi, and not under Node", async () => {
