@@ -2,8 +2,9 @@
  * The Linux backend. Socket tables come from netlink sock_diag (the kernel's binary dump, as
  * `ss` reads it, with TCP counters on request) when native calls are available, else from the
  * text of `/proc/net/{tcp,tcp6,udp,udp6}`; both give the same rows. Sockets are joined to their
- * owners through the socket inodes behind `/proc/<pid>/fd/*`, and processes are described from
- * `/proc/<pid>/*`.
+ * owners through their inodes: as root, a BPF task-file iterator writes every socket fd's inode
+ * and pid in one read (`bpf_owners.ts`); otherwise the links behind `/proc/<pid>/fd/*` are read.
+ * Processes are described from `/proc/<pid>/*`.
  *
  * Native calls (libc through Deno FFI) are used by default under Deno when `--allow-ffi` is
  * granted; under Node, or when they fail, everything is read through plain file calls.
