@@ -495,6 +495,26 @@ function tuple(s: RawSocket): string {
     `${s.remotePort} ${s.state} ${owners}`;
 }
 
+/**
+ * Lists with `source` between two listings of a `reference` source, on the same live sockets: a
+ * row in both reference listings must be in `source`'s, and each of its rows in one of them (other
+ * programs' sockets change meanwhile). Returns `source`'s rows as tuples.
+ */
+async function sameRowsAs(
+  reference: LinuxSourceOptions,
+  source: ReturnType<typeof createLinuxSource>,
+): Promise<Set<string>> {
+  const before = new Set((await createLinuxSource(reference).listSockets(ALL)).map(tuple));
+  const rows = await source.listSockets(ALL);
+  const after = new Set((await createLinuxSource(reference).listSockets(ALL)).map(tuple));
+  const got = new Set(rows.map(tuple));
+  assert.equal(got.size, rows.length, "a socket listed twice");
+  const missing = [...before].filter((t) => after.has(t) && !got.has(t));
+  const extra = [...got].filter((t) => !before.has(t) && !after.has(t));
+  assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
+  return got;
+}
+
 describe("createLinuxSource through netlink sock_diag", {
   skip: !onLinux || !NODE || !PYTHON ? "needs Linux, node and python3" : !native && NO_NATIVE,
 }, () => {
@@ -520,18 +540,9 @@ describe("createLinuxSource through netlink sock_diag", {
   it("gives the same rows as /proc/net on the same live sockets", async () => {
     const { server, client, fork } = await children();
     try {
-      // procfs, netlink, procfs: a row in both procfs listings must be in the netlink one, and
-      // a netlink row must be in one of them (other programs' sockets change meanwhile).
-      const before = new Set((await createLinuxSource(PROCFS).listSockets(ALL)).map(tuple));
       const source = createLinuxSource(NETLINK);
-      const rows = await source.listSockets(ALL);
-      const after = new Set((await createLinuxSource(PROCFS).listSockets(ALL)).map(tuple));
+      const viaNetlink = await sameRowsAs(PROCFS, source);
       assert.equal(source.name, "linux-netlink");
-      const viaNetlink = new Set(rows.map(tuple));
-      assert.equal(viaNetlink.size, rows.length, "a socket listed twice");
-      const missing = [...before].filter((t) => after.has(t) && !viaNetlink.has(t));
-      const extra = [...viaNetlink].filter((t) => !before.has(t) && !after.has(t));
-      assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
 
       // The children's sockets are among them, so two empty listings cannot pass.
       const p = server.ready, c = client.ready, f = fork.ready;
@@ -678,16 +689,9 @@ describe("createLinuxSource through netlink sock_diag", {
   }, async () => {
     const { server, client, fork } = await children();
     try {
-      const FD_SCAN = { ...NETLINK, bpfOwners: false };
-      const before = new Set((await createLinuxSource(FD_SCAN).listSockets(ALL)).map(tuple));
       const source = createLinuxSource();
-      const rows = await source.listSockets(ALL);
-      const after = new Set((await createLinuxSource(FD_SCAN).listSockets(ALL)).map(tuple));
+      const viaBpf = await sameRowsAs({ ...NETLINK, bpfOwners: false }, source);
       assert.deepEqual(source.ownerScan, { method: "bpf", bpfUnused: null });
-      const viaBpf = new Set(rows.map(tuple));
-      const missing = [...before].filter((t) => after.has(t) && !viaBpf.has(t));
-      const extra = [...viaBpf].filter((t) => !before.has(t) && !after.has(t));
-      assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
       const p = server.ready, c = client.ready, f = fork.ready;
       const sPid = server.child.pid!, cPid = client.child.pid!, fPid = fork.child.pid!;
       for (
