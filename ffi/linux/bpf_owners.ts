@@ -237,8 +237,12 @@ function addressOf(buffer: Uint8Array): bigint {
   return Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer as Uint8Array<ArrayBuffer>));
 }
 
+/** This kernel's layout, once read: its BTF does not change while procconn runs (`watch`). */
+let knownLayout: { layout: OwnerLayout; iterator: number } | undefined;
+
 /** Reads this kernel's member offsets from its BTF. */
 function kernelLayout(calls: BpfCalls): { layout: OwnerLayout; iterator: number } {
+  if (knownLayout) return knownLayout;
   const fd = calls.open(cString("/sys/kernel/btf/vmlinux"), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw new Error("cannot open /sys/kernel/btf/vmlinux");
   let answer;
@@ -260,7 +264,7 @@ function kernelLayout(calls: BpfCalls): { layout: OwnerLayout; iterator: number 
   };
   const iterator = answer.funcs.get(TASK_FILE_ITERATOR);
   if (iterator === undefined) throw new Error(`the kernel's BTF has no ${TASK_FILE_ITERATOR}`);
-  return {
+  knownLayout = {
     iterator,
     layout: {
       fileInode: member("file.f_inode"),
@@ -269,6 +273,7 @@ function kernelLayout(calls: BpfCalls): { layout: OwnerLayout; iterator: number 
       taskTgid: member("task_struct.tgid"),
     },
   };
+  return knownLayout;
 }
 
 /**
