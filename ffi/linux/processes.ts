@@ -71,8 +71,19 @@ function pidDirs(procRoot: string): number[] {
   return pids;
 }
 
-/** Collects the scan's (inode, pid) pairs into the owner map. */
-class OwnerMap {
+/**
+ * Collects a scan's (inode, pid) pairs into the owner map.
+ *
+ * @example
+ * ```ts
+ * import { OwnerMap } from "./processes.ts";
+ * const owners = new OwnerMap();
+ * owners.add(77, 9);
+ * owners.add(77, 3);
+ * owners.finish().byInode.get(77); // [3, 9]
+ * ```
+ */
+export class OwnerMap {
   readonly byInode = new Map<number, number[]>();
   incomplete = false;
 
@@ -83,9 +94,18 @@ class OwnerMap {
     else if (pids[pids.length - 1] !== pid) pids.push(pid);
   };
 
-  /** The result, each socket's pids ascending. */
+  /**
+   * The result, each socket's pids ascending and once each (a thread with a file table of its
+   * own reports its process's pid again, after another process's).
+   */
   finish(): SocketOwners {
-    for (const pids of this.byInode.values()) if (pids.length > 1) pids.sort((a, b) => a - b);
+    for (const [inode, pids] of this.byInode) {
+      if (pids.length < 2) continue;
+      pids.sort((a, b) => a - b);
+      if (pids.some((pid, i) => pids[i - 1] === pid)) {
+        this.byInode.set(inode, pids.filter((pid, i) => pids[i - 1] !== pid));
+      }
+    }
     return { byInode: this.byInode, incomplete: this.incomplete };
   }
 }
