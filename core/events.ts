@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./_zod.ts";
 import { CHANGE_KINDS, type ConnectionChange } from "./diff.ts";
 import { ConnectionSchema, TCP_STATES } from "./record.ts";
 

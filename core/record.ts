@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./_zod.ts";
 
 import { EXPLAINABLE_FIELDS, FAMILIES, PROTOCOLS, REASONS, TCP_STATES } from "./fields.ts";
 
