@@ -8,7 +8,7 @@ import process from "node:process";
 import type { ChangeKind } from "../core/diff.ts";
 import type { Connection } from "../core/record.ts";
 import { TCP_STATES } from "../core/record.ts";
-import { createFormatter } from "../formatters/mod.ts";
+import { createTableFormatter } from "../formatters/table.ts";
 
 /** What `watch` needs from the terminal; tests pass a fake. */
 export interface Terminal {
@@ -136,7 +136,7 @@ export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): 
   const room = Math.max(1, height - HEAD_LINES - 2);
   // Only the rows on screen are laid out; a busy host has tens of thousands.
   const shown = sorted.length <= room ? sorted : sorted.slice(0, room - 1);
-  const table = createFormatter("table", {
+  const table = createTableFormatter({
     fields: options.fields,
     width: Math.max(1, width - 2),
     color: options.color,

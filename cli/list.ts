@@ -8,7 +8,7 @@
 import { listConnections, openListing } from "../core/list.ts";
 import { buildProcessTree } from "../core/tree.ts";
 import { defaultSource } from "../ffi/mod.ts";
-import { createFormatter } from "../formatters/mod.ts";
+import { loadFormatter } from "../formatters/load.ts";
 import { renderTree, renderTreeJson } from "../formatters/tree.ts";
 import { GapCounter, reportGaps } from "./_gaps.ts";
 import { terminalWidth, type TextWriter } from "./_io.ts";
@@ -44,7 +44,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
   // Records are made as they are written, so they need not all be held at once.
   const source = defaultSource({ bpf: request.bpf });
   const listing = await openListing({ ...request.filters, ...request.enrich, source });
-  const formatter = createFormatter(request.format, view);
+  const formatter = await loadFormatter(request.format, view);
   const gaps = new GapCounter();
   await out.write(formatter.begin());
   for (const row of listing) {

@@ -33,3 +33,4 @@ export { createTableFormatter } from "./table.ts";
 export { createJsonFormatter } from "./json.ts";
 export { createNdjsonFormatter } from "./ndjson.ts";
 export { createCsvFormatter } from "./csv.ts";
+export { loadFormatter } from "./load.ts";

@@ -61,5 +61,7 @@ describe("start-up", () => {
     // zod comes from its one-module bundle (scripts/bundle_zod.mjs), not the package's modules.
     assert.ok(loaded.includes("gen/zod.js"), "the schema library is loaded");
     assert.deepEqual(loaded.filter((m) => m.includes("node_modules/zod/")), []);
+    // The CSV writer is loaded only for --format csv.
+    assert.deepEqual(loaded.filter((m) => /csv-stringify|^formatters\/csv\.ts$/.test(m)), []);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createFormatter, type Format, FORMATS } from "../../formatters/mod.ts";
+import { createFormatter, type Format, FORMATS, loadFormatter } from "../../formatters/mod.ts";
 import { run, SSHD_LISTEN } from "./_fixtures.ts";
 
 describe("createFormatter", () => {
@@ -44,6 +44,26 @@ describe("createFormatter", () => {
       const once = run(createFormatter(format, { fields: ["pid"] }), [SSHD_LISTEN]);
       const twice = run(createFormatter(format, { fields: ["pid", "pid"] }), [SSHD_LISTEN]);
       assert.equal(twice, once, format);
+    }
+  });
+});
+
+describe("loadFormatter", () => {
+  it("makes the same formatter as createFormatter in every format", async () => {
+    const fields = ["protocol", "localPort", "pid", "processName"];
+    for (const format of FORMATS) {
+      const loaded = run(await loadFormatter(format, { fields, width: 60 }), [SSHD_LISTEN]);
+      assert.equal(loaded, run(createFormatter(format, { fields, width: 60 }), [SSHD_LISTEN]));
+    }
+  });
+
+  it("rejects what createFormatter rejects", async () => {
+    await assert.rejects(
+      loadFormatter("xml" as Format, { fields: ["pid"] }),
+      (err: Error) => err instanceof RangeError && err.message.startsWith('Unknown format "xml"'),
+    );
+    for (const format of FORMATS) {
+      await assert.rejects(loadFormatter(format, { fields: [] }), RangeError, format);
     }
   });
 });
