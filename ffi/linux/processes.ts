@@ -86,12 +86,16 @@ function pidDirs(procRoot: string): number[] {
 export class OwnerMap {
   readonly byInode = new Map<number, number[]>();
   incomplete = false;
+  /** The sockets that got a second pid: the only lists `finish` may need to put in order. */
+  readonly #shared: number[] = [];
 
   /** Records that `pid` holds the socket `inode`; a pid is listed once per socket. */
   readonly add = (inode: number, pid: number): void => {
     const pids = this.byInode.get(inode);
     if (!pids) this.byInode.set(inode, [pid]);
-    else if (pids[pids.length - 1] !== pid) pids.push(pid);
+    else if (pids[pids.length - 1] !== pid) {
+      if (pids.push(pid) === 2) this.#shared.push(inode);
+    }
   };
 
   /**
@@ -99,8 +103,8 @@ export class OwnerMap {
    * own reports its process's pid again, after another process's).
    */
   finish(): SocketOwners {
-    for (const [inode, pids] of this.byInode) {
-      if (pids.length < 2) continue;
+    for (const inode of this.#shared) {
+      const pids = this.byInode.get(inode)!;
       pids.sort((a, b) => a - b);
       if (pids.some((pid, i) => pids[i - 1] === pid)) {
         this.byInode.set(inode, pids.filter((pid, i) => pids[i - 1] !== pid));
