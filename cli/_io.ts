@@ -69,6 +69,9 @@ function writeAllNode(bytes: Uint8Array): Promise<void> {
   });
 }
 
+/** Chunks whose UTF-8 may exceed this are encoded into a buffer of their own. */
+const REUSED_BUFFER_LIMIT = 1 << 20;
+
 /**
  * Creates a buffered writer on standard output. A closed stdout surfaces as {@linkcode BrokenPipe}.
  *
@@ -81,9 +84,20 @@ export function stdoutWriter(highWater = 64 * 1024): TextWriter {
   if (!deno) nodeProcess.stdout.on("error", () => {}); // reported through the write callback
   let parts: string[] = [];
   let size = 0;
+  // One buffer serves every chunk. A new one per chunk gives the process fresh pages to fault in
+  // (tens of megabytes over a big listing) that only a later garbage collection gives back. A
+  // flush is awaited before the next one starts, so the buffer is free again by then.
+  let buffer = new Uint8Array(0);
+  const encode = (text: string): Uint8Array => {
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    const most = text.length * 3;
+    if (most > REUSED_BUFFER_LIMIT) return encoder.encode(text);
+    if (buffer.length < most) buffer = new Uint8Array(Math.max(most, 4 * highWater));
+    return buffer.subarray(0, encoder.encodeInto(text, buffer).written);
+  };
   const flush = async () => {
     if (parts.length === 0) return;
-    const bytes = encoder.encode(parts.join(""));
+    const bytes = encode(parts.length === 1 ? parts[0] : parts.join(""));
     parts = [];
     size = 0;
     try {

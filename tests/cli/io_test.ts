@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { PYTHON } from "../ffi/linux/_children.ts";
+import { mixedParts } from "./_mixed_text.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -49,4 +50,18 @@ describe("stdout writer", () => {
     assert.ok(lines.length > 0);
     lines.forEach((line, i) => assert.equal(line, `line ${i} ${"x".repeat(20)}`));
   });
+
+  const expected = new TextEncoder().encode(mixedParts().join(""));
+  const runs = {
+    Deno: [Deno.execPath(), "run", "-A", "tests/cli/_write_mixed.ts"],
+    Node: ["node", "--import", "tsx", "tests/cli/_write_mixed.ts"],
+  };
+  for (const [runtime, command] of Object.entries(runs)) {
+    it(`writes every byte of the text once and in order, under ${runtime}`, () => {
+      const r = spawnSync(command[0], command.slice(1), { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
+      assert.equal(r.status, 0, String(r.stderr));
+      assert.equal(r.stdout.length, expected.length);
+      assert.ok(Buffer.compare(r.stdout, expected) === 0, "the bytes differ");
+    });
+  }
 });
