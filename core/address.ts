@@ -149,3 +149,63 @@ export function mappedIPv4(bytes: Uint8Array): Uint8Array | null {
   if (bytes[10] !== 0xff || bytes[11] !== 0xff) return null;
   return bytes.subarray(12, 16);
 }
+
+/**
+ * Primary weights, in en-US collation order, of the characters addresses (and the interface names
+ * of scope ids) are written with; 0 for any other character.
+ */
+const PRIMARY_WEIGHT: Uint8Array = (() => {
+  const table = new Uint8Array(128);
+  const order = "_-:.@/%+0123456789";
+  for (let i = 0; i < order.length; i++) table[order.charCodeAt(i)] = i + 1;
+  for (let c = 0; c < 26; c++) table[0x61 + c] = table[0x41 + c] = order.length + 1 + c;
+  return table;
+})();
+
+let collator: Intl.Collator | undefined;
+
+function covered(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || PRIMARY_WEIGHT[c] === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Compares two address texts as the en-US collation does (`Intl.Collator("en-US").compare`):
+ * `:` before `.`, digits before letters, letters ignoring case, and lower case first only when
+ * nothing else differs. Address texts are answered without the collator, whose first use costs
+ * about 10 ms (ICU builds it); any other text goes to the collator.
+ *
+ * @param a One text.
+ * @param b The other.
+ * @returns Negative when `a` sorts first, positive when `b` does, 0 when they collate equal.
+ *
+ * @example
+ * ```ts
+ * import { compareAddressText } from "./address.ts";
+ * ["fe80::1%eth1", "::1", "fe80::1%Eth0"].sort(compareAddressText);
+ * // ["::1", "fe80::1%Eth0", "fe80::1%eth1"]
+ * ```
+ */
+export function compareAddressText(a: string, b: string): number {
+  // A backend's malformed row (no address at all) must not stop the ordering: the record check
+  // that follows names it. The collator compares such values as their text.
+  if (typeof a !== "string" || typeof b !== "string" || !covered(a) || !covered(b)) {
+    return (collator ??= new Intl.Collator("en-US")).compare(a, b);
+  }
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = PRIMARY_WEIGHT[a.charCodeAt(i)] - PRIMARY_WEIGHT[b.charCodeAt(i)];
+    if (d !== 0) return d;
+  }
+  if (a.length !== b.length) return a.length - b.length;
+  // The same letters but for case: the first lower-case letter where they differ goes first.
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return y - x;
+  }
+  return 0;
+}

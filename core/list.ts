@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { compareAddressText } from "./address.ts";
 import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
 import {
   type Connection,
@@ -53,16 +54,17 @@ const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
 const FAMILY_ORDER = new Map(FAMILIES.map((f, i) => [f, i]));
 
 /**
- * Ranks of the given strings in `localeCompare` order: strings that compare equal share a rank.
- * Sorting the few distinct addresses once, and then comparing ranks, orders the records exactly
- * as comparing the strings would, without a collation call per comparison.
+ * Ranks of the given addresses in en-US collation order ({@linkcode compareAddressText}): texts
+ * that collate equal share a rank. Sorting the few distinct addresses once, and then comparing
+ * ranks, orders the records exactly as comparing the texts would, without a collation call per
+ * comparison.
  */
-function localeRanks(values: Iterable<string>): Map<string, number> {
-  const distinct = [...new Set(values)].sort((a, b) => a.localeCompare(b));
+function addressRanks(values: Iterable<string>): Map<string, number> {
+  const distinct = [...new Set(values)].sort(compareAddressText);
   const ranks = new Map<string, number>();
   let rank = 0;
   for (let i = 0; i < distinct.length; i++) {
-    if (i > 0 && distinct[i - 1].localeCompare(distinct[i]) !== 0) rank++;
+    if (i > 0 && compareAddressText(distinct[i - 1], distinct[i]) !== 0) rank++;
     ranks.set(distinct[i], rank);
   }
   return ranks;
@@ -71,7 +73,7 @@ function localeRanks(values: Iterable<string>): Map<string, number> {
 /**
  * The order of the listing: protocol, family, local port and address, remote port and address,
  * pid. Worked out on the sockets and owners before any record is built, so that records can be
- * made one at a time in this order. Addresses compare as `localeCompare` orders them; each socket
+ * made one at a time in this order. Addresses compare as the en-US collation orders them; each socket
  * gets two numeric keys (protocol, family, local port, local address; remote port, remote
  * address), so the sort compares numbers only.
  *
@@ -85,8 +87,8 @@ function listingOrder(
   socketOf: readonly number[],
   pidOf: Float64Array,
 ): Uint32Array {
-  const local = localeRanks(sockets.map((s) => s.localAddress));
-  const remote = localeRanks(sockets.map((s) => s.remoteAddress ?? ""));
+  const local = addressRanks(sockets.map((s) => s.localAddress));
+  const remote = addressRanks(sockets.map((s) => s.remoteAddress ?? ""));
   const localSpan = local.size + 1;
   const remoteSpan = remote.size + 1;
   const first = new Float64Array(sockets.length);

@@ -1,6 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { formatIPv4, formatIPv6, mappedIPv4, parseAddress } from "../../core/address.ts";
+import {
+  compareAddressText,
+  formatIPv4,
+  formatIPv6,
+  mappedIPv4,
+  parseAddress,
+} from "../../core/address.ts";
 
 function v6(...words: number[]): Uint8Array {
   const b = new Uint8Array(16);
@@ -64,5 +70,67 @@ describe("parseAddress", () => {
       new Uint8Array([1, 2, 3, 4]),
     );
     assert.equal(mappedIPv4(parseAddress("::1.2.3.4")!.bytes), null);
+  });
+});
+
+describe("compareAddressText", () => {
+  const collator = new Intl.Collator("en-US");
+  const sign = (n: number) => Math.sign(n);
+
+  it("orders as the en-US collator does, on random address-like texts", () => {
+    // A fixed-seed generator, so a failure names texts that can be tried again.
+    let seed = 0x2545f491;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const alphabets = ["0123456789.", "0123456789abcdefABCDEF:", "_-:.@/%+0123456789azAZqQ"];
+    const texts: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const alphabet = alphabets[next(alphabets.length)];
+      let text = "";
+      for (let k = next(9); k >= 0; k--) text += alphabet[next(alphabet.length)];
+      texts.push(text);
+      // A neighbour that differs in one place (often only in case) tests the tie-breaks.
+      const at = next(text.length);
+      const c = text[at];
+      const other = c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase();
+      texts.push(
+        text.slice(0, at) + (other === c ? alphabet[next(alphabet.length)] : other) +
+          text.slice(at + 1),
+      );
+    }
+    for (let i = 0; i + 1 < texts.length; i++) {
+      for (const [a, b] of [[texts[i], texts[i + 1]], [texts[i], texts[next(texts.length)]]]) {
+        assert.equal(sign(compareAddressText(a, b)), sign(collator.compare(a, b)), `${a} vs ${b}`);
+      }
+    }
+  });
+
+  it("orders real addresses as the collator does, and hands other text to it", () => {
+    const addresses = [
+      "::1",
+      "::",
+      "::ffff:1.2.3.4",
+      "::ffff:1:2",
+      "fe80::1%eth1",
+      "fe80::1%Eth0",
+      "fe80::1%12",
+      "127.0.0.1",
+      "10.0.0.10",
+      "10.0.0.2",
+      "0.0.0.0",
+      "2001:db8::a",
+      "2001:DB8::A",
+      "fe80::1%wlp0s20f3",
+      "fe80::1%enp0s31f6-ä",
+      "",
+    ];
+    assert.deepEqual(
+      [...addresses].sort(compareAddressText),
+      [...addresses].sort(collator.compare),
+    );
+    assert.equal(sign(compareAddressText("fe80::1%Eth0", "fe80::1%eth0")), 1);
+    assert.equal(compareAddressText("::1", "::1"), 0);
   });
 });

@@ -226,7 +226,7 @@ describe("openListing", () => {
     assert.deepEqual(rows.map((r) => r.pid), [10, 11, 20, 99]);
   });
 
-  it("orders addresses as localeCompare does: ':' before '.', case only as a tie-break", async () => {
+  it("orders addresses as the en-US collation does: ':' before '.', case only as a tie-break", async () => {
     const source = fakeSource();
     const listener = { ...SOCKETS[0], localPort: 9000, pids: [10] };
     const addresses = ["fe80::1%eth1", "::ffff:1.2.3.4", "fe80::1%Eth0", "::1", "::ffff:1:2"];
