@@ -4,11 +4,8 @@
  * @module
  */
 import { createCsvFormatter } from "./csv.ts";
-import { createJsonFormatter } from "./json.ts";
-import { createNdjsonFormatter } from "./ndjson.ts";
-import { createTableFormatter } from "./table.ts";
-
-import { type Format, FORMATS } from "./formats.ts";
+import { checkFormat, type Format } from "./formats.ts";
+import { createLoadedFormatter } from "./load.ts";
 
 export { type Format, FORMATS } from "./formats.ts";
 
@@ -56,15 +53,6 @@ export interface Formatter {
  * ```
  */
 export function createFormatter(format: Format, options: FormatOptions): Formatter {
-  switch (format) {
-    case "table":
-      return createTableFormatter(options);
-    case "json":
-      return createJsonFormatter(options);
-    case "ndjson":
-      return createNdjsonFormatter(options);
-    case "csv":
-      return createCsvFormatter(options);
-  }
-  throw new RangeError(`Unknown format "${format}": expected one of ${FORMATS.join(", ")}`);
+  checkFormat(format);
+  return format === "csv" ? createCsvFormatter(options) : createLoadedFormatter(format, options);
 }

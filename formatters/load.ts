@@ -6,7 +6,7 @@
  * @module
  */
 import type { FormatOptions, Formatter } from "./formatter.ts";
-import { type Format, FORMATS } from "./formats.ts";
+import { checkFormat, type Format, type FORMATS } from "./formats.ts";
 import { createJsonFormatter } from "./json.ts";
 import { createNdjsonFormatter } from "./ndjson.ts";
 import { createTableFormatter } from "./table.ts";
@@ -28,15 +28,22 @@ import { createTableFormatter } from "./table.ts";
  * ```
  */
 export async function loadFormatter(format: Format, options: FormatOptions): Promise<Formatter> {
-  switch (format) {
-    case "table":
-      return createTableFormatter(options);
-    case "json":
-      return createJsonFormatter(options);
-    case "ndjson":
-      return createNdjsonFormatter(options);
-    case "csv":
-      return (await import("./csv.ts")).createCsvFormatter(options);
-  }
-  throw new RangeError(`Unknown format "${format}": expected one of ${FORMATS.join(", ")}`);
+  checkFormat(format);
+  if (format === "csv") return (await import("./csv.ts")).createCsvFormatter(options);
+  return createLoadedFormatter(format, options);
+}
+
+/**
+ * Creates a formatter of one of the formats whose code this module loads (all but CSV).
+ *
+ * @param format The format.
+ * @param options The fields to write and, for the table, the width and colour.
+ * @returns A fresh formatter.
+ */
+export function createLoadedFormatter(
+  format: Exclude<Format, "csv">,
+  options: FormatOptions,
+): Formatter {
+  if (format === "table") return createTableFormatter(options);
+  return format === "json" ? createJsonFormatter(options) : createNdjsonFormatter(options);
 }
