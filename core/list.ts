@@ -73,8 +73,8 @@ function addressRanks(values: Iterable<string>): Map<string, number> {
 /**
  * The order of the listing: protocol, family, local port and address, remote port and address,
  * pid. Worked out on the sockets and owners before any record is built, so that records can be
- * made one at a time in this order. Addresses compare as the en-US collation orders them; each socket
- * gets two numeric keys (protocol, family, local port, local address; remote port, remote
+ * made one at a time in this order. Addresses compare as the en-US collation orders them; each
+ * socket gets two numeric keys (protocol, family, local port, local address; remote port, remote
  * address), so the sort compares numbers only.
  *
  * @param sockets The sockets.
