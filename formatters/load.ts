@@ -6,7 +6,7 @@
  * @module
  */
 import type { FormatOptions, Formatter } from "./formatter.ts";
-import { checkFormat, type Format, type FORMATS } from "./formats.ts";
+import { checkFormat, type Format } from "./formats.ts";
 import { createJsonFormatter } from "./json.ts";
 import { createNdjsonFormatter } from "./ndjson.ts";
 import { createTableFormatter } from "./table.ts";
@@ -14,7 +14,7 @@ import { createTableFormatter } from "./table.ts";
 /**
  * Creates a formatter for one output format, loading the CSV writer on demand.
  *
- * @param format One of {@linkcode FORMATS}.
+ * @param format The format, one of the names `FORMATS` lists.
  * @param options The fields to write and, for the table, the width and colour.
  * @returns A fresh formatter; use one per output.
  * @throws {RangeError} As {@linkcode createFormatter} does: an unknown format, an empty field
