@@ -24,9 +24,9 @@ export interface RawSocket {
   state: TcpState | null;
   /**
    * Every process that holds the socket (after fork several may). Empty when no owner is known;
-   * then `ownerReason` says why.
+   * then `ownerReason` says why. A backend may hand the same list to several sockets.
    */
-  pids: number[];
+  pids: readonly number[];
   /** Why `pids` is empty. */
   ownerReason?: Reason;
   /**

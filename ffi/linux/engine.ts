@@ -22,6 +22,7 @@ import type {
 } from "../../core/source.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
 import { openSockDiag, type SockDiagSession, type SockDiagSocket } from "./netlink.ts";
+import { NO_CREATED, NO_CREATED_NO_STATS, NO_PIDS } from "./sock_diag.ts";
 import { parseIfInet6, parseProcNet, type ProcNetSocket, type ProcNetTable } from "./procfs.ts";
 import {
   type BpfOwnerState,
@@ -96,16 +97,6 @@ const TABLES: readonly (readonly [ProcNetTable, Protocol, Family])[] = [
   ["udp", "UDP", "IPv4"],
   ["udp6", "UDP", "IPv6"],
 ];
-
-type Why = RawSocket["unavailable"];
-type StatsReason = NonNullable<SockDiagSocket["statsReason"]>;
-
-// Shared and frozen: every socket carries one of these few explanations.
-const NO_CREATED: Why = Object.freeze({ created: "not-supported" });
-const NO_CREATED_NO_STATS: Readonly<Record<StatsReason, Why>> = {
-  "not-supported": Object.freeze({ created: "not-supported", stats: "not-supported" }),
-  "not-applicable": Object.freeze({ created: "not-supported", stats: "not-applicable" }),
-};
 
 /** Reads a procfs file; a file that does not exist (IPv6 disabled) reads as null. */
 function readOptional(file: string): string | null {
@@ -269,9 +260,10 @@ async function readAndJoin(
   try {
     for (const [table, protocol, family] of tables) {
       const stats = query.stats === true && protocol === "TCP";
-      const add = (row: ProcNetSocket | SockDiagSocket) => {
+      // A sock_diag answer is already the socket the core takes; a /proc/net row is copied.
+      const add = (row: SockDiagSocket) => {
         if (only && !only.has(row.inode)) return;
-        sockets.push(rawSocket(row, stats));
+        sockets.push(row);
         inodes.push(row.inode);
       };
       if (session) {
@@ -288,7 +280,11 @@ async function readAndJoin(
           session = null;
         }
       }
-      for (const row of readProcNet(root, table, scopes)) add(row);
+      for (const row of readProcNet(root, table, scopes)) {
+        if (only && !only.has(row.inode)) continue;
+        sockets.push(procNetSocket(row, stats));
+        inodes.push(row.inode);
+      }
     }
   } finally {
     session?.close();
@@ -301,7 +297,6 @@ async function readAndJoin(
     const missing: Reason = owners.incomplete ? "access-denied" : "no-owner";
     for (let i = 0; i < sockets.length; i++) {
       if (inodes[i] === 0) continue;
-      // Each inode is one socket, so its list of pids is not shared with another row.
       const pids = owners.byInode.get(inodes[i]);
       if (pids) sockets[i].pids = pids;
       else sockets[i].ownerReason = missing;
@@ -310,8 +305,11 @@ async function readAndJoin(
   return sockets;
 }
 
-/** The socket as the core sees it, from a `/proc/net` row or a sock_diag answer. */
-function rawSocket(row: ProcNetSocket | SockDiagSocket, stats: boolean): RawSocket {
+/**
+ * The socket as the core sees it, from a `/proc/net` row: the fields a sock_diag answer is
+ * decoded into. `/proc/net` has no counters, so with `stats` they are null.
+ */
+function procNetSocket(row: ProcNetSocket, stats: boolean): RawSocket {
   const socket: RawSocket = {
     protocol: row.protocol,
     family: row.family,
@@ -320,23 +318,12 @@ function rawSocket(row: ProcNetSocket | SockDiagSocket, stats: boolean): RawSock
     remoteAddress: row.remoteAddress,
     remotePort: row.remotePort,
     state: row.state,
-    pids: [],
-    // Neither procfs nor sock_diag says when a socket was created.
+    pids: NO_PIDS,
+    ownerReason: row.inode === 0 ? "no-owner" : undefined,
     created: null,
-    unavailable: NO_CREATED,
+    unavailable: stats ? NO_CREATED_NO_STATS["not-supported"] : NO_CREATED,
   };
-  if (stats) {
-    const counters = (row as SockDiagSocket).stats;
-    if (counters) {
-      socket.stats = counters;
-    } else {
-      // /proc/net has no counters; sock_diag has none for mini-sockets.
-      socket.stats = null;
-      socket.unavailable =
-        NO_CREATED_NO_STATS[(row as SockDiagSocket).statsReason ?? "not-supported"];
-    }
-  }
-  if (row.inode === 0) socket.ownerReason = "no-owner";
+  if (stats) socket.stats = null;
   return socket;
 }
 

@@ -13,6 +13,7 @@ import type { Reason } from "../../core/record.ts";
 import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
 import { bpfOwnersBlocker, scanOwnersWithBpf } from "./bpf_owners.ts";
+import { OwnerMap, type OwnerTable } from "./owner_table.ts";
 import {
   attempt,
   FdScanner,
@@ -53,7 +54,7 @@ export interface OwnerScanOptions extends ProcfsOptions {
 /** Which processes hold which sockets. */
 export interface SocketOwners {
   /** Socket inode -> every pid holding it, ascending. */
-  byInode: Map<number, number[]>;
+  byInode: OwnerTable;
   /**
    * True when the fd directory of some process could not be read (permission), so a socket
    * missing from `byInode` may belong to a process this user cannot see.
@@ -69,49 +70,6 @@ function pidDirs(procRoot: string): number[] {
     if (c >= 0x30 && c <= 0x39 && /^\d+$/.test(name)) pids.push(Number(name));
   }
   return pids;
-}
-
-/**
- * Collects a scan's (inode, pid) pairs into the owner map.
- *
- * @example
- * ```ts
- * import { OwnerMap } from "./processes.ts";
- * const owners = new OwnerMap();
- * owners.add(77, 9);
- * owners.add(77, 3);
- * owners.finish().byInode.get(77); // [3, 9]
- * ```
- */
-export class OwnerMap {
-  readonly byInode = new Map<number, number[]>();
-  incomplete = false;
-  /** The sockets that got a second pid: the only lists `finish` may need to put in order. */
-  readonly #shared: number[] = [];
-
-  /** Records that `pid` holds the socket `inode`; a pid is listed once per socket. */
-  readonly add = (inode: number, pid: number): void => {
-    const pids = this.byInode.get(inode);
-    if (!pids) this.byInode.set(inode, [pid]);
-    else if (pids[pids.length - 1] !== pid) {
-      if (pids.push(pid) === 2) this.#shared.push(inode);
-    }
-  };
-
-  /**
-   * The result, each socket's pids ascending and once each (a thread with a file table of its
-   * own reports its process's pid again, after another process's).
-   */
-  finish(): SocketOwners {
-    for (const inode of this.#shared) {
-      const pids = this.byInode.get(inode)!;
-      pids.sort((a, b) => a - b);
-      if (pids.some((pid, i) => pids[i - 1] === pid)) {
-        this.byInode.set(inode, pids.filter((pid, i) => pids[i - 1] !== pid));
-      }
-    }
-    return { byInode: this.byInode, incomplete: this.incomplete };
-  }
 }
 
 /**

@@ -14,10 +14,9 @@
  */
 import { formatIPv6 } from "../../core/address.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
-import type { SocketStats } from "../../core/source.ts";
+import type { RawSocket, SocketStats } from "../../core/source.ts";
 import { ipv4Text } from "./_ipv4_text.ts";
 import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
-import type { ProcNetSocket } from "./procfs.ts";
 
 /** `NETLINK_SOCK_DIAG` (linux/netlink.h): the netlink protocol of socket dumps. */
 export const NETLINK_SOCK_DIAG = 4;
@@ -193,8 +192,33 @@ export function kernelAddress(littleEndian = HOST_LITTLE_ENDIAN): Uint8Array {
   return bytes;
 }
 
-/** One socket from a sock_diag dump: the `/proc/net` row, plus what only netlink tells. */
-export interface SockDiagSocket extends ProcNetSocket {
+/**
+ * Why a socket's creation time (and, with counters, the counters) are null: neither
+ * `/proc/net` nor sock_diag says when a socket was created. Shared and frozen: every socket
+ * carries one of these few explanations.
+ */
+export const NO_CREATED: NonNullable<RawSocket["unavailable"]> = Object.freeze({
+  created: "not-supported",
+});
+/** {@linkcode NO_CREATED}, and why the counters are null, by `statsReason`. */
+export const NO_CREATED_NO_STATS: Readonly<
+  Record<NonNullable<SockDiagSocket["statsReason"]>, NonNullable<RawSocket["unavailable"]>>
+> = {
+  "not-supported": Object.freeze({ created: "not-supported", stats: "not-supported" }),
+  "not-applicable": Object.freeze({ created: "not-supported", stats: "not-applicable" }),
+};
+
+/** The owners of a socket until a scan finds some; shared, so frozen. */
+export const NO_PIDS: readonly number[] = Object.freeze([]);
+
+/**
+ * One socket from a sock_diag dump, decoded straight into the core's {@linkcode RawSocket}
+ * (no owners yet, no creation time), plus what only netlink tells. A dump of tens of thousands
+ * of sockets keeps one object per socket, not a decoded row and then a copy.
+ */
+export interface SockDiagSocket extends RawSocket {
+  /** The socket's inode number; 0 when no file refers to it (TIME_WAIT, not yet accepted). */
+  inode: number;
   /** The kernel's cookie of the socket: unique among the sockets of this boot. */
   cookie: number;
   /**
@@ -296,7 +320,8 @@ export class SockDiagFormatError extends Error {
  * Rows come out as `/proc/net` describes the same sockets: a listening TCP socket and an
  * unconnected UDP socket have a null remote, a link-local address carries the interface the
  * socket is bound to (else the one `scopes` names), and the inode is 0 for sockets no file
- * refers to (TIME_WAIT, requests not yet accepted).
+ * refers to (TIME_WAIT, requests not yet accepted; their `ownerReason` is `no-owner`). Each row
+ * is already the core's socket, with no owners yet and no creation time.
  *
  * With `stats`, each TCP socket gets `tcpi_bytes_received` as `bytesIn`, `tcpi_bytes_acked`
  * (sent and acknowledged) as `bytesOut`, and `tcpi_segs_in` / `tcpi_segs_out`. TIME_WAIT and
@@ -429,6 +454,8 @@ function decodeSocket(
     }
   }
 
+  const inode = view.getUint32(m + MSG_INODE, little);
+  // Every field set here, in one order, so that all sockets share one shape.
   const socket: SockDiagSocket = {
     protocol: tcp ? "TCP" : "UDP",
     family: v6 ? "IPv6" : "IPv4",
@@ -437,7 +464,11 @@ function decodeSocket(
     remoteAddress,
     remotePort: hasRemote ? remotePortRaw : null,
     state,
-    inode: view.getUint32(m + MSG_INODE, little),
+    pids: NO_PIDS,
+    ownerReason: inode === 0 ? "no-owner" : undefined,
+    created: null,
+    unavailable: NO_CREATED,
+    inode,
     cookie: view.getUint32(m + MSG_COOKIE, little) +
       view.getUint32(m + MSG_COOKIE + 4, little) * 0x1_0000_0000,
   };
@@ -466,6 +497,7 @@ function readStats(
       if (rtaLen - RTATTR_HEADER_SIZE < TCPI_NEEDED) {
         socket.stats = null;
         socket.statsReason = "not-supported";
+        socket.unavailable = NO_CREATED_NO_STATS["not-supported"];
         return;
       }
       socket.stats = {
@@ -481,6 +513,7 @@ function readStats(
   // Mini-sockets (TIME_WAIT, SYN_RECV requests) keep no counters, so the kernel sends none.
   socket.stats = null;
   socket.statsReason = "not-applicable";
+  socket.unavailable = NO_CREATED_NO_STATS["not-applicable"];
 }
 
 /** A u64 as a number: exact below 2^53 bytes, which no counter reaches. */

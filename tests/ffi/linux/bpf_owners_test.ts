@@ -162,7 +162,7 @@ describe("scanOwnersWithBpf on this kernel", {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const libc = loadLibc();
-      const pairs = (owners: Map<number, number[]>) =>
+      const pairs = (owners: Iterable<readonly [number, readonly number[]]>) =>
         new Set([...owners].flatMap(([inode, pids]) => pids.map((pid) => `${inode} ${pid}`)));
       // fd scan, BPF, fd scan: a pair in both scans must be in BPF's; one of BPF's in either.
       const before = pairs(scanSocketOwners({}, libc).byInode);

@@ -17,7 +17,6 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import {
   describeProcesses,
-  OwnerMap,
   type OwnerScan,
   scanSocketOwners,
   ScanWorker,
@@ -29,22 +28,6 @@ import { NODE, PYTHON, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
 const onDeno = "Deno" in globalThis;
-
-describe("OwnerMap", () => {
-  it("lists each socket's pids ascending, each once, however they arrived", () => {
-    const owners = new OwnerMap();
-    // As the BPF iterator may give them: pid 5 through two file tables, 8 between them.
-    for (const [inode, pid] of [[1, 5], [1, 5], [2, 5], [1, 8], [1, 5], [3, 2], [2, 4]]) {
-      owners.add(inode, pid);
-    }
-    const { byInode, incomplete } = owners.finish();
-    assert.deepEqual([...byInode].sort((a, b) => a[0] - b[0]), [[1, [5, 8]], [2, [4, 5]], [
-      3,
-      [2],
-    ]]);
-    assert.equal(incomplete, false);
-  });
-});
 
 function nativeLibc(): Libc | null {
   if (!onLinux) return null;

@@ -204,7 +204,7 @@ function tcpMessage(infoLength: number | null, flags = 2): Uint8Array {
 }
 
 describe("decodeSockDiag on hand-made answers", () => {
-  it("reads a 64-bit counter and the cookie's two words", () => {
+  it("reads a 64-bit counter and the cookie's two words, into the core's socket", () => {
     const [socket] = decodeSockDiag(tcpMessage(232), "TCP", { stats: true, littleEndian: true })
       .sockets;
     assert.deepEqual(socket, {
@@ -215,6 +215,10 @@ describe("decodeSockDiag on hand-made answers", () => {
       remoteAddress: "10.0.0.2",
       remotePort: 49152,
       state: "ESTABLISHED",
+      pids: [],
+      ownerReason: undefined,
+      created: null,
+      unavailable: { created: "not-supported" },
       inode: 4242,
       cookie: 2 ** 32 + 7,
       stats: { bytesIn: 500, bytesOut: 2 ** 32 + 16, segmentsIn: 8, segmentsOut: 9 },
@@ -226,6 +230,16 @@ describe("decodeSockDiag on hand-made answers", () => {
       .sockets;
     assert.equal(socket.stats, null);
     assert.equal(socket.statsReason, "not-supported");
+    assert.deepEqual(socket.unavailable, { created: "not-supported", stats: "not-supported" });
+  });
+
+  it("says a socket no file refers to (inode 0) has no owner", () => {
+    const bytes = tcpMessage(null);
+    new DataView(bytes.buffer).setUint32(16 + 68, 0, true); // idiag_inode
+    const [socket] = decodeSockDiag(bytes, "TCP", { littleEndian: true }).sockets;
+    assert.equal(socket.inode, 0);
+    assert.equal(socket.ownerReason, "no-owner");
+    assert.deepEqual(socket.pids, []);
   });
 
   it("reports an interrupted dump", () => {
