@@ -15,6 +15,12 @@
  *
  * @module
  */
+import { connectionSchema, type ConnectionSchemaType } from "./core/schema.ts";
+
+/** The zod schema every connection record satisfies; its JSON Schema ships in `schema/`. */
+export const ConnectionSchema: ConnectionSchemaType = connectionSchema();
+export type { ConnectionSchemaType };
+
 export {
   type EnrichmentCache,
   listConnections,
@@ -33,7 +39,6 @@ export { parseState } from "./core/states.ts";
 export {
   type Connection,
   CONNECTION_FIELDS,
-  ConnectionSchema,
   type ExplainableField,
   FAMILIES,
   type Family,

@@ -6,11 +6,12 @@
  */
 import { z } from "./_zod.ts";
 import { CHANGE_KINDS, type ConnectionChange } from "./diff.ts";
-import { ConnectionSchema, TCP_STATES } from "./record.ts";
+import { TCP_STATES } from "./record.ts";
+import { connectionSchema } from "./schema.ts";
 
 /**
  * The zod schema of one event: `time`, `event` and `previousState`, then every field of
- * {@linkcode ConnectionSchema}. `previousState` is set exactly for `changed` events, and then
+ * the connection schema (`schema.ts`). `previousState` is set exactly for `changed` events, and then
  * differs from `state`.
  */
 export const ConnectionEventSchema = z.object({
@@ -24,7 +25,7 @@ export const ConnectionEventSchema = z.object({
   previousState: z.enum(TCP_STATES).nullable().describe(
     "For changed: the TCP state before; null for opened and closed",
   ),
-  ...ConnectionSchema.shape,
+  ...connectionSchema().shape,
 }).strict().superRefine((event, ctx) => {
   if (event.event !== "changed") {
     if (event.previousState !== null) {

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "./_zod.ts";
-import { ConnectionSchema } from "./record.ts";
+import { connectionSchema } from "./schema.ts";
 
 /**
  * Renders the JSON Schema (draft 2020-12) of a connection record as the text shipped in
@@ -23,7 +23,7 @@ export function connectionJsonSchemaText(): string {
     title: "procconn connection record",
     description: "One TCP or UDP endpoint and the process behind it, as procconn outputs it " +
       "(one element of --format json, one line of --format ndjson).",
-    ...z.toJSONSchema(ConnectionSchema),
+    ...z.toJSONSchema(connectionSchema()),
   };
   return JSON.stringify(schema, null, 2) + "\n";
 }

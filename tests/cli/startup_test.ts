@@ -60,6 +60,8 @@ describe("start-up", () => {
     assert.ok(loaded.includes("ffi/linux/engine.ts"), loaded.join("\n"));
     // zod comes from its one-module bundle (scripts/bundle_zod.mjs), not the package's modules.
     assert.ok(loaded.includes("gen/zod.js"), "the schema library is loaded");
+    // Records are checked by the schema as compiled at install (scripts/bundle_zod.mjs).
+    assert.ok(loaded.includes("gen/connection_check.js"), "the compiled check is loaded");
     assert.deepEqual(loaded.filter((m) => m.includes("node_modules/zod/")), []);
     // The CSV writer is loaded only for --format csv.
     assert.deepEqual(loaded.filter((m) => /csv-stringify|^formatters\/csv\.ts$/.test(m)), []);

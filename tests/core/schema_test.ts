@@ -2,9 +2,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connectionJsonSchemaText } from "../../core/json_schema.ts";
-import { CONNECTION_FIELDS, ConnectionSchema, validateConnection } from "../../core/record.ts";
+import { CONNECTION_FIELDS, validateConnection } from "../../core/record.ts";
+import { connectionSchema } from "../../core/schema.ts";
 import { connection } from "../_record.ts";
 import { VERSION } from "../../version.ts";
+
+const ConnectionSchema = connectionSchema();
 
 const root = new URL("../../", import.meta.url);
 

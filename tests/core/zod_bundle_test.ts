@@ -1,10 +1,15 @@
-// gen/zod.js (scripts/bundle_zod.mjs) against the zod package it was made from.
+// gen/zod.js and gen/connection_check.js (scripts/bundle_zod.mjs) against the zod package and
+// the schema they were made from.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { z as pkg } from "zod";
 import { z } from "../../core/_zod.ts";
-import { ZOD_EXPORTS } from "../../scripts/bundle_zod.mjs";
+import { checkHeader, connectionCheck, ZOD_EXPORTS } from "../../scripts/bundle_zod.mjs";
+// @ts-types="../../core/_connection_check.d.ts"
+import { checkConnection } from "../../gen/connection_check.js";
+import { connectionSchema } from "../../core/schema.ts";
+import { connection } from "../_record.ts";
 
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
@@ -74,5 +79,95 @@ describe("the zod bundle", () => {
     assert.deepEqual(issues, theirs.safeParse(bad).error?.issues);
     assert.match(issues![0].message, /expected int/);
     assert.deepEqual(z.toJSONSchema(ours), pkg.toJSONSchema(theirs as never));
+  });
+});
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Values to put in any field: right for some fields, wrong for others. */
+const VALUES: unknown[] = [
+  null,
+  undefined,
+  "",
+  "x",
+  "TCP",
+  "UDP",
+  "IPv4",
+  "LISTEN",
+  "ESTABLISHED",
+  0,
+  1,
+  -1,
+  1.5,
+  65535,
+  65536,
+  2 ** 32,
+  2 ** 53,
+  NaN,
+  Infinity,
+  true,
+  [],
+  ["sshd.service"],
+  [1],
+  {},
+  { pid: "access-denied" },
+  { pid: "because" },
+  { notAField: "no-owner" },
+  { processPath: "not-found", stats: "x" },
+  "2026-11-28T10:00:00.000Z",
+  "2026-11-28T10:00:00+01:00",
+  "2026-02-30T10:00:00Z",
+  "2026-11-28 10:00",
+  "0".repeat(64),
+  "A".repeat(64),
+  "\ud83d\ude00",
+];
+
+describe("the compiled connection check", () => {
+  it("is the schema as the installed zod compiles it (run `node scripts/bundle_zod.mjs` after changing core/schema.ts)", async () => {
+    const { text, how } = await connectionCheck();
+    assert.equal(how, "compiled by z.compile", "esbuild is installed, so a check is compiled");
+    assert.equal(read("gen/connection_check.js"), checkHeader(how) + text);
+  });
+  it("agrees with the schema on records broken in every field, a few at a time", () => {
+    assert.ok(checkConnection, "gen/connection_check.js holds a check");
+    const schema = connectionSchema();
+    const next = random(11);
+    const good = connection({
+      remoteAddress: "10.0.0.2",
+      remotePort: 50000,
+      state: "ESTABLISHED",
+      pid: 4,
+      processName: "x",
+      processStartTime: "2026-11-28T10:00:00.000Z",
+      services: ["sshd.service"],
+      unavailable: { processPath: "access-denied" },
+    });
+    const fields = [...Object.keys(good), "extra"];
+    let accepted = 0;
+    for (let trial = 0; trial < 4000; trial++) {
+      const record: Record<string, unknown> = { ...good };
+      const changes = trial % 3;
+      for (let c = 0; c < changes; c++) {
+        const field = fields[Math.floor(next() * fields.length)];
+        const value = VALUES[Math.floor(next() * VALUES.length)];
+        if (value === undefined && next() < 0.5) delete record[field];
+        else record[field] = value;
+      }
+      const expected = schema.safeParse(record).success;
+      assert.equal(checkConnection!(record), expected, JSON.stringify(record));
+      if (expected) accepted++;
+    }
+    // Both answers came up often enough for the comparison to mean something.
+    assert.ok(accepted > 1000 && accepted < 3000, `${accepted} of 4000 accepted`);
+    assert.equal(checkConnection!(null), false);
+    assert.equal(checkConnection!([good]), false);
   });
 });
