@@ -284,11 +284,17 @@ function kernelLayout(calls: BpfCalls): { layout: OwnerLayout; iterator: number 
  * @param calls The bound C library.
  * @param arch The CPU architecture (`Deno.build.arch`).
  * @param sink Receives each socket fd's inode and pid.
+ * @param expect Told how many records come, before the first is passed on.
  * @returns The number of records read.
  * @throws {Error} When BTF lacks what the program needs, or the kernel refuses it (the
  *   verifier's log is in the message).
  */
-export function scanOwnersWithBpf(calls: BpfCalls, arch: string, sink: OwnerSink): number {
+export function scanOwnersWithBpf(
+  calls: BpfCalls,
+  arch: string,
+  sink: OwnerSink,
+  expect?: (records: number) => void,
+): number {
   const nr = SYS_BPF[arch];
   if (nr === undefined) throw new Error(`no bpf() system call number known for ${arch}`);
   const bpf = (command: bigint, attr: Uint8Array) =>
@@ -330,7 +336,7 @@ export function scanOwnersWithBpf(calls: BpfCalls, arch: string, sink: OwnerSink
     new DataView(iterAttr.buffer).setUint32(0, link, true); // link_fd
     iter = bpf(BPF_ITER_CREATE, iterAttr);
     if (iter < 0) throw new Error("the kernel refused to start the iterator");
-    return readRecords(calls, iter, sink);
+    return readRecords(calls, iter, sink, expect);
   } finally {
     if (iter >= 0) calls.close(iter);
     if (link >= 0) calls.close(link);
@@ -339,7 +345,12 @@ export function scanOwnersWithBpf(calls: BpfCalls, arch: string, sink: OwnerSink
 }
 
 /** Reads the iterator to its end, then decodes what it wrote. */
-function readRecords(calls: BpfCalls, fd: number, sink: OwnerSink): number {
+function readRecords(
+  calls: BpfCalls,
+  fd: number,
+  sink: OwnerSink,
+  expect?: (records: number) => void,
+): number {
   const parts: Uint8Array[] = [];
   let buffer = new Uint8Array(READ_BUFFER_SIZE);
   let filled = 0;
@@ -362,6 +373,13 @@ function readRecords(calls: BpfCalls, fd: number, sink: OwnerSink): number {
     filled += got;
   }
   parts.push(buffer.subarray(0, filled));
+  const size = parts.reduce((sum, part) => sum + part.length, 0);
+  if (size % OWNER_RECORD_SIZE !== 0) {
+    throw new RangeError(
+      `Invalid owner records: ${size} bytes is not a multiple of ${OWNER_RECORD_SIZE}`,
+    );
+  }
+  expect?.(size / OWNER_RECORD_SIZE);
   let records = 0;
   for (const part of parts) {
     decodeOwnerRecords(part, sink);

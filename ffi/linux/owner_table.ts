@@ -3,17 +3,24 @@
  * typed arrays and sorted once into a table looked up by inode.
  *
  * A scan of a busy machine finds tens of thousands of pairs. Kept as a `Map` of arrays, each
- * socket costs a hash entry and an array on the heap; here the pairs cost 12 bytes each until
- * the sort, and the table holds three typed arrays. Lists of one pid are shared: every socket a
- * process alone holds gets the same array.
+ * socket costs a hash entry and an array on the heap; here each pair is one float64 while it is
+ * collected, sorted in place, and looked up where it lies. Lists of one pid are shared: every
+ * socket a process alone holds gets the same array.
  *
  * @module
  */
 
-/** Pids are below 2^22 (`PID_MAX_LIMIT` on 64-bit Linux); with inodes below 2^31 a pair fits in
- * one float64 key, `inode * 2^22 + pid`, exactly. */
+/**
+ * Pids are below 2^22 (`PID_MAX_LIMIT` on 64-bit Linux); with inodes below 2^31 a pair fits in
+ * one float64 key, `inode * 2^22 + pid`, exactly, and keys sort as the pairs do.
+ */
 const PID_SPAN = 2 ** 22;
 const KEYED_INODE_LIMIT = 2 ** 31;
+
+/** Sorted pairs, as one key per pair or, past the keys' limits, as two arrays. */
+type Pairs =
+  | { keys: Float64Array }
+  | { inodes: Float64Array; pids: Float64Array };
 
 /**
  * Socket inode -> the pids holding it, ascending, each once. Read-only, with the `Map` methods a
@@ -21,48 +28,93 @@ const KEYED_INODE_LIMIT = 2 ** 31;
  * inode).
  */
 export class OwnerTable {
-  /** Distinct inodes, ascending. */
-  readonly #inodes: Float64Array;
-  /** The pids of `#inodes[i]` are `#pids[#start[i]]` up to `#pids[#start[i + 1]]`. */
-  readonly #start: Uint32Array;
-  readonly #pids: Float64Array;
+  readonly #keys: Float64Array | null;
+  readonly #inodes: Float64Array | null;
+  readonly #pids: Float64Array | null;
+  readonly #count: number;
   /** One-pid lists handed out so far, by pid. */
   readonly #alone = new Map<number, readonly number[]>();
+  #size = -1;
 
-  constructor(inodes: Float64Array, start: Uint32Array, pids: Float64Array) {
-    this.#inodes = inodes;
-    this.#start = start;
-    this.#pids = pids;
+  /** @param pairs The pairs, sorted by inode and then pid; a pair may repeat. */
+  constructor(pairs: Pairs) {
+    if ("keys" in pairs) {
+      this.#keys = pairs.keys;
+      this.#inodes = this.#pids = null;
+      this.#count = pairs.keys.length;
+    } else {
+      this.#keys = null;
+      this.#inodes = pairs.inodes;
+      this.#pids = pairs.pids;
+      this.#count = pairs.inodes.length;
+    }
+  }
+
+  #inodeAt(i: number): number {
+    return this.#keys ? Math.floor(this.#keys[i] / PID_SPAN) : this.#inodes![i];
+  }
+
+  #pidAt(i: number): number {
+    return this.#keys ? this.#keys[i] % PID_SPAN : this.#pids![i];
+  }
+
+  /** The first pair of `inode`, or -1. */
+  #first(inode: number): number {
+    const keys = this.#keys;
+    let low = 0;
+    let high = this.#count;
+    if (keys) {
+      // Keys of the inode are inode * 2^22 and up: search for the first of them.
+      const least = inode * PID_SPAN;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (keys[middle] < least) low = middle + 1;
+        else high = middle;
+      }
+      return low < this.#count && keys[low] < least + PID_SPAN ? low : -1;
+    }
+    const inodes = this.#inodes!;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (inodes[middle] < inode) low = middle + 1;
+      else high = middle;
+    }
+    return low < this.#count && inodes[low] === inode ? low : -1;
+  }
+
+  /** Where the pairs of the inode whose pairs start at `from` end. */
+  #end(from: number): number {
+    const inode = this.#inodeAt(from);
+    let to = from + 1;
+    while (to < this.#count && this.#inodeAt(to) === inode) to++;
+    return to;
+  }
+
+  /** The distinct pids of the pairs `from` up to `to` (one inode's). */
+  #list(from: number, to: number): readonly number[] {
+    const first = this.#pidAt(from);
+    let list: number[] | null = null;
+    for (let i = from + 1; i < to; i++) {
+      const pid = this.#pidAt(i);
+      if (pid === this.#pidAt(i - 1)) continue;
+      (list ??= [first]).push(pid);
+    }
+    if (list) return list;
+    let alone = this.#alone.get(first);
+    if (alone === undefined) this.#alone.set(first, alone = Object.freeze([first]));
+    return alone;
   }
 
   /** How many sockets have at least one owner. */
   get size(): number {
-    return this.#inodes.length;
-  }
-
-  /** The index of `inode` in `#inodes`, or -1. */
-  #find(inode: number): number {
-    const inodes = this.#inodes;
-    let low = 0;
-    let high = inodes.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const value = inodes[middle];
-      if (value < inode) low = middle + 1;
-      else if (value > inode) high = middle - 1;
-      else return middle;
+    if (this.#size < 0) {
+      let size = 0;
+      for (let i = 0; i < this.#count; i++) {
+        if (i === 0 || this.#inodeAt(i) !== this.#inodeAt(i - 1)) size++;
+      }
+      this.#size = size;
     }
-    return -1;
-  }
-
-  #list(index: number): readonly number[] {
-    const from = this.#start[index];
-    const to = this.#start[index + 1];
-    if (to - from > 1) return Array.from(this.#pids.subarray(from, to));
-    const pid = this.#pids[from];
-    let list = this.#alone.get(pid);
-    if (list === undefined) this.#alone.set(pid, list = Object.freeze([pid]));
-    return list;
+    return this.#size;
   }
 
   /**
@@ -73,8 +125,12 @@ export class OwnerTable {
    *   it), or undefined when no scanned process holds it.
    */
   get(inode: number): readonly number[] | undefined {
-    const index = this.#find(inode);
-    return index < 0 ? undefined : this.#list(index);
+    const from = this.#first(inode);
+    if (from < 0) return undefined;
+    // Most sockets have one holder: then the next pair is another inode's, or there is none.
+    const next = from + 1;
+    if (next === this.#count || this.#inodeAt(next) !== inode) return this.#list(from, next);
+    return this.#list(from, this.#end(from));
   }
 
   /**
@@ -84,17 +140,21 @@ export class OwnerTable {
    * @returns True when the socket has an owner.
    */
   has(inode: number): boolean {
-    return this.#find(inode) >= 0;
+    return this.#first(inode) >= 0;
   }
 
   /** Every socket inode with an owner, ascending. */
   *keys(): IterableIterator<number> {
-    yield* this.#inodes;
+    for (const [inode] of this) yield inode;
   }
 
   /** Each socket inode with its pids, ascending by inode. */
   *[Symbol.iterator](): IterableIterator<[number, readonly number[]]> {
-    for (let i = 0; i < this.#inodes.length; i++) yield [this.#inodes[i], this.#list(i)];
+    for (let i = 0; i < this.#count;) {
+      const next = this.#end(i);
+      yield [this.#inodeAt(i), this.#list(i, next)];
+      i = next;
+    }
   }
 }
 
@@ -116,26 +176,65 @@ export class OwnerTable {
 export class OwnerMap {
   /** True when some process could not be scanned (its sockets may be missing). */
   incomplete = false;
-  #inodes = new Float64Array(1024);
-  #pids = new Float64Array(1024);
+  /** One key per pair while every pair fits one; then null, and the pairs are in `#wide`. */
+  #keys: Float64Array | null = new Float64Array(1024);
+  #wide: { inodes: Float64Array; pids: Float64Array } | null = null;
   #count = 0;
 
   /** Records that `pid` holds the socket `inode`. */
   readonly add = (inode: number, pid: number): void => {
     const count = this.#count;
-    if (count === this.#inodes.length) this.#grow();
-    this.#inodes[count] = inode;
-    this.#pids[count] = pid;
+    const keys = this.#keys;
+    if (keys !== null && inode < KEYED_INODE_LIMIT && pid < PID_SPAN) {
+      if (count === keys.length) this.#grow(count * 2);
+      this.#keys![count] = inode * PID_SPAN + pid;
+    } else {
+      const wide = this.#widen();
+      if (count === wide.inodes.length) this.#grow(count * 2);
+      this.#wide!.inodes[count] = inode;
+      this.#wide!.pids[count] = pid;
+    }
     this.#count = count + 1;
   };
 
-  #grow(): void {
-    const inodes = new Float64Array(this.#inodes.length * 2);
-    inodes.set(this.#inodes);
-    this.#inodes = inodes;
-    const pids = new Float64Array(this.#pids.length * 2);
-    pids.set(this.#pids);
-    this.#pids = pids;
+  /**
+   * Makes room for `more` pairs beyond those added, so that a caller who knows how many come
+   * (the BPF iterator's records) does not grow the arrays step by step.
+   *
+   * @param more How many pairs are about to be added.
+   */
+  reserve(more: number): void {
+    const capacity = this.#keys?.length ?? this.#wide!.inodes.length;
+    if (this.#count + more > capacity) this.#grow(this.#count + more);
+  }
+
+  #grow(capacity: number): void {
+    if (this.#keys !== null) {
+      const keys = new Float64Array(capacity);
+      keys.set(this.#keys.subarray(0, this.#count));
+      this.#keys = keys;
+      return;
+    }
+    const wide = this.#wide!;
+    const inodes = new Float64Array(capacity);
+    inodes.set(wide.inodes.subarray(0, this.#count));
+    const pids = new Float64Array(capacity);
+    pids.set(wide.pids.subarray(0, this.#count));
+    this.#wide = { inodes, pids };
+  }
+
+  /** Moves the pairs from keys to two arrays, for a pair that does not fit a key. */
+  #widen(): { inodes: Float64Array; pids: Float64Array } {
+    if (this.#wide !== null) return this.#wide;
+    const keys = this.#keys!;
+    const inodes = new Float64Array(keys.length);
+    const pids = new Float64Array(keys.length);
+    for (let i = 0; i < this.#count; i++) {
+      inodes[i] = Math.floor(keys[i] / PID_SPAN);
+      pids[i] = keys[i] % PID_SPAN;
+    }
+    this.#keys = null;
+    return this.#wide = { inodes, pids };
   }
 
   /**
@@ -146,66 +245,36 @@ export class OwnerMap {
    */
   finish(): { byInode: OwnerTable; incomplete: boolean } {
     const count = this.#count;
-    const inodes = this.#inodes.subarray(0, count);
-    const pids = this.#pids.subarray(0, count);
-    this.#inodes = new Float64Array(1024);
-    this.#pids = new Float64Array(1024);
-    this.#count = 0;
-    sortPairs(inodes, pids);
-
-    // Distinct inodes, and for each its distinct pids (adjacent once sorted).
-    let distinct = 0;
-    let kept = 0;
-    const start = new Uint32Array(count + 1);
-    for (let i = 0; i < count; i++) {
-      const inode = inodes[i];
-      if (distinct === 0 || inodes[distinct - 1] !== inode) {
-        start[distinct] = kept;
-        inodes[distinct++] = inode;
-        pids[kept++] = pids[i];
-      } else if (pids[kept - 1] !== pids[i]) {
-        pids[kept++] = pids[i];
-      }
+    let pairs: Pairs;
+    if (this.#keys !== null) {
+      // A typed array's own sort orders numbers, without a comparison function.
+      pairs = { keys: this.#keys.subarray(0, count).sort() };
+    } else {
+      const wide = this.#wide!;
+      pairs = sortPairs(wide.inodes.subarray(0, count), wide.pids.subarray(0, count));
     }
-    start[distinct] = kept;
-    return {
-      byInode: new OwnerTable(
-        inodes.slice(0, distinct),
-        start.slice(0, distinct + 1),
-        pids.slice(0, kept),
-      ),
-      incomplete: this.incomplete,
-    };
+    this.#keys = new Float64Array(1024);
+    this.#wide = null;
+    this.#count = 0;
+    return { byInode: new OwnerTable(pairs), incomplete: this.incomplete };
   }
 }
 
 /**
- * Sorts the pairs `(inodes[i], pids[i])` in place by inode, then pid. When every inode is below
- * 2^31 and every pid below 2^22 (always, on today's kernels), each pair becomes one exact float64
- * key and the typed array's native sort does the work; otherwise the pairs are sorted through a
- * comparison.
+ * Sorts pairs by inode, then pid, through a comparison: for pairs that do not fit one key.
+ *
+ * @param inodes The pairs' inodes.
+ * @param pids The pairs' pids.
+ * @returns New arrays, sorted.
  */
-export function sortPairs(inodes: Float64Array, pids: Float64Array): void {
-  const count = inodes.length;
-  let keyed = true;
-  for (let i = 0; i < count && keyed; i++) {
-    keyed = inodes[i] < KEYED_INODE_LIMIT && pids[i] < PID_SPAN;
-  }
-  if (keyed) {
-    const keys = new Float64Array(count);
-    for (let i = 0; i < count; i++) keys[i] = inodes[i] * PID_SPAN + pids[i];
-    keys.sort();
-    for (let i = 0; i < count; i++) {
-      const inode = Math.floor(keys[i] / PID_SPAN);
-      inodes[i] = inode;
-      pids[i] = keys[i] - inode * PID_SPAN;
-    }
-    return;
-  }
-  const order = Array.from({ length: count }, (_, i) => i);
+export function sortPairs(
+  inodes: Float64Array,
+  pids: Float64Array,
+): { inodes: Float64Array; pids: Float64Array } {
+  const order = Array.from({ length: inodes.length }, (_, i) => i);
   order.sort((a, b) => (inodes[a] - inodes[b]) || (pids[a] - pids[b]));
-  const sortedInodes = Float64Array.from(order, (i) => inodes[i]);
-  const sortedPids = Float64Array.from(order, (i) => pids[i]);
-  inodes.set(sortedInodes);
-  pids.set(sortedPids);
+  return {
+    inodes: Float64Array.from(order, (i) => inodes[i]),
+    pids: Float64Array.from(order, (i) => pids[i]),
+  };
 }

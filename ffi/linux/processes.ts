@@ -408,7 +408,7 @@ export function startBpfOwnerScan(
             owners.add(inode, pid);
             // A process's records come together.
             if (pid !== last) holders.add(last = pid);
-          });
+          }, (records) => owners.reserve(records));
           state.used = true;
         } catch (err) {
           state.used = false;

@@ -98,29 +98,53 @@ describe("OwnerMap", () => {
     for (const [inode, pid] of pairs) owners.add(inode, pid);
     assert.deepEqual(entries(owners), reference(pairs));
   });
+
+  it("moves to two arrays when a pair past the one-key limits comes after thousands that fit", () => {
+    const next = random(3);
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < 3_000; i++) {
+      pairs.push([1 + Math.floor(next() * 800), 1 + Math.floor(next() * 50)]);
+    }
+    pairs.push([2 ** 31 + 7, 5], [12, 2 ** 22], [12, 3]);
+    const owners = new OwnerMap();
+    owners.reserve(2_000);
+    for (const [inode, pid] of pairs) owners.add(inode, pid);
+    const { byInode } = owners.finish();
+    assert.deepEqual(
+      [...byInode].map(([inode, pids]) => [inode, [...pids]]),
+      reference(pairs),
+    );
+    assert.equal(byInode.size, reference(pairs).length);
+    assert.deepEqual(byInode.get(2 ** 31 + 7), [5]);
+    assert.ok(byInode.get(12)!.includes(2 ** 22));
+  });
+
+  it("takes a reservation of the pairs to come, larger or smaller than they are", () => {
+    for (const reserved of [0, 10, 5_000]) {
+      const owners = new OwnerMap();
+      owners.add(1, 1);
+      owners.reserve(reserved);
+      for (let i = 0; i < 2_500; i++) owners.add(2 + i, 7);
+      const { byInode } = owners.finish();
+      assert.equal(byInode.size, 2_501, `reserved ${reserved}`);
+      assert.deepEqual(byInode.get(2_501), [7]);
+    }
+  });
 });
 
 describe("sortPairs", () => {
-  for (
-    const [what, inodeSpan, pidSpan] of [
-      ["inodes below 2^31 and pids below 2^22 (one key per pair)", 2 ** 31, 2 ** 22],
-      ["inodes up to 2^32 (compared pair by pair)", 2 ** 32, 2 ** 22],
-      ["pids of 2^22 and more (compared pair by pair)", 1000, 2 ** 23],
-    ] as const
-  ) {
-    it(`sorts by inode, then pid: ${what}`, () => {
-      const next = random(inodeSpan + pidSpan);
-      const count = 3_000;
-      const inodes = new Float64Array(count);
-      const pids = new Float64Array(count);
-      for (let i = 0; i < count; i++) {
-        inodes[i] = Math.floor(next() * inodeSpan);
-        pids[i] = Math.floor(next() * pidSpan);
-      }
-      const expected = Array.from(inodes, (inode, i) => [inode, pids[i]])
-        .sort((a, b) => (a[0] - b[0]) || (a[1] - b[1]));
-      sortPairs(inodes, pids);
-      assert.deepEqual(Array.from(inodes, (inode, i) => [inode, pids[i]]), expected);
-    });
-  }
+  it("sorts pairs past the one-key limits by inode, then pid", () => {
+    const next = random(5);
+    const count = 3_000;
+    const inodes = new Float64Array(count);
+    const pids = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      inodes[i] = Math.floor(next() * 2 ** 32);
+      pids[i] = Math.floor(next() * 2 ** 23);
+    }
+    const expected = Array.from(inodes, (inode, i) => [inode, pids[i]])
+      .sort((a, b) => (a[0] - b[0]) || (a[1] - b[1]));
+    const sorted = sortPairs(inodes, pids);
+    assert.deepEqual(Array.from(sorted.inodes, (inode, i) => [inode, sorted.pids[i]]), expected);
+  });
 });
