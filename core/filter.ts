@@ -153,16 +153,21 @@ function addressMatcher(
  * pids and names).
  *
  * @param options The filters.
- * @returns A predicate over sockets.
+ * @returns A predicate over sockets; its `keepsAll` is true when no filter applies, so that a
+ *   caller may skip it.
  */
-export function socketPredicate(options: FilterOptions): (s: RawSocket) => boolean {
+export function socketPredicate(
+  options: FilterOptions,
+): ((s: RawSocket) => boolean) & { keepsAll: boolean } {
   const { protocols, families, states, listening } = options;
   const port = options.port === undefined ? null : asList(options.port);
   const localPort = options.localPort === undefined ? null : asList(options.localPort);
   const remotePort = options.remotePort === undefined ? null : asList(options.remotePort);
   const local = addressMatcher(options.local);
   const remote = addressMatcher(options.remote);
-  return (s) => {
+  const keepsAll = !protocols && !families && !states && !port && !localPort && !remotePort &&
+    !local && !remote && !listening;
+  return Object.assign((s: RawSocket) => {
     if (protocols && !protocols.includes(s.protocol)) return false;
     if (families && !families.includes(s.family)) return false;
     if (states && (s.state === null || !states.includes(s.state))) return false;
@@ -180,5 +185,5 @@ export function socketPredicate(options: FilterOptions): (s: RawSocket) => boole
       if (!isListening) return false;
     }
     return true;
-  };
+  }, { keepsAll });
 }

@@ -84,11 +84,17 @@ function addressRanks(values: Iterable<string>): Map<string, number> {
  */
 function listingOrder(
   sockets: readonly RawSocket[],
-  socketOf: readonly number[],
+  socketOf: Uint32Array,
   pidOf: Float64Array,
 ): Uint32Array {
-  const local = addressRanks(sockets.map((s) => s.localAddress));
-  const remote = addressRanks(sockets.map((s) => s.remoteAddress ?? ""));
+  const localTexts = new Set<string>();
+  const remoteTexts = new Set<string>();
+  for (const s of sockets) {
+    localTexts.add(s.localAddress);
+    remoteTexts.add(s.remoteAddress ?? "");
+  }
+  const local = addressRanks(localTexts);
+  const remote = addressRanks(remoteTexts);
   const localSpan = local.size + 1;
   const remoteSpan = remote.size + 1;
   const first = new Float64Array(sockets.length);
@@ -104,15 +110,77 @@ function listingOrder(
     second[i] = (remotePort + 1) * remoteSpan + remote.get(s.remoteAddress ?? "")!;
   }
   const n = socketOf.length;
-  const keyA = new Float64Array(n);
-  const keyB = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    keyA[r] = first[socketOf[r]];
-    keyB[r] = second[socketOf[r]];
+  // One record per socket, in the sockets' order (the usual case): the sockets' keys serve.
+  let oneEach = n === sockets.length;
+  for (let r = 0; r < n && oneEach; r++) oneEach = socketOf[r] === r;
+  const keyA = oneEach ? first : new Float64Array(n);
+  const keyB = oneEach ? second : new Float64Array(n);
+  if (!oneEach) {
+    for (let r = 0; r < n; r++) {
+      keyA[r] = first[socketOf[r]];
+      keyB[r] = second[socketOf[r]];
+    }
   }
-  const order = new Uint32Array(n);
+  return recordOrder(keyA, keyB, pidOf);
+}
+
+/**
+ * Sorts records by two numeric keys, then pid, then their index (a stable sort). When the two
+ * keys fit one float64 exactly as `keyA * (max keyB + 1) + keyB` (always, unless there are tens of
+ * thousands of distinct addresses on both sides), an LSD radix sort over 16-bit digits orders them
+ * in a few linear passes, and only runs of records with equal keys (the same endpoints, told apart
+ * by pid) are sorted by comparison; otherwise every record is.
+ *
+ * @param keyA The first key of each record (non-negative integers).
+ * @param keyB The second key of each record (non-negative integers).
+ * @param pidOf Each record's pid (-1 for none).
+ * @param limit Keys at or above this take the comparison sort (tests lower it).
+ * @returns The record indices in order.
+ */
+export function recordOrder(
+  keyA: Float64Array,
+  keyB: Float64Array,
+  pidOf: Float64Array,
+  limit: number = 2 ** 53,
+): Uint32Array {
+  const n = keyA.length;
+  const compare = (x: number, y: number) =>
+    (keyA[x] - keyA[y]) || (keyB[x] - keyB[y]) || (pidOf[x] - pidOf[y]) || (x - y);
+  let order = new Uint32Array(n);
   for (let r = 0; r < n; r++) order[r] = r;
-  return order.sort((x, y) => (keyA[x] - keyA[y]) || (keyB[x] - keyB[y]) || (pidOf[x] - pidOf[y]));
+  let maxA = 0;
+  let maxB = 0;
+  for (let r = 0; r < n; r++) {
+    if (keyA[r] > maxA) maxA = keyA[r];
+    if (keyB[r] > maxB) maxB = keyB[r];
+  }
+  const spanB = maxB + 1;
+  if ((maxA + 1) * spanB > limit) return order.sort(compare);
+
+  const key = new Float64Array(n);
+  for (let r = 0; r < n; r++) key[r] = keyA[r] * spanB + keyB[r];
+  const most = (maxA + 1) * spanB - 1;
+  let spare = new Uint32Array(n);
+  const counts = new Uint32Array(65537);
+  // Each pass is a stable counting sort on one 16-bit digit, the lowest first. Dividing by a
+  // power of two and flooring are exact on these integers.
+  for (let scale = 1; scale <= most; scale *= 65536) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(Math.floor(key[order[i]] / scale) % 65536) + 1]++;
+    for (let d = 1; d <= 65536; d++) counts[d] += counts[d - 1];
+    for (let i = 0; i < n; i++) {
+      const r = order[i];
+      spare[counts[Math.floor(key[r] / scale) % 65536]++] = r;
+    }
+    [order, spare] = [spare, order];
+  }
+  for (let start = 0; start < n;) {
+    let end = start + 1;
+    while (end < n && key[order[end]] === key[order[start]]) end++;
+    if (end - start > 1) order.subarray(start, end).sort(compare);
+    start = end;
+  }
+  return order;
 }
 
 /** Record fields filled from the process, and the ProcessInfo field each comes from. */
@@ -308,54 +376,70 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     );
   }
   const tcpStates = tcpStatesKept(options);
-  const sockets = (await source.listSockets({
+  const keep = socketPredicate(options);
+  const read = await source.listSockets({
     // A state filter keeps TCP rows only (UDP has no states), so the UDP tables are not read.
     protocols: (options.protocols ?? PROTOCOLS).filter((p) => !options.states || p === "TCP"),
     families: options.families ?? FAMILIES,
     stats: options.stats,
     ...(selected ? { pids: [...selected] } : {}),
     ...(tcpStates ? { tcpStates } : {}),
-  })).filter(socketPredicate(options));
+  });
+  const sockets = keep.keepsAll ? read : read.filter(keep);
 
   // The owners each socket is listed with: its pids the selection keeps, or null for a socket
-  // without owners.
+  // without owners. Without a selection of pids, that is the socket's own list.
   const wanted = wantedPids;
   const ownersOf = (socket: RawSocket): readonly (number | null)[] => {
     if (socket.pids.length === 0) return wanted ? [] : NO_OWNER;
     return wanted ? socket.pids.filter((pid) => wanted.has(pid)) : socket.pids;
   };
+  const owners = wanted ? sockets.map(ownersOf) : null;
+  const ownersAt = (i: number) => owners ? owners[i] : ownersOf(sockets[i]);
 
   const pids = new Set<number>();
-  for (const socket of sockets) {
-    for (const pid of ownersOf(socket)) if (pid !== null) pids.add(pid);
+  let most = 0;
+  for (let i = 0; i < sockets.length; i++) {
+    const list = ownersAt(i);
+    most += list.length;
+    for (let k = 0; k < list.length; k++) {
+      const pid = list[k];
+      if (pid !== null) pids.add(pid);
+    }
   }
   const processes: Map<number, ProcessInfo> = pids.size
     ? await source.describeProcesses(pids)
     : new Map();
 
-  // One entry per record: the socket's index and which of its owners. Two typed arrays instead
-  // of an object per record: at 100k sockets those cost megabytes of old-generation heap.
-  const socketOf: number[] = [];
-  const ownerOf: number[] = [];
-  const owners = sockets.map(ownersOf);
+  // One entry per record: the socket's index, which of its owners, and its pid (-1 for none).
+  // Typed arrays instead of an object per record: at 100k sockets those cost megabytes of
+  // old-generation heap.
+  let socketOf = new Uint32Array(most);
+  let ownerOf = new Uint32Array(most);
+  let pidOf = new Float64Array(most);
+  let count = 0;
   for (let i = 0; i < sockets.length; i++) {
-    const list = owners[i];
+    const list = ownersAt(i);
     for (let k = 0; k < list.length; k++) {
       const pid = list[k];
       if (nameOk && !nameOk((pid === null ? undefined : processes.get(pid))?.name ?? null)) {
         continue;
       }
-      socketOf.push(i);
-      ownerOf.push(k);
+      socketOf[count] = i;
+      ownerOf[count] = k;
+      pidOf[count++] = pid ?? -1;
     }
   }
-  const pidOf = new Float64Array(socketOf.length);
-  for (let r = 0; r < socketOf.length; r++) pidOf[r] = owners[socketOf[r]][ownerOf[r]] ?? -1;
+  if (count < most) {
+    socketOf = socketOf.subarray(0, count);
+    ownerOf = ownerOf.subarray(0, count);
+    pidOf = pidOf.subarray(0, count);
+  }
   const order = listingOrder(sockets, socketOf, pidOf);
 
   const build = (index: number): Connection => {
     const socket = sockets[socketOf[index]];
-    const pid = owners[socketOf[index]][ownerOf[index]];
+    const pid = ownersAt(socketOf[index])[ownerOf[index]];
     const row = joinRecord(socket, pid, pid === null ? undefined : processes.get(pid));
     if (options.stats && socket.protocol === "UDP") {
       for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";

@@ -77,6 +77,25 @@ describe("nameMatcher", () => {
 });
 
 describe("socketPredicate", () => {
+  it("says it keeps every socket only when no socket-level filter is given", () => {
+    assert.equal(socketPredicate({}).keepsAll, true);
+    assert.equal(socketPredicate({ pids: [1], name: "x" }).keepsAll, true);
+    for (
+      const filter of [
+        { protocols: ["TCP"] },
+        { families: ["IPv4"] },
+        { states: ["LISTEN"] },
+        { port: 1 },
+        { localPort: 1 },
+        { remotePort: 1 },
+        { local: "10.0.0.1" },
+        { remote: "10.0.0.1" },
+        { listening: true },
+      ] as const
+    ) {
+      assert.equal(socketPredicate(filter).keepsAll, false, JSON.stringify(filter));
+    }
+  });
   it("filters by protocol, family, state", () => {
     assert.equal(socketPredicate({ protocols: ["UDP"] })(sock({})), false);
     assert.equal(socketPredicate({ families: ["IPv6"] })(sock({})), false);

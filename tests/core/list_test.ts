@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { listConnections, openListing } from "../../core/list.ts";
+import { listConnections, openListing, recordOrder } from "../../core/list.ts";
 import type { ProcessInfo, RawSocket, SocketQuery, SocketSource } from "../../core/source.ts";
 
 const PROCS: Record<number, ProcessInfo> = {
@@ -326,5 +326,98 @@ describe("--tree", () => {
       listConnections({ source: fakeSource(), pids: [10], tree: true }),
       /cannot list processes/,
     );
+  });
+});
+
+describe("listing order on many sockets", () => {
+  /** A small deterministic generator, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (state * 1664525 + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  /** The order as the README states it, by comparing the records themselves. */
+  function expectedOrder(rows: { [k: string]: unknown }[]): string[] {
+    const text = (r: { [k: string]: unknown }) =>
+      [r.protocol, r.family, r.localAddress, r.localPort, r.remoteAddress, r.remotePort, r.pid]
+        .join(" ");
+    const collator = new Intl.Collator("en-US");
+    const rank = (value: unknown, order: readonly string[]) => order.indexOf(value as string);
+    return [...rows].sort((a, b) =>
+      (rank(a.protocol, ["TCP", "UDP"]) - rank(b.protocol, ["TCP", "UDP"])) ||
+      (rank(a.family, ["IPv4", "IPv6"]) - rank(b.family, ["IPv4", "IPv6"])) ||
+      ((a.localPort as number) - (b.localPort as number)) ||
+      collator.compare(a.localAddress as string, b.localAddress as string) ||
+      ((a.remotePort as number ?? -1) - (b.remotePort as number ?? -1)) ||
+      collator.compare((a.remoteAddress ?? "") as string, (b.remoteAddress ?? "") as string) ||
+      ((a.pid as number ?? -1) - (b.pid as number ?? -1))
+    ).map(text);
+  }
+
+  for (
+    const [what, remotes] of [
+      ["few addresses", 3],
+      ["thousands of remote addresses", 5000],
+    ] as const
+  ) {
+    it(`is protocol, family, local port and address, remote port and address, pid: ${what}`, async () => {
+      const next = random(remotes);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)];
+      const sockets: RawSocket[] = [];
+      for (let i = 0; i < 6000; i++) {
+        const family = pick(["IPv4", "IPv6"] as const);
+        const tcp = next() < 0.7;
+        const connected = tcp && next() < 0.8;
+        const remote = Math.floor(next() * remotes);
+        const v4 = family === "IPv4";
+        sockets.push({
+          protocol: tcp ? "TCP" : "UDP",
+          family,
+          localAddress: pick(
+            v4 ? ["127.0.0.1", "0.0.0.0", "10.0.0.2"] : ["::1", "::", "fe80::1%2"],
+          ),
+          // Few ports, so that many sockets share their endpoints.
+          localPort: pick([22, 80, 443, 8080, 50000, 65535]),
+          remoteAddress: connected
+            ? v4 ? `10.${remote >> 8 & 255}.${remote & 255}.9` : `2001:db8::${remote.toString(16)}`
+            : null,
+          remotePort: connected ? pick([0, 443, 50001, 65535]) : null,
+          state: tcp ? (connected ? "ESTABLISHED" : "LISTEN") : null,
+          pids: next() < 0.1
+            ? []
+            : next() < 0.2
+            ? [20, 10, 11].slice(0, 1 + (i % 3))
+            : [pick([10, 11, 20])],
+        });
+      }
+      const source = fakeSource();
+      source.listSockets = () => Promise.resolve(sockets);
+      const rows = await listConnections({ source });
+      const text = (r: { [k: string]: unknown }) =>
+        [r.protocol, r.family, r.localAddress, r.localPort, r.remoteAddress, r.remotePort, r.pid]
+          .join(" ");
+      assert.deepEqual(rows.map(text), expectedOrder(rows));
+    });
+  }
+});
+
+describe("recordOrder", () => {
+  it("orders by the two keys, then pid, then index, the same by radix passes and by comparison", () => {
+    let seed = 99;
+    const next = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    for (const [spanA, spanB] of [[10, 10], [2 ** 20, 2 ** 17], [2 ** 30, 2 ** 22]]) {
+      const n = 5000;
+      const keyA = Float64Array.from({ length: n }, () => Math.floor(next() * spanA));
+      const keyB = Float64Array.from({ length: n }, () => Math.floor(next() * spanB));
+      const pidOf = Float64Array.from({ length: n }, () => Math.floor(next() * 4) - 1);
+      const expected = Array.from({ length: n }, (_, i) => i).sort((x, y) =>
+        (keyA[x] - keyA[y]) || (keyB[x] - keyB[y]) || (pidOf[x] - pidOf[y]) || (x - y)
+      );
+      assert.deepEqual([...recordOrder(keyA, keyB, pidOf)], expected, `radix ${spanA} ${spanB}`);
+      assert.deepEqual([...recordOrder(keyA, keyB, pidOf, 0)], expected, `compared ${spanA}`);
+    }
   });
 });
