@@ -54,6 +54,32 @@ const reexport = `export { ${ZOD_EXPORTS.join(", ")} } from "zod";\n`;
 const version = () =>
   JSON.parse(readFileSync(join(ROOT, "node_modules", "zod", "package.json"), "utf8")).version;
 
+/**
+ * One ES module of `contents` and everything it imports, as esbuild bundles it from the
+ * checkout (paths in its comments are relative to the checkout, whatever the working directory).
+ *
+ * @param {any} esbuild
+ * @param {string} contents
+ * @param {string} sourcefile The name the entry goes by in the output's comments.
+ * @param {object} [more] More esbuild options.
+ * @returns {Promise<string>}
+ */
+async function bundleModule(esbuild, contents, sourcefile, more = {}) {
+  const result = await esbuild.build({
+    stdin: { contents, resolveDir: ROOT, sourcefile },
+    absWorkingDir: ROOT,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    write: false,
+    logLevel: "warning",
+    legalComments: "inline",
+    ...more,
+  });
+  return result.outputFiles[0].text;
+}
+
 /** @returns {Promise<{ text: string, how: string }>} */
 async function bundle() {
   let esbuild;
@@ -62,17 +88,8 @@ async function bundle() {
   } catch {
     return { text: reexport, how: "re-exported, as esbuild is not installed" };
   }
-  const result = await esbuild.build({
-    stdin: { contents: reexport, resolveDir: ROOT, sourcefile: "zod-entry.js" },
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "warning",
-    legalComments: "inline",
-  });
-  return { text: result.outputFiles[0].text, how: "bundled by esbuild" };
+  const text = await bundleModule(esbuild, reexport, "zod-entry.js");
+  return { text, how: "bundled by esbuild" };
 }
 
 /** What `gen/connection_check.js` holds when no check could be compiled. */
@@ -97,14 +114,7 @@ async function compileSchema(esbuild) {
   const entry = `export * as util from ${JSON.stringify(ZOD_UTIL)};\n` +
     `export { compile } from "zod";\n` +
     `export { buildConnectionSchema } from "./core/schema.ts";\n`;
-  const result = await esbuild.build({
-    stdin: { contents: entry, resolveDir: ROOT, sourcefile: "check-entry.js" },
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "warning",
+  const text = await bundleModule(esbuild, entry, "check-entry.js", {
     plugins: [{
       // core/_zod.ts imports the bundle this script writes; here the package stands in for it.
       name: "zod-package",
@@ -117,7 +127,7 @@ async function compileSchema(esbuild) {
   });
   const temporary = join(ROOT, "gen", `check-entry.${process.pid}.mjs`);
   mkdirSync(dirname(temporary), { recursive: true });
-  writeFileSync(temporary, result.outputFiles[0].text);
+  writeFileSync(temporary, text);
   let module;
   try {
     module = await import(pathToFileURL(temporary).href);
@@ -230,17 +240,8 @@ export async function connectionCheck() {
     `const INVALID = Symbol.for("zod.compile.invalid");\n` +
     `const check = ${body};\n` +
     `export const checkConnection = (record) => check(record) !== INVALID;\n`;
-  const result = await esbuild.build({
-    stdin: { contents, resolveDir: ROOT, sourcefile: "connection-check.js" },
-    absWorkingDir: ROOT,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    write: false,
-    logLevel: "warning",
-    legalComments: "inline",
-  });
-  return { text: result.outputFiles[0].text, how: "compiled by z.compile" };
+  const text = await bundleModule(esbuild, contents, "connection-check.js");
+  return { text, how: "compiled by z.compile" };
 }
 
 /** Writes a generated file whole: beside it first, then renamed over it. */

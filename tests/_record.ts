@@ -55,3 +55,24 @@ export function connection(over: Partial<Connection>): Connection {
     ...over,
   });
 }
+
+/**
+ * A validated established connection with an owner and a field explained, every kind of value
+ * filled: the record the schema tests break one field at a time.
+ *
+ * @param over The fields that differ.
+ * @returns The record.
+ */
+export function ownedConnection(over: Partial<Connection> = {}): Connection {
+  return connection({
+    remoteAddress: "10.0.0.2",
+    remotePort: 50000,
+    state: "ESTABLISHED",
+    pid: 4,
+    processName: "x",
+    processStartTime: "2026-11-28T10:00:00.000Z",
+    services: ["sshd.service"],
+    unavailable: { processPath: "access-denied" },
+    ...over,
+  });
+}

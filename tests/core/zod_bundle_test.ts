@@ -9,7 +9,7 @@ import { checkHeader, connectionCheck, ZOD_EXPORTS } from "../../scripts/bundle_
 // @ts-types="../../core/_connection_check.d.ts"
 import { checkConnection } from "../../gen/connection_check.js";
 import { connectionSchema } from "../../core/schema.ts";
-import { connection } from "../_record.ts";
+import { ownedConnection } from "../_record.ts";
 
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
@@ -140,16 +140,7 @@ describe("the compiled connection check", () => {
     assert.ok(checkConnection, "gen/connection_check.js holds a check");
     const schema = connectionSchema();
     const next = random(11);
-    const good = connection({
-      remoteAddress: "10.0.0.2",
-      remotePort: 50000,
-      state: "ESTABLISHED",
-      pid: 4,
-      processName: "x",
-      processStartTime: "2026-11-28T10:00:00.000Z",
-      services: ["sshd.service"],
-      unavailable: { processPath: "access-denied" },
-    });
+    const good = ownedConnection();
     const fields = [...Object.keys(good), "extra"];
     let accepted = 0;
     for (let trial = 0; trial < 4000; trial++) {
