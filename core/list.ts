@@ -8,6 +8,7 @@ import { compareAddressText } from "./address.ts";
 import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
 import {
   type Connection,
+  type ExplainableField,
   FAMILIES,
   PROTOCOLS,
   type Reason,
@@ -211,6 +212,32 @@ const STAT_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as cons
 /** The owner list of a socket without owners: one row with a null pid. */
 const NO_OWNER: readonly null[] = [null];
 
+/** What a record takes from its owning process: its fields, and why each null one is null. */
+export interface ProcessPart {
+  /** The record's process fields; a field the backend does not provide at all is null. */
+  fields: Pick<Connection, (typeof PROCESS_FIELDS)[number][0]>;
+  /** Why a field the backend tried and could not read is null, in the record's field order. */
+  reasons: Connection["unavailable"];
+}
+
+/**
+ * The part of every record of one process that comes from the process: worked out once per
+ * process, not once per record (a process may hold tens of thousands of sockets).
+ *
+ * @param info What is known of the process.
+ * @returns Its fields and reasons.
+ */
+export function processPart(info: ProcessInfo): ProcessPart {
+  const fields: Record<string, unknown> = {};
+  const reasons: Connection["unavailable"] = {};
+  for (const [field, from] of PROCESS_FIELDS) {
+    const value = info[from];
+    fields[field] = value ?? null;
+    if (value === null) reasons[field] = info.unavailable[from] ?? "not-supported";
+  }
+  return { fields: fields as ProcessPart["fields"], reasons };
+}
+
 /**
  * Joins one socket with one of its owners (or with none) into a connection record. A field the
  * backend does not provide at all (undefined) is null without a reason; a field it tried and
@@ -218,15 +245,17 @@ const NO_OWNER: readonly null[] = [null];
  *
  * @param socket The socket as the OS reported it.
  * @param pid One owning pid, or null when the socket has no known owner.
- * @param info What is known of that process (absent when it was not found).
+ * @param owner What is known of that process ({@linkcode processPart}); absent when it was not
+ *   found.
  * @returns The record (not yet validated; enrichments not yet applied).
  */
 export function joinRecord(
   socket: RawSocket,
   pid: number | null,
-  info: ProcessInfo | undefined,
+  owner: ProcessPart | undefined,
 ): Connection {
   const unavailable: Connection["unavailable"] = {};
+  const fields = owner?.fields;
   const record: Connection = {
     protocol: socket.protocol,
     family: socket.family,
@@ -236,14 +265,14 @@ export function joinRecord(
     remotePort: socket.remoteAddress === null ? null : socket.remotePort,
     state: socket.state,
     pid,
-    processName: null,
-    processPath: null,
-    parentPid: null,
-    processStartTime: null,
-    commandLine: null,
-    userName: null,
-    sessionId: null,
-    services: null,
+    processName: fields ? fields.processName : null,
+    processPath: fields ? fields.processPath : null,
+    parentPid: fields ? fields.parentPid : null,
+    processStartTime: fields ? fields.processStartTime : null,
+    commandLine: fields ? fields.commandLine : null,
+    userName: fields ? fields.userName : null,
+    sessionId: fields ? fields.sessionId : null,
+    services: fields ? fields.services : null,
     imageSha256: null,
     connectionCreated: socket.created ?? null,
     bytesIn: socket.stats?.bytesIn ?? null,
@@ -258,19 +287,14 @@ export function joinRecord(
   if (socket.stats === null) {
     for (const f of STAT_FIELDS) unavailable[f] = socketWhy.stats ?? "not-supported";
   }
-  if (pid === null || !info) {
+  if (pid === null || !owner) {
     const reason: Reason = pid === null ? socket.ownerReason ?? "no-owner" : "process-exited";
     for (const field of OWNER_FIELDS) {
       if (field !== "pid" || pid === null) unavailable[field] = reason;
     }
   } else {
-    const why = info.unavailable;
-    const rec = record as Record<string, unknown>;
-    for (const [field, from] of PROCESS_FIELDS) {
-      const value = info[from];
-      if (value === undefined) continue;
-      rec[field] = value;
-      if (value === null) unavailable[field] = why[from] ?? "not-supported";
+    for (const field in owner.reasons) {
+      unavailable[field as keyof typeof unavailable] = owner.reasons[field as ExplainableField];
     }
   }
   // Services the OS ties to the socket itself win over the process's.
@@ -437,10 +461,21 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
   }
   const order = listingOrder(sockets, socketOf, pidOf);
 
+  // Each process's part of its records, worked out when its first record is built.
+  const parts = new Map<number, ProcessPart>();
+  const partOf = (pid: number): ProcessPart | undefined => {
+    let part = parts.get(pid);
+    if (part === undefined) {
+      const info = processes.get(pid);
+      if (info === undefined) return undefined;
+      parts.set(pid, part = processPart(info));
+    }
+    return part;
+  };
   const build = (index: number): Connection => {
     const socket = sockets[socketOf[index]];
     const pid = ownersAt(socketOf[index])[ownerOf[index]];
-    const row = joinRecord(socket, pid, pid === null ? undefined : processes.get(pid));
+    const row = joinRecord(socket, pid, pid === null ? undefined : partOf(pid));
     if (options.stats && socket.protocol === "UDP") {
       for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
     }
