@@ -21,7 +21,7 @@ import type {
   SocketSource,
 } from "../../core/source.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
-import { openSockDiag, type SockDiagSession, type SockDiagSocket } from "./netlink.ts";
+import { dropRepeats, openSockDiag, type SockDiagSession, type SockDiagSocket } from "./netlink.ts";
 import { NO_CREATED, NO_CREATED_NO_STATS, NO_PIDS } from "./sock_diag.ts";
 import { parseIfInet6, parseProcNet, type ProcNetSocket, type ProcNetTable } from "./procfs.ts";
 import {
@@ -269,7 +269,11 @@ async function readAndJoin(
       if (session) {
         const start = sockets.length;
         try {
-          session.scan(protocol, family, { stats, scopes, only, tcpStates: query.tcpStates }, add);
+          const options = { stats, scopes, only, tcpStates: query.tcpStates };
+          if (session.scan(protocol, family, options, add)) {
+            // Every socket from `start` on came from this dump.
+            dropRepeats(sockets as SockDiagSocket[], start, inodes);
+          }
           used.netlink = true;
           continue;
         } catch (err) {

@@ -54,12 +54,16 @@ export interface SockDiagSession {
   dump(protocol: Protocol, family: Family, options?: DumpOptions): SockDiagSocket[];
   /**
    * Like {@linkcode SockDiagSession.dump}, but hands each socket to `visit` as soon as its
-   * buffer is decoded, so a large table is never held twice.
+   * buffer is decoded, so a large table is never held twice. A socket the kernel reports twice
+   * is handed over twice: the result says so, and the caller drops the repeats
+   * ({@linkcode dropRepeats}). Checking at the end, by sorting the cookies, costs a fraction of
+   * looking each one up as it comes.
    *
    * @param protocol The protocol.
    * @param family The address family.
    * @param options Counters and link-local scopes.
-   * @param visit Called once per socket, in the kernel's order.
+   * @param visit Called once per answer, in the kernel's order.
+   * @returns True when some socket was handed over more than once.
    * @throws {SockDiagError} When the kernel refuses the dump.
    * @throws {Error} When a system call fails.
    */
@@ -68,7 +72,7 @@ export interface SockDiagSession {
     family: Family,
     options: DumpOptions,
     visit: (socket: SockDiagSocket) => void,
-  ): void;
+  ): boolean;
   /** Closes the socket; further dumps throw. */
   close(): void;
 }
@@ -112,13 +116,16 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     fd = -1;
   };
 
+  // The cookies of the sockets of the dump under way; kept for the next dump of the session.
+  let cookies = new Float64Array(1024);
+
   const dumpOnce = (
     protocol: Protocol,
     family: Family,
     options: DumpOptions,
     what: string,
     visit: (socket: SockDiagSocket) => void,
-  ): void => {
+  ): boolean => {
     sequence = (sequence + 1) >>> 0;
     const request = encodeSockDiagRequest({
       protocol,
@@ -133,7 +140,7 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     if (sent !== request.length) {
       throw new Error(`Cannot send ${what} request: sendto() returned ${sent}`);
     }
-    const seen = new Set<number>();
+    let count = 0;
     for (;;) {
       const got = Number(c.recv(fd, buffer, BUFFER_LENGTH, MSG_TRUNC));
       if (got < 0) throw new Error(`Cannot read ${what}: recv() returned ${got}`);
@@ -147,11 +154,20 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
         only: options.only,
       });
       for (const socket of batch.sockets) {
-        if (seen.has(socket.cookie)) continue;
-        seen.add(socket.cookie);
+        if (count === cookies.length) {
+          const more = new Float64Array(cookies.length * 2);
+          more.set(cookies);
+          cookies = more;
+        }
+        cookies[count++] = socket.cookie;
         visit(socket);
       }
-      if (batch.done) return;
+      if (batch.done) {
+        // A typed array's own sort orders numbers; equal neighbours are a repeat.
+        const sorted = cookies.subarray(0, count).sort();
+        for (let i = 1; i < count; i++) if (sorted[i] === sorted[i - 1]) return true;
+        return false;
+      }
     }
   };
 
@@ -160,11 +176,11 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     family: Family,
     options: DumpOptions,
     visit: (socket: SockDiagSocket) => void,
-  ): void => {
+  ): boolean => {
     if (fd < 0) throw new Error("Cannot dump sockets: the sock_diag session is closed");
     const what = `the ${protocol}/${family} sock_diag dump`;
     try {
-      dumpOnce(protocol, family, options, what, visit);
+      return dumpOnce(protocol, family, options, what, visit);
     } catch (err) {
       // What is left of the dump would be read as the answer to the next request.
       closeSocket();
@@ -176,10 +192,47 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
   return {
     dump(protocol, family, options = {}) {
       const sockets: SockDiagSocket[] = [];
-      scan(protocol, family, options, (socket) => sockets.push(socket));
+      if (scan(protocol, family, options, (socket) => sockets.push(socket))) {
+        dropRepeats(sockets, 0, []);
+      }
       return sockets;
     },
     scan,
     close: closeSocket,
   };
+}
+
+/**
+ * Drops the sockets a dump handed over more than once, keeping each one's first answer, from
+ * `sockets[from]` on; the same entries go from `alongside`, an array kept in step with it.
+ *
+ * @param sockets The sockets collected, the dump's from `from` on.
+ * @param from Where the dump's sockets start.
+ * @param alongside Kept in step with `sockets` (from index 0), or empty.
+ *
+ * @example
+ * ```ts
+ * import { dropRepeats } from "./netlink.ts";
+ * const rows = [{ cookie: 1 }, { cookie: 2 }, { cookie: 1 }] as never[];
+ * const inodes = [10, 20, 10];
+ * dropRepeats(rows, 0, inodes);
+ * inodes; // [10, 20]
+ * ```
+ */
+export function dropRepeats<T>(
+  sockets: SockDiagSocket[],
+  from: number,
+  alongside: T[],
+): void {
+  const seen = new Set<number>();
+  let kept = from;
+  for (let i = from; i < sockets.length; i++) {
+    if (seen.has(sockets[i].cookie)) continue;
+    seen.add(sockets[i].cookie);
+    sockets[kept] = sockets[i];
+    if (alongside.length) alongside[kept] = alongside[i];
+    kept++;
+  }
+  sockets.length = kept;
+  if (alongside.length) alongside.length = kept;
 }
