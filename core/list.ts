@@ -135,7 +135,8 @@ function listingOrder(
  * @param keyA The first key of each record (non-negative integers).
  * @param keyB The second key of each record (non-negative integers).
  * @param pidOf Each record's pid (-1 for none).
- * @param limit Keys at or above this take the comparison sort (tests lower it).
+ * @param limit When (max keyA + 1) * (max keyB + 1) exceeds it, every record is compared
+ *   (tests lower it; the default keeps packed keys exact).
  * @returns The record indices in order.
  */
 export function recordOrder(
