@@ -379,11 +379,8 @@ function readRecords(
       `Invalid owner records: ${size} bytes is not a multiple of ${OWNER_RECORD_SIZE}`,
     );
   }
-  expect?.(size / OWNER_RECORD_SIZE);
-  let records = 0;
-  for (const part of parts) {
-    decodeOwnerRecords(part, sink);
-    records += part.length / OWNER_RECORD_SIZE;
-  }
+  const records = size / OWNER_RECORD_SIZE;
+  expect?.(records);
+  for (const part of parts) decodeOwnerRecords(part, sink);
   return records;
 }
