@@ -8,6 +8,12 @@ import { mappedIPv4, parseAddress } from "./address.ts";
 import type { Family, Protocol, TcpState } from "./fields.ts";
 import type { RawSocket } from "./source.ts";
 
+/** The fields of a socket that the socket-level filters look at. */
+export type SocketEndpoint = Pick<
+  RawSocket,
+  "protocol" | "family" | "localAddress" | "localPort" | "remoteAddress" | "remotePort" | "state"
+>;
+
 /**
  * What to keep. Every filter given must match (AND); the values of one filter are alternatives
  * (OR): `localPort: [80, 443]` keeps rows on either port.
@@ -158,7 +164,7 @@ function addressMatcher(
  */
 export function socketPredicate(
   options: FilterOptions,
-): ((s: RawSocket) => boolean) & { keepsAll: boolean } {
+): ((s: SocketEndpoint) => boolean) & { keepsAll: boolean } {
   const { protocols, families, states, listening } = options;
   const port = options.port === undefined ? null : asList(options.port);
   const localPort = options.localPort === undefined ? null : asList(options.localPort);
@@ -167,7 +173,7 @@ export function socketPredicate(
   const remote = addressMatcher(options.remote);
   const keepsAll = !protocols && !families && !states && !port && !localPort && !remotePort &&
     !local && !remote && !listening;
-  return Object.assign((s: RawSocket) => {
+  return Object.assign((s: SocketEndpoint) => {
     if (protocols && !protocols.includes(s.protocol)) return false;
     if (families && !families.includes(s.family)) return false;
     if (states && (s.state === null || !states.includes(s.state))) return false;

@@ -5,7 +5,7 @@
  * @module
  */
 import { compareAddressText } from "./address.ts";
-import { type FilterOptions, nameMatcher, socketPredicate } from "./filter.ts";
+import { type FilterOptions, nameMatcher, type SocketEndpoint, socketPredicate } from "./filter.ts";
 import {
   type Connection,
   type ExplainableField,
@@ -16,7 +16,14 @@ import {
   type TcpState,
   validateConnection,
 } from "./record.ts";
-import type { ProcessField, ProcessInfo, RawSocket, SocketSource } from "./source.ts";
+import type {
+  ProcessField,
+  ProcessInfo,
+  RawSocket,
+  SocketRows,
+  SocketSource,
+  SocketStats,
+} from "./source.ts";
 import type { ImageHasher } from "./hash.ts";
 import type { ResolveOptions, ReverseResolver } from "./resolve.ts";
 import { descendantsOf } from "./tree.ts";
@@ -75,52 +82,42 @@ function addressRanks(values: Iterable<string>): Map<string, number> {
  * The order of the listing: protocol, family, local port and address, remote port and address,
  * pid. Worked out on the sockets and owners before any record is built, so that records can be
  * made one at a time in this order. Addresses compare as the en-US collation orders them; each
- * socket gets two numeric keys (protocol, family, local port, local address; remote port, remote
+ * record gets two numeric keys (protocol, family, local port, local address; remote port, remote
  * address), so the sort compares numbers only.
  *
- * @param sockets The sockets.
- * @param socketOf For each record, the index of its socket.
+ * @param rows The sockets.
+ * @param socketOf For each record, its socket's row.
  * @param pidOf For each record, its pid (-1 for none).
  * @returns The record indices in listing order (the sort is stable).
  */
 function listingOrder(
-  sockets: readonly RawSocket[],
+  rows: SocketRows,
   socketOf: Uint32Array,
   pidOf: Float64Array,
 ): Uint32Array {
+  const n = socketOf.length;
   const localTexts = new Set<string>();
   const remoteTexts = new Set<string>();
-  for (const s of sockets) {
-    localTexts.add(s.localAddress);
-    remoteTexts.add(s.remoteAddress ?? "");
+  for (let r = 0; r < n; r++) {
+    localTexts.add(rows.localAddress(socketOf[r]));
+    remoteTexts.add(rows.remoteAddress(socketOf[r]) ?? "");
   }
   const local = addressRanks(localTexts);
   const remote = addressRanks(remoteTexts);
   const localSpan = local.size + 1;
   const remoteSpan = remote.size + 1;
-  const first = new Float64Array(sockets.length);
-  const second = new Float64Array(sockets.length);
-  for (let i = 0; i < sockets.length; i++) {
-    const s = sockets[i];
+  const keyA = new Float64Array(n);
+  const keyB = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const i = socketOf[r];
     // A protocol or family outside the schema sorts last; its record fails validation anyway.
-    const protocol = PROTOCOL_ORDER.get(s.protocol) ?? PROTOCOLS.length;
-    const family = FAMILY_ORDER.get(s.family) ?? FAMILIES.length;
-    const head = (protocol * (FAMILIES.length + 1) + family) * 65536 + s.localPort;
-    first[i] = head * localSpan + local.get(s.localAddress)!;
-    const remotePort = s.remoteAddress === null ? -1 : s.remotePort ?? -1;
-    second[i] = (remotePort + 1) * remoteSpan + remote.get(s.remoteAddress ?? "")!;
-  }
-  const n = socketOf.length;
-  // One record per socket, in the sockets' order (the usual case): the sockets' keys serve.
-  let oneEach = n === sockets.length;
-  for (let r = 0; r < n && oneEach; r++) oneEach = socketOf[r] === r;
-  const keyA = oneEach ? first : new Float64Array(n);
-  const keyB = oneEach ? second : new Float64Array(n);
-  if (!oneEach) {
-    for (let r = 0; r < n; r++) {
-      keyA[r] = first[socketOf[r]];
-      keyB[r] = second[socketOf[r]];
-    }
+    const protocol = PROTOCOL_ORDER.get(rows.protocol(i)) ?? PROTOCOLS.length;
+    const family = FAMILY_ORDER.get(rows.family(i)) ?? FAMILIES.length;
+    const head = (protocol * (FAMILIES.length + 1) + family) * 65536 + rows.localPort(i);
+    keyA[r] = head * localSpan + local.get(rows.localAddress(i))!;
+    const remoteAddress = rows.remoteAddress(i);
+    const remotePort = remoteAddress === null ? -1 : rows.remotePort(i) ?? -1;
+    keyB[r] = (remotePort + 1) * remoteSpan + remote.get(remoteAddress ?? "")!;
   }
   return recordOrder(keyA, keyB, pidOf);
 }
@@ -240,31 +237,102 @@ export function processPart(info: ProcessInfo): ProcessPart {
 }
 
 /**
+ * {@linkcode SocketRows} over socket objects, as most backends return them.
+ */
+class ArrayRows implements SocketRows {
+  readonly sockets: readonly RawSocket[];
+  constructor(sockets: readonly RawSocket[]) {
+    this.sockets = sockets;
+  }
+  get size(): number {
+    return this.sockets.length;
+  }
+  protocol(i: number) {
+    return this.sockets[i].protocol;
+  }
+  family(i: number) {
+    return this.sockets[i].family;
+  }
+  localAddress(i: number) {
+    return this.sockets[i].localAddress;
+  }
+  localPort(i: number) {
+    return this.sockets[i].localPort;
+  }
+  remoteAddress(i: number) {
+    return this.sockets[i].remoteAddress;
+  }
+  remotePort(i: number) {
+    return this.sockets[i].remotePort;
+  }
+  state(i: number) {
+    return this.sockets[i].state;
+  }
+  pids(i: number) {
+    return this.sockets[i].pids;
+  }
+  ownerReason(i: number) {
+    return this.sockets[i].ownerReason;
+  }
+  services(i: number) {
+    return this.sockets[i].services;
+  }
+  created(i: number) {
+    return this.sockets[i].created;
+  }
+  stats(i: number) {
+    return this.sockets[i].stats;
+  }
+  unavailable(i: number) {
+    return this.sockets[i].unavailable;
+  }
+}
+
+/** The fields of row `i` that the socket-level filters look at. */
+function rowEndpoint(rows: SocketRows, i: number): SocketEndpoint {
+  if (rows instanceof ArrayRows) return rows.sockets[i];
+  return {
+    protocol: rows.protocol(i),
+    family: rows.family(i),
+    localAddress: rows.localAddress(i),
+    localPort: rows.localPort(i),
+    remoteAddress: rows.remoteAddress(i),
+    remotePort: rows.remotePort(i),
+    state: rows.state(i),
+  };
+}
+
+/**
  * Joins one socket with one of its owners (or with none) into a connection record. A field the
  * backend does not provide at all (undefined) is null without a reason; a field it tried and
  * could not read is null with the reason.
  *
- * @param socket The socket as the OS reported it.
+ * @param rows The sockets as the OS reported them.
+ * @param i The socket's row.
  * @param pid One owning pid, or null when the socket has no known owner.
  * @param owner What is known of that process ({@linkcode processPart}); absent when it was not
  *   found.
  * @returns The record (not yet validated; enrichments not yet applied).
  */
-export function joinRecord(
-  socket: RawSocket,
+function joinRow(
+  rows: SocketRows,
+  i: number,
   pid: number | null,
   owner: ProcessPart | undefined,
 ): Connection {
   const unavailable: Connection["unavailable"] = {};
   const fields = owner?.fields;
+  const remoteAddress = rows.remoteAddress(i);
+  const created = rows.created(i);
+  const stats: SocketStats | null | undefined = rows.stats(i);
   const record: Connection = {
-    protocol: socket.protocol,
-    family: socket.family,
-    localAddress: socket.localAddress,
-    localPort: socket.localPort,
-    remoteAddress: socket.remoteAddress,
-    remotePort: socket.remoteAddress === null ? null : socket.remotePort,
-    state: socket.state,
+    protocol: rows.protocol(i),
+    family: rows.family(i),
+    localAddress: rows.localAddress(i),
+    localPort: rows.localPort(i),
+    remoteAddress,
+    remotePort: remoteAddress === null ? null : rows.remotePort(i),
+    state: rows.state(i),
     pid,
     processName: fields ? fields.processName : null,
     processPath: fields ? fields.processPath : null,
@@ -275,21 +343,21 @@ export function joinRecord(
     sessionId: fields ? fields.sessionId : null,
     services: fields ? fields.services : null,
     imageSha256: null,
-    connectionCreated: socket.created ?? null,
-    bytesIn: socket.stats?.bytesIn ?? null,
-    bytesOut: socket.stats?.bytesOut ?? null,
-    segmentsIn: socket.stats?.segmentsIn ?? null,
-    segmentsOut: socket.stats?.segmentsOut ?? null,
+    connectionCreated: created ?? null,
+    bytesIn: stats?.bytesIn ?? null,
+    bytesOut: stats?.bytesOut ?? null,
+    segmentsIn: stats?.segmentsIn ?? null,
+    segmentsOut: stats?.segmentsOut ?? null,
     remoteHostName: null,
     unavailable,
   };
-  const socketWhy = socket.unavailable ?? {};
-  if (socket.created === null) unavailable.connectionCreated = socketWhy.created ?? "not-supported";
-  if (socket.stats === null) {
+  const socketWhy = rows.unavailable(i) ?? {};
+  if (created === null) unavailable.connectionCreated = socketWhy.created ?? "not-supported";
+  if (stats === null) {
     for (const f of STAT_FIELDS) unavailable[f] = socketWhy.stats ?? "not-supported";
   }
   if (pid === null || !owner) {
-    const reason: Reason = pid === null ? socket.ownerReason ?? "no-owner" : "process-exited";
+    const reason: Reason = pid === null ? rows.ownerReason(i) ?? "no-owner" : "process-exited";
     for (const field of OWNER_FIELDS) {
       if (field !== "pid" || pid === null) unavailable[field] = reason;
     }
@@ -299,9 +367,10 @@ export function joinRecord(
     }
   }
   // Services the OS ties to the socket itself win over the process's.
-  if (socket.services !== undefined) {
-    record.services = socket.services;
-    if (socket.services === null) unavailable.services = socketWhy.services ?? "not-supported";
+  const services = rows.services(i);
+  if (services !== undefined) {
+    record.services = services;
+    if (services === null) unavailable.services = socketWhy.services ?? "not-supported";
     else delete unavailable.services;
   }
   return record;
@@ -402,33 +471,52 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
   }
   const tcpStates = tcpStatesKept(options);
   const keep = socketPredicate(options);
-  const read = await source.listSockets({
+  const query = {
     // A state filter keeps TCP rows only (UDP has no states), so the UDP tables are not read.
     protocols: (options.protocols ?? PROTOCOLS).filter((p) => !options.states || p === "TCP"),
     families: options.families ?? FAMILIES,
     stats: options.stats,
     ...(selected ? { pids: [...selected] } : {}),
     ...(tcpStates ? { tcpStates } : {}),
-  });
-  const sockets = keep.keepsAll ? read : read.filter(keep);
+  };
+  const rows = source.listSocketRows
+    ? await source.listSocketRows(query)
+    : new ArrayRows(await source.listSockets(query));
+  // The rows the socket-level filters keep, or null for all of them.
+  let kept: Uint32Array | null = null;
+  if (!keep.keepsAll) {
+    const all = new Uint32Array(rows.size);
+    let n = 0;
+    for (let i = 0; i < rows.size; i++) if (keep(rowEndpoint(rows, i))) all[n++] = i;
+    kept = all.subarray(0, n);
+  }
+  const socketCount = kept ? kept.length : rows.size;
+  const rowAt = (k: number) => kept ? kept[k] : k;
 
   // The owners each socket is listed with: its pids the selection keeps, or null for a socket
   // without owners. Without a selection of pids, that is the socket's own list.
   const wanted = wantedPids;
-  const ownersOf = (socket: RawSocket): readonly (number | null)[] => {
-    if (socket.pids.length === 0) return wanted ? [] : NO_OWNER;
-    return wanted ? socket.pids.filter((pid) => wanted.has(pid)) : socket.pids;
+  const ownersOf = (i: number): readonly (number | null)[] => {
+    const pids = rows.pids(i);
+    if (pids.length === 0) return wanted ? [] : NO_OWNER;
+    return wanted ? pids.filter((pid) => wanted.has(pid)) : pids;
   };
-  const owners = wanted ? sockets.map(ownersOf) : null;
-  const ownersAt = (i: number) => owners ? owners[i] : ownersOf(sockets[i]);
+  // With a selection, each row's filtered list is worked out once (by row).
+  const owners = wanted ? new Map<number, readonly (number | null)[]>() : null;
+  const ownersAt = (i: number) => {
+    if (!owners) return ownersOf(i);
+    let list = owners.get(i);
+    if (list === undefined) owners.set(i, list = ownersOf(i));
+    return list;
+  };
 
   const pids = new Set<number>();
   let most = 0;
-  for (let i = 0; i < sockets.length; i++) {
-    const list = ownersAt(i);
+  for (let k = 0; k < socketCount; k++) {
+    const list = ownersAt(rowAt(k));
     most += list.length;
-    for (let k = 0; k < list.length; k++) {
-      const pid = list[k];
+    for (let o = 0; o < list.length; o++) {
+      const pid = list[o];
       if (pid !== null) pids.add(pid);
     }
   }
@@ -436,22 +524,23 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     ? await source.describeProcesses(pids)
     : new Map();
 
-  // One entry per record: the socket's index, which of its owners, and its pid (-1 for none).
+  // One entry per record: its socket's row, which of its owners, and its pid (-1 for none).
   // Typed arrays instead of an object per record: at 100k sockets those cost megabytes of
   // old-generation heap.
   let socketOf = new Uint32Array(most);
   let ownerOf = new Uint32Array(most);
   let pidOf = new Float64Array(most);
   let count = 0;
-  for (let i = 0; i < sockets.length; i++) {
+  for (let k = 0; k < socketCount; k++) {
+    const i = rowAt(k);
     const list = ownersAt(i);
-    for (let k = 0; k < list.length; k++) {
-      const pid = list[k];
+    for (let o = 0; o < list.length; o++) {
+      const pid = list[o];
       if (nameOk && !nameOk((pid === null ? undefined : processes.get(pid))?.name ?? null)) {
         continue;
       }
       socketOf[count] = i;
-      ownerOf[count] = k;
+      ownerOf[count] = o;
       pidOf[count++] = pid ?? -1;
     }
   }
@@ -460,7 +549,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     ownerOf = ownerOf.subarray(0, count);
     pidOf = pidOf.subarray(0, count);
   }
-  const order = listingOrder(sockets, socketOf, pidOf);
+  const order = listingOrder(rows, socketOf, pidOf);
 
   // Each process's part of its records, worked out when its first record is built.
   const parts = new Map<number, ProcessPart>();
@@ -474,10 +563,10 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     return part;
   };
   const build = (index: number): Connection => {
-    const socket = sockets[socketOf[index]];
-    const pid = ownersAt(socketOf[index])[ownerOf[index]];
-    const row = joinRecord(socket, pid, pid === null ? undefined : partOf(pid));
-    if (options.stats && socket.protocol === "UDP") {
+    const i = socketOf[index];
+    const pid = ownersAt(i)[ownerOf[index]];
+    const row = joinRow(rows, i, pid, pid === null ? undefined : partOf(pid));
+    if (options.stats && rows.protocol(i) === "UDP") {
       for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
     }
     return row;

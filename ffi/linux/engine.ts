@@ -18,12 +18,19 @@ import type {
   ProcessSummary,
   RawSocket,
   SocketQuery,
+  SocketRows,
   SocketSource,
 } from "../../core/source.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
-import { dropRepeats, openSockDiag, type SockDiagSession, type SockDiagSocket } from "./netlink.ts";
-import { NO_CREATED, NO_CREATED_NO_STATS, NO_PIDS } from "./sock_diag.ts";
-import { parseIfInet6, parseProcNet, type ProcNetSocket, type ProcNetTable } from "./procfs.ts";
+import { openSockDiag, type SockDiagSession } from "./netlink.ts";
+import { SocketColumns } from "./socket_columns.ts";
+import {
+  parseIfInet6,
+  parseProcNet,
+  parseSockstat,
+  type ProcNetSocket,
+  type ProcNetTable,
+} from "./procfs.ts";
 import {
   type BpfOwnerState,
   bpfOwnersUnavailable,
@@ -134,6 +141,26 @@ function readProcNet(root: string, table: ProcNetTable, scopes?: Map<string, num
   return rows;
 }
 
+/**
+ * About how many sockets the tables hold, from `/proc/net/sockstat{,6}`, with some room for
+ * sockets opened meanwhile; 1024 when the counts cannot be read.
+ */
+function socketCountHint(root: string, tables: typeof TABLES): number {
+  let counts: Map<string, number>;
+  try {
+    counts = new Map([
+      ...parseSockstat(readOptional(`${root}/net/sockstat`) ?? ""),
+      ...parseSockstat(readOptional(`${root}/net/sockstat6`) ?? ""),
+    ]);
+  } catch {
+    return 1024;
+  }
+  const label = { tcp: "TCP", tcp6: "TCP6", udp: "UDP", udp6: "UDP6" } as const;
+  let total = tables.some(([, protocol]) => protocol === "TCP") ? counts.get("TCP:tw") ?? 0 : 0;
+  for (const [table] of tables) total += counts.get(label[table]) ?? 0;
+  return Math.max(1024, Math.ceil(total * 1.1) + 256);
+}
+
 /** How one `listSockets` call reads: the C library, and whether to use netlink and the scan. */
 interface Plan {
   libc: Libc | null;
@@ -190,7 +217,7 @@ async function listSockets(
   options: LinuxSourceOptions,
   used: Used,
   worker: ScanWorker | undefined,
-): Promise<RawSocket[]> {
+): Promise<SocketColumns> {
   const root = options.procRoot ?? "/proc";
   const how = plan(options);
   const unused = bpfUnused(query, options, how, used.bpf);
@@ -206,7 +233,7 @@ async function listSockets(
       { ...options, pids: query.pids, parallel: options.parallelScan, worker },
       how.nativeScan ? how.libc! : undefined,
     );
-  let sockets: RawSocket[];
+  let sockets: SocketColumns;
   try {
     sockets = await readAndJoin(query, used, how, root, scan);
   } catch (err) {
@@ -228,7 +255,7 @@ async function readAndJoin(
   how: Plan,
   root: string,
   scan: OwnerScan,
-): Promise<RawSocket[]> {
+): Promise<SocketColumns> {
   const tables = TABLES.filter(([, protocol, family]) =>
     query.protocols.includes(protocol) && query.families.includes(family)
   );
@@ -254,81 +281,66 @@ async function readAndJoin(
     }
   }
   used.netlink = false;
-  const sockets: RawSocket[] = [];
-  // The inode of each socket, by index; 0 when no file refers to it.
-  const inodes: number[] = [];
+  // Every socket goes into columns: a dump's as it is decoded, a /proc/net row (netlink
+  // unavailable, or its dump failed) as it is parsed. Sized up front, so that they do not grow
+  // step by step through a large table.
+  const columns = new SocketColumns(only ? only.size : socketCountHint(root, tables));
   try {
     for (const [table, protocol, family] of tables) {
       const stats = query.stats === true && protocol === "TCP";
-      // A sock_diag answer is already the socket the core takes; a /proc/net row is copied.
-      const add = (row: SockDiagSocket) => {
-        if (only && !only.has(row.inode)) return;
-        sockets.push(row);
-        inodes.push(row.inode);
-      };
       if (session) {
-        const start = sockets.length;
+        const start = columns.size;
         try {
           const options = { stats, scopes, only, tcpStates: query.tcpStates };
-          if (session.scan(protocol, family, options, add)) {
-            // Every socket from `start` on came from this dump.
-            dropRepeats(sockets as SockDiagSocket[], start, inodes);
-          }
+          if (session.scan(protocol, family, options, columns)) columns.dropRepeats(start);
           used.netlink = true;
           continue;
         } catch (err) {
           if (how.netlinkRequired) throw err;
-          // A failed dump closes the session: this table and the rest come from /proc/net.
-          sockets.length = inodes.length = start;
+          // A failed dump closes the session (and drops its rows): this table and the rest
+          // come from /proc/net.
           session.close();
           session = null;
         }
       }
       for (const row of readProcNet(root, table, scopes)) {
         if (only && !only.has(row.inode)) continue;
-        sockets.push(procNetSocket(row, stats));
-        inodes.push(row.inode);
+        const i = columns.add(
+          row.protocol,
+          row.family,
+          row.state,
+          row.localAddress,
+          row.localPort,
+          row.remoteAddress,
+          row.remotePort ?? 0,
+          row.inode,
+          // /proc/net has no cookies; the repeats of a table are dropped as it is read.
+          0,
+        );
+        // /proc/net has no counters.
+        if (stats) columns.setStatsReason(i, "not-supported");
       }
     }
   } finally {
     session?.close();
   }
 
-  if (!owners && !inodes.some((inode) => inode !== 0)) {
+  let anyInode = false;
+  for (let i = 0; i < columns.size && !anyInode; i++) anyInode = columns.inode(i) !== 0;
+  if (!owners && !anyInode) {
     scan.cancel();
   } else {
     owners ??= await scan.finish();
     const missing: Reason = owners.incomplete ? "access-denied" : "no-owner";
-    for (let i = 0; i < sockets.length; i++) {
-      if (inodes[i] === 0) continue;
-      const pids = owners.byInode.get(inodes[i]);
-      if (pids) sockets[i].pids = pids;
-      else sockets[i].ownerReason = missing;
+    for (let i = 0; i < columns.size; i++) {
+      const inode = columns.inode(i);
+      if (inode === 0) continue;
+      const pids = owners.byInode.get(inode);
+      if (pids) columns.setOwners(i, pids);
+      else columns.setOwnerReason(i, missing);
     }
   }
-  return sockets;
-}
-
-/**
- * The socket as the core sees it, from a `/proc/net` row: the fields a sock_diag answer is
- * decoded into. `/proc/net` has no counters, so with `stats` they are null.
- */
-function procNetSocket(row: ProcNetSocket, stats: boolean): RawSocket {
-  const socket: RawSocket = {
-    protocol: row.protocol,
-    family: row.family,
-    localAddress: row.localAddress,
-    localPort: row.localPort,
-    remoteAddress: row.remoteAddress,
-    remotePort: row.remotePort,
-    state: row.state,
-    pids: NO_PIDS,
-    ownerReason: row.inode === 0 ? "no-owner" : undefined,
-    created: null,
-    unavailable: stats ? NO_CREATED_NO_STATS["not-supported"] : NO_CREATED,
-  };
-  if (stats) socket.stats = null;
-  return socket;
+  return columns;
 }
 
 /** Runs synchronous work as a promise, so a throw becomes a rejection. */
@@ -382,7 +394,9 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
     get ownerScan() {
       return used.owners;
     },
-    listSockets: (query: SocketQuery): Promise<RawSocket[]> =>
+    listSockets: async (query: SocketQuery): Promise<RawSocket[]> =>
+      (await listSockets(query, options, used, worker)).sockets(),
+    listSocketRows: (query: SocketQuery): Promise<SocketRows> =>
       listSockets(query, options, used, worker),
     describeProcesses: (pids: Iterable<number>): Promise<Map<number, ProcessInfo>> =>
       settle(() => describeProcesses(pids, options)),

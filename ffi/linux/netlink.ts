@@ -9,15 +9,16 @@ import type { Family, Protocol, TcpState } from "../../core/record.ts";
 import { type Libc, loadLibc, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW } from "./_libc.ts";
 import {
   AF_NETLINK,
-  decodeSockDiag,
+  decodeSockDiagInto,
   encodeSockDiagRequest,
   kernelAddress,
   NETLINK_SOCK_DIAG,
   SockDiagError,
   type SockDiagSocket,
+  SocketColumns,
 } from "./sock_diag.ts";
 
-export type { SockDiagSocket } from "./sock_diag.ts";
+export { type SockDiagSocket, SocketColumns } from "./sock_diag.ts";
 
 /**
  * Bytes per `recv`. The kernel fills each dump datagram up to 32 KiB (the most it sizes them to
@@ -47,23 +48,23 @@ export interface SockDiagSession {
    * @param protocol The protocol.
    * @param family The address family.
    * @param options Counters and link-local scopes.
-   * @returns The sockets.
+   * @returns The sockets: views whose fields are read from the columns of the dump
+   *   ({@linkcode SocketColumns.sockets}).
    * @throws {SockDiagError} When the kernel refuses the dump.
    * @throws {Error} When a system call fails.
    */
   dump(protocol: Protocol, family: Family, options?: DumpOptions): SockDiagSocket[];
   /**
-   * Like {@linkcode SockDiagSession.dump}, but hands each socket to `visit` as soon as its
-   * buffer is decoded, so a large table is never held twice. A socket the kernel reports twice
-   * is handed over twice: the result says so, and the caller drops the repeats
-   * ({@linkcode dropRepeats}). Checking at the end, by sorting the cookies, costs a fraction of
-   * looking each one up as it comes.
+   * Like {@linkcode SockDiagSession.dump}, but adds the sockets to `into`, in the kernel's order,
+   * where a whole listing's sockets are kept in columns. A socket the kernel reports twice is
+   * added twice: the result says so, and the caller drops the repeats
+   * ({@linkcode SocketColumns.dropRepeats}).
    *
    * @param protocol The protocol.
    * @param family The address family.
    * @param options Counters and link-local scopes.
-   * @param visit Called once per answer, in the kernel's order.
-   * @returns True when some socket was handed over more than once.
+   * @param into Where the sockets go. When the dump fails, the rows it added are dropped.
+   * @returns True when some socket was added more than once.
    * @throws {SockDiagError} When the kernel refuses the dump.
    * @throws {Error} When a system call fails.
    */
@@ -71,7 +72,7 @@ export interface SockDiagSession {
     protocol: Protocol,
     family: Family,
     options: DumpOptions,
-    visit: (socket: SockDiagSocket) => void,
+    into: SocketColumns,
   ): boolean;
   /** Closes the socket; further dumps throw. */
   close(): void;
@@ -116,15 +117,12 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     fd = -1;
   };
 
-  // The cookies of the sockets of the dump under way; kept for the next dump of the session.
-  let cookies = new Float64Array(1024);
-
   const dumpOnce = (
     protocol: Protocol,
     family: Family,
     options: DumpOptions,
     what: string,
-    visit: (socket: SockDiagSocket) => void,
+    into: SocketColumns,
   ): boolean => {
     sequence = (sequence + 1) >>> 0;
     const request = encodeSockDiagRequest({
@@ -140,34 +138,20 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     if (sent !== request.length) {
       throw new Error(`Cannot send ${what} request: sendto() returned ${sent}`);
     }
-    let count = 0;
+    const start = into.size;
     for (;;) {
       const got = Number(c.recv(fd, buffer, BUFFER_LENGTH, MSG_TRUNC));
       if (got < 0) throw new Error(`Cannot read ${what}: recv() returned ${got}`);
       if (got > buffer.length) {
         throw new Error(`Cannot read ${what}: a ${got}-byte answer exceeds ${buffer.length}`);
       }
-      const batch = decodeSockDiag(buffer.subarray(0, got), protocol, {
+      const batch = decodeSockDiagInto(buffer.subarray(0, got), protocol, {
         sequence,
         stats: options.stats,
         scopes: options.scopes,
         only: options.only,
-      });
-      for (const socket of batch.sockets) {
-        if (count === cookies.length) {
-          const more = new Float64Array(cookies.length * 2);
-          more.set(cookies);
-          cookies = more;
-        }
-        cookies[count++] = socket.cookie;
-        visit(socket);
-      }
-      if (batch.done) {
-        // A typed array's own sort orders numbers; equal neighbours are a repeat.
-        const sorted = cookies.subarray(0, count).sort();
-        for (let i = 1; i < count; i++) if (sorted[i] === sorted[i - 1]) return true;
-        return false;
-      }
+      }, into);
+      if (batch.done) return into.hasRepeats(start);
     }
   };
 
@@ -175,13 +159,15 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
     protocol: Protocol,
     family: Family,
     options: DumpOptions,
-    visit: (socket: SockDiagSocket) => void,
+    into: SocketColumns,
   ): boolean => {
     if (fd < 0) throw new Error("Cannot dump sockets: the sock_diag session is closed");
     const what = `the ${protocol}/${family} sock_diag dump`;
+    const start = into.size;
     try {
-      return dumpOnce(protocol, family, options, what, visit);
+      return dumpOnce(protocol, family, options, what, into);
     } catch (err) {
+      into.truncate(start);
       // What is left of the dump would be read as the answer to the next request.
       closeSocket();
       if (err instanceof SockDiagError) throw new SockDiagError(err.errno, what);
@@ -191,48 +177,11 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
 
   return {
     dump(protocol, family, options = {}) {
-      const sockets: SockDiagSocket[] = [];
-      if (scan(protocol, family, options, (socket) => sockets.push(socket))) {
-        dropRepeats(sockets, 0, []);
-      }
-      return sockets;
+      const columns = new SocketColumns();
+      if (scan(protocol, family, options, columns)) columns.dropRepeats();
+      return columns.sockets();
     },
     scan,
     close: closeSocket,
   };
-}
-
-/**
- * Drops the sockets a dump handed over more than once, keeping each one's first answer, from
- * `sockets[from]` on; the same entries go from `alongside`, an array kept in step with it.
- *
- * @param sockets The sockets collected, the dump's from `from` on.
- * @param from Where the dump's sockets start.
- * @param alongside Kept in step with `sockets` (from index 0), or empty.
- *
- * @example
- * ```ts
- * import { dropRepeats } from "./netlink.ts";
- * const rows = [{ cookie: 1 }, { cookie: 2 }, { cookie: 1 }] as never[];
- * const inodes = [10, 20, 10];
- * dropRepeats(rows, 0, inodes);
- * inodes; // [10, 20]
- * ```
- */
-export function dropRepeats<T>(
-  sockets: SockDiagSocket[],
-  from: number,
-  alongside: T[],
-): void {
-  const seen = new Set<number>();
-  let kept = from;
-  for (let i = from; i < sockets.length; i++) {
-    if (seen.has(sockets[i].cookie)) continue;
-    seen.add(sockets[i].cookie);
-    sockets[kept] = sockets[i];
-    if (alongside.length) alongside[kept] = alongside[i];
-    kept++;
-  }
-  sockets.length = kept;
-  if (alongside.length) alongside.length = kept;
 }

@@ -254,6 +254,38 @@ function scopeOf(bytes: Uint8Array, scopes: ReadonlyMap<string, number> | undefi
 }
 
 /**
+ * Reads the socket counts of `/proc/net/sockstat` or `sockstat6`: the `inuse` count of each
+ * protocol line (`TCP`, `UDP`, `TCP6`, `UDP6`, ...), and the TIME_WAIT sockets of both families
+ * as `TCP:tw`. A hint of how many rows the socket tables hold, not an exact count (the tables
+ * change while they are read).
+ *
+ * @param text The file's content.
+ * @returns Protocol label -> count; lines without counts are left out.
+ *
+ * @example
+ * ```ts
+ * import { parseSockstat } from "./procfs.ts";
+ * parseSockstat("sockets: used 9\nTCP: inuse 5 orphan 0 tw 2 alloc 6 mem 1\nUDP: inuse 3 mem 0\n");
+ * // Map { "TCP" => 5, "TCP:tw" => 2, "UDP" => 3 }
+ * ```
+ */
+export function parseSockstat(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const [label, ...fields] = line.trim().split(/\s+/);
+    if (!label?.endsWith(":")) continue;
+    const name = label.slice(0, -1);
+    for (let k = 0; k + 1 < fields.length; k += 2) {
+      const value = Number(fields[k + 1]);
+      if (!/^\d+$/.test(fields[k + 1]) || !Number.isSafeInteger(value)) continue;
+      if (fields[k] === "inuse") counts.set(name, value);
+      else if (fields[k] === "tw") counts.set(`${name}:tw`, value);
+    }
+  }
+  return counts;
+}
+
+/**
  * Parses `/proc/net/if_inet6` into the interface index of each link-local address. The file
  * writes addresses as plain network-order hex, then the interface index, prefix length, scope
  * and flags in hex, then the interface name. An address present on several interfaces is

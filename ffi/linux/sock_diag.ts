@@ -14,9 +14,15 @@
  */
 import { formatIPv6 } from "../../core/address.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
-import type { RawSocket, SocketStats } from "../../core/source.ts";
 import { ipv4Text } from "./_ipv4_text.ts";
 import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
+import {
+  NO_CREATED,
+  NO_CREATED_NO_STATS,
+  NO_PIDS,
+  type SockDiagSocket,
+  SocketColumns,
+} from "./socket_columns.ts";
 
 /** `NETLINK_SOCK_DIAG` (linux/netlink.h): the netlink protocol of socket dumps. */
 export const NETLINK_SOCK_DIAG = 4;
@@ -192,46 +198,7 @@ export function kernelAddress(littleEndian = HOST_LITTLE_ENDIAN): Uint8Array {
   return bytes;
 }
 
-/**
- * Why a socket's creation time (and, with counters, the counters) are null: neither
- * `/proc/net` nor sock_diag says when a socket was created. Shared and frozen: every socket
- * carries one of these few explanations.
- */
-export const NO_CREATED: NonNullable<RawSocket["unavailable"]> = Object.freeze({
-  created: "not-supported",
-});
-/** {@linkcode NO_CREATED}, and why the counters are null, by `statsReason`. */
-export const NO_CREATED_NO_STATS: Readonly<
-  Record<NonNullable<SockDiagSocket["statsReason"]>, NonNullable<RawSocket["unavailable"]>>
-> = {
-  "not-supported": Object.freeze({ created: "not-supported", stats: "not-supported" }),
-  "not-applicable": Object.freeze({ created: "not-supported", stats: "not-applicable" }),
-};
-
-/** The owners of a socket until a scan finds some; shared, so frozen. */
-export const NO_PIDS: readonly number[] = Object.freeze([]);
-
-/**
- * One socket from a sock_diag dump, decoded straight into the core's {@linkcode RawSocket}
- * (no owners yet, no creation time), plus what only netlink tells. A dump of tens of thousands
- * of sockets keeps one object per socket, not a decoded row and then a copy.
- */
-export interface SockDiagSocket extends RawSocket {
-  /** The socket's inode number; 0 when no file refers to it (TIME_WAIT, not yet accepted). */
-  inode: number;
-  /** The kernel's cookie of the socket: unique among the sockets of this boot. */
-  cookie: number;
-  /**
-   * TCP byte and segment counters, when they were asked for; null when the kernel keeps none
-   * for the socket or sent too short a `tcp_info` (then `statsReason` says why).
-   */
-  stats?: SocketStats | null;
-  /**
-   * Why `stats` is null: `not-applicable` for a mini-socket (TIME_WAIT, SYN_RECV request),
-   * which keeps no counters; `not-supported` for a kernel whose `tcp_info` is too short.
-   */
-  statsReason?: "not-supported" | "not-applicable";
-}
+export { NO_CREATED, NO_CREATED_NO_STATS, NO_PIDS, type SockDiagSocket, SocketColumns };
 
 /** Options of {@linkcode decodeSockDiag}. */
 export interface DecodeSockDiagOptions {
@@ -350,11 +317,36 @@ export function decodeSockDiag(
   protocol: Protocol,
   options: DecodeSockDiagOptions = {},
 ): SockDiagBatch {
+  const columns = new SocketColumns(16);
+  const { done, interrupted } = decodeSockDiagInto(bytes, protocol, options, columns);
+  const sockets: SockDiagSocket[] = [];
+  for (let i = 0; i < columns.size; i++) sockets.push(columns.plain(i));
+  return { sockets, done, interrupted };
+}
+
+/**
+ * Like {@linkcode decodeSockDiag}, but adds the sockets to `into` (a dump's columns) instead of
+ * making an object of each.
+ *
+ * @param bytes The received bytes (exactly what `recv` returned).
+ * @param protocol The protocol the dump was for.
+ * @param options Sequence number to accept, counters, link-local scopes, byte order.
+ * @param into Where the sockets go.
+ * @returns Whether the dump is complete or was interrupted.
+ * @throws {SockDiagError} When the kernel answered with an error.
+ * @throws {SockDiagFormatError} When a message is cut short or has an unknown family or state;
+ *   the sockets before it are already in `into`.
+ */
+export function decodeSockDiagInto(
+  bytes: Uint8Array,
+  protocol: Protocol,
+  options: DecodeSockDiagOptions,
+  into: SocketColumns,
+): Omit<SockDiagBatch, "sockets"> {
   const little = options.littleEndian ?? HOST_LITTLE_ENDIAN;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tcp = protocol === "TCP";
   const wantStats = tcp && options.stats === true;
-  const sockets: SockDiagSocket[] = [];
   let done = false;
   let interrupted = false;
   let off = 0;
@@ -382,7 +374,8 @@ export function decodeSockDiag(
       const skip = options.only !== undefined &&
         !options.only.has(view.getUint32(off + NLMSG_HEADER_SIZE + MSG_INODE, little));
       if (!skip) {
-        sockets.push(decodeSocket(bytes, view, off, len, tcp, wantStats, little, options.scopes));
+        const row = addSocket(bytes, view, off, tcp, little, options.scopes, into);
+        if (wantStats) readStats(view, off, len, little, into, row);
       }
     } else if (type === NLMSG_DONE) {
       // A dump's NLMSG_DONE carries its status as an int; negative is -errno.
@@ -402,19 +395,19 @@ export function decodeSockDiag(
     }
     off = next;
   }
-  return { sockets, done, interrupted };
+  return { done, interrupted };
 }
 
-function decodeSocket(
+/** Adds the socket of the message at `off` to `into`; returns its row. */
+function addSocket(
   bytes: Uint8Array,
   view: DataView,
   off: number,
-  len: number,
   tcp: boolean,
-  wantStats: boolean,
   little: boolean,
   scopes: ReadonlyMap<string, number> | undefined,
-): SockDiagSocket {
+  into: SocketColumns,
+): number {
   const m = off + NLMSG_HEADER_SIZE;
   const familyCode = bytes[m + MSG_FAMILY];
   if (familyCode !== AF_INET && familyCode !== AF_INET6) {
@@ -427,11 +420,11 @@ function decodeSocket(
     if (state === null) throw new SockDiagFormatError(off, `unknown TCP state ${bytes[m + 1]}`);
   }
   const localPort = (bytes[m + MSG_SPORT] << 8) | bytes[m + MSG_SPORT + 1];
-  const remotePortRaw = (bytes[m + MSG_DPORT] << 8) | bytes[m + MSG_DPORT + 1];
+  const remotePort = (bytes[m + MSG_DPORT] << 8) | bytes[m + MSG_DPORT + 1];
   const src = m + MSG_SRC;
   const dst = m + MSG_DST;
   const width = v6 ? 16 : 4;
-  let remoteZero = remotePortRaw === 0;
+  let remoteZero = remotePort === 0;
   for (let i = 0; remoteZero && i < width; i++) remoteZero = bytes[dst + i] === 0;
   const hasRemote = state !== "LISTEN" && !remoteZero;
 
@@ -454,26 +447,18 @@ function decodeSocket(
     }
   }
 
-  const inode = view.getUint32(m + MSG_INODE, little);
-  // Every field set here, in one order, so that all sockets share one shape.
-  const socket: SockDiagSocket = {
-    protocol: tcp ? "TCP" : "UDP",
-    family: v6 ? "IPv6" : "IPv4",
+  return into.add(
+    tcp ? "TCP" : "UDP",
+    v6 ? "IPv6" : "IPv4",
+    state,
     localAddress,
     localPort,
     remoteAddress,
-    remotePort: hasRemote ? remotePortRaw : null,
-    state,
-    pids: NO_PIDS,
-    ownerReason: inode === 0 ? "no-owner" : undefined,
-    created: null,
-    unavailable: NO_CREATED,
-    inode,
-    cookie: view.getUint32(m + MSG_COOKIE, little) +
+    remotePort,
+    view.getUint32(m + MSG_INODE, little),
+    view.getUint32(m + MSG_COOKIE, little) +
       view.getUint32(m + MSG_COOKIE + 4, little) * 0x1_0000_0000,
-  };
-  if (wantStats) readStats(view, off, len, little, socket);
-  return socket;
+  );
 }
 
 /** Walks the attributes after the `inet_diag_msg` for `INET_DIAG_INFO`. */
@@ -482,7 +467,8 @@ function readStats(
   off: number,
   len: number,
   little: boolean,
-  socket: SockDiagSocket,
+  into: SocketColumns,
+  row: number,
 ): void {
   const end = off + len;
   let at = off + NLMSG_HEADER_SIZE + INET_DIAG_MSG_SIZE;
@@ -490,30 +476,27 @@ function readStats(
     const rtaLen = view.getUint16(at, little);
     const rtaType = view.getUint16(at + 2, little) & NLA_TYPE_MASK;
     if (rtaLen < RTATTR_HEADER_SIZE || at + rtaLen > end) {
+      into.truncate(row);
       throw new SockDiagFormatError(off, `attribute length ${rtaLen} at byte ${at} overruns`);
     }
     if (rtaType === INET_DIAG_INFO) {
       const info = at + RTATTR_HEADER_SIZE;
       if (rtaLen - RTATTR_HEADER_SIZE < TCPI_NEEDED) {
-        socket.stats = null;
-        socket.statsReason = "not-supported";
-        socket.unavailable = NO_CREATED_NO_STATS["not-supported"];
+        into.setStatsReason(row, "not-supported");
         return;
       }
-      socket.stats = {
+      into.setStats(row, {
         bytesIn: u64(view, info + TCPI_BYTES_RECEIVED, little),
         bytesOut: u64(view, info + TCPI_BYTES_ACKED, little),
         segmentsIn: view.getUint32(info + TCPI_SEGS_IN, little),
         segmentsOut: view.getUint32(info + TCPI_SEGS_OUT, little),
-      };
+      });
       return;
     }
     at += (rtaLen + 3) & ~3;
   }
   // Mini-sockets (TIME_WAIT, SYN_RECV requests) keep no counters, so the kernel sends none.
-  socket.stats = null;
-  socket.statsReason = "not-applicable";
-  socket.unavailable = NO_CREATED_NO_STATS["not-applicable"];
+  into.setStatsReason(row, "not-applicable");
 }
 
 /** A u64 as a number: exact below 2^53 bytes, which no counter reaches. */

@@ -1,7 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { listConnections, openListing, recordOrder } from "../../core/list.ts";
-import type { ProcessInfo, RawSocket, SocketQuery, SocketSource } from "../../core/source.ts";
+import type {
+  ProcessInfo,
+  RawSocket,
+  SocketQuery,
+  SocketRows,
+  SocketSource,
+} from "../../core/source.ts";
 
 const PROCS: Record<number, ProcessInfo> = {
   10: {
@@ -297,6 +303,90 @@ describe("joinRecord via listConnections: fields a backend provides or not", () 
     assert.equal(udp.bytesIn, null);
     assert.equal(udp.unavailable.bytesIn, "not-applicable");
   });
+});
+
+describe("a backend that hands over rows (listSocketRows)", () => {
+  /** The sockets behind row accessors, as a backend that keeps columns offers them. */
+  function rowsOf(sockets: RawSocket[]): SocketRows {
+    return {
+      size: sockets.length,
+      protocol: (i) => sockets[i].protocol,
+      family: (i) => sockets[i].family,
+      localAddress: (i) => sockets[i].localAddress,
+      localPort: (i) => sockets[i].localPort,
+      remoteAddress: (i) => sockets[i].remoteAddress,
+      remotePort: (i) => sockets[i].remotePort,
+      state: (i) => sockets[i].state,
+      pids: (i) => sockets[i].pids,
+      ownerReason: (i) => sockets[i].ownerReason,
+      services: (i) => sockets[i].services,
+      created: (i) => sockets[i].created,
+      stats: (i) => sockets[i].stats,
+      unavailable: (i) => sockets[i].unavailable,
+    };
+  }
+
+  const SOCKETS_WITH_EXTRAS: RawSocket[] = [
+    ...SOCKETS,
+    {
+      protocol: "TCP",
+      family: "IPv6",
+      localAddress: "::1",
+      localPort: 3389,
+      remoteAddress: "::1",
+      remotePort: 50000,
+      state: "ESTABLISHED",
+      pids: [10],
+      services: ["TermService"],
+      created: "2026-11-01T10:00:03.000Z",
+      stats: { bytesIn: 1, bytesOut: 2, segmentsIn: 3, segmentsOut: 4 },
+    },
+    {
+      protocol: "TCP",
+      family: "IPv6",
+      localAddress: "::1",
+      localPort: 3390,
+      remoteAddress: null,
+      remotePort: null,
+      state: "LISTEN",
+      pids: [11],
+      services: null,
+      created: null,
+      stats: null,
+      unavailable: { services: "access-denied", created: "not-supported", stats: "timeout" },
+    },
+  ];
+
+  for (
+    const [what, filters] of [
+      ["no filter", {}],
+      ["a port", { port: [80, 443] }],
+      ["a pid", { pids: [10] }],
+      ["a state", { states: ["LISTEN" as const] }],
+      ["a name", { name: "nginx" }],
+      ["counters", { stats: true }],
+      ["an address", { remote: "10.0.0.0/8" }],
+    ] as const
+  ) {
+    it(`gives the records the same sockets as objects give: ${what}`, async () => {
+      const objects = fakeSource();
+      objects.listSockets = (query) => {
+        objects.queries.push(query);
+        return Promise.resolve(structuredClone(SOCKETS_WITH_EXTRAS));
+      };
+      const rows = fakeSource();
+      rows.listSockets = () => Promise.reject(new Error("the rows should be read"));
+      rows.listSocketRows = (query) => {
+        rows.queries.push(query);
+        return Promise.resolve(rowsOf(structuredClone(SOCKETS_WITH_EXTRAS)));
+      };
+      const expected = await listConnections({ ...filters, source: objects });
+      assert.ok(expected.length > 0);
+      assert.deepEqual(await listConnections({ ...filters, source: rows }), expected);
+      assert.deepEqual(rows.queries, objects.queries);
+      assert.deepEqual(rows.described, objects.described);
+    });
+  }
 });
 
 describe("--tree", () => {

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
-import { dropRepeats, openSockDiag, type SockDiagSocket } from "../../../ffi/linux/netlink.ts";
+import { openSockDiag, type SockDiagSocket } from "../../../ffi/linux/netlink.ts";
 import { PYTHON, start } from "./_children.ts";
 
 function nativeLibc(): Libc | null {
@@ -168,20 +168,5 @@ describe("openSockDiag on this kernel", {
       () => session.dump("TCP", "IPv4"),
       /^Error: Cannot dump sockets: the sock_diag session is closed$/,
     );
-  });
-});
-
-describe("dropRepeats", () => {
-  it("keeps each socket's first answer from the dump's start on, and the array kept in step", () => {
-    const row = (cookie: number) => ({ cookie, inode: cookie * 10 }) as SockDiagSocket;
-    // Two sockets of an earlier table (cookie 1 again among them), then one dump's answers.
-    const rows = [row(1), row(2), row(5), row(1), row(6), row(5), row(5), row(7)];
-    const inodes = rows.map((r) => r.inode);
-    dropRepeats(rows, 2, inodes);
-    assert.deepEqual(rows.map((r) => r.cookie), [1, 2, 5, 1, 6, 7]);
-    assert.deepEqual(inodes, [10, 20, 50, 10, 60, 70]);
-    const alone = [row(3), row(3)];
-    dropRepeats(alone, 0, []);
-    assert.deepEqual(alone.map((r) => r.cookie), [3]);
   });
 });

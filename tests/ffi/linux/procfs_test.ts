@@ -8,6 +8,7 @@ import {
   parsePasswd,
   parseProcNet,
   parseProcStat,
+  parseSockstat,
   parseSystemdUnit,
   ProcfsFormatError,
   startTimeIso,
@@ -208,6 +209,45 @@ describe("parseProcNet on malformed text", () => {
     assert.throws(() => parseProcNet(state, "tcp"), /unknown TCP state 1F/);
     const inode = table(V4_HEADER, `   0: 0100007F:1F90 00000000:0000 0A ${TAIL} x1 1`);
     assert.throws(() => parseProcNet(inode, "tcp"), /bad inode/);
+  });
+});
+
+describe("parseSockstat", () => {
+  it("reads each protocol's sockets in use and the TIME_WAIT count", () => {
+    const v4 = "sockets: used 40158\n" +
+      "TCP: inuse 40051 orphan 0 tw 12 alloc 40051 mem 196\n" +
+      "UDP: inuse 3 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n";
+    const v6 = "TCP6: inuse 4\nUDP6: inuse 2\nUDPLITE6: inuse 0\nRAW6: inuse 0\n" +
+      "FRAG6: inuse 0 memory 0\n";
+    assert.deepEqual(Object.fromEntries(parseSockstat(v4)), {
+      TCP: 40051,
+      "TCP:tw": 12,
+      UDP: 3,
+      UDPLITE: 0,
+      RAW: 0,
+      FRAG: 0,
+    });
+    assert.deepEqual(
+      [parseSockstat(v6).get("TCP6"), parseSockstat(v6).get("UDP6")],
+      [4, 2],
+    );
+  });
+
+  it("leaves out what is not a count", () => {
+    assert.deepEqual(parseSockstat("TCP: inuse x tw -1\nnonsense\n\nUDP: inuse 1e3\n").size, 0);
+  });
+
+  it("is read from this machine, and counts at least the socket a test opens", async () => {
+    const { createServer } = await import("node:net");
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    try {
+      const { readFileSync } = await import("node:fs");
+      const counts = parseSockstat(readFileSync("/proc/net/sockstat", "latin1"));
+      assert.ok((counts.get("TCP") ?? 0) >= 1, JSON.stringify([...counts]));
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 });
 
