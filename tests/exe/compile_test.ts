@@ -109,7 +109,7 @@ Deno.test({
       for (const name of allows) assert.deepEqual(p[name], [], `${name} should be granted`);
       assert.equal(p.prompt, false);
       // The V8 settings of the README's command are baked in too.
-      assert.match(text, /"v8_flags":\[[^\]]*"--max-semi-space-size=4"\]/);
+      assert.match(text, /"v8_flags":\[[^\]]*"--max-semi-space-size=2"\]/);
       // The runtime dependencies go in; the deno binary and build tools stay out.
       assert.ok(text.includes("csv-stringify"), "the runtime dependencies are not embedded");
       // The fd-scan worker is started by URL, so it is embedded only because it is included.
