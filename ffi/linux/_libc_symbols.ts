@@ -45,6 +45,8 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** `ssize_t pread(int fd, void *buf, size_t count, off_t offset)` */
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /** `int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)` */
+  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /**
    * `long syscall(long number, ...)`, bound for `bpf(int cmd, union bpf_attr *attr,
    * unsigned int size)`: glibc and musl pass the arguments on from the registers, so the
@@ -69,6 +71,12 @@ export const SOCK_CLOEXEC = 0x80000;
 export const O_RDONLY = 0;
 /** `O_CLOEXEC` (asm-generic; x86 and arm alike). `O_DIRECTORY` differs by arch: not used. */
 export const O_CLOEXEC = 0x80000;
+/** `SIG_BLOCK` (the same number on x86 and arm). */
+export const SIG_BLOCK = 0;
+/** `SIG_SETMASK` (the same number on x86 and arm). */
+export const SIG_SETMASK = 2;
+/** `sizeof(sigset_t)` in glibc and musl (the kernel reads the first 8 bytes). */
+export const SIGSET_SIZE = 128;
 /** `MSG_TRUNC`: with it, `recv` returns a datagram's real length even when it was cut. */
 export const MSG_TRUNC = 0x20;
 

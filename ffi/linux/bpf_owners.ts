@@ -16,7 +16,7 @@
  */
 import { lookUpBtf } from "./btf.ts";
 import type { OwnerSink } from "./fd_scan.ts";
-import { O_CLOEXEC, O_RDONLY } from "./_libc_symbols.ts";
+import { O_CLOEXEC, O_RDONLY, SIG_BLOCK, SIG_SETMASK, SIGSET_SIZE } from "./_libc_symbols.ts";
 
 /** The C library calls this module makes (a subset of `LIBC_SYMBOLS`). */
 export interface BpfCalls {
@@ -25,6 +25,7 @@ export interface BpfCalls {
   close(fd: number): number;
   read(fd: number, buffer: Uint8Array, length: bigint): number | bigint;
   pread(fd: number, buffer: Uint8Array, length: bigint, offset: bigint): number | bigint;
+  sigprocmask(how: number, set: Uint8Array, old: Uint8Array): number;
 }
 
 /** Where the program reads, in bytes, as this kernel's BTF places the members. */
@@ -64,6 +65,13 @@ const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
 /** Failed reads of the iterator tolerated in a row (the kernel asks for a retry with EAGAIN). */
 const READ_RETRIES = 16;
+/**
+ * Tries at loading the program. The verifier gives up with EAGAIN when a signal arrives while it
+ * works (a sampling profiler sends one every fraction of a millisecond): signals wait while it
+ * runs, and a refusal is tried again, as libbpf does. A program the verifier rejects is rejected
+ * each time, at a millisecond or so a try.
+ */
+const LOAD_TRIES = 3;
 /** Bytes read from the iterator at a time: a multiple of the record size. */
 const READ_BUFFER_SIZE = 256 * 1024;
 
@@ -317,7 +325,19 @@ export function scanOwnersWithBpf(
   load.set(encoder.encode("procconn_owner"), 48); // prog_name, at most 15 chars
   loadView.setUint32(68, BPF_TRACE_ITER, true); // expected_attach_type
   loadView.setUint32(108, iterator, true); // attach_btf_id
-  const program = bpf(BPF_PROG_LOAD, load);
+  let program = -1;
+  // Signals are held (and delivered once the load is over), so that none cuts the verifier short.
+  const held = new Uint8Array(SIGSET_SIZE);
+  const all = new Uint8Array(SIGSET_SIZE).fill(0xff);
+  const holding = calls.sigprocmask(SIG_BLOCK, all, held) === 0;
+  try {
+    for (let attempt = 0; attempt < LOAD_TRIES && program < 0; attempt++) {
+      log[0] = 0;
+      program = bpf(BPF_PROG_LOAD, load);
+    }
+  } finally {
+    if (holding) calls.sigprocmask(SIG_SETMASK, held, new Uint8Array(SIGSET_SIZE));
+  }
   if (program < 0) {
     const said = new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0))))
       .trim().split("\n").pop();

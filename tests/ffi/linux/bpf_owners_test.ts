@@ -184,4 +184,31 @@ describe("scanOwnersWithBpf on this kernel", {
       server.close();
     }
   });
+
+  it("loads the program while a sampling profiler interrupts the verifier with signals", async () => {
+    // The verifier gives up with EAGAIN when a signal comes; a profiler sends SIGPROF every
+    // 50 µs here, so only a load that tries again gets through.
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "procconn-prof-"));
+    try {
+      const engine = new URL("../../../ffi/linux/engine.ts", import.meta.url).href;
+      const script = `const { createLinuxSource } = await import(${JSON.stringify(engine)});
+        const source = createLinuxSource();
+        await source.listSocketRows({ protocols: ["TCP"], families: ["IPv4"] });
+        console.log(JSON.stringify(source.ownerScan));`;
+      const run = new deno!.Command(deno!.execPath(), {
+        args: ["eval", "--cpu-prof", "--cpu-prof-interval=50", `--cpu-prof-dir=${dir}`, script],
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const { code, stdout, stderr } = await run.output();
+      const text = new TextDecoder();
+      assert.equal(code, 0, text.decode(stderr));
+      assert.deepEqual(JSON.parse(text.decode(stdout)), { method: "bpf", bpfUnused: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
