@@ -122,60 +122,73 @@ function listingOrder(
   return recordOrder(keyA, keyB, pidOf);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Sorts records by two numeric keys, then pid, then their index (a stable sort). When the two
- * keys fit one float64 exactly as `keyA * (max keyB + 1) + keyB` (always, unless there are tens of
- * thousands of distinct addresses on both sides), an LSD radix sort over 16-bit digits orders them
- * in a few linear passes, and only runs of records with equal keys (the same endpoints, told apart
- * by pid) are sorted by comparison; otherwise every record is.
+ * Sorts records by two numeric keys, then pid, then their index (a stable sort). Two passes of
+ * the runtime's own sort over 64-bit words, each holding a key in its high bits and a position
+ * in its low bits (so equal keys keep their order): first by the second key, then by the first
+ * key and the position the first pass gave. Only runs of records with equal keys (the same
+ * endpoints, told apart by pid) are then sorted by comparison. A key too large to share a word
+ * with a position (beyond 2^44 at a million records) has every record compared instead.
  *
  * @param keyA The first key of each record (non-negative integers).
  * @param keyB The second key of each record (non-negative integers).
  * @param pidOf Each record's pid (-1 for none).
- * @param limit When (max keyA + 1) * (max keyB + 1) exceeds it, every record is compared
- *   (tests lower it; the default keeps packed keys exact).
+ * @param limit When a key reaches it, every record is compared (tests lower it; the default is
+ *   what fits a word).
  * @returns The record indices in order.
  */
 export function recordOrder(
   keyA: Float64Array,
   keyB: Float64Array,
   pidOf: Float64Array,
-  limit: number = 2 ** 53,
+  limit: number = Infinity,
 ): Uint32Array {
   const n = keyA.length;
   const compare = (x: number, y: number) =>
     (keyA[x] - keyA[y]) || (keyB[x] - keyB[y]) || (pidOf[x] - pidOf[y]) || (x - y);
-  let order = new Uint32Array(n);
-  for (let r = 0; r < n; r++) order[r] = r;
   let maxA = 0;
   let maxB = 0;
   for (let r = 0; r < n; r++) {
     if (keyA[r] > maxA) maxA = keyA[r];
     if (keyB[r] > maxB) maxB = keyB[r];
   }
-  const spanB = maxB + 1;
-  if ((maxA + 1) * spanB > limit) return order.sort(compare);
-
-  const key = new Float64Array(n);
-  for (let r = 0; r < n; r++) key[r] = keyA[r] * spanB + keyB[r];
-  const most = (maxA + 1) * spanB - 1;
-  let spare = new Uint32Array(n);
-  const counts = new Uint32Array(65537);
-  // Each pass is a stable counting sort on one 16-bit digit, the lowest first. Dividing by a
-  // power of two and flooring are exact on these integers.
-  for (let scale = 1; scale <= most; scale *= 65536) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(Math.floor(key[order[i]] / scale) % 65536) + 1]++;
-    for (let d = 1; d <= 65536; d++) counts[d] += counts[d - 1];
-    for (let i = 0; i < n; i++) {
-      const r = order[i];
-      spare[counts[Math.floor(key[r] / scale) % 65536]++] = r;
-    }
-    [order, spare] = [spare, order];
+  const positionBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  if (Math.max(maxA, maxB) >= Math.min(limit, 2 ** (64 - positionBits)) || positionBits > 31) {
+    const order = new Uint32Array(n);
+    for (let r = 0; r < n; r++) order[r] = r;
+    return order.sort(compare);
   }
+
+  const words = new BigUint64Array(n);
+  const halves = new Uint32Array(words.buffer);
+  const lowAt = LITTLE_ENDIAN ? 0 : 1;
+  const highAt = 1 - lowAt;
+  const positions = 2 ** positionBits;
+  const lowSpan = 2 ** (32 - positionBits);
+  const mask = positions - 1;
+  /** Writes word `w` as `key * 2^positionBits + position`. */
+  const pack = (w: number, key: number, position: number) => {
+    const high = Math.floor(key / lowSpan);
+    halves[2 * w + highAt] = high;
+    halves[2 * w + lowAt] = (key - high * lowSpan) * positions + position;
+  };
+
+  const byB = new Uint32Array(n);
+  for (let r = 0; r < n; r++) pack(r, keyB[r], r);
+  words.sort();
+  for (let p = 0; p < n; p++) byB[p] = halves[2 * p + lowAt] & mask;
+  for (let p = 0; p < n; p++) pack(p, keyA[byB[p]], p);
+  words.sort();
+  const order = new Uint32Array(n);
+  for (let q = 0; q < n; q++) order[q] = byB[halves[2 * q + lowAt] & mask];
+
   for (let start = 0; start < n;) {
+    const a = keyA[order[start]];
+    const b = keyB[order[start]];
     let end = start + 1;
-    while (end < n && key[order[end]] === key[order[start]]) end++;
+    while (end < n && keyA[order[end]] === a && keyB[order[end]] === b) end++;
     if (end - start > 1) order.subarray(start, end).sort(compare);
     start = end;
   }
