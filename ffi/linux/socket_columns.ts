@@ -38,7 +38,10 @@ export type StatsReason = "not-supported" | "not-applicable";
 export interface SockDiagSocket extends RawSocket {
   /** The socket's inode number; 0 when no file refers to it (TIME_WAIT, not yet accepted). */
   inode: number;
-  /** The kernel's cookie of the socket: unique among the sockets of this boot. */
+  /**
+   * The kernel's cookie of the socket: unique among the sockets of this boot. 0 for a socket
+   * read from `/proc/net`, which does not show it.
+   */
   cookie: number;
   /**
    * TCP byte and segment counters, when they were asked for; null when the kernel keeps none
@@ -142,7 +145,7 @@ export class SocketColumns implements SocketRows {
    * @param remoteAddress Remote address text, or null (listening TCP, unconnected UDP).
    * @param remotePort Remote port (ignored without a remote address).
    * @param inode Inode number; 0 when no file refers to the socket.
-   * @param cookie The kernel's cookie of the socket.
+   * @param cookie The kernel's cookie of the socket (0 when the source does not give one).
    * @returns The row number.
    */
   add(
