@@ -56,6 +56,7 @@ export {
   type ProcessSummary,
   type RawSocket,
   type SocketQuery,
+  type SocketRows,
   type SocketSource,
   type SocketStats,
   UnsupportedPlatformError,
