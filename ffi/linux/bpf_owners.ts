@@ -71,7 +71,7 @@ const READ_RETRIES = 16;
  * runs, and a refusal is tried again, as libbpf does. A program the verifier rejects is rejected
  * each time, at a millisecond or so a try.
  */
-const LOAD_TRIES = 3;
+export const LOAD_TRIES = 3;
 /** Bytes read from the iterator at a time: a multiple of the record size. */
 const READ_BUFFER_SIZE = 256 * 1024;
 

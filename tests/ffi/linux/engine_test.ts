@@ -12,7 +12,7 @@ import {
 import { defaultSource } from "../../../ffi/mod.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "../../../ffi/linux/_libc.ts";
 import type { ProcessInfo, RawSocket } from "../../../core/source.ts";
-import { bpfOwnersBlocker } from "../../../ffi/linux/bpf_owners.ts";
+import { bpfOwnersBlocker, LOAD_TRIES } from "../../../ffi/linux/bpf_owners.ts";
 import { files } from "../../../ffi/_files.ts";
 import { NODE, PYTHON, type Running, start } from "./_children.ts";
 
@@ -734,7 +734,8 @@ describe("createLinuxSource through netlink sock_diag", {
       const source = createLinuxSource();
       symbols.syscall = () => (calls++, -1n);
       const rows = await source.listSockets(ALL);
-      assert.equal(calls, 1, "one program load tried");
+      // A refused load is tried a few times (a signal may have cut the verifier short).
+      assert.equal(calls, LOAD_TRIES, "one listing's program loads tried");
       assert.deepEqual(source.ownerScan, {
         method: "fd-scan",
         bpfUnused: "the kernel refused the iterator program",
@@ -747,7 +748,7 @@ describe("createLinuxSource through netlink sock_diag", {
       );
       // The same source does not try again; insisting on BPF fails, and says why.
       await source.listSockets(ALL);
-      assert.equal(calls, 1);
+      assert.equal(calls, LOAD_TRIES);
       assert.equal(source.ownerScan?.bpfUnused, "the kernel refused the iterator program");
       await assert.rejects(
         createLinuxSource({ bpfOwners: true }).listSockets(ALL),
