@@ -16,13 +16,7 @@ import { formatIPv6 } from "../../core/address.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
 import { ipv4Text } from "./_ipv4_text.ts";
 import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
-import {
-  NO_CREATED,
-  NO_CREATED_NO_STATS,
-  NO_PIDS,
-  type SockDiagSocket,
-  SocketColumns,
-} from "./socket_columns.ts";
+import { type SockDiagSocket, SocketColumns } from "./socket_columns.ts";
 
 /** `NETLINK_SOCK_DIAG` (linux/netlink.h): the netlink protocol of socket dumps. */
 export const NETLINK_SOCK_DIAG = 4;
@@ -198,7 +192,7 @@ export function kernelAddress(littleEndian = HOST_LITTLE_ENDIAN): Uint8Array {
   return bytes;
 }
 
-export { NO_CREATED, NO_CREATED_NO_STATS, NO_PIDS, type SockDiagSocket, SocketColumns };
+export { type SockDiagSocket, SocketColumns };
 
 /** Options of {@linkcode decodeSockDiag}. */
 export interface DecodeSockDiagOptions {
