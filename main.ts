@@ -48,9 +48,21 @@ export async function main(args: readonly string[]): Promise<number> {
       writeError(`procconn: ${err.message}`);
       return 2;
     }
-    writeError(`procconn: ${err instanceof Error ? err.message : String(err)}`);
+    writeError(`procconn: ${(await explained(err)).message}`);
     return 1;
   }
+}
+
+/**
+ * The error to report for `err`. A record that failed the listing's check comes as an
+ * `InvalidConnectionError`, which has not named the fields yet: that needs the schema, which
+ * is loaded for it here (and only here).
+ */
+async function explained(err: unknown): Promise<Error> {
+  if (!(err instanceof Error)) return new Error(String(err));
+  if (err.name !== "InvalidConnectionError") return err;
+  const { explainInvalid, InvalidConnectionError } = await import("./core/check.ts");
+  return err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
 }
 
 if (import.meta.main) {

@@ -5,7 +5,7 @@ import { listConnections } from "../core/list.ts";
 import { createChangeTracker } from "../core/diff.ts";
 import { defaultSource } from "../ffi/mod.ts";
 // As `watch` lists: one source for every refresh (on Linux it keeps its fd-scan worker).
-const source = defaultSource({ repeated: true });
+const source = await defaultSource({ repeated: true });
 try {
   const tracker = createChangeTracker();
   const cache = {};

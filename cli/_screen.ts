@@ -7,7 +7,7 @@
 import process from "node:process";
 import type { ChangeKind } from "../core/diff.ts";
 import type { Connection } from "../core/record.ts";
-import { TCP_STATES } from "../core/record.ts";
+import { TCP_STATES } from "../core/fields.ts";
 import { createTableFormatter } from "../formatters/table.ts";
 
 /** What `watch` needs from the terminal; tests pass a fake. */

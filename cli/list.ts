@@ -32,7 +32,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
   const width = terminalWidth();
   const view = { fields: request.fields, width, color: request.color && width > 0 };
   if (request.groupBy === "process") {
-    const source = defaultSource({ bpf: request.bpf });
+    const source = await defaultSource({ bpf: request.bpf });
     const rows = await listConnections({ ...request.filters, ...request.enrich, source });
     reportGaps(rows);
     const { formatGroups } = await import("../formatters/group.ts");
@@ -42,7 +42,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
     return;
   }
   // Records are made as they are written, so they need not all be held at once.
-  const source = defaultSource({ bpf: request.bpf });
+  const source = await defaultSource({ bpf: request.bpf });
   const listing = await openListing({ ...request.filters, ...request.enrich, source });
   const formatter = await loadFormatter(request.format, view);
   const gaps = new GapCounter();
@@ -63,7 +63,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
  * @param out Where to write.
  */
 export async function runTree(request: CliRequest, out: TextWriter): Promise<void> {
-  const backend = defaultSource({ bpf: request.bpf });
+  const backend = await defaultSource({ bpf: request.bpf });
   if (!backend.listProcesses) {
     throw new Error(`The ${backend.name} backend cannot list processes`);
   }

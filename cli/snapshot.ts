@@ -139,7 +139,7 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
   if (format !== "csv" && format !== "ndjson") {
     throw new UsageError(`snapshot writes csv or ndjson, not "${format}"`);
   }
-  const source = deps.source ?? defaultSource({ bpf: request.bpf });
+  const source = deps.source ?? await defaultSource({ bpf: request.bpf });
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const text = renderSnapshot(rows, {
     format,

@@ -91,7 +91,7 @@ async function refreshLoop(
   onRefresh: (rows: Connection[], time: Date) => Promise<void>,
 ): Promise<void> {
   // Made for repeated listings: the Linux source keeps its fd-scan worker between refreshes.
-  const source = deps.source ?? defaultSource({ repeated: true, bpf: request.bpf });
+  const source = deps.source ?? await defaultSource({ repeated: true, bpf: request.bpf });
   const cache: EnrichmentCache = {}; // hashes and DNS answers survive refreshes
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? timer;

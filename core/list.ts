@@ -6,16 +6,16 @@
  */
 import { compareAddressText } from "./address.ts";
 import { type FilterOptions, nameMatcher, type SocketEndpoint, socketPredicate } from "./filter.ts";
+import { checkListed, explainInvalid, InvalidConnectionError, prepareCheck } from "./check.ts";
 import {
-  type Connection,
   type ExplainableField,
   FAMILIES,
   PROTOCOLS,
   type Reason,
   TCP_STATES,
   type TcpState,
-  validateConnection,
-} from "./record.ts";
+} from "./fields.ts";
+import type { Connection } from "./record.ts";
 import type {
   ProcessField,
   ProcessInfo,
@@ -415,7 +415,12 @@ function joinRow(
  * ```
  */
 export async function listConnections(options: ListOptions = {}): Promise<Connection[]> {
-  return Array.from(await openListing(options));
+  const listing = await openListing(options);
+  try {
+    return Array.from(listing);
+  } catch (err) {
+    throw err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
+  }
 }
 
 /**
@@ -433,7 +438,9 @@ export interface Listing extends Iterable<Connection> {
  * holding them all. With `hash` or `resolve` the records are made up front (the lookups run
  * concurrently over all of them), and the listing just hands them out.
  *
- * A record that fails validation throws from the iteration, when it is reached.
+ * A record that fails validation throws from the iteration, when it is reached: a `TypeError`
+ * that names its bad fields, or, when zod is not loaded (nothing imported `record.ts` or
+ * `mod.ts`), an `InvalidConnectionError`, which `explainInvalid` (`check.ts`) turns into that.
  *
  * @param options Filters, enrichments, and optionally the backend to read from.
  * @returns The listing; iterate it once or several times (records are rebuilt each time).
@@ -455,7 +462,8 @@ export interface Listing extends Iterable<Connection> {
  * ```
  */
 export async function openListing(options: ListOptions = {}): Promise<Listing> {
-  const source = options.source ?? (await import("../ffi/mod.ts")).defaultSource();
+  const source = options.source ?? await (await import("../ffi/mod.ts")).defaultSource();
+  await prepareCheck();
 
   // --tree: the selection (pids and/or name) becomes roots, and their descendants join in.
   let wantedPids = options.pids ? new Set(options.pids) : null;
@@ -589,7 +597,11 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     const rows = Array.from(order, build);
     await enrich(rows, options);
     // Checked in place: the schema has no transforms, so zod's copy would only double the memory.
-    for (const row of rows) validateConnection(row);
+    try {
+      for (const row of rows) checkListed(row);
+    } catch (err) {
+      throw err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
+    }
     return { size: rows.length, [Symbol.iterator]: () => rows[Symbol.iterator]() };
   }
   return {
@@ -597,7 +609,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     *[Symbol.iterator]() {
       for (const index of order) {
         const row = build(index);
-        validateConnection(row);
+        checkListed(row);
         yield row;
       }
     },

@@ -8,6 +8,7 @@ import { z } from "./_zod.ts";
 // @ts-types="./_connection_check.d.ts"
 import { checkConnection } from "../gen/connection_check.js";
 import { connectionSchema, type ConnectionSchemaType } from "./schema.ts";
+import { useSchemaCheck } from "./check.ts";
 
 export {
   CONNECTION_FIELDS,
@@ -31,7 +32,8 @@ export type Connection = z.infer<ConnectionSchemaType>;
  * were installed, so that a listing neither builds the schema nor compiles it (about 30 ms on a
  * slow machine). It returns false for a record the schema may reject; the schema itself then
  * decides, and names what is wrong. Where the install could not compile it (no esbuild), the
- * schema is compiled on first use instead.
+ * schema is compiled on first use instead. A listing that has not loaded this module runs the
+ * compiled check alone (`check.ts`), and loads this module only for a record that fails it.
  */
 let check: ((record: unknown) => boolean) | undefined;
 
@@ -67,3 +69,6 @@ export function validateConnection(record: unknown): Connection {
   const where = result.error.issues.map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`);
   throw new TypeError(`Invalid connection record: ${where.join("; ")}`);
 }
+
+// From now on a listing's check names the fields of a bad record at once (check.ts).
+useSchemaCheck(validateConnection);

@@ -1,12 +1,12 @@
 /**
  * Picks the socket backend for the running OS. Each backend has the same shape
- * (`SocketSource`); an OS without one gets a backend that fails with a typed error.
+ * (`SocketSource`); an OS without one gets a backend that fails with a typed error. Only the
+ * running OS's backend is loaded: on Linux the Windows one is some twenty modules that would
+ * only slow the start.
  *
  * @module
  */
 import { type SocketSource, UnsupportedPlatformError } from "../core/source.ts";
-import { createLinuxSource } from "./linux/engine.ts";
-import { createWindowsSource } from "./windows/engine.ts";
 import { osName } from "./_runtime.ts";
 
 /** Options of {@linkcode defaultSource}. */
@@ -24,20 +24,28 @@ export interface DefaultSourceOptions {
 }
 
 /**
- * Returns the backend for this OS.
+ * Loads and returns the backend for this OS.
  *
  * @param options Whether the source is for repeated listings, and may use BPF on Linux.
  * @returns The platform's socket source.
  * @throws {UnsupportedPlatformError} On an OS procconn has no backend for.
+ *
+ * @example
+ * ```ts ignore
+ * import { defaultSource } from "./mod.ts";
+ * const source = await defaultSource();
+ * const sockets = await source.listSockets({});
+ * ```
  */
-export function defaultSource(options: DefaultSourceOptions = {}): SocketSource {
+export async function defaultSource(options: DefaultSourceOptions = {}): Promise<SocketSource> {
   const os = osName();
   if (os === "linux") {
+    const { createLinuxSource } = await import("./linux/engine.ts");
     return createLinuxSource({
       keepScanWorker: options.repeated === true,
       ...(options.bpf === false ? { bpfOwners: false } : {}),
     });
   }
-  if (os === "windows") return createWindowsSource();
+  if (os === "windows") return (await import("./windows/engine.ts")).createWindowsSource();
   throw new UnsupportedPlatformError(os);
 }

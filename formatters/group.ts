@@ -5,7 +5,7 @@
  * @module
  */
 import type { Connection, Reason } from "../core/record.ts";
-import { TCP_STATES } from "../core/record.ts";
+import { TCP_STATES } from "../core/fields.ts";
 import { checkFields, jsonReplacer, projectRow } from "./_cell.ts";
 import { cut, sanitize } from "./_width.ts";
 import { createTableFormatter } from "./table.ts";

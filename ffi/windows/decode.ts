@@ -11,7 +11,7 @@
  * @module
  */
 import { formatIPv4, formatIPv6 } from "../../core/address.ts";
-import { TCP_STATES, type TcpState } from "../../core/record.ts";
+import { TCP_STATES, type TcpState } from "../../core/fields.ts";
 import type { RawSocket } from "../../core/source.ts";
 
 /** Bytes of MIB_TCPROW_OWNER_PID. */

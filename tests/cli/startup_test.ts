@@ -55,15 +55,45 @@ describe("start-up", () => {
     assert.ok(loaded.includes("cli/args.ts"), loaded.join("\n"));
   });
   it("a listing loads no Node built-in", () => {
-    const loaded = staticClosure("cli/list.ts");
+    // On Linux: the command's modules, and the engine ffi/mod.ts loads for this OS.
+    const command = staticClosure("cli/list.ts");
+    assert.ok(command.includes("ffi/mod.ts"), command.join("\n"));
+    const loaded = [...new Set([...command, ...staticClosure("ffi/linux/engine.ts")])];
     assert.deepEqual(loaded.filter((m) => m.startsWith("node:")), []);
-    assert.ok(loaded.includes("ffi/linux/engine.ts"), loaded.join("\n"));
-    // zod comes from its one-module bundle (scripts/bundle_zod.mjs), not the package's modules.
-    assert.ok(loaded.includes("gen/zod.js"), "the schema library is loaded");
-    // Records are checked by the schema as compiled at install (scripts/bundle_zod.mjs).
+    // Records are checked by the schema as compiled at install (scripts/bundle_zod.mjs); zod
+    // itself is loaded only to name the fields of a record that fails (core/check.ts).
     assert.ok(loaded.includes("gen/connection_check.js"), "the compiled check is loaded");
-    assert.deepEqual(loaded.filter((m) => m.includes("node_modules/zod/")), []);
+    assert.deepEqual(
+      loaded.filter((m) =>
+        /node_modules\/zod\/|^gen\/zod\.js$|^core\/(_zod|schema|record)\.ts$/.test(m)
+      ),
+      [],
+    );
+    // Only the running OS's engine is loaded (ffi/mod.ts imports each on demand).
+    assert.deepEqual(loaded.filter((m) => m.startsWith("ffi/windows/")), []);
     // The CSV writer is loaded only for --format csv.
     assert.deepEqual(loaded.filter((m) => /csv-stringify|^formatters\/csv\.ts$/.test(m)), []);
+  });
+  it("a record that fails the check of a listing without zod is named in full once explained", () => {
+    // A fresh runtime that imports the check alone, as a listing does.
+    const code = `
+      import { checkListed, explainInvalid, InvalidConnectionError } from "./core/check.ts";
+      let error;
+      try {
+        checkListed({ protocol: "TCP", family: "IPv4", localAddress: "", localPort: 1 });
+      } catch (err) {
+        error = err;
+      }
+      const explained = await explainInvalid(error);
+      console.log(JSON.stringify({
+        fromCheck: error instanceof InvalidConnectionError,
+        explained: explained.message,
+      }));
+    `;
+    const r = spawnSync(DENO, ["eval", "--ext=ts", code], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const { fromCheck, explained } = JSON.parse(r.stdout);
+    assert.equal(fromCheck, true, "zod was not loaded, so the check threw its own error");
+    assert.match(explained, /^Invalid connection record: localAddress: .*remoteAddress: /);
   });
 });

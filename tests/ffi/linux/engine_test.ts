@@ -709,7 +709,7 @@ describe("createLinuxSource through netlink sock_diag", {
       await off.listSockets(ALL);
       assert.deepEqual(off.ownerScan, { method: "fd-scan", bpfUnused: "turned off" });
       // As the CLI's --no-bpf asks for it.
-      const cli = defaultSource({ bpf: false }) as LinuxSocketSource;
+      const cli = (await defaultSource({ bpf: false })) as LinuxSocketSource;
       await cli.listSockets(ALL);
       assert.deepEqual(cli.ownerScan, { method: "fd-scan", bpfUnused: "turned off" });
       const selected = await source.listSockets({ ...ALL, pids: [sPid] });
