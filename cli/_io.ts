@@ -22,8 +22,12 @@ export class BrokenPipe extends Error {
 
 /** A text sink. */
 export interface TextWriter {
-  /** Queues text; flushes when enough is buffered. */
-  write(text: string): Promise<void>;
+  /**
+   * Queues text, and flushes when enough is buffered. Returns the flush's promise when it
+   * flushed, and nothing when it only queued: a loop that writes many small pieces awaits only
+   * the writes that flush, not one promise per piece.
+   */
+  write(text: string): Promise<void> | undefined;
   /** Writes everything still buffered. */
   flush(): Promise<void>;
 }
@@ -107,11 +111,11 @@ export function stdoutWriter(highWater = 64 * 1024): TextWriter {
     }
   };
   return {
-    async write(text: string) {
+    write(text: string) {
       if (!text) return;
       parts.push(text);
       size += text.length;
-      if (size >= highWater) await flush();
+      return size >= highWater ? flush() : undefined;
     },
     flush,
   };

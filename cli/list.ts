@@ -49,7 +49,9 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
   await out.write(formatter.begin());
   for (const row of listing) {
     gaps.add(row);
-    await out.write(formatter.record(row));
+    // Awaited only when it flushed: one promise per 64 KiB, not per record.
+    const flushed = out.write(formatter.record(row));
+    if (flushed) await flushed;
   }
   await out.write(formatter.end());
   await out.flush();

@@ -64,4 +64,25 @@ describe("stdout writer", () => {
       assert.ok(Buffer.compare(r.stdout, expected) === 0, "the bytes differ");
     });
   }
+  it("hands back a promise only for the writes that flush, and writes everything in order", () => {
+    const code = `
+      import { stdoutWriter } from "./cli/_io.ts";
+      const out = stdoutWriter(16);
+      const answers = [];
+      for (const text of ["abc", "", "defghijklmnop", "qr"]) {
+        const flushed = out.write(text);
+        answers.push(flushed instanceof Promise ? "flushed" : String(flushed));
+        await flushed;
+      }
+      await out.flush();
+      console.error(JSON.stringify(answers));
+    `;
+    const r = spawnSync(Deno.execPath(), ["eval", "--ext=ts", code], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "abcdefghijklmnopqr");
+    assert.deepEqual(JSON.parse(r.stderr), ["undefined", "undefined", "flushed", "undefined"]);
+  });
 });
