@@ -45,6 +45,16 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** `ssize_t pread(int fd, void *buf, size_t count, off_t offset)` */
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /**
+   * `void *memmem(const void *haystack, size_t haystacklen, const void *needle,
+   * size_t needlelen)`: a GNU extension that glibc and musl have. The result is taken as an
+   * address (0 for NULL), to subtract the haystack's from.
+   */
+  memmem: {
+    parameters: ["buffer", "usize", "buffer", "usize"],
+    result: "usize",
+    optional: true,
+  },
   /** `int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)` */
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /**

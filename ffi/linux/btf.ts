@@ -30,10 +30,18 @@ export interface BtfAnswer {
   members: Map<string, number>;
 }
 
+/**
+ * Finds the first place `needle` occurs in `haystack`: its index, or -1. `memmem` from the C
+ * library is much faster than {@linkcode findBytes} at it.
+ */
+export type BtfFind = (haystack: Uint8Array, needle: Uint8Array) => number;
+
 /** Options of {@linkcode lookUpBtf}. */
 export interface BtfOptions {
   /** Bytes read at a time (default 256 KiB); a type record longer than that is read whole. */
   chunkSize?: number;
+  /** How names are searched for in the string section (default {@linkcode findBytes}). */
+  find?: BtfFind;
 }
 
 /** `BTF_MAGIC` as a little-endian u16 reads it; a big-endian blob reads 0x9feb. */
@@ -88,8 +96,35 @@ function readFully(read: BtfRead, offset: number, into: Uint8Array): number {
 }
 
 /**
- * Finds where each wanted name starts in the string section. Names in vmlinux BTF are stored
- * once each, whole; a name found only as the tail of a longer one is not found.
+ * The first place `needle` occurs in `haystack`, or -1: a search in JavaScript, for when no
+ * faster one is at hand. It tries each place the needle's first byte occurs.
+ *
+ * @param haystack Where to search.
+ * @param needle What to search for (at least one byte).
+ * @returns The index of its first occurrence, or -1.
+ *
+ * @example
+ * ```ts
+ * import { findBytes } from "./btf.ts";
+ * findBytes(new Uint8Array([0, 1, 2, 0, 1, 3]), new Uint8Array([1, 3])); // 4
+ * ```
+ */
+export function findBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  const last = haystack.length - needle.length;
+  for (let i = haystack.indexOf(needle[0]); i !== -1 && i <= last;) {
+    let k = 1;
+    while (k < needle.length && haystack[i + k] === needle[k]) k++;
+    if (k === needle.length) return i;
+    i = haystack.indexOf(needle[0], i + 1);
+  }
+  return -1;
+}
+
+/**
+ * Finds where each wanted name starts in the string section: the first place it occurs whole,
+ * with a NUL before and after it. Names in vmlinux BTF are stored once each, whole; a name found
+ * only as the tail of a longer one is not found. The section is read a chunk at a time, each
+ * chunk overlapping the last by a needle's length less one byte, so no name is cut in two.
  */
 function findNames(
   read: BtfRead,
@@ -97,42 +132,28 @@ function findNames(
   length: number,
   names: readonly string[],
   buffer: Uint8Array,
+  find: BtfFind,
 ): Map<string, number> {
   const encoder = new TextEncoder();
-  const wanted = names.map((name) => encoder.encode(name));
-  const longest = Math.max(...wanted.map((bytes) => bytes.length));
-  const firstBytes = new Uint8Array(256);
-  for (const bytes of wanted) firstBytes[bytes[0]] = 1;
+  const needles = names.map((name) => encoder.encode(`\0${name}\0`));
+  const overlap = Math.max(...needles.map((needle) => needle.length)) - 1;
+  if (overlap >= buffer.length) {
+    throw new RangeError(`Invalid chunk size ${buffer.length}: a name is longer than a chunk`);
+  }
   const found = new Map<string, number>();
-  // Each chunk starts at a string's first byte.
   let base = 0;
-  while (base < length && found.size < wanted.length) {
+  while (base < length && found.size < names.length) {
     const size = Math.min(buffer.length, length - base);
     const got = readFully(read, start + base, buffer.subarray(0, size));
     if (got < size) throw new RangeError(`Invalid BTF: the string section ends early at ${base}`);
-    const last = base + got >= length;
-    let i = 0;
-    for (;;) {
-      const end = buffer.indexOf(0, i);
-      // A string cut by the chunk's end is read again from its start.
-      if (end < 0 || end >= got) {
-        if (last) i = got;
-        break;
-      }
-      const stringLength = end - i;
-      if (stringLength <= longest && firstBytes[buffer[i]] === 1) {
-        for (let w = 0; w < wanted.length; w++) {
-          const bytes = wanted[w];
-          if (bytes.length !== stringLength) continue;
-          let same = true;
-          for (let k = 0; k < stringLength && same; k++) same = buffer[i + k] === bytes[k];
-          if (same && !found.has(names[w])) found.set(names[w], base + i);
-        }
-      }
-      i = end + 1;
+    const chunk = buffer.subarray(0, got);
+    for (let w = 0; w < names.length; w++) {
+      if (found.has(names[w])) continue;
+      const at = find(chunk, needles[w]);
+      if (at >= 0) found.set(names[w], base + at + 1);
     }
-    if (i === 0) throw new RangeError(`Invalid BTF: a string at ${base} is longer than a chunk`);
-    base += i;
+    if (base + got >= length) break;
+    base += got - overlap;
   }
   return found;
 }
@@ -191,6 +212,7 @@ export function lookUpBtf(read: BtfRead, query: BtfQuery, options: BtfOptions = 
     stringLength,
     [...new Set([...query.funcs, ...structNames, ...memberNames])],
     buffer,
+    options.find ?? findBytes,
   );
 
   const answer: BtfAnswer = { funcs: new Map(), members: new Map() };

@@ -5,11 +5,13 @@ import process from "node:process";
 import {
   bpfOwnersBlocker,
   decodeOwnerRecords,
+  memmemFind,
   OWNER_RECORD_SIZE,
   ownerProgram,
   scanOwnersWithBpf,
 } from "../../../ffi/linux/bpf_owners.ts";
 import { loadLibc } from "../../../ffi/linux/_libc.ts";
+import { findBytes, lookUpBtf } from "../../../ffi/linux/btf.ts";
 import { scanSocketOwners } from "../../../ffi/linux/processes.ts";
 import { files } from "../../../ffi/_files.ts";
 
@@ -183,6 +185,39 @@ describe("scanOwnersWithBpf on this kernel", {
     } finally {
       server.close();
     }
+  });
+
+  it("looks names up in the kernel's BTF through memmem as through the search in JavaScript", () => {
+    const libc = loadLibc();
+    assert.ok(libc.symbols.memmem, "this C library has memmem");
+    const find = memmemFind(libc.symbols.memmem);
+    const text = new TextEncoder().encode("\0ab\0abc\0abcd\0");
+    for (
+      const [haystack, needle] of [
+        [text, "\0abc\0"],
+        [text, "\0abcd\0"],
+        [text, "\0ab\0"],
+        [text, "\0bc\0"],
+        [text.subarray(3), "\0abc\0"], // not at the start of its buffer
+        [text.subarray(4), "\0abc\0"],
+      ] as const
+    ) {
+      const bytes = new TextEncoder().encode(needle);
+      assert.equal(find(haystack, bytes), findBytes(haystack, bytes), JSON.stringify(needle));
+    }
+    const blob = deno!.readFileSync("/sys/kernel/btf/vmlinux");
+    const read = (offset: number, into: Uint8Array) => {
+      const part = blob.subarray(offset, offset + into.length);
+      into.set(part);
+      return part.length;
+    };
+    const query = {
+      funcs: ["bpf_iter_task_file", "bpf_iter_tcp"],
+      structs: { file: ["f_inode"], inode: ["i_mode", "i_ino"], task_struct: ["tgid", "pid"] },
+    };
+    const viaMemmem = lookUpBtf(read, query, { find });
+    assert.deepEqual(viaMemmem, lookUpBtf(read, query));
+    assert.ok(viaMemmem.funcs.has("bpf_iter_task_file") && viaMemmem.members.size === 5);
   });
 
   it("loads the program while a sampling profiler interrupts the verifier with signals", async () => {

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { type BtfRead, lookUpBtf } from "../../../ffi/linux/btf.ts";
+import { type BtfRead, findBytes, lookUpBtf } from "../../../ffi/linux/btf.ts";
 
 /** A type record: kind, its name, the `size`/`type` word and the trailing words. */
 interface TypeSpec {
@@ -117,19 +117,38 @@ describe("lookUpBtf", () => {
   });
 
   it("gives the same answer whatever the read size, with short reads", () => {
-    // Padding strings push the wanted names across many chunk edges.
+    // Padding strings push the wanted names across many chunk edges; some hold a wanted name
+    // inside a longer one, which must not count.
     const padding = Array.from(
       { length: 200 },
-      (_, i) => `padding_name_${i}_${"x".repeat(i % 40)}`,
+      (_, i) =>
+        i % 7 === 0
+          ? ["my_file", "file_operations", "xinode", "tgid_", "bpf_iter_task_files"][i % 5]
+          : `padding_name_${i}_${"x".repeat(i % 40)}`,
     );
     const bytes = blob(KERNEL, padding);
     const expected = lookUpBtf(reader(bytes), QUERY);
+    assert.deepEqual(expected, lookUpBtf(reader(blob(KERNEL)), QUERY));
     for (const chunkSize of [64, 65, 100, 128, 333]) {
       for (const most of [Infinity, 7]) {
         const answer = lookUpBtf(reader(bytes, most), QUERY, { chunkSize });
         assert.deepEqual(answer, expected, `chunk ${chunkSize}, reads of at most ${most}`);
       }
     }
+  });
+
+  it("searches the string section with the find it is given", () => {
+    let calls = 0;
+    const counting = (haystack: Uint8Array, needle: Uint8Array) => {
+      calls++;
+      return findBytes(haystack, needle);
+    };
+    const answer = lookUpBtf(reader(blob(KERNEL)), QUERY, { find: counting });
+    assert.deepEqual(answer, lookUpBtf(reader(blob(KERNEL)), QUERY));
+    assert.ok(calls >= 7, `${calls} searches`);
+    // A find that never finds: nothing is known, and nothing is made up.
+    const none = lookUpBtf(reader(blob(KERNEL)), QUERY, { find: () => -1 });
+    assert.deepEqual(none, { funcs: new Map(), members: new Map() });
   });
 
   it("reads a struct longer than a chunk whole", () => {
@@ -193,5 +212,30 @@ describe("lookUpBtf", () => {
     assert.equal(answer.members.get("file.f_inode")! % 8, 0);
     assert.equal(answer.members.get("inode.i_ino")! % 8, 0);
     assert.equal(answer.members.get("task_struct.tgid")! % 4, 0);
+  });
+});
+
+describe("findBytes", () => {
+  it("finds the first occurrence of a needle, as a search over text does", () => {
+    let state = 7;
+    const next = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let trial = 0; trial < 500; trial++) {
+      // A small alphabet, so needles occur, partly, often.
+      const text = Array.from(
+        { length: Math.floor(next() * 60) },
+        () => "ab\0"[Math.floor(next() * 3)],
+      )
+        .join("");
+      const needle = Array.from(
+        { length: 1 + Math.floor(next() * 4) },
+        () => "ab\0"[Math.floor(next() * 3)],
+      ).join("");
+      const bytes = (t: string) => new TextEncoder().encode(t);
+      assert.equal(
+        findBytes(bytes(text), bytes(needle)),
+        text.indexOf(needle),
+        `${JSON.stringify(text)} ${JSON.stringify(needle)}`,
+      );
+    }
   });
 });
