@@ -125,12 +125,13 @@ function listingOrder(
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * Sorts records by two numeric keys, then pid, then their index (a stable sort). Two passes of
- * the runtime's own sort over 64-bit words, each holding a key in its high bits and a position
- * in its low bits (so equal keys keep their order): first by the second key, then by the first
- * key and the position the first pass gave. Only runs of records with equal keys (the same
- * endpoints, told apart by pid) are then sorted by comparison. A key too large to share a word
- * with a position (beyond 2^44 at a million records) has every record compared instead.
+ * Sorts records by two numeric keys, then pid, then their index (a stable sort), with the
+ * runtime's own sort over 64-bit words that hold a key in their high bits and a position in
+ * their low bits (so equal keys keep their order). When both keys fit one word, one sort does;
+ * else two: first by the second key, then by the first key and the position the first sort
+ * gave. Only runs of records with equal keys (the same endpoints, told apart by pid) are then
+ * sorted by comparison. A key too large to share a word with a position (beyond 2^44 at a
+ * million records) has every record compared instead.
  *
  * @param keyA The first key of each record (non-negative integers).
  * @param keyB The second key of each record (non-negative integers).
@@ -175,14 +176,22 @@ export function recordOrder(
     halves[2 * w + lowAt] = (key - high * lowSpan) * positions + position;
   };
 
-  const byB = new Uint32Array(n);
-  for (let r = 0; r < n; r++) pack(r, keyB[r], r);
-  words.sort();
-  for (let p = 0; p < n; p++) byB[p] = halves[2 * p + lowAt] & mask;
-  for (let p = 0; p < n; p++) pack(p, keyA[byB[p]], p);
-  words.sort();
   const order = new Uint32Array(n);
-  for (let q = 0; q < n; q++) order[q] = byB[halves[2 * q + lowAt] & mask];
+  const spanB = maxB + 1;
+  if (maxA * spanB + maxB < Math.min(limit, 2 ** (64 - positionBits), 2 ** 53)) {
+    // Both keys fit one word (they do for most listings): one sort.
+    for (let r = 0; r < n; r++) pack(r, keyA[r] * spanB + keyB[r], r);
+    words.sort();
+    for (let q = 0; q < n; q++) order[q] = halves[2 * q + lowAt] & mask;
+  } else {
+    const byB = new Uint32Array(n);
+    for (let r = 0; r < n; r++) pack(r, keyB[r], r);
+    words.sort();
+    for (let p = 0; p < n; p++) byB[p] = halves[2 * p + lowAt] & mask;
+    for (let p = 0; p < n; p++) pack(p, keyA[byB[p]], p);
+    words.sort();
+    for (let q = 0; q < n; q++) order[q] = byB[halves[2 * q + lowAt] & mask];
+  }
 
   for (let start = 0; start < n;) {
     const a = keyA[order[start]];

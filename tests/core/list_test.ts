@@ -492,7 +492,8 @@ describe("recordOrder", () => {
   it("orders by the two keys, then pid, then index, the same by packed words and by comparison", () => {
     let seed = 99;
     const next = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-    // Up to keys of 51 bits: with 5000 records (13 bits of position) they just fit a word.
+    // Up to keys of 51 bits: with 5000 records (13 bits of position) they just fit a word. The
+    // first two pairs fit one word together (one sort), the last two do not (two sorts).
     for (const [spanA, spanB] of [[10, 10], [2 ** 20, 2 ** 17], [2 ** 30, 2 ** 22], [2 ** 51, 3]]) {
       const n = 5000;
       const keyA = Float64Array.from({ length: n }, () => Math.floor(next() * spanA));
