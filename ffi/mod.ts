@@ -34,7 +34,7 @@ export interface DefaultSourceOptions {
  * ```ts ignore
  * import { defaultSource } from "./mod.ts";
  * const source = await defaultSource();
- * const sockets = await source.listSockets({});
+ * console.log(source.name); // the backend, e.g. "windows-iphlpapi"
  * ```
  */
 export async function defaultSource(options: DefaultSourceOptions = {}): Promise<SocketSource> {
