@@ -61,8 +61,7 @@ export async function main(args: readonly string[]): Promise<number> {
 async function explained(err: unknown): Promise<Error> {
   if (!(err instanceof Error)) return new Error(String(err));
   if (err.name !== "InvalidConnectionError") return err;
-  const { explainInvalid, InvalidConnectionError } = await import("./core/check.ts");
-  return err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
+  return await (await import("./core/check.ts")).explained(err) as Error;
 }
 
 if (import.meta.main) {

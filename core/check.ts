@@ -108,3 +108,14 @@ export async function explainInvalid(error: InvalidConnectionError): Promise<Err
       "from another schema; run `npm ci` (or `node scripts/bundle_zod.mjs`) to write it again",
   );
 }
+
+/**
+ * The error to report for `err`: for an {@linkcode InvalidConnectionError}, the schema's error
+ * that names the record's bad fields ({@linkcode explainInvalid}); any other error as it is.
+ *
+ * @param err What was thrown.
+ * @returns What to throw or report instead.
+ */
+export async function explained(err: unknown): Promise<unknown> {
+  return err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
+}

@@ -6,7 +6,7 @@
  */
 import { compareAddressText } from "./address.ts";
 import { type FilterOptions, nameMatcher, type SocketEndpoint, socketPredicate } from "./filter.ts";
-import { checkListed, explainInvalid, InvalidConnectionError, prepareCheck } from "./check.ts";
+import { checkListed, explained, prepareCheck } from "./check.ts";
 import {
   type ExplainableField,
   FAMILIES,
@@ -428,7 +428,7 @@ export async function listConnections(options: ListOptions = {}): Promise<Connec
   try {
     return Array.from(listing);
   } catch (err) {
-    throw err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
+    throw await explained(err);
   }
 }
 
@@ -609,7 +609,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     try {
       for (const row of rows) checkListed(row);
     } catch (err) {
-      throw err instanceof InvalidConnectionError ? await explainInvalid(err) : err;
+      throw await explained(err);
     }
     return { size: rows.length, [Symbol.iterator]: () => rows[Symbol.iterator]() };
   }

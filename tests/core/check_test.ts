@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   checkListed,
+  explained,
   explainInvalid,
   InvalidConnectionError,
   prepareCheck,
@@ -33,6 +34,15 @@ describe("the listing's check", () => {
     assert.equal(error.name, "InvalidConnectionError");
     const why = await explainInvalid(error);
     assert.match(why.message, /^Invalid connection record: .*state: .*pid: /);
+  });
+  it("passes any other error through as it is", async () => {
+    const other = new RangeError("not a record's fault");
+    assert.equal(await explained(other), other);
+    const bad = new InvalidConnectionError({ ...ownedConnection(), localPort: -1 });
+    assert.match(
+      (await explained(bad) as Error).message,
+      /^Invalid connection record: localPort: /,
+    );
   });
   it("says the compiled check is out of date when the schema accepts what it rejected", async () => {
     const why = await explainInvalid(new InvalidConnectionError(ownedConnection()));
