@@ -43,6 +43,16 @@ export const LIBC_SYMBOLS = {
   readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
   /** `ssize_t read(int fd, void *buf, size_t count)` */
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /**
+   * `ssize_t readv(int fd, const struct iovec *iov, int iovcnt)`, made on another thread: the
+   * BPF iterator's output is read while this thread reads the socket tables.
+   */
+  readvAsync: {
+    name: "readv",
+    parameters: ["i32", "buffer", "i32"],
+    result: "isize",
+    nonblocking: true,
+  },
   /** `ssize_t pread(int fd, void *buf, size_t count, off_t offset)` */
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   /**

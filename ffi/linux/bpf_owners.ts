@@ -26,6 +26,12 @@ export interface BpfCalls {
   read(fd: number, buffer: Uint8Array, length: bigint): number | bigint;
   pread(fd: number, buffer: Uint8Array, length: bigint, offset: bigint): number | bigint;
   sigprocmask(how: number, set: Uint8Array, old: Uint8Array): number;
+  /**
+   * `readv` made on another thread, so that the kernel runs the iterator while this thread does
+   * other work (Deno's `nonblocking` calls). Without it the iterator is read when its owners are
+   * asked for.
+   */
+  readvAsync?: ((fd: number, iov: Uint8Array, count: number) => Promise<number | bigint>) | null;
   /** Absent (null) from a C library without it. */
   memmem?:
     | ((haystack: Uint8Array, length: bigint, needle: Uint8Array, size: bigint) => number | bigint)
@@ -78,6 +84,16 @@ const READ_RETRIES = 16;
 export const LOAD_TRIES = 3;
 /** Bytes read from the iterator at a time: a multiple of the record size. */
 const READ_BUFFER_SIZE = 256 * 1024;
+/**
+ * The most one `read` of the iterator returns with 4 KiB pages: the kernel's buffer is 8 pages,
+ * and it takes a record only while the record leaves room to spare, so a full buffer holds one
+ * record less than 32 KiB. A read in the background hands `readv` slots of this size, so that
+ * one call takes what would be dozens of reads (`readv` goes on to the next slot only when one
+ * is full).
+ */
+const READ_SLOT = 32 * 1024 - OWNER_RECORD_SIZE;
+/** `IOV_MAX`: the most slots one `readv` takes. */
+const MAX_SLOTS = 1024;
 
 // Instruction classes and fields (Documentation/bpf/standardization/instruction-set.rst).
 const LDX_MEM = 0x61; // BPF_LDX | BPF_MEM; the size bits are added
@@ -323,6 +339,92 @@ export function scanOwnersWithBpf(
   sink: OwnerSink,
   expect?: (records: number) => void,
 ): number {
+  const iterator = openIterator(calls, arch);
+  try {
+    return passRecords(readRecords(calls, iterator.fd), sink, expect);
+  } finally {
+    iterator.close();
+  }
+}
+
+/** An iterator whose output is on its way: see {@linkcode startOwnerIteration}. */
+export interface OwnerIteration {
+  /**
+   * Waits for the whole output, then passes every (inode, pid) on (nothing when the read fails)
+   * and closes the iterator.
+   *
+   * @param sink Receives each socket fd's inode and pid.
+   * @param expect Told how many records come, before the first is passed on.
+   * @returns The number of records.
+   * @throws {Error} When reading the iterator failed.
+   */
+  finish(sink: OwnerSink, expect?: (records: number) => void): Promise<number>;
+  /** Lets the iterator go unread (a failed listing): it is closed once a read under way ends. */
+  cancel(): void;
+}
+
+/**
+ * Loads the iterator program and starts it: with `calls.readvAsync`, the kernel walks every
+ * process's files on another thread straight away (one `readv` into slots sized from
+ * `expected`), while the caller goes on, e.g. with the netlink dump of the socket tables.
+ * Without it, the output is read by `finish`.
+ *
+ * @param calls The bound C library.
+ * @param arch The CPU architecture (`Deno.build.arch`).
+ * @param expected About how many records are expected (the sockets in use); the buffer has
+ *   room for twice that, and pages the kernel does not write to are never touched.
+ * @returns The running iteration.
+ * @throws {Error} When BTF lacks what the program needs, or the kernel refuses it.
+ *
+ * @example
+ * ```ts ignore
+ * import { startOwnerIteration } from "./bpf_owners.ts";
+ * import { loadLibc } from "./_libc.ts";
+ * const iteration = startOwnerIteration(loadLibc().symbols, Deno.build.arch, 1000);
+ * // ... other work, while the kernel iterates ...
+ * const records = await iteration.finish((inode, pid) => console.log(inode, pid));
+ * ```
+ */
+export function startOwnerIteration(
+  calls: BpfCalls,
+  arch: string,
+  expected: number,
+): OwnerIteration {
+  const iterator = openIterator(calls, arch);
+  const readv = calls.readvAsync;
+  if (!readv) {
+    return {
+      finish: (sink, expect) =>
+        new Promise((resolve) => {
+          try {
+            resolve(passRecords(readRecords(calls, iterator.fd), sink, expect));
+          } finally {
+            iterator.close();
+          }
+        }),
+      cancel: () => iterator.close(),
+    };
+  }
+  const reading = readInBackground(readv, iterator.fd, expected);
+  // Closed once the read is over, whether or not anyone waits for it.
+  const over = reading.then(() => {}, () => {}).then(() => iterator.close());
+  return {
+    finish: async (sink, expect) => {
+      await over;
+      return passRecords(await reading, sink, expect);
+    },
+    cancel: () => {},
+  };
+}
+
+/** An open iterator and what it needs kept open. */
+interface OpenIterator {
+  fd: number;
+  close(): void;
+}
+
+/** Loads the program, links it and creates the iterator. */
+function openIterator(calls: BpfCalls, arch: string): OpenIterator {
   const nr = SYS_BPF[arch];
   if (nr === undefined) throw new Error(`no bpf() system call number known for ${arch}`);
   const bpf = (command: bigint, attr: Uint8Array) =>
@@ -376,21 +478,26 @@ export function scanOwnersWithBpf(
     new DataView(iterAttr.buffer).setUint32(0, link, true); // link_fd
     iter = bpf(BPF_ITER_CREATE, iterAttr);
     if (iter < 0) throw new Error("the kernel refused to start the iterator");
-    return readRecords(calls, iter, sink, expect);
-  } finally {
-    if (iter >= 0) calls.close(iter);
+  } catch (err) {
     if (link >= 0) calls.close(link);
     calls.close(program);
+    throw err;
   }
+  let open = true;
+  return {
+    fd: iter,
+    close: () => {
+      if (!open) return;
+      open = false;
+      calls.close(iter);
+      calls.close(link);
+      calls.close(program);
+    },
+  };
 }
 
-/** Reads the iterator to its end, then decodes what it wrote. */
-function readRecords(
-  calls: BpfCalls,
-  fd: number,
-  sink: OwnerSink,
-  expect?: (records: number) => void,
-): number {
+/** Reads the iterator to its end. */
+function readRecords(calls: BpfCalls, fd: number): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let buffer = new Uint8Array(READ_BUFFER_SIZE);
   let filled = 0;
@@ -413,6 +520,73 @@ function readRecords(
     filled += got;
   }
   parts.push(buffer.subarray(0, filled));
+  return parts;
+}
+
+/**
+ * Reads a file to its end on another thread (the iterator, in procconn): `readv` into slots of
+ * 32 KiB less one record over one buffer, again over what is left of it after a short read,
+ * and over a new buffer of the same size when one is full.
+ *
+ * @param readv `readv`, made on another thread.
+ * @param fd The file to read.
+ * @param expected About how many records are expected: the first buffer holds twice that (at
+ *   least 8 slots, at most `IOV_MAX`).
+ * @returns The parts read, in order.
+ * @throws {Error} When `readv` fails more than a few times in a row.
+ *
+ * @example
+ * ```ts ignore
+ * import { readInBackground } from "./bpf_owners.ts";
+ * import { loadLibc } from "./_libc.ts";
+ * const libc = loadLibc().symbols;
+ * const fd = libc.open(new TextEncoder().encode("/etc/hostname\0"), 0);
+ * const parts = await readInBackground(libc.readvAsync, fd, 0);
+ * libc.close(fd);
+ * ```
+ */
+export async function readInBackground(
+  readv: NonNullable<BpfCalls["readvAsync"]>,
+  fd: number,
+  expected: number,
+): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  const want = Math.ceil((2 * Math.max(0, expected) * OWNER_RECORD_SIZE) / READ_SLOT) + 1;
+  let buffer = new Uint8Array(Math.min(MAX_SLOTS, Math.max(8, want)) * READ_SLOT);
+  let filled = 0;
+  let failures = 0;
+  for (;;) {
+    if (filled === buffer.length) {
+      parts.push(buffer);
+      buffer = new Uint8Array(buffer.length);
+      filled = 0;
+    }
+    const slots = Math.ceil((buffer.length - filled) / READ_SLOT);
+    const iov = new BigUint64Array(2 * slots);
+    const start = addressOf(buffer) + BigInt(filled);
+    for (let k = 0; k < slots; k++) {
+      iov[2 * k] = start + BigInt(k * READ_SLOT);
+      iov[2 * k + 1] = BigInt(Math.min(READ_SLOT, buffer.length - filled - k * READ_SLOT));
+    }
+    const got = Number(await readv(fd, new Uint8Array(iov.buffer), slots));
+    if (got === 0) break;
+    if (got < 0) {
+      if (++failures > READ_RETRIES) throw new Error("reading the iterator failed");
+      continue;
+    }
+    failures = 0;
+    filled += got;
+  }
+  parts.push(buffer.subarray(0, filled));
+  return parts;
+}
+
+/** Checks that the output is whole records, then passes every one on. */
+function passRecords(
+  parts: readonly Uint8Array[],
+  sink: OwnerSink,
+  expect?: (records: number) => void,
+): number {
   const size = parts.reduce((sum, part) => sum + part.length, 0);
   if (size % OWNER_RECORD_SIZE !== 0) {
     throw new RangeError(

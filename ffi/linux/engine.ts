@@ -142,19 +142,25 @@ function readProcNet(root: string, table: ProcNetTable, scopes?: Map<string, num
 }
 
 /**
- * About how many sockets the tables hold, from `/proc/net/sockstat{,6}`, with some room for
- * sockets opened meanwhile; 1024 when the counts cannot be read.
+ * The counts of `/proc/net/sockstat{,6}` (`parseSockstat`): `sockets` (every socket in use, of
+ * every kind), and per table. Empty when they cannot be read.
  */
-function socketCountHint(root: string, tables: typeof TABLES): number {
-  let counts: Map<string, number>;
+function readSockstat(root: string): Map<string, number> {
   try {
-    counts = new Map([
+    return new Map([
       ...parseSockstat(readOptional(`${root}/net/sockstat`) ?? ""),
       ...parseSockstat(readOptional(`${root}/net/sockstat6`) ?? ""),
     ]);
   } catch {
-    return 1024;
+    return new Map();
   }
+}
+
+/**
+ * About how many sockets the tables hold, from the sockstat counts, with some room for sockets
+ * opened meanwhile; 1024 when the counts are unknown.
+ */
+function socketCountHint(counts: ReadonlyMap<string, number>, tables: typeof TABLES): number {
   const label = { tcp: "TCP", tcp6: "TCP6", udp: "UDP", udp6: "UDP6" } as const;
   let total = tables.some(([, protocol]) => protocol === "TCP") ? counts.get("TCP:tw") ?? 0 : 0;
   for (const [table] of tables) total += counts.get(label[table]) ?? 0;
@@ -225,17 +231,18 @@ async function listSockets(
   if (unused !== null && options.bpfOwners === true && !query.pids) {
     throw new Error(`Cannot read socket owners through BPF: ${unused}`);
   }
-  // The fd scan starts first: on Deno a worker thread reads fd links while this one reads the
-  // socket tables. The BPF iterator runs after the tables are read, in a few milliseconds.
+  const counts = readSockstat(root);
+  // The owner scan starts first: the kernel runs the BPF iterator on another thread, or a worker
+  // thread reads fd links, while this one reads the socket tables.
   const scan = unused === null
-    ? startBpfOwnerScan(options, how.libc!, used.bpf)
+    ? startBpfOwnerScan(options, how.libc!, used.bpf, counts.get("sockets") ?? 0)
     : startSocketOwnerScan(
       { ...options, pids: query.pids, parallel: options.parallelScan, worker },
       how.nativeScan ? how.libc! : undefined,
     );
   let sockets: SocketColumns;
   try {
-    sockets = await readAndJoin(query, used, how, root, scan);
+    sockets = await readAndJoin(query, used, how, root, scan, counts);
   } catch (err) {
     scan.cancel();
     throw err;
@@ -255,6 +262,7 @@ async function readAndJoin(
   how: Plan,
   root: string,
   scan: OwnerScan,
+  counts: ReadonlyMap<string, number>,
 ): Promise<SocketColumns> {
   const tables = TABLES.filter(([, protocol, family]) =>
     query.protocols.includes(protocol) && query.families.includes(family)
@@ -272,19 +280,21 @@ async function readAndJoin(
   let owners: SocketOwners | null = query.pids && !scan.shared ? await scan.finish() : null;
   const only = owners ? new Set(owners.byInode.keys()) : undefined;
 
-  let session: SockDiagSession | null = null;
-  if (how.netlink) {
+  const openSession = (): SockDiagSession | null => {
+    if (!how.netlink) return null;
     try {
-      session = openSockDiag(how.libc!);
+      return openSockDiag(how.libc!);
     } catch (err) {
       if (how.netlinkRequired) throw err;
+      return null;
     }
-  }
+  };
+  let session = openSession();
   used.netlink = false;
   // Every socket goes into columns: a dump's as it is decoded, a /proc/net row (netlink
   // unavailable, or its dump failed) as it is parsed. Sized up front, so that they do not grow
   // step by step through a large table.
-  const columns = new SocketColumns(only ? only.size : socketCountHint(root, tables));
+  const columns = new SocketColumns(only ? only.size : socketCountHint(counts, tables));
   try {
     for (const [table, protocol, family] of tables) {
       const stats = query.stats === true && protocol === "TCP";

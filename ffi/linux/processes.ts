@@ -12,7 +12,7 @@ import { files } from "../_files.ts";
 import type { Reason } from "../../core/record.ts";
 import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
-import { bpfOwnersBlocker, scanOwnersWithBpf } from "./bpf_owners.ts";
+import { bpfOwnersBlocker, type OwnerIteration, startOwnerIteration } from "./bpf_owners.ts";
 import { OwnerMap, type OwnerTable } from "./owner_table.ts";
 import {
   attempt,
@@ -366,16 +366,18 @@ export function bpfOwnersUnavailable(
 }
 
 /**
- * Reads socket owners through the kernel's BPF task-file iterator (see `bpf_owners.ts`) when
- * `finish` is called: one read gives every process's socket fds, with nothing left out for lack
- * of rights. Check {@linkcode bpfOwnersUnavailable} first. Should the kernel refuse the program
+ * Reads socket owners through the kernel's BPF task-file iterator (see `bpf_owners.ts`): the
+ * program is loaded at once, and on Deno the kernel walks every process's socket fds on another
+ * thread while the caller goes on; `finish` waits for that output (nothing is left out for lack
+ * of rights). Check {@linkcode bpfOwnersUnavailable} first. Should the kernel refuse the program
  * all the same, `finish` scans `/proc/<pid>/fd` on this thread instead, and `state` keeps the
  * refusal so that later scans go there directly.
  *
  * @param options Where procfs is mounted (it must be `/proc`).
  * @param libc The bound C library.
- * @param state The source's memory of earlier scans; told how this one went.
- * @returns The scan, run by `finish`.
+ * @param state The source's memory of earlier scans; told how this one went by `finish`.
+ * @param expected About how many socket fds there are (sizes the read; 0 when unknown).
+ * @returns The scan, under way.
  *
  * @example
  * ```ts ignore
@@ -393,39 +395,54 @@ export function startBpfOwnerScan(
   options: ProcfsOptions,
   libc: Libc,
   state: BpfOwnerState,
+  expected = 0,
 ): OwnerScan {
+  const root = options.procRoot ?? "/proc";
+  // The program is loaded and the kernel starts walking the processes' files now (on another
+  // thread), while the caller reads the socket tables.
+  let iteration: OwnerIteration | null = null;
+  let failure: string | null = null;
+  try {
+    // deno-lint-ignore no-explicit-any
+    const arch = (globalThis as any).Deno.build.arch as string;
+    iteration = startOwnerIteration(libc.symbols, arch, expected);
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  const viaIterator = async (running: OwnerIteration): Promise<SocketOwners> => {
+    const owners = new OwnerMap();
+    const holders = new Set<number>();
+    let last = -1;
+    await running.finish((inode, pid) => {
+      owners.add(inode, pid);
+      // A process's records come together.
+      if (pid !== last) holders.add(last = pid);
+    }, (records) => owners.reserve(records));
+    // Processes the iterator wrote nothing for hold no socket, or were started since, or are
+    // hidden from it (a kernel may shield a process, as some sandboxes do their init): their
+    // fd directories are read as usual, so such a process is found or counted as unreadable
+    // just as the fd scan alone would.
+    const rest = pidDirs(root).filter((pid) => !holders.has(pid));
+    const scanner = new FdScanner(files, libc.symbols);
+    owners.incomplete = !scanner.scanAll(root, rest, owners.add).complete;
+    return owners.finish();
+  };
   return {
-    finish: () =>
-      new Promise((resolve) => {
-        const root = options.procRoot ?? "/proc";
-        const owners = new OwnerMap();
-        const holders = new Set<number>();
-        let last = -1;
+    finish: async () => {
+      if (iteration) {
         try {
-          // deno-lint-ignore no-explicit-any
-          const arch = (globalThis as any).Deno.build.arch as string;
-          scanOwnersWithBpf(libc.symbols, arch, (inode, pid) => {
-            owners.add(inode, pid);
-            // A process's records come together.
-            if (pid !== last) holders.add(last = pid);
-          }, (records) => owners.reserve(records));
+          const owners = await viaIterator(iteration);
           state.used = true;
+          return owners;
         } catch (err) {
-          state.used = false;
-          state.failure = err instanceof Error ? err.message : String(err);
-          resolve(scanSocketOwners(options, libc));
-          return;
+          failure = err instanceof Error ? err.message : String(err);
         }
-        // Processes the iterator wrote nothing for hold no socket, or were started since, or
-        // are hidden from it (a kernel may shield a process, as some sandboxes do their init):
-        // their fd directories are read as usual, so such a process is found or counted as
-        // unreadable just as the fd scan alone would.
-        const rest = pidDirs(root).filter((pid) => !holders.has(pid));
-        const scanner = new FdScanner(files, libc.symbols);
-        owners.incomplete = !scanner.scanAll(root, rest, owners.add).complete;
-        resolve(owners.finish());
-      }),
-    cancel: () => {},
+      }
+      state.used = false;
+      state.failure = failure;
+      return scanSocketOwners(options, libc);
+    },
+    cancel: () => iteration?.cancel(),
     helperScanned: 0,
     taken: 0,
     shared: false,

@@ -255,8 +255,8 @@ function scopeOf(bytes: Uint8Array, scopes: ReadonlyMap<string, number> | undefi
 
 /**
  * Reads the socket counts of `/proc/net/sockstat` or `sockstat6`: the `inuse` count of each
- * protocol line (`TCP`, `UDP`, `TCP6`, `UDP6`, ...), and the TIME_WAIT sockets of both families
- * as `TCP:tw`. A hint of how many rows the socket tables hold, not an exact count (the tables
+ * protocol line (`TCP`, `UDP`, `TCP6`, `UDP6`, ...), the TIME_WAIT sockets of both families as
+ * `TCP:tw`, and every socket in use, of any kind, as `sockets`. A hint of how many rows the socket tables hold, not an exact count (the tables
  * change while they are read).
  *
  * @param text The file's content.
@@ -266,7 +266,7 @@ function scopeOf(bytes: Uint8Array, scopes: ReadonlyMap<string, number> | undefi
  * ```ts
  * import { parseSockstat } from "./procfs.ts";
  * parseSockstat("sockets: used 9\nTCP: inuse 5 orphan 0 tw 2 alloc 6 mem 1\nUDP: inuse 3 mem 0\n");
- * // Map { "TCP" => 5, "TCP:tw" => 2, "UDP" => 3 }
+ * // Map { "sockets" => 9, "TCP" => 5, "TCP:tw" => 2, "UDP" => 3 }
  * ```
  */
 export function parseSockstat(text: string): Map<string, number> {
@@ -278,7 +278,7 @@ export function parseSockstat(text: string): Map<string, number> {
     for (let k = 0; k + 1 < fields.length; k += 2) {
       const value = Number(fields[k + 1]);
       if (!/^\d+$/.test(fields[k + 1]) || !Number.isSafeInteger(value)) continue;
-      if (fields[k] === "inuse") counts.set(name, value);
+      if (fields[k] === "inuse" || fields[k] === "used") counts.set(name, value);
       else if (fields[k] === "tw") counts.set(`${name}:tw`, value);
     }
   }

@@ -8,7 +8,9 @@ import {
   memmemFind,
   OWNER_RECORD_SIZE,
   ownerProgram,
+  readInBackground,
   scanOwnersWithBpf,
+  startOwnerIteration,
 } from "../../../ffi/linux/bpf_owners.ts";
 import { loadLibc } from "../../../ffi/linux/_libc.ts";
 import { findBytes, lookUpBtf } from "../../../ffi/linux/btf.ts";
@@ -151,6 +153,67 @@ const blocker = process.platform !== "linux"
   ? "needs Deno"
   : bpfOwnersBlocker(files, deno.build.arch);
 
+describe("readInBackground", {
+  skip: process.platform !== "linux" || !deno ? "needs Deno on Linux" : false,
+}, () => {
+  it("reads a file whole, over several buffers and in one, on another thread", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "procconn-readv-"));
+    const libc = loadLibc().symbols;
+    const slot = 32 * 1024 - OWNER_RECORD_SIZE;
+    try {
+      // 20 slots and 3 records: more than the 8 slots a buffer for no expected record holds.
+      for (const size of [20 * slot + 48, 8 * slot, 0]) {
+        const bytes = new Uint8Array(size);
+        for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 12)) & 0xff;
+        const file = join(dir, `records-${size}`);
+        writeFileSync(file, bytes);
+        for (const expected of [0, 100_000]) {
+          const fd = libc.open(new TextEncoder().encode(`${file}\0`), 0);
+          assert.ok(fd >= 0);
+          try {
+            const parts = await readInBackground(libc.readvAsync!, fd, expected);
+            const whole = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+            let at = 0;
+            for (const part of parts) {
+              whole.set(part, at);
+              at += part.length;
+            }
+            assert.equal(whole.length, size, `${size} bytes, ${expected} expected`);
+            assert.ok(whole.every((b, i) => b === bytes[i]), `${size} bytes, ${expected} expected`);
+            if (expected === 0 && size > 8 * slot) assert.ok(parts.length > 1);
+            if (expected > 0) {
+              assert.equal(parts.filter((part) => part.length).length, size ? 1 : 0);
+            }
+          } finally {
+            libc.close(fd);
+          }
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("gives up after a few failed reads in a row", async () => {
+    let calls = 0;
+    await assert.rejects(
+      readInBackground(
+        () => {
+          calls++;
+          return Promise.resolve(-1);
+        },
+        0,
+        0,
+      ),
+      /^Error: reading the iterator failed$/,
+    );
+    assert.equal(calls, 17);
+  });
+});
+
 describe("scanOwnersWithBpf on this kernel", {
   // CI runs Deno as root on a kernel with BTF: there the iterator must work. (Node cannot pass
   // buffer addresses inside the attribute block, so it never uses it.)
@@ -182,6 +245,37 @@ describe("scanOwnersWithBpf on this kernel", {
       assert.deepEqual({ missing, extra }, { missing: [], extra: [] });
       const mine = [...viaBpf].filter((p) => p.endsWith(` ${process.pid}`));
       assert.ok(mine.length >= 1, "none of this process's sockets");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("runs the iterator on another thread while this one works, with the same pairs", async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const libc = loadLibc();
+      assert.ok(libc.symbols.readvAsync, "readv is bound to run on another thread");
+      const pairs = new Set<string>();
+      const viaRead = new Set<string>();
+      const iteration = startOwnerIteration(libc.symbols, deno!.build.arch, 10);
+      // This thread is free meanwhile: a read made now sees the same sockets.
+      scanOwnersWithBpf(libc.symbols, deno!.build.arch, (inode, pid) => {
+        viaRead.add(`${inode} ${pid}`);
+      });
+      let told = -1;
+      const records = await iteration.finish((inode, pid) => {
+        pairs.add(`${inode} ${pid}`);
+      }, (count) => (told = count));
+      assert.equal(told, records);
+      assert.ok(records >= pairs.size && pairs.size > 0);
+      const mine = [...pairs].filter((p) => p.endsWith(` ${process.pid}`));
+      assert.ok(mine.length >= 1, "none of this process's sockets");
+      // The two reads ran at about the same time: this process's sockets are the same in both.
+      assert.deepEqual(
+        mine.sort(),
+        [...viaRead].filter((p) => p.endsWith(` ${process.pid}`)).sort(),
+      );
     } finally {
       server.close();
     }

@@ -213,13 +213,14 @@ describe("parseProcNet on malformed text", () => {
 });
 
 describe("parseSockstat", () => {
-  it("reads each protocol's sockets in use and the TIME_WAIT count", () => {
+  it("reads every socket in use, each protocol's sockets in use and the TIME_WAIT count", () => {
     const v4 = "sockets: used 40158\n" +
       "TCP: inuse 40051 orphan 0 tw 12 alloc 40051 mem 196\n" +
       "UDP: inuse 3 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n";
     const v6 = "TCP6: inuse 4\nUDP6: inuse 2\nUDPLITE6: inuse 0\nRAW6: inuse 0\n" +
       "FRAG6: inuse 0 memory 0\n";
     assert.deepEqual(Object.fromEntries(parseSockstat(v4)), {
+      sockets: 40158,
       TCP: 40051,
       "TCP:tw": 12,
       UDP: 3,
@@ -245,6 +246,10 @@ describe("parseSockstat", () => {
       const { readFileSync } = await import("node:fs");
       const counts = parseSockstat(readFileSync("/proc/net/sockstat", "latin1"));
       assert.ok((counts.get("TCP") ?? 0) >= 1, JSON.stringify([...counts]));
+      assert.ok(
+        (counts.get("sockets") ?? 0) >= (counts.get("TCP") ?? 0),
+        JSON.stringify([...counts]),
+      );
     } finally {
       await new Promise((done) => server.close(done));
     }
