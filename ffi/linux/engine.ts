@@ -23,6 +23,7 @@ import type {
 } from "../../core/source.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
 import { openSockDiag, type SockDiagSession } from "./netlink.ts";
+import { SockDiagError } from "./sock_diag.ts";
 import { SocketColumns } from "./socket_columns.ts";
 import {
   parseIfInet6,
@@ -296,7 +297,25 @@ async function readAndJoin(
   // step by step through a large table.
   const columns = new SocketColumns(only ? only.size : socketCountHint(counts, tables));
   try {
+    // TCP over both families comes in one dump, which walks the kernel's TCP tables once instead
+    // of once per family. Should the kernel refuse it, each family is dumped on its own.
+    let bothTcp = session !== null &&
+      tables.filter(([, protocol]) => protocol === "TCP").length === 2;
+    if (bothTcp) {
+      const start = columns.size;
+      try {
+        const options = { stats: query.stats === true, scopes, only, tcpStates: query.tcpStates };
+        if (session!.scan("TCP", null, options, columns)) columns.dropRepeats(start);
+        used.netlink = true;
+      } catch (err) {
+        if (how.netlinkRequired && !(err instanceof SockDiagError)) throw err;
+        // The failed dump closed its session.
+        bothTcp = false;
+        session = openSession();
+      }
+    }
     for (const [table, protocol, family] of tables) {
+      if (bothTcp && protocol === "TCP") continue;
       const stats = query.stats === true && protocol === "TCP";
       if (session) {
         const start = columns.size;

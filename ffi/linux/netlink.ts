@@ -46,14 +46,15 @@ export interface SockDiagSession {
    * (its tables changed during the dump) is kept once.
    *
    * @param protocol The protocol.
-   * @param family The address family.
+   * @param family The address family, or null for both (TCP only, in one walk of the kernel's
+   *   tables; see `SockDiagRequest.family`).
    * @param options Counters and link-local scopes.
    * @returns The sockets: views whose fields are read from the columns of the dump
    *   ({@linkcode SocketColumns.sockets}).
    * @throws {SockDiagError} When the kernel refuses the dump.
    * @throws {Error} When a system call fails.
    */
-  dump(protocol: Protocol, family: Family, options?: DumpOptions): SockDiagSocket[];
+  dump(protocol: Protocol, family: Family | null, options?: DumpOptions): SockDiagSocket[];
   /**
    * Like {@linkcode SockDiagSession.dump}, but adds the sockets to `into`, in the kernel's order,
    * where a whole listing's sockets are kept in columns. A socket the kernel reports twice is
@@ -61,7 +62,7 @@ export interface SockDiagSession {
    * ({@linkcode SocketColumns.dropRepeats}).
    *
    * @param protocol The protocol.
-   * @param family The address family.
+   * @param family The address family, or null for both (TCP only).
    * @param options Counters and link-local scopes.
    * @param into Where the sockets go. When the dump fails, the rows it added are dropped.
    * @returns True when some socket was added more than once.
@@ -70,7 +71,7 @@ export interface SockDiagSession {
    */
   scan(
     protocol: Protocol,
-    family: Family,
+    family: Family | null,
     options: DumpOptions,
     into: SocketColumns,
   ): boolean;
@@ -119,7 +120,7 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
 
   const dumpOnce = (
     protocol: Protocol,
-    family: Family,
+    family: Family | null,
     options: DumpOptions,
     what: string,
     into: SocketColumns,
@@ -157,12 +158,12 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
 
   const scan = (
     protocol: Protocol,
-    family: Family,
+    family: Family | null,
     options: DumpOptions,
     into: SocketColumns,
   ): boolean => {
     if (fd < 0) throw new Error("Cannot dump sockets: the sock_diag session is closed");
-    const what = `the ${protocol}/${family} sock_diag dump`;
+    const what = `the ${protocol}/${family ?? "IPv4+IPv6"} sock_diag dump`;
     const start = into.size;
     try {
       return dumpOnce(protocol, family, options, what, into);

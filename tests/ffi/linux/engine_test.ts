@@ -652,6 +652,41 @@ describe("createLinuxSource through netlink sock_diag", {
     }
   });
 
+  it("dumps each TCP family on its own when the kernel refuses the dump of both", {
+    skip: !nativeCallsGranted() && "netlink is not the default here (Node)",
+  }, async () => {
+    const { server, client, fork } = await children();
+    // The request for both families (type TCPDIAG_GETSOCK, 18) goes out as a type the kernel
+    // refuses (17), so that its answer is an error, as from a kernel without that request.
+    const symbols = nativeLibc()!.symbols as unknown as Record<string, unknown>;
+    const sendto = symbols.sendto as (...args: unknown[]) => bigint;
+    const sent: number[] = [];
+    symbols.sendto = (...args: unknown[]) => {
+      const request = (args[1] as Uint8Array).slice();
+      sent.push(request[4]);
+      if (request[4] === 18) request[4] = 17;
+      return sendto(args[0], request, ...args.slice(2));
+    };
+    try {
+      for (const options of [{}, NETLINK]) {
+        sent.length = 0;
+        const source = createLinuxSource(options);
+        const rows = await sameRowsAs(PROCFS, source);
+        assert.equal(source.name, "linux-netlink");
+        // Both families in one request, then TCP per family, then UDP per family.
+        assert.deepEqual(sent, [18, 20, 20, 20, 20]);
+        const p = server.ready;
+        assert.ok(rows.has(`TCP IPv6 ::1 ${p.tcp6} null null LISTEN ${server.child.pid}`));
+        assert.ok(rows.has(`TCP IPv4 127.0.0.1 ${p.tcp4} null null LISTEN ${server.child.pid}`));
+      }
+    } finally {
+      symbols.sendto = sendto;
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
   it("reads TCP counters, says TIME_WAIT has none, and leaves UDP without", async () => {
     const { server, client, fork } = await children();
     try {

@@ -160,6 +160,39 @@ describe("openSockDiag on this kernel", {
     }
   });
 
+  it("dumps TCP over both families in one request, as one dump per family does", async () => {
+    const { createServer } = await import("node:net");
+    const servers = ["127.0.0.1", "::1"].map(() => createServer());
+    await Promise.all(
+      servers.map((server, i) =>
+        new Promise<void>((done) => server.listen(0, i === 0 ? "127.0.0.1" : "::1", done))
+      ),
+    );
+    const session = openSockDiag(libc!);
+    try {
+      const ports = servers.map((server) => (server.address() as { port: number }).port);
+      const mine = (rows: SockDiagSocket[]) =>
+        rows.filter((r) => r.state === "LISTEN" && ports.includes(r.localPort))
+          .map((r) => `${r.family} ${r.localAddress} ${r.localPort} ${r.inode} ${r.cookie}`)
+          .sort();
+      const both = session.dump("TCP", null);
+      const each = [...session.dump("TCP", "IPv4"), ...session.dump("TCP", "IPv6")];
+      assert.deepEqual(mine(both), mine(each));
+      assert.deepEqual(mine(both).map((r) => r.split(" ").slice(0, 3).join(" ")), [
+        `IPv4 127.0.0.1 ${ports[0]}`,
+        `IPv6 ::1 ${ports[1]}`,
+      ]);
+      assert.equal(new Set(both.map((r) => r.cookie)).size, both.length);
+      // Only the listeners were asked for: the kernel leaves the rest out.
+      const listening = session.dump("TCP", null, { tcpStates: ["LISTEN"] });
+      assert.ok(listening.every((r) => r.state === "LISTEN"));
+      assert.deepEqual(mine(listening), mine(both));
+    } finally {
+      session.close();
+      for (const server of servers) server.close();
+    }
+  });
+
   it("refuses to dump once closed", () => {
     const session = openSockDiag(libc!);
     session.close();

@@ -38,6 +38,8 @@ const capture: Capture = JSON.parse(
   readFileSync(new URL("./fixtures/sock_diag.json", import.meta.url), "utf8"),
 );
 
+const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function hex(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
@@ -312,6 +314,49 @@ describe("decodeSockDiag on hand-made answers", () => {
   });
 });
 
+describe("decodeSockDiag on answers to the older TCP request", () => {
+  it("reads them as the answers to a request per family, both families in one dump", () => {
+    // The kernel answers a TCPDIAG_GETSOCK request with messages of that type: the captured
+    // answers, retyped, stand for it.
+    const retyped = (table: Table) =>
+      capture.buffers[table].map((text) => {
+        const bytes = hex(text);
+        const view = new DataView(bytes.buffer);
+        for (let off = 0; off + 16 <= bytes.length;) {
+          if (view.getUint16(off + 4, true) === 20) view.setUint16(off + 4, 18, true);
+          off += (view.getUint32(off, true) + 3) & ~3;
+        }
+        return bytes;
+      });
+    for (const table of ["tcp4", "tcp6"] as const) {
+      const sockets: SockDiagSocket[] = [];
+      for (const bytes of retyped(table)) {
+        sockets.push(
+          ...decodeSockDiag(bytes, "TCP", {
+            sequence: capture.sequences[table],
+            stats: true,
+            littleEndian: true,
+          }).sockets,
+        );
+      }
+      const expected = decodeCapture(table, true).sockets;
+      assert.ok(expected.length > 0);
+      const fields = (s: SockDiagSocket) => [
+        s.family,
+        s.state,
+        s.localAddress,
+        s.localPort,
+        s.remoteAddress,
+        s.remotePort,
+        s.inode,
+        s.cookie,
+        s.stats,
+      ];
+      assert.deepEqual(sockets.map(fields), expected.map(fields), table);
+    }
+  });
+});
+
 describe("tcpStatesMask", () => {
   it("sets the bit of each kernel state with a wanted name, within the states /proc/net shows", () => {
     assert.equal(tcpStatesMask(), TCP_STATES_MASK);
@@ -390,6 +435,36 @@ describe("encodeSockDiagRequest", () => {
         0xff,
         0xff,
       ],
+    );
+  });
+
+  it("asks for TCP over both families with the older request, with the same states and bit", () => {
+    const bytes = encodeSockDiagRequest({
+      protocol: "TCP",
+      family: null,
+      stats: true,
+      tcpStates: ["LISTEN"],
+      sequence: 5,
+      littleEndian: true,
+    });
+    assert.deepEqual(
+      [...bytes],
+      [
+        ...[76, 0, 0, 0, 18, 0, 0x01, 0x03, 5, 0, 0, 0, 0, 0, 0, 0], // nlmsghdr: TCPDIAG_GETSOCK
+        ...[0, 0, 0, 2], // family (not read), address lengths, INFO bit
+        ...new Array(48).fill(0), // inet_diag_sockid: any
+        ...[0x00, 0x04, 0, 0], // idiag_states: LISTEN
+        ...[0, 0, 0, 0], // idiag_dbs
+      ],
+    );
+    assert.equal(
+      new DataView(encodeSockDiagRequest({ protocol: "TCP", family: null, sequence: 1 }).buffer)
+        .getUint32(16 + 52, HOST_LITTLE),
+      TCP_STATES_MASK,
+    );
+    assert.throws(
+      () => encodeSockDiagRequest({ protocol: "UDP", family: null, sequence: 1 }),
+      /^RangeError: Only TCP is dumped for both families in one request$/,
     );
   });
 
