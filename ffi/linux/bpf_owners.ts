@@ -23,15 +23,13 @@ export interface BpfCalls {
   syscall(number: bigint, command: bigint, attr: Uint8Array, size: bigint): number | bigint;
   open(path: Uint8Array, flags: number): number;
   close(fd: number): number;
-  read(fd: number, buffer: Uint8Array, length: bigint): number | bigint;
   pread(fd: number, buffer: Uint8Array, length: bigint, offset: bigint): number | bigint;
   sigprocmask(how: number, set: Uint8Array, old: Uint8Array): number;
   /**
    * `readv` made on another thread, so that the kernel runs the iterator while this thread does
-   * other work (Deno's `nonblocking` calls). Without it the iterator is read when its owners are
-   * asked for.
+   * other work (Deno's `nonblocking` calls).
    */
-  readvAsync?: ((fd: number, iov: Uint8Array, count: number) => Promise<number | bigint>) | null;
+  readvAsync(fd: number, iov: Uint8Array, count: number): Promise<number | bigint>;
   /** Absent (null) from a C library without it. */
   memmem?:
     | ((haystack: Uint8Array, length: bigint, needle: Uint8Array, size: bigint) => number | bigint)
@@ -82,8 +80,6 @@ const READ_RETRIES = 16;
  * each time, at a millisecond or so a try.
  */
 export const LOAD_TRIES = 3;
-/** Bytes read from the iterator at a time: a multiple of the record size. */
-const READ_BUFFER_SIZE = 256 * 1024;
 /**
  * The most one `read` of the iterator returns with 4 KiB pages: the kernel's buffer is 8 pages,
  * and it takes a record only while the record leaves room to spare, so a full buffer holds one
@@ -320,33 +316,6 @@ function kernelLayout(calls: BpfCalls): { layout: OwnerLayout; iterator: number 
   return knownLayout;
 }
 
-/**
- * Loads the iterator program, runs it once and passes every (inode, pid) on; unloads it again.
- * The sink is called only after the whole output was read, so a failure part-way has passed
- * nothing on and the caller can fall back cleanly.
- *
- * @param calls The bound C library.
- * @param arch The CPU architecture (`Deno.build.arch`).
- * @param sink Receives each socket fd's inode and pid.
- * @param expect Told how many records come, before the first is passed on.
- * @returns The number of records read.
- * @throws {Error} When BTF lacks what the program needs, or the kernel refuses it (the
- *   verifier's log is in the message).
- */
-export function scanOwnersWithBpf(
-  calls: BpfCalls,
-  arch: string,
-  sink: OwnerSink,
-  expect?: (records: number) => void,
-): number {
-  const iterator = openIterator(calls, arch);
-  try {
-    return passRecords(readRecords(calls, iterator.fd), sink, expect);
-  } finally {
-    iterator.close();
-  }
-}
-
 /** An iterator whose output is on its way: see {@linkcode startOwnerIteration}. */
 export interface OwnerIteration {
   /**
@@ -364,10 +333,10 @@ export interface OwnerIteration {
 }
 
 /**
- * Loads the iterator program and starts it: with `calls.readvAsync`, the kernel walks every
- * process's files on another thread straight away (one `readv` into slots sized from
- * `expected`), while the caller goes on, e.g. with the netlink dump of the socket tables.
- * Without it, the output is read by `finish`.
+ * Loads the iterator program and starts it: the kernel walks every process's files on another
+ * thread straight away (one `readv` into slots sized from `expected`), while the caller goes on,
+ * e.g. with the netlink dump of the socket tables. The sink is called only after the whole output
+ * was read, so a failure part-way has passed nothing on and the caller can fall back cleanly.
  *
  * @param calls The bound C library.
  * @param arch The CPU architecture (`Deno.build.arch`).
@@ -391,21 +360,7 @@ export function startOwnerIteration(
   expected: number,
 ): OwnerIteration {
   const iterator = openIterator(calls, arch);
-  const readv = calls.readvAsync;
-  if (!readv) {
-    return {
-      finish: (sink, expect) =>
-        new Promise((resolve) => {
-          try {
-            resolve(passRecords(readRecords(calls, iterator.fd), sink, expect));
-          } finally {
-            iterator.close();
-          }
-        }),
-      cancel: () => iterator.close(),
-    };
-  }
-  const reading = readInBackground(readv, iterator.fd, expected);
+  const reading = readInBackground(calls.readvAsync, iterator.fd, expected);
   // Closed once the read is over, whether or not anyone waits for it.
   const over = reading.then(() => {}, () => {}).then(() => iterator.close());
   return {
@@ -496,33 +451,6 @@ function openIterator(calls: BpfCalls, arch: string): OpenIterator {
   };
 }
 
-/** Reads the iterator to its end. */
-function readRecords(calls: BpfCalls, fd: number): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  let buffer = new Uint8Array(READ_BUFFER_SIZE);
-  let filled = 0;
-  let failures = 0;
-  for (;;) {
-    if (filled === buffer.length) {
-      parts.push(buffer);
-      buffer = new Uint8Array(READ_BUFFER_SIZE);
-      filled = 0;
-    }
-    const got = Number(calls.read(fd, buffer.subarray(filled), BigInt(buffer.length - filled)));
-    if (got === 0) break;
-    if (got < 0) {
-      // EAGAIN after a million files without output resumes where it stopped; any other
-      // failure repeats, and ends the scan after a few tries.
-      if (++failures > READ_RETRIES) throw new Error("reading the iterator failed");
-      continue;
-    }
-    failures = 0;
-    filled += got;
-  }
-  parts.push(buffer.subarray(0, filled));
-  return parts;
-}
-
 /**
  * Reads a file to its end on another thread (the iterator, in procconn): `readv` into slots of
  * 32 KiB less one record over one buffer, again over what is left of it after a short read,
@@ -546,7 +474,7 @@ function readRecords(calls: BpfCalls, fd: number): Uint8Array[] {
  * ```
  */
 export async function readInBackground(
-  readv: NonNullable<BpfCalls["readvAsync"]>,
+  readv: BpfCalls["readvAsync"],
   fd: number,
   expected: number,
 ): Promise<Uint8Array[]> {
@@ -571,6 +499,8 @@ export async function readInBackground(
     const got = Number(await readv(fd, new Uint8Array(iov.buffer), slots));
     if (got === 0) break;
     if (got < 0) {
+      // EAGAIN after a million files without output resumes where it stopped; any other
+      // failure repeats, and ends the read after a few tries.
       if (++failures > READ_RETRIES) throw new Error("reading the iterator failed");
       continue;
     }

@@ -156,27 +156,26 @@ export interface SockDiagRequest {
 export function encodeSockDiagRequest(request: SockDiagRequest): Uint8Array {
   const little = request.littleEndian ?? HOST_LITTLE_ENDIAN;
   const tcp = request.protocol === "TCP";
-  if (request.family === null) {
-    if (!tcp) throw new RangeError("Only TCP is dumped for both families in one request");
-    const bytes = new Uint8Array(NLMSG_HEADER_SIZE + INET_DIAG_REQ_SIZE);
+  /** A dump request of `type` with `size` bytes after its header. */
+  const message = (type: number, size: number) => {
+    const bytes = new Uint8Array(NLMSG_HEADER_SIZE + size);
     const view = new DataView(bytes.buffer);
     view.setUint32(0, bytes.length, little);
-    view.setUint16(4, TCPDIAG_GETSOCK, little);
+    view.setUint16(4, type, little);
     view.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, little);
     view.setUint32(8, request.sequence >>> 0, little);
-    const req = NLMSG_HEADER_SIZE;
+    return { bytes, view };
+  };
+  const req = NLMSG_HEADER_SIZE;
+  if (request.family === null) {
+    if (!tcp) throw new RangeError("Only TCP is dumped for both families in one request");
+    const { bytes, view } = message(TCPDIAG_GETSOCK, INET_DIAG_REQ_SIZE);
     // The family byte is not read: the kernel dumps this request for every family.
     bytes[req + 3] = request.stats ? 1 << (INET_DIAG_INFO - 1) : 0;
     view.setUint32(req + 52, tcpStatesMask(request.tcpStates), little);
     return bytes;
   }
-  const bytes = new Uint8Array(NLMSG_HEADER_SIZE + INET_DIAG_REQ_V2_SIZE);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, bytes.length, little);
-  view.setUint16(4, SOCK_DIAG_BY_FAMILY, little);
-  view.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, little);
-  view.setUint32(8, request.sequence >>> 0, little);
-  const req = NLMSG_HEADER_SIZE;
+  const { bytes, view } = message(SOCK_DIAG_BY_FAMILY, INET_DIAG_REQ_V2_SIZE);
   bytes[req] = request.family === "IPv4" ? AF_INET : AF_INET6;
   bytes[req + 1] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
   bytes[req + 2] = tcp && request.stats ? 1 << (INET_DIAG_INFO - 1) : 0;

@@ -9,7 +9,6 @@ import {
   OWNER_RECORD_SIZE,
   ownerProgram,
   readInBackground,
-  scanOwnersWithBpf,
   startOwnerIteration,
 } from "../../../ffi/linux/bpf_owners.ts";
 import { loadLibc } from "../../../ffi/linux/_libc.ts";
@@ -214,7 +213,7 @@ describe("readInBackground", {
   });
 });
 
-describe("scanOwnersWithBpf on this kernel", {
+describe("startOwnerIteration on this kernel", {
   // CI runs Deno as root on a kernel with BTF: there the iterator must work. (Node cannot pass
   // buffer addresses inside the attribute block, so it never uses it.)
   skip: process.platform !== "linux" || !deno
@@ -232,9 +231,7 @@ describe("scanOwnersWithBpf on this kernel", {
       // fd scan, BPF, fd scan: a pair in both scans must be in BPF's; one of BPF's in either.
       const before = pairs(scanSocketOwners({}, libc).byInode);
       const viaBpf = new Set<string>();
-      const records = scanOwnersWithBpf(
-        libc.symbols,
-        deno!.build.arch,
+      const records = await startOwnerIteration(libc.symbols, deno!.build.arch, 0).finish(
         (inode, pid) => viaBpf.add(`${inode} ${pid}`),
       );
       const after = pairs(scanSocketOwners({}, libc).byInode);
@@ -259,8 +256,9 @@ describe("scanOwnersWithBpf on this kernel", {
       const pairs = new Set<string>();
       const viaRead = new Set<string>();
       const iteration = startOwnerIteration(libc.symbols, deno!.build.arch, 10);
-      // This thread is free meanwhile: a read made now sees the same sockets.
-      scanOwnersWithBpf(libc.symbols, deno!.build.arch, (inode, pid) => {
+      // This thread is free meanwhile: a second iterator started and read now sees the same
+      // sockets.
+      await startOwnerIteration(libc.symbols, deno!.build.arch, 0).finish((inode, pid) => {
         viaRead.add(`${inode} ${pid}`);
       });
       let told = -1;
