@@ -409,15 +409,11 @@ export function startBpfOwnerScan(
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
   }
-  const viaIterator = async (running: OwnerIteration): Promise<SocketOwners> => {
-    const owners = new OwnerMap();
-    const holders = new Set<number>();
-    let last = -1;
-    await running.finish((inode, pid) => {
-      owners.add(inode, pid);
-      // A process's records come together.
-      if (pid !== last) holders.add(last = pid);
-    }, (records) => owners.reserve(records));
+  /** The iterator's owners, with the fds of the processes it wrote nothing for. */
+  const viaIterator = (
+    owners: OwnerMap,
+    holders: ReadonlySet<number>,
+  ): SocketOwners => {
     // Processes the iterator wrote nothing for hold no socket, or were started since, or are
     // hidden from it (a kernel may shield a process, as some sandboxes do their init): their
     // fd directories are read as usual, so such a process is found or counted as unreadable
@@ -430,12 +426,23 @@ export function startBpfOwnerScan(
   return {
     finish: async () => {
       if (iteration) {
+        const owners = new OwnerMap();
+        const holders = new Set<number>();
+        let last = -1;
+        let read = false;
         try {
-          const owners = await viaIterator(iteration);
-          state.used = true;
-          return owners;
+          await iteration.finish((inode, pid) => {
+            owners.add(inode, pid);
+            // A process's records come together.
+            if (pid !== last) holders.add(last = pid);
+          }, (records) => owners.reserve(records));
+          read = true;
         } catch (err) {
           failure = err instanceof Error ? err.message : String(err);
+        }
+        if (read) {
+          state.used = true;
+          return viaIterator(owners, holders);
         }
       }
       state.used = false;
