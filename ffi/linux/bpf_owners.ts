@@ -328,8 +328,6 @@ export interface OwnerIteration {
    * @throws {Error} When reading the iterator failed.
    */
   finish(sink: OwnerSink, expect?: (records: number) => void): Promise<number>;
-  /** Lets the iterator go unread (a failed listing): it is closed once a read under way ends. */
-  cancel(): void;
 }
 
 /**
@@ -361,14 +359,14 @@ export function startOwnerIteration(
 ): OwnerIteration {
   const iterator = openIterator(calls, arch);
   const reading = readInBackground(calls.readvAsync, iterator.fd, expected);
-  // Closed once the read is over, whether or not anyone waits for it.
+  // Closed once the read is over, whether or not anyone waits for it (a failed listing lets
+  // the iteration go unread).
   const over = reading.then(() => {}, () => {}).then(() => iterator.close());
   return {
     finish: async (sink, expect) => {
       await over;
       return passRecords(await reading, sink, expect);
     },
-    cancel: () => {},
   };
 }
 

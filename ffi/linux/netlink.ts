@@ -1,7 +1,8 @@
 /**
  * Socket tables from the kernel over netlink sock_diag, the interface `ss` uses: one dump per
- * protocol and family (or of TCP over both families), decoded by `sock_diag.ts`. Faster than formatting and parsing the
- * `/proc/net` text, and the only way to reach the TCP counters of `tcp_info`.
+ * protocol and family (or of TCP over both families), decoded by `sock_diag.ts`. Faster than
+ * formatting and parsing the `/proc/net` text, and the only way to reach the TCP counters of
+ * `tcp_info`.
  *
  * @module
  */

@@ -449,7 +449,8 @@ export function startBpfOwnerScan(
       state.failure = failure;
       return scanSocketOwners(options, libc);
     },
-    cancel: () => iteration?.cancel(),
+    // The iterator is closed once its read ends, waited for or not.
+    cancel: () => {},
     helperScanned: 0,
     taken: 0,
     shared: false,
