@@ -17,6 +17,7 @@ import {
 } from "./fields.ts";
 import type { Connection } from "./record.ts";
 import type {
+  EndpointColumns,
   ProcessField,
   ProcessInfo,
   RawSocket,
@@ -61,29 +62,79 @@ export interface EnrichmentCache {
 const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
 const FAMILY_ORDER = new Map(FAMILIES.map((f, i) => [f, i]));
 
+/** How many values {@linkcode EndpointColumns.kind} can take, one past each list for strays. */
+const KINDS = (PROTOCOLS.length + 1) * (FAMILIES.length + 1);
+
 /**
- * Ranks of the given addresses in en-US collation order ({@linkcode compareAddressText}): texts
- * that collate equal share a rank. Sorting the few distinct addresses once, and then comparing
- * ranks, orders the records exactly as comparing the texts would, without a collation call per
- * comparison.
+ * The rows' endpoints as columns: the rows' own when they keep them
+ * ({@linkcode SocketRows.endpointColumns}), else made here in one pass.
  */
-function addressRanks(values: Iterable<string>): Map<string, number> {
-  const distinct = [...new Set(values)].sort(compareAddressText);
-  const ranks = new Map<string, number>();
-  let rank = 0;
-  for (let i = 0; i < distinct.length; i++) {
-    if (i > 0 && compareAddressText(distinct[i - 1], distinct[i]) !== 0) rank++;
-    ranks.set(distinct[i], rank);
+function endpointColumnsOf(rows: SocketRows): EndpointColumns {
+  if (rows.endpointColumns) return rows.endpointColumns();
+  const n = rows.size;
+  const kind = new Uint8Array(n);
+  const localPort = new Uint16Array(n);
+  const remotePort = new Uint16Array(n);
+  const local = new Uint32Array(n);
+  const remote = new Uint32Array(n);
+  const texts: (string | null)[] = [null];
+  const ids = new Map<string, number>();
+  const idOf = (text: string): number => {
+    let id = ids.get(text);
+    if (id === undefined) {
+      ids.set(text, id = texts.length);
+      texts.push(text);
+    }
+    return id;
+  };
+  for (let i = 0; i < n; i++) {
+    // A protocol or family outside the schema sorts last; its record fails validation anyway.
+    const protocol = PROTOCOL_ORDER.get(rows.protocol(i)) ?? PROTOCOLS.length;
+    const family = FAMILY_ORDER.get(rows.family(i)) ?? FAMILIES.length;
+    kind[i] = protocol * (FAMILIES.length + 1) + family;
+    localPort[i] = rows.localPort(i);
+    local[i] = idOf(rows.localAddress(i));
+    const address = rows.remoteAddress(i);
+    remote[i] = address === null ? 0 : idOf(address);
+    remotePort[i] = address === null ? 0 : rows.remotePort(i) ?? 0;
   }
-  return ranks;
+  return { kind, localPort, remotePort, texts, local, remote };
+}
+
+/**
+ * Ranks of the used address ids in en-US collation order ({@linkcode compareAddressText}):
+ * texts that collate equal share a rank, and id 0 (no address) ranks 0, before every text.
+ * Sorting the few distinct addresses once, and then comparing ranks, orders the records exactly
+ * as comparing the texts would, without a collation call per comparison.
+ *
+ * @param texts The distinct texts by id.
+ * @param used Which ids to rank (1 for used).
+ * @returns The rank of each id, and one more than the highest rank.
+ */
+function addressRanks(
+  texts: readonly (string | null)[],
+  used: Uint8Array,
+): { rank: Float64Array; span: number } {
+  const ids: number[] = [];
+  for (let id = 1; id < texts.length; id++) if (used[id]) ids.push(id);
+  ids.sort((a, b) => compareAddressText(texts[a]!, texts[b]!));
+  const rank = new Float64Array(texts.length);
+  let next = 0;
+  for (let k = 0; k < ids.length; k++) {
+    if (k === 0 || compareAddressText(texts[ids[k - 1]]!, texts[ids[k]]!) !== 0) next++;
+    rank[ids[k]] = next;
+  }
+  return { rank, span: next + 1 };
 }
 
 /**
  * The order of the listing: protocol, family, local port and address, remote port and address,
  * pid. Worked out on the sockets and owners before any record is built, so that records can be
- * made one at a time in this order. Addresses compare as the en-US collation orders them; each
- * record gets two numeric keys (protocol, family, local port, local address; remote port, remote
- * address), so the sort compares numbers only.
+ * made one at a time in this order. Addresses compare as the en-US collation orders them (no
+ * remote address first). Each record gets two numeric keys (protocol, family, local port, local
+ * address; remote port, remote address), so the sort compares numbers only; when the two fit one
+ * sort word with the record's position (as they do unless there are many thousands of distinct
+ * addresses), the words are made in the same pass as the keys.
  *
  * @param rows The sockets.
  * @param socketOf For each record, its socket's row.
@@ -96,42 +147,113 @@ function listingOrder(
   pidOf: Float64Array,
 ): Uint32Array {
   const n = socketOf.length;
-  const localTexts = new Set<string>();
-  const remoteTexts = new Set<string>();
-  for (let r = 0; r < n; r++) {
-    localTexts.add(rows.localAddress(socketOf[r]));
-    remoteTexts.add(rows.remoteAddress(socketOf[r]) ?? "");
-  }
-  const local = addressRanks(localTexts);
-  const remote = addressRanks(remoteTexts);
-  const localSpan = local.size + 1;
-  const remoteSpan = remote.size + 1;
-  const keyA = new Float64Array(n);
-  const keyB = new Float64Array(n);
+  const { kind, localPort, remotePort, texts, local, remote } = endpointColumnsOf(rows);
+  // Local and remote addresses are ranked apart, which keeps both keys small.
+  const usedLocal = new Uint8Array(texts.length);
+  const usedRemote = new Uint8Array(texts.length);
   for (let r = 0; r < n; r++) {
     const i = socketOf[r];
-    // A protocol or family outside the schema sorts last; its record fails validation anyway.
-    const protocol = PROTOCOL_ORDER.get(rows.protocol(i)) ?? PROTOCOLS.length;
-    const family = FAMILY_ORDER.get(rows.family(i)) ?? FAMILIES.length;
-    const head = (protocol * (FAMILIES.length + 1) + family) * 65536 + rows.localPort(i);
-    keyA[r] = head * localSpan + local.get(rows.localAddress(i))!;
-    const remoteAddress = rows.remoteAddress(i);
-    const remotePort = remoteAddress === null ? -1 : rows.remotePort(i) ?? -1;
-    keyB[r] = (remotePort + 1) * remoteSpan + remote.get(remoteAddress ?? "")!;
+    usedLocal[local[i]] = 1;
+    usedRemote[remote[i]] = 1;
   }
-  return recordOrder(keyA, keyB, pidOf);
+  const { rank: localRank, span: localSpan } = addressRanks(texts, usedLocal);
+  const { rank: remoteRank, span: remoteSpan } = addressRanks(texts, usedRemote);
+  // keyA < KINDS * 65536 * localSpan, keyB < 65537 * remoteSpan.
+  const spanB = 65537 * remoteSpan;
+  const words = packedWords(n, KINDS * 65536 * localSpan * spanB);
+  const keyA = words ? null : new Float64Array(n);
+  const keyB = words ? null : new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const i = socketOf[r];
+    const a = (kind[i] * 65536 + localPort[i]) * localSpan + localRank[local[i]];
+    const remoteId = remote[i];
+    const b = (remoteId === 0 ? 0 : remotePort[i] + 1) * remoteSpan + remoteRank[remoteId];
+    if (words) words.pack(r, a * spanB + b, r);
+    else {
+      keyA![r] = a;
+      keyB![r] = b;
+    }
+  }
+  return words ? words.order(pidOf) : recordOrder(keyA!, keyB!, pidOf);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
+ * 64-bit sort words, one per record, each a key in its high bits and the record's position in
+ * its low bits, so that the runtime's own sort of the words orders the records by key and keeps
+ * records with equal keys in their order.
+ */
+interface PackedWords {
+  /** Writes word `w` as `key * 2^positionBits + position`. */
+  pack(w: number, key: number, position: number): void;
+  /**
+   * Sorts the words, and returns the positions in their order: by key, then position; with
+   * `pidOf`, records with equal keys (the same endpoints, told apart by pid) by pid, then
+   * position (positions are then record indices).
+   */
+  order(pidOf?: Float64Array): Uint32Array;
+}
+
+/**
+ * Words for `n` records whose keys stay below `keyLimit`, or null when such a key and a
+ * position do not fit one word (or a key is not exact as a number).
+ */
+function packedWords(n: number, keyLimit: number): PackedWords | null {
+  const positionBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  if (positionBits > 31 || keyLimit > 2 ** 53 || keyLimit > 2 ** (64 - positionBits)) {
+    return null;
+  }
+  const words = new BigUint64Array(n);
+  const halves = new Uint32Array(words.buffer);
+  const lowAt = LITTLE_ENDIAN ? 0 : 1;
+  const highAt = 1 - lowAt;
+  const positions = 2 ** positionBits;
+  const lowSpan = 2 ** (32 - positionBits);
+  const mask = positions - 1;
+  return {
+    pack(w, key, position) {
+      const high = Math.floor(key / lowSpan);
+      halves[2 * w + highAt] = high;
+      halves[2 * w + lowAt] = (key - high * lowSpan) * positions + position;
+    },
+    order(pidOf) {
+      words.sort();
+      const order = new Uint32Array(n);
+      if (!pidOf) {
+        for (let q = 0; q < n; q++) order[q] = halves[2 * q + lowAt] & mask;
+        return order;
+      }
+      const ties = (x: number, y: number) => (pidOf[x] - pidOf[y]) || (x - y);
+      // Runs of equal keys are found as the positions are read out.
+      let start = 0;
+      let runHigh = -1;
+      let runLow = -1;
+      for (let q = 0; q < n; q++) {
+        const high = halves[2 * q + highAt];
+        const low = halves[2 * q + lowAt];
+        order[q] = low & mask;
+        const keyLow = low >>> positionBits;
+        if (high !== runHigh || keyLow !== runLow) {
+          if (q - start > 1) order.subarray(start, q).sort(ties);
+          start = q;
+          runHigh = high;
+          runLow = keyLow;
+        }
+      }
+      if (n - start > 1) order.subarray(start, n).sort(ties);
+      return order;
+    },
+  };
+}
+
+/**
  * Sorts records by two numeric keys, then pid, then their index (a stable sort), with the
- * runtime's own sort over 64-bit words that hold a key in their high bits and a position in
- * their low bits (so equal keys keep their order). When both keys fit one word, one sort does;
- * else two: first by the second key, then by the first key and the position the first sort
- * gave. Only runs of records with equal keys (the same endpoints, told apart by pid) are then
- * sorted by comparison. A key too large to share a word with a position (beyond 2^44 at a
- * million records) has every record compared instead.
+ * runtime's own sort over {@linkcode PackedWords}. When both keys fit one word with the position,
+ * one sort does; else two: first by the second key, then by the first key and the position the
+ * first sort gave. Only runs of records with equal keys (the same endpoints, told apart by pid)
+ * are then sorted by comparison. A key too large to share a word with a position (beyond 2^44 at
+ * a million records) has every record compared instead.
  *
  * @param keyA The first key of each record (non-negative integers).
  * @param keyB The second key of each record (non-negative integers).
@@ -155,44 +277,25 @@ export function recordOrder(
     if (keyA[r] > maxA) maxA = keyA[r];
     if (keyB[r] > maxB) maxB = keyB[r];
   }
-  const positionBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
-  if (Math.max(maxA, maxB) >= Math.min(limit, 2 ** (64 - positionBits)) || positionBits > 31) {
-    const order = new Uint32Array(n);
+  const spanB = maxB + 1;
+  // Both keys in one word (they are for most listings): one sort.
+  const one = maxA * spanB + maxB < limit ? packedWords(n, maxA * spanB + spanB) : null;
+  if (one) {
+    for (let r = 0; r < n; r++) one.pack(r, keyA[r] * spanB + keyB[r], r);
+    return one.order(pidOf);
+  }
+  const words = Math.max(maxA, maxB) < limit ? packedWords(n, Math.max(maxA, maxB) + 1) : null;
+  const order = new Uint32Array(n);
+  if (!words) {
     for (let r = 0; r < n; r++) order[r] = r;
     return order.sort(compare);
   }
-
-  const words = new BigUint64Array(n);
-  const halves = new Uint32Array(words.buffer);
-  const lowAt = LITTLE_ENDIAN ? 0 : 1;
-  const highAt = 1 - lowAt;
-  const positions = 2 ** positionBits;
-  const lowSpan = 2 ** (32 - positionBits);
-  const mask = positions - 1;
-  /** Writes word `w` as `key * 2^positionBits + position`. */
-  const pack = (w: number, key: number, position: number) => {
-    const high = Math.floor(key / lowSpan);
-    halves[2 * w + highAt] = high;
-    halves[2 * w + lowAt] = (key - high * lowSpan) * positions + position;
-  };
-
-  const order = new Uint32Array(n);
-  const spanB = maxB + 1;
-  if (maxA * spanB + maxB < Math.min(limit, 2 ** (64 - positionBits), 2 ** 53)) {
-    // Both keys fit one word (they do for most listings): one sort.
-    for (let r = 0; r < n; r++) pack(r, keyA[r] * spanB + keyB[r], r);
-    words.sort();
-    for (let q = 0; q < n; q++) order[q] = halves[2 * q + lowAt] & mask;
-  } else {
-    const byB = new Uint32Array(n);
-    for (let r = 0; r < n; r++) pack(r, keyB[r], r);
-    words.sort();
-    for (let p = 0; p < n; p++) byB[p] = halves[2 * p + lowAt] & mask;
-    for (let p = 0; p < n; p++) pack(p, keyA[byB[p]], p);
-    words.sort();
-    for (let q = 0; q < n; q++) order[q] = byB[halves[2 * q + lowAt] & mask];
-  }
-
+  // Two sorts: by the second key, then by the first key and the position after the first sort.
+  for (let r = 0; r < n; r++) words.pack(r, keyB[r], r);
+  const byB = words.order();
+  for (let p = 0; p < n; p++) words.pack(p, keyA[byB[p]], p);
+  const byA = words.order();
+  for (let q = 0; q < n; q++) order[q] = byB[byA[q]];
   for (let start = 0; start < n;) {
     const a = keyA[order[start]];
     const b = keyB[order[start]];

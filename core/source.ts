@@ -77,6 +77,37 @@ export interface SocketRows {
   stats(i: number): SocketStats | null | undefined;
   /** See {@linkcode RawSocket.unavailable}. */
   unavailable(i: number): RawSocket["unavailable"];
+  /**
+   * Optional: the endpoints of every row as columns, for rows that keep them so. The listing
+   * orders its records by these in one pass over numbers, instead of calling the methods above
+   * and hashing an address text per row. The arrays are read, never written.
+   */
+  endpointColumns?(): EndpointColumns;
+}
+
+/**
+ * The endpoints of {@linkcode SocketRows} as columns, one entry per row. Addresses are ids into
+ * a list of distinct texts: `texts[local[i]]` is row i's local address.
+ */
+export interface EndpointColumns {
+  /**
+   * Protocol and family: the protocol's index in `PROTOCOLS` times 3, plus the family's index
+   * in `FAMILIES` (TCP/IPv4 0, TCP/IPv6 1, UDP/IPv4 3, UDP/IPv6 4).
+   */
+  readonly kind: Uint8Array;
+  /** Local port. */
+  readonly localPort: Uint16Array;
+  /**
+   * Remote port where the row has a remote address (0 if it has an address but no port), any
+   * value where it has none.
+   */
+  readonly remotePort: Uint16Array;
+  /** Each distinct address text once; id 0 is no address. */
+  readonly texts: readonly (string | null)[];
+  /** The local address id of each row (never 0). */
+  readonly local: Uint32Array;
+  /** The remote address id of each row; 0 when it has no remote address. */
+  readonly remote: Uint32Array;
 }
 
 /** Per-connection counters (TCP). */

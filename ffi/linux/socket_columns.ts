@@ -11,7 +11,7 @@
  */
 import { REASONS, TCP_STATES } from "../../core/fields.ts";
 import type { Family, Protocol, Reason, TcpState } from "../../core/record.ts";
-import type { RawSocket, SocketRows, SocketStats } from "../../core/source.ts";
+import type { EndpointColumns, RawSocket, SocketRows, SocketStats } from "../../core/source.ts";
 
 /** Why a socket's creation time is null: neither `/proc/net` nor sock_diag says it. */
 export const NO_CREATED: NonNullable<RawSocket["unavailable"]> = Object.freeze({
@@ -55,9 +55,9 @@ export interface SockDiagSocket extends RawSocket {
   statsReason?: StatsReason;
 }
 
-/** Bits of the `kind` column. */
-const KIND_UDP = 1;
-const KIND_IPV6 = 2;
+/** The `kind` column, as {@linkcode EndpointColumns} has it: UDP adds 3, IPv6 adds 1. */
+const KIND_UDP = 3;
+const KIND_IPV6 = 1;
 
 /** The `counted` column: counters not asked for, read, or null for a reason. */
 const STATS_NOT_ASKED = 0;
@@ -161,7 +161,7 @@ export class SocketColumns implements SocketRows {
   ): number {
     if (this.size === this.#capacity) this.#grow();
     const i = this.size++;
-    this.#kind[i] = (protocol === "UDP" ? KIND_UDP : 0) | (family === "IPv6" ? KIND_IPV6 : 0);
+    this.#kind[i] = (protocol === "UDP" ? KIND_UDP : 0) + (family === "IPv6" ? KIND_IPV6 : 0);
     this.#state[i] = state === null ? 0 : STATE_CODES.get(state)!;
     this.#local[i] = this.#textId(localAddress);
     this.#localPort[i] = localPort;
@@ -333,12 +333,12 @@ export class SocketColumns implements SocketRows {
 
   /** See {@linkcode SocketRows}. */
   protocol(i: number): Protocol {
-    return (this.#kind[i] & KIND_UDP) !== 0 ? "UDP" : "TCP";
+    return this.#kind[i] >= KIND_UDP ? "UDP" : "TCP";
   }
 
   /** See {@linkcode SocketRows}. */
   family(i: number): Family {
-    return (this.#kind[i] & KIND_IPV6) !== 0 ? "IPv6" : "IPv4";
+    return this.#kind[i] % KIND_UDP === KIND_IPV6 ? "IPv6" : "IPv4";
   }
 
   /** See {@linkcode SocketRows}. */
@@ -404,6 +404,19 @@ export class SocketColumns implements SocketRows {
       bytesOut: this.#counters[at + 1],
       segmentsIn: this.#counters[at + 2],
       segmentsOut: this.#counters[at + 3],
+    };
+  }
+
+  /** See {@linkcode SocketRows}. */
+  endpointColumns(): EndpointColumns {
+    const size = this.size;
+    return {
+      kind: this.#kind.subarray(0, size),
+      localPort: this.#localPort.subarray(0, size),
+      remotePort: this.#remotePort.subarray(0, size),
+      texts: this.#texts,
+      local: this.#local.subarray(0, size),
+      remote: this.#remote.subarray(0, size),
     };
   }
 

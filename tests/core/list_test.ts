@@ -413,6 +413,54 @@ describe("--tree", () => {
   });
 });
 
+/**
+ * Socket rows that also hand over their endpoints as columns ({@linkcode SocketRows.endpointColumns}),
+ * with the addresses' ids in order of first use from the end of the list, not the start.
+ */
+function rowsWithColumns(sockets: readonly RawSocket[]): SocketRows {
+  const n = sockets.length;
+  const texts: (string | null)[] = [null];
+  const idOf = (text: string | null) => {
+    if (text === null) return 0;
+    if (!texts.includes(text)) texts.push(text);
+    return texts.indexOf(text);
+  };
+  const local = new Uint32Array(n);
+  const remote = new Uint32Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    local[i] = idOf(sockets[i].localAddress);
+    remote[i] = idOf(sockets[i].remoteAddress);
+  }
+  const columns = {
+    kind: Uint8Array.from(
+      sockets,
+      (s) => ["TCP", "UDP"].indexOf(s.protocol) * 3 + ["IPv4", "IPv6"].indexOf(s.family),
+    ),
+    localPort: Uint16Array.from(sockets, (s) => s.localPort),
+    remotePort: Uint16Array.from(sockets, (s) => s.remotePort ?? 7),
+    texts,
+    local,
+    remote,
+  };
+  return {
+    size: n,
+    protocol: (i) => sockets[i].protocol,
+    family: (i) => sockets[i].family,
+    localAddress: (i) => sockets[i].localAddress,
+    localPort: (i) => sockets[i].localPort,
+    remoteAddress: (i) => sockets[i].remoteAddress,
+    remotePort: (i) => sockets[i].remotePort,
+    state: (i) => sockets[i].state,
+    pids: (i) => sockets[i].pids,
+    ownerReason: (i) => sockets[i].ownerReason,
+    services: (i) => sockets[i].services,
+    created: (i) => sockets[i].created,
+    stats: (i) => sockets[i].stats,
+    unavailable: (i) => sockets[i].unavailable,
+    endpointColumns: () => columns,
+  };
+}
+
 describe("listing order on many sockets", () => {
   /** A small deterministic generator, so a failure can be replayed. */
   function random(seed: number): () => number {
@@ -484,6 +532,10 @@ describe("listing order on many sockets", () => {
         [r.protocol, r.family, r.localAddress, r.localPort, r.remoteAddress, r.remotePort, r.pid]
           .join(" ");
       assert.deepEqual(rows.map(text), expectedOrder(rows));
+      // Rows that hand over their endpoints as columns are listed the same.
+      const columnSource = fakeSource();
+      columnSource.listSocketRows = () => Promise.resolve(rowsWithColumns(sockets));
+      assert.deepEqual(await listConnections({ source: columnSource }), rows);
     });
   }
 });

@@ -141,6 +141,27 @@ describe("SocketColumns", () => {
       assert.equal(columns.services(i), undefined);
       assert.equal(columns.created(i), null);
     }
+    // So do the endpoint columns the listing orders by (kind: protocol * 3 + family).
+    const ends = columns.endpointColumns();
+    assert.equal(ends.kind.length, 5000);
+    expected.forEach((socket, i) => {
+      assert.deepEqual(
+        [
+          ends.kind[i],
+          ends.localPort[i],
+          ends.texts[ends.local[i]],
+          ends.texts[ends.remote[i]],
+          ends.remote[i] === 0 ? null : ends.remotePort[i],
+        ],
+        [
+          ["TCP", "UDP"].indexOf(socket.protocol) * 3 + ["IPv4", "IPv6"].indexOf(socket.family),
+          socket.localPort,
+          socket.localAddress,
+          socket.remoteAddress,
+          socket.remotePort,
+        ],
+      );
+    });
   });
 
   it("shows a view's fields when it is printed", () => {
