@@ -39,6 +39,13 @@ export const FAMILIES = ["IPv4", "IPv6"] as const;
 export type Family = typeof FAMILIES[number];
 
 /**
+ * The `kind` code of an endpoint (`EndpointColumns.kind` in `source.ts`) is the protocol's index
+ * in {@linkcode PROTOCOLS} times this, plus the family's index in {@linkcode FAMILIES}; one past
+ * each list is left for a value outside it.
+ */
+export const KIND_STRIDE = FAMILIES.length + 1;
+
+/**
  * Why a field is null.
  *
  * - `no-owner`: the socket has no owning process (TIME_WAIT, orphaned, kernel-owned).

@@ -10,6 +10,7 @@ import { checkListed, explained, prepareCheck } from "./check.ts";
 import {
   type ExplainableField,
   FAMILIES,
+  KIND_STRIDE,
   PROTOCOLS,
   type Reason,
   TCP_STATES,
@@ -63,7 +64,7 @@ const PROTOCOL_ORDER = new Map(PROTOCOLS.map((p, i) => [p, i]));
 const FAMILY_ORDER = new Map(FAMILIES.map((f, i) => [f, i]));
 
 /** How many values {@linkcode EndpointColumns.kind} can take, one past each list for strays. */
-const KINDS = (PROTOCOLS.length + 1) * (FAMILIES.length + 1);
+const KINDS = (PROTOCOLS.length + 1) * KIND_STRIDE;
 
 /**
  * The rows' endpoints as columns: the rows' own when they keep them
@@ -91,7 +92,7 @@ function endpointColumnsOf(rows: SocketRows): EndpointColumns {
     // A protocol or family outside the schema sorts last; its record fails validation anyway.
     const protocol = PROTOCOL_ORDER.get(rows.protocol(i)) ?? PROTOCOLS.length;
     const family = FAMILY_ORDER.get(rows.family(i)) ?? FAMILIES.length;
-    kind[i] = protocol * (FAMILIES.length + 1) + family;
+    kind[i] = protocol * KIND_STRIDE + family;
     localPort[i] = rows.localPort(i);
     local[i] = idOf(rows.localAddress(i));
     const address = rows.remoteAddress(i);

@@ -91,8 +91,8 @@ export interface SocketRows {
  */
 export interface EndpointColumns {
   /**
-   * Protocol and family: the protocol's index in `PROTOCOLS` times 3, plus the family's index
-   * in `FAMILIES` (TCP/IPv4 0, TCP/IPv6 1, UDP/IPv4 3, UDP/IPv6 4).
+   * Protocol and family: the protocol's index in `PROTOCOLS` times `KIND_STRIDE` (3), plus the
+   * family's index in `FAMILIES` (TCP/IPv4 0, TCP/IPv6 1, UDP/IPv4 3, UDP/IPv6 4).
    */
   readonly kind: Uint8Array;
   /** Local port. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { REASONS, TCP_STATES } from "../../core/fields.ts";
+import { FAMILIES, KIND_STRIDE, PROTOCOLS, REASONS, TCP_STATES } from "../../core/fields.ts";
 import type { Family, Protocol, Reason, TcpState } from "../../core/record.ts";
 import type { EndpointColumns, RawSocket, SocketRows, SocketStats } from "../../core/source.ts";
 
@@ -56,8 +56,8 @@ export interface SockDiagSocket extends RawSocket {
 }
 
 /** The `kind` column, as {@linkcode EndpointColumns} has it: UDP adds 3, IPv6 adds 1. */
-const KIND_UDP = 3;
-const KIND_IPV6 = 1;
+const KIND_UDP = PROTOCOLS.indexOf("UDP") * KIND_STRIDE;
+const KIND_IPV6 = FAMILIES.indexOf("IPv6");
 
 /** The `counted` column: counters not asked for, read, or null for a reason. */
 const STATS_NOT_ASKED = 0;
