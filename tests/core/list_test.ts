@@ -442,23 +442,26 @@ function rowsWithColumns(sockets: readonly RawSocket[]): SocketRows {
     local,
     remote,
   };
-  return {
-    size: n,
-    protocol: (i) => sockets[i].protocol,
-    family: (i) => sockets[i].family,
-    localAddress: (i) => sockets[i].localAddress,
-    localPort: (i) => sockets[i].localPort,
-    remoteAddress: (i) => sockets[i].remoteAddress,
-    remotePort: (i) => sockets[i].remotePort,
-    state: (i) => sockets[i].state,
-    pids: (i) => sockets[i].pids,
-    ownerReason: (i) => sockets[i].ownerReason,
-    services: (i) => sockets[i].services,
-    created: (i) => sockets[i].created,
-    stats: (i) => sockets[i].stats,
-    unavailable: (i) => sockets[i].unavailable,
-    endpointColumns: () => columns,
-  };
+  // Every other method reads the field of the same name from the socket.
+  const fields = [
+    "protocol",
+    "family",
+    "localAddress",
+    "localPort",
+    "remoteAddress",
+    "remotePort",
+    "state",
+    "pids",
+    "ownerReason",
+    "services",
+    "created",
+    "stats",
+    "unavailable",
+  ] as const;
+  const accessors = Object.fromEntries(
+    fields.map((field) => [field, (i: number) => sockets[i][field]]),
+  ) as unknown as Omit<SocketRows, "size" | "endpointColumns">;
+  return { ...accessors, size: n, endpointColumns: () => columns };
 }
 
 describe("listing order on many sockets", () => {
