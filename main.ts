@@ -5,10 +5,13 @@
  * procconn --state established --format json
  * ```
  *
+ * Run as a program, it starts the command line (`cli/app.ts`) from the bundle that `npm ci`
+ * writes of it while the bundle matches these sources, and from the sources otherwise
+ * (`cli/_bundle.ts`).
+ *
  * @module
  */
-import { BrokenPipe, env, stdoutWriter, writeError } from "./cli/_io.ts";
-import { parseArgs, UsageError } from "./cli/args.ts";
+import { loadApp } from "./cli/_bundle.ts";
 
 /**
  * Runs procconn with the given arguments.
@@ -23,47 +26,9 @@ import { parseArgs, UsageError } from "./cli/args.ts";
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  const out = stdoutWriter();
-  try {
-    const request = parseArgs(args, { noColorEnv: env("NO_COLOR") !== undefined });
-    if (request.action === "help" || request.action === "version") {
-      await out.write(request.text);
-      await out.flush();
-      return 0;
-    }
-    // Each command's code is loaded once the command line is known to be good, so that help,
-    // the version and a usage error load neither the engines nor the schema.
-    if (request.action === "watch") {
-      return await (await import("./cli/watch.ts")).runWatch(request, out);
-    }
-    if (request.action === "snapshot") {
-      return await (await import("./cli/snapshot.ts")).runSnapshot(request);
-    }
-    const { runList, runTree } = await import("./cli/list.ts");
-    await (request.action === "tree" ? runTree : runList)(request, out);
-    return 0;
-  } catch (err) {
-    if (err instanceof BrokenPipe) return 0;
-    if (err instanceof UsageError) {
-      writeError(`procconn: ${err.message}`);
-      return 2;
-    }
-    writeError(`procconn: ${(await explained(err)).message}`);
-    return 1;
-  }
-}
-
-/**
- * The error to report for `err`. A record that failed the listing's check comes as an
- * `InvalidConnectionError`, which has not named the fields yet: that needs the schema, which
- * is loaded for it here (and only here).
- */
-async function explained(err: unknown): Promise<Error> {
-  if (!(err instanceof Error)) return new Error(String(err));
-  if (err.name !== "InvalidConnectionError") return err;
-  return await (await import("./core/check.ts")).explained(err) as Error;
+  return await (await import("./cli/app.ts")).main(args);
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  Deno.exitCode = await (await loadApp(new URL("./", import.meta.url))).main(Deno.args);
 }

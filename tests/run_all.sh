@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every procconn test tier and ends with one line "tests: N passed, N failed".
 #   static   deno check + deno lint + deno fmt --check
+#   bundle   scripts/bundle_app.mjs: the bundle of the command line that main.ts runs
 #   deno     unit tests, Linux engine on real sockets, the CLI as a subprocess, doc examples
 #   wine     the Windows engine as Windows code under Wine 10 (tests/wine/run.sh; required when CI=true)
 #   exe      the Windows Node single executable under Wine, compared with the Deno engine
@@ -68,6 +69,9 @@ tier() {
 }
 
 SOURCES=(mod.ts main.ts)
+# main.ts runs the bundle of the command line while it matches the sources: bring it up to date,
+# so that the CLI tests run this checkout's code through it, as a user's run does.
+check "bundle the command line (scripts/bundle_app.mjs)" node scripts/bundle_app.mjs
 check "deno check" "$DENO" check --quiet "${SOURCES[@]}" tests/ scripts/
 check "deno lint" "$DENO" lint --quiet
 check "deno fmt --check" "$DENO" fmt --check --quiet

@@ -1,6 +1,6 @@
-// What each command line loads before it can answer. `--help`, `--version` and a usage error are
-// answered from main.ts's static imports alone, so those must not reach the schema library, the
-// engines or the formatters; and no listing may load a Node built-in (under Deno, the first one
+// What each command line loads before it can answer. main.ts loads only the code that picks the
+// bundle or the sources; `--help`, `--version` and a usage error are answered from cli/app.ts's
+// static imports alone, so those must not reach the schema library, the engines or the formatters; and no listing may load a Node built-in (under Deno, the first one
 // loads its Node compatibility layer: tens of milliseconds of start-up).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -45,8 +45,11 @@ function staticClosure(entry: string): string[] {
 }
 
 describe("start-up", () => {
+  it("main.ts loads the command line only once it has picked the bundle or the sources", () => {
+    assert.deepEqual(staticClosure("main.ts").sort(), ["cli/_bundle.ts", "main.ts"]);
+  });
   it("help, the version and usage errors load no schema, engine or formatter", () => {
-    const loaded = staticClosure("main.ts");
+    const loaded = staticClosure("cli/app.ts");
     const heavy = loaded.filter((m) =>
       /node_modules\/(zod|csv-stringify)\/|^gen\/|^core\/_zod\.ts$|^core\/record\.ts$|^core\/list\.ts$|^ffi\/|^formatters\/formatter\.ts$|^node:/
         .test(m)
