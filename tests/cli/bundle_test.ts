@@ -24,6 +24,7 @@ import { type BundleManifest, bundleState, MANIFEST_PATH } from "../../cli/_bund
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DENO = process.execPath;
+const MARKER = "procconn-bundle-test-marker";
 const hasEsbuild = existsSync(join(ROOT, "node_modules", "esbuild", "package.json"));
 
 /** A checkout in a temporary folder: `files` written, and a manifest of them. */
@@ -121,13 +122,19 @@ describe("the bundle of this checkout", {
       cpSync(join(ROOT, path), join(copy, path), { recursive: true, preserveTimestamps: true });
     }
     symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+    // A marker in the bundle's entry tells which code ran.
+    appendFileSync(
+      join(copy, "gen", "app", "app.js"),
+      `\nconsole.error(${JSON.stringify(MARKER)});\n`,
+    );
   });
   after(() => {
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
-  const run = (...args: string[]) => {
-    const r = spawnSync(DENO, ["run", "-A", "--no-check", "main.ts", ...args], {
+  const run = (...args: string[]) => runWith(["-A"], ...args);
+  const runWith = (permissions: string[], ...args: string[]) => {
+    const r = spawnSync(DENO, ["run", ...permissions, "--no-check", "main.ts", ...args], {
       cwd: copy,
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
@@ -135,21 +142,31 @@ describe("the bundle of this checkout", {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
+  it("is not used by a run that may not read the checkout, which asks for nothing", () => {
+    const limited = runWith(["--allow-env"], "--state", "nonsense");
+    assert.equal(limited.status, 2, limited.stderr);
+    assert.match(limited.stderr, /^procconn: .*nonsense/);
+    assert.ok(!limited.stderr.includes(MARKER), limited.stderr);
+    assert.ok(run("--state", "nonsense").stderr.includes(MARKER));
+  });
+
+  it("is not used for help and the version, which load as little from the sources", () => {
+    for (const flag of ["--help", "-h", "--version", "-V"]) {
+      const r = run(flag);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(!r.stderr.includes(MARKER), `${flag}: ${r.stderr}`);
+    }
+  });
+
   it("runs while it matches the sources, and the sources once one changes; same answers", () => {
-    // A marker in the bundle's entry tells which code ran.
-    const marker = "procconn-bundle-test-marker";
-    appendFileSync(
-      join(copy, "gen", "app", "app.js"),
-      `\nconsole.error(${JSON.stringify(marker)});\n`,
-    );
+    const marker = MARKER;
     // This test process's own listening socket, listed alone.
     const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const port = String(server.addr.port);
       const commands = [
-        ["--version"],
-        ["--help"],
         ["--state", "nonsense"],
+        ["--tree", "--pid", String(Deno.pid)],
         ["--format", "json", "--pid", String(Deno.pid), "--port", port],
         ["--format", "csv", "--pid", String(Deno.pid), "--port", port],
       ];
@@ -169,8 +186,8 @@ describe("the bundle of this checkout", {
           command.join(" "),
         );
       });
-      assert.equal(bundled[2].status, 2);
-      const listed = JSON.parse(bundled[3].stdout);
+      assert.equal(bundled[0].status, 2);
+      const listed = JSON.parse(bundled[2].stdout);
       assert.equal(listed.length, 1);
       assert.equal(listed[0].localPort, server.addr.port);
       assert.equal(listed[0].pid, Deno.pid);
