@@ -29,6 +29,7 @@ import {
 import { dirname, join, relative, resolve, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { ESBUILD_MODULE_OPTIONS } from "./bundle_zod.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "gen", "app");
@@ -63,18 +64,12 @@ const fromRoot = (path) => relative(ROOT, resolve(ROOT, path)).split(sep).join("
 async function build(esbuild, outdir) {
   let rewritten = 0;
   const result = await esbuild.build({
+    ...ESBUILD_MODULE_OPTIONS,
     entryPoints: { app: join(ROOT, ENTRY) },
-    absWorkingDir: ROOT,
-    bundle: true,
     splitting: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
     external: ["node:*"],
     outdir,
     metafile: true,
-    logLevel: "warning",
-    legalComments: "inline",
     plugins: [{
       name: "scan-worker-url",
       /** @param {any} b */

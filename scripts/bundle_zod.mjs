@@ -55,6 +55,20 @@ const version = () =>
   JSON.parse(readFileSync(join(ROOT, "node_modules", "zod", "package.json"), "utf8")).version;
 
 /**
+ * How procconn's install scripts bundle: ES modules of the checkout's sources and packages that
+ * run on Deno and Node alike (`scripts/bundle_app.mjs` uses them too).
+ */
+export const ESBUILD_MODULE_OPTIONS = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  format: /** @type {const} */ ("esm"),
+  platform: /** @type {const} */ ("neutral"),
+  mainFields: ["module", "main"],
+  logLevel: /** @type {const} */ ("warning"),
+  legalComments: /** @type {const} */ ("inline"),
+};
+
+/**
  * One ES module of `contents` and everything it imports, as esbuild bundles it from the
  * checkout (paths in its comments are relative to the checkout, whatever the working directory).
  *
@@ -66,15 +80,9 @@ const version = () =>
  */
 async function bundleModule(esbuild, contents, sourcefile, more = {}) {
   const result = await esbuild.build({
+    ...ESBUILD_MODULE_OPTIONS,
     stdin: { contents, resolveDir: ROOT, sourcefile },
-    absWorkingDir: ROOT,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    mainFields: ["module", "main"],
     write: false,
-    logLevel: "warning",
-    legalComments: "inline",
     ...more,
   });
   return result.outputFiles[0].text;
