@@ -591,6 +591,14 @@ export function parseArgs(
     const text = `procconn ${VERSION} (${runtimeDescription()})\n`;
     return { ...emptyRequest(), action: "version", text };
   }
+  // `tree --pid`/`tree --name` draws those processes and their descendants, as `--tree` lists
+  // them; decided before the enrichment below reads it.
+  if (action === "tree") o.tree = o.pid !== undefined || o.name !== undefined;
+  else if (o.tree && !o.pid && o.name === undefined) {
+    throw new UsageError(
+      "--tree needs --pid or --name: it adds the descendants of those processes",
+    );
+  }
   const protocols: Protocol[] | undefined = !!o.tcp === !!o.udp
     ? undefined
     : o.tcp
@@ -621,12 +629,6 @@ export function parseArgs(
     resolve: o.resolve ? { timeoutMs: o.resolveTimeout } : false,
   };
   const format = (o.format ?? "table") as Format;
-  if (action === "tree") o.tree = o.pid !== undefined || o.name !== undefined;
-  else if (o.tree && !o.pid && o.name === undefined) {
-    throw new UsageError(
-      "--tree needs --pid or --name: it adds the descendants of those processes",
-    );
-  }
   if (o.groupBy && format !== "table" && format !== "json") {
     throw new UsageError(
       `--group-by ${o.groupBy} works with --format table or json, not "${format}"`,

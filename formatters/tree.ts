@@ -21,17 +21,23 @@ function connectionLine(c: Connection): string {
  * Renders the tree as text with box-drawing branches.
  *
  * @param roots The root processes.
- * @returns The text, ending in a newline (empty when there is nothing).
+ * @returns The text, ending in a footer that counts the endpoints and the processes that hold
+ *   them (`0 endpoints in 0 processes` alone when nothing was selected).
  *
  * @example
  * ```ts
  * import { renderTree } from "./tree.ts";
- * renderTree([{ pid: 1, name: "init", connections: [], children: [] }]); // "init (1)\n"
+ * renderTree([{ pid: 1, name: "init", connections: [], children: [] }]);
+ * // "init (1)\n0 endpoints in 0 processes\n"
  * ```
  */
 export function renderTree(roots: readonly ProcessNode<Connection>[]): string {
   const lines: string[] = [];
+  let endpoints = 0;
+  let holders = 0;
   const walk = (node: ProcessNode<Connection>, lead: string, branch: string, next: string) => {
+    endpoints += node.connections.length;
+    if (node.connections.length) holders++;
     const path = node.connections.find((c) => c.processPath)?.processPath;
     lines.push(`${lead}${branch}${node.name ?? "?"} (${node.pid})${path ? `  ${path}` : ""}`);
     const inner = lead + next;
@@ -43,7 +49,12 @@ export function renderTree(roots: readonly ProcessNode<Connection>[]): string {
     });
   };
   for (const root of roots) walk(root, "", "", "");
-  return lines.length ? lines.join("\n") + "\n" : "";
+  lines.push(`${plural(endpoints, "endpoint")} in ${plural(holders, "process", "processes")}`);
+  return lines.join("\n") + "\n";
+}
+
+function plural(n: number, one: string, many = one + "s"): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /**

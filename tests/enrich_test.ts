@@ -121,6 +121,40 @@ describe("enrichment through the CLI", { skip: process.platform !== "linux" }, (
     assert.equal(row.imageSha256, sum);
   });
 
+  it("`tree --pid <child>` draws the grandchild's connection beneath the child", () => {
+    interface TreeNode {
+      pid: number;
+      connections: Row[];
+      children: TreeNode[];
+    }
+    const r = spawnSync(
+      process.execPath,
+      ["run", "-A", "main.ts", "tree", "--tcp", "--pid", String(child.pid), "--format", "json"],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const all: TreeNode[] = [];
+    const walk = (n: TreeNode) => (all.push(n), n.children.forEach(walk));
+    JSON.parse(r.stdout).forEach(walk);
+    const node = all.find((n) => n.pid === child.pid);
+    assert.ok(node, `the child ${child.pid} is not in the tree`);
+    const grand = node.children.find((n) => n.pid === grandchild);
+    assert.ok(grand, "the grandchild is not drawn beneath the child");
+    assert.ok(grand.connections.some((c) => c.localPort === grandchildPort));
+    assert.ok(node.connections.some((c) => c.localPort === ownPort));
+    const holders = all.filter((n) => n.connections.length).map((n) => n.pid).sort();
+    assert.deepEqual(holders, [child.pid!, grandchild].sort(), "only the child's tree holds rows");
+
+    const text = spawnSync(
+      process.execPath,
+      ["run", "-A", "main.ts", "tree", "--tcp", "--pid", String(child.pid)],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`[└├]─ \\S+ \\(${grandchild}\\)`));
+    assert.match(text.stdout, /\n2 endpoints in 2 processes\n$/);
+  });
+
   it("the child's own listener carries the child's command line and user", () => {
     const rows = procconn(["--format", "json", "--pid", String(child.pid), "--tcp"]);
     const own = rows.find((r) => r.localPort === ownPort);

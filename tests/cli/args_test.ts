@@ -76,6 +76,13 @@ describe("parseArgs", () => {
     assert.equal(parseArgs(["tree", "--no-bpf"]).bpf, false);
     assert.match(parseArgs(["--help"]).text, /--no-bpf +Linux: find socket owners/);
   });
+  it("tree with --pid or --name takes in the descendants, as --tree does for a listing", () => {
+    assert.equal(parseArgs(["tree", "--pid", "5"]).enrich.tree, true);
+    assert.equal(parseArgs(["tree", "--name", "sshd"]).enrich.tree, true);
+    assert.equal(parseArgs(["tree"]).enrich.tree, false);
+    assert.equal(parseArgs(["--pid", "5", "--tree"]).enrich.tree, true);
+    assert.equal(parseArgs(["--pid", "5"]).enrich.tree, false);
+  });
   it("takes a value that starts with - when written --flag=value", () => {
     assert.deepEqual(parseArgs(["--name=-bash"]).filters.name, ["-bash"]);
   });

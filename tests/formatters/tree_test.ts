@@ -59,12 +59,17 @@ describe("renderTree", () => {
         "│       TCP  10.0.0.2:51000 -> 93.184.216.34:443  ESTABLISHED",
         "└─ helper.exe (12)",
         "        TCP  [::1]:8080  LISTEN",
+        "2 endpoints in 2 processes",
         "",
       ].join("\n"),
     );
   });
-  it("renders nothing for an empty tree", () => {
-    assert.equal(renderTree([]), "");
+  it("says so when nothing was selected", () => {
+    assert.equal(renderTree([]), "0 endpoints in 0 processes\n");
+  });
+  it("counts one endpoint and one process in the singular", () => {
+    const one = { ...roots[0], children: [roots[0].children[1]] };
+    assert.match(renderTree([one]), /\n1 endpoint in 1 process\n$/);
   });
   it("JSON nests children", () => {
     const parsed = JSON.parse(renderTreeJson(roots));
