@@ -403,7 +403,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
         parse: choice("format", ["csv", "ndjson"]),
         fallback: "csv",
         help: "file format (csv, ndjson)",
-        fallbackText: "csv",
+        fallbackText: "ndjson for a .ndjson or .jsonl file, else csv",
       },
     ],
     after: "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES,

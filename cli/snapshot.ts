@@ -112,7 +112,7 @@ export interface SnapshotText {
 
 /**
  * Runs `procconn snapshot`: lists the connections with the request's filters and writes them to
- * `request.out` as CSV (default) or NDJSON, with `snapshotTime` (ISO 8601 UTC, the same on every
+ * `request.out` as CSV or NDJSON ({@linkcode snapshotFormat}), with `snapshotTime` (ISO 8601 UTC, the same on every
  * row of one snapshot) and `hostName` in front of the chosen fields. With `request.append` the
  * rows are added to the file (a CSV header only when the file is new or empty); otherwise the
  * file is replaced atomically. A file that cannot be written is left as it was.
@@ -135,10 +135,7 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
   if (path === undefined || path === "") {
     throw new UsageError("snapshot needs --out <file>: the file to write");
   }
-  const format = request.format;
-  if (format !== "csv" && format !== "ndjson") {
-    throw new UsageError(`snapshot writes csv or ndjson, not "${format}"`);
-  }
+  const format = snapshotFormat(path, request);
   const source = deps.source ?? await defaultSource({ bpf: request.bpf });
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const text = renderSnapshot(rows, {
@@ -157,6 +154,41 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
     (deps.reportError ?? writeError)(`procconn: ${(err as Error).message}`);
     return 1;
   }
+}
+
+/**
+ * The format of a snapshot: `--format` when given, else the file's name decides (`.ndjson` and
+ * `.jsonl` NDJSON, anything else CSV). A `.json` file without `--format` is refused: a snapshot
+ * cannot be one JSON document that later snapshots append to.
+ *
+ * @param path The file to write.
+ * @param request The format asked for, and whether it was given.
+ * @returns The format to write.
+ * @throws {UsageError} For a format other than csv or ndjson, or a `.json` file without one.
+ *
+ * @example
+ * ```ts
+ * import { snapshotFormat } from "./snapshot.ts";
+ * snapshotFormat("conns.jsonl", { format: "csv", formatGiven: false }); // "ndjson"
+ * ```
+ */
+export function snapshotFormat(
+  path: string,
+  request: Pick<CliRequest, "format" | "formatGiven">,
+): SnapshotFormat {
+  if (request.formatGiven) {
+    if (request.format === "csv" || request.format === "ndjson") return request.format;
+    throw new UsageError(`snapshot writes csv or ndjson, not "${request.format}"`);
+  }
+  const extension = /\.([^./\\]*)$/.exec(path)?.[1].toLowerCase();
+  if (extension === "ndjson" || extension === "jsonl") return "ndjson";
+  if (extension === "json") {
+    throw new UsageError(
+      `snapshot writes csv or ndjson, not JSON ("${path}"): name the file .ndjson or .csv, ` +
+        "or give --format",
+    );
+  }
+  return "csv";
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   renderSnapshot,
   runSnapshot,
   type SnapshotDeps,
+  snapshotFormat,
   type SnapshotFs,
 } from "../../cli/snapshot.ts";
 import { CONNECTION_FIELDS } from "../../core/record.ts";
@@ -194,11 +195,44 @@ describe("runSnapshot", () => {
   });
 
   it("rejects an output format other than csv and ndjson", async () => {
-    const request = { ...parseArgs(["snapshot", "--out", fresh()]), format: "table" as const };
+    const request = {
+      ...parseArgs(["snapshot", "--out", fresh()]),
+      format: "table" as const,
+      formatGiven: true,
+    };
     await assert.rejects(
       runSnapshot(request, deps()),
       /snapshot writes csv or ndjson, not "table"/,
     );
+  });
+
+  it("without --format, a .ndjson or .jsonl file gets NDJSON and any other CSV", async () => {
+    for (const extension of ["ndjson", "JSONL"]) {
+      const path = fresh(extension);
+      assert.equal(await snapshot(["--out", path], deps()), 0);
+      const objects = read(path).trimEnd().split("\n").map((l) => JSON.parse(l));
+      assert.equal(objects.length, 3, extension);
+    }
+    for (const name of ["conns.csv", "conns.log", "conns", "dir.ndjson/conns"]) {
+      assert.equal(snapshotFormat(name, { format: "csv", formatGiven: false }), "csv", name);
+    }
+  });
+
+  it("--format wins over the file's name", async () => {
+    const path = fresh("ndjson");
+    assert.equal(await snapshot(["--out", path, "--format", "csv"], deps()), 0);
+    assert.match(read(path), /^snapshotTime,hostName,protocol,/);
+  });
+
+  it("refuses a .json file without --format, naming it, and writes nothing", async () => {
+    const path = fresh("json");
+    await assert.rejects(
+      snapshot(["--out", path], deps()),
+      /snapshot writes csv or ndjson, not JSON \(".*\.json"\): name the file \.ndjson or \.csv/,
+    );
+    assert.equal(nodeFs.existsSync(path), false);
+    assert.equal(await snapshot(["--out", path, "--format", "ndjson"], deps()), 0);
+    assert.equal(read(path).trimEnd().split("\n").length, 3);
   });
 });
 
