@@ -528,8 +528,18 @@ function readFlags(
   if (found.help === true) return "help";
   const unknown = Object.keys(parsed.unknownFlags)[0];
   if (unknown !== undefined) {
+    const flag = typedFlag(unknown);
+    // An option of another command (`--out` without `snapshot`) says which command has it.
+    const owners = (Object.keys(COMMANDS) as Action[]).filter((name) =>
+      optionsOf(COMMANDS[name]).some((o) =>
+        o.flag === flag || (o.short !== undefined && `-${o.short}` === flag)
+      )
+    );
+    const where = owners.map((name) => name === "list" ? "procconn" : `procconn ${name}`);
     throw new UsageError(
-      `unknown option '${typedFlag(unknown)}': run procconn --help for the options`,
+      owners.length
+        ? `option '${flag}' belongs to ${where.join(" and ")}: run ${where[0]} --help`
+        : `unknown option '${flag}': run procconn --help for the options`,
     );
   }
   if (parsed._.length > 0) {

@@ -114,8 +114,17 @@ describe("parseArgs", () => {
     assert.deepEqual(parseArgs(["--resolve", "--resolve-timeout", "2s"]).enrich.resolve, {
       timeoutMs: 2000,
     });
-    usage(["--out", "x.csv"], /unknown option '--out'/);
-    usage(["watch", "--version"], /unknown option '--version'/);
+    usage(
+      ["--out", "x.csv"],
+      /option '--out' belongs to procconn snapshot: run procconn snapshot --help$/,
+    );
+    usage(
+      ["--interval", "2s"],
+      /option '--interval' belongs to procconn watch: run procconn watch --help$/,
+    );
+    usage(["tree", "--count", "2"], /option '--count' belongs to procconn watch: run/);
+    usage(["watch", "--version"], /option '--version' belongs to procconn: run procconn --help$/);
+    usage(["watch", "--bogus"], /unknown option '--bogus': run procconn --help for the options$/);
   });
   it("help and version print text", () => {
     const help = parseArgs(["--help"]);
