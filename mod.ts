@@ -51,6 +51,7 @@ export {
   validateConnection,
 } from "./core/record.ts";
 export {
+  type OtherNetwork,
   type ProcessField,
   type ProcessInfo,
   type ProcessSummary,

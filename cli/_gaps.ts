@@ -1,9 +1,11 @@
 /**
- * What a listing could not see for lack of rights, said in one line on stderr.
+ * What a listing could not see, said in one line on stderr each: what it was refused, and the
+ * network namespaces it cannot reach from its own.
  *
  * @module
  */
 import type { Connection } from "../core/record.ts";
+import type { OtherNetwork, SocketSource } from "../core/source.ts";
 import { runsAsRoot, writeError } from "./_io.ts";
 
 /**
@@ -63,4 +65,58 @@ export function reportGaps(rows: readonly Connection[]): void {
   const gaps = new GapCounter();
   for (const row of rows) gaps.add(row);
   gaps.report();
+}
+
+/**
+ * Says on stderr which other network namespaces hold sockets the listing could not show, and how
+ * to list them (`nsenter -t <pid> -n procconn`). A selection of pids looks at those processes
+ * only, so `--pid` of a container's process explains its empty listing; a whole listing looks at
+ * every process.
+ *
+ * @param source The backend the listing read (nothing is said when it has no namespaces).
+ * @param pids The `--pid` selection, if any.
+ * @param write Where the line goes (default: standard error).
+ */
+export async function reportOtherNetworks(
+  source: SocketSource,
+  pids: readonly number[] | undefined,
+  write: (line: string) => void = writeError,
+): Promise<void> {
+  if (!source.otherNetworks) return;
+  let networks: OtherNetwork[];
+  try {
+    networks = await source.otherNetworks(pids);
+  } catch {
+    return; // Only a note: a namespace that cannot be read is not the listing's failure.
+  }
+  const line = otherNetworksLine(networks);
+  if (line !== null) write(line);
+}
+
+/**
+ * The line {@linkcode reportOtherNetworks} writes, or null when there is nothing to say.
+ *
+ * @param networks The other namespaces that hold sockets.
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import { otherNetworksLine } from "./_gaps.ts";
+ * otherNetworksLine([{ namespace: "net:[4026532291]", pids: [812], sockets: 2 }]);
+ * // "procconn: 2 sockets in another network namespace (pid 812) are not listed: run procconn
+ * // inside it, e.g. nsenter -t 812 -n procconn"
+ * ```
+ */
+export function otherNetworksLine(networks: readonly OtherNetwork[]): string | null {
+  if (networks.length === 0) return null;
+  const sockets = networks.reduce((n, net) => n + net.sockets, 0);
+  const firsts = networks.map((net) => net.pids[0]);
+  const shown = firsts.slice(0, 5).join(", ") + (firsts.length > 5 ? ", ..." : "");
+  const where = networks.length === 1
+    ? `another network namespace (pid ${shown})`
+    : `${networks.length} other network namespaces (pids ${shown})`;
+  return `procconn: ${sockets} socket${sockets === 1 ? "" : "s"} in ${where} ` +
+    `${sockets === 1 ? "is" : "are"} not listed: run procconn inside ${
+      networks.length === 1 ? "it" : "each"
+    }, e.g. nsenter -t ${firsts[0]} -n procconn`;
 }

@@ -10,7 +10,7 @@ import { buildProcessTree } from "../core/tree.ts";
 import { defaultSource } from "../ffi/mod.ts";
 import { loadFormatter } from "../formatters/load.ts";
 import { renderTree, renderTreeJson } from "../formatters/tree.ts";
-import { GapCounter, reportGaps } from "./_gaps.ts";
+import { GapCounter, reportGaps, reportOtherNetworks } from "./_gaps.ts";
 import { terminalWidth, type TextWriter } from "./_io.ts";
 import type { CliRequest } from "./args.ts";
 
@@ -39,6 +39,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
     const format = request.format === "json" ? "json" : "table";
     await out.write(formatGroups(rows, { ...view, format }));
     await out.flush();
+    await reportOtherNetworks(source, request.filters.pids);
     return;
   }
   // Records are made as they are written, so they need not all be held at once.
@@ -56,6 +57,7 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
   await out.write(formatter.end());
   await out.flush();
   gaps.report();
+  await reportOtherNetworks(source, request.filters.pids);
 }
 
 /**
@@ -82,4 +84,5 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
   const roots = buildProcessTree(table, rows);
   await out.write(request.format === "json" ? renderTreeJson(roots) : renderTree(roots));
   await out.flush();
+  await reportOtherNetworks(backend, request.filters.pids);
 }

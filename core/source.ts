@@ -200,11 +200,29 @@ export interface SocketSource {
    */
   listProcesses?(): Promise<ProcessSummary[]>;
   /**
+   * The network namespaces other than this process's that hold TCP or UDP sockets, which the
+   * tables of this namespace do not show (Linux: a container's, a `ip netns` namespace's).
+   * Optional: a backend without namespaces has none.
+   *
+   * @param pids Look at these processes only (default every process).
+   */
+  otherNetworks?(pids?: Iterable<number>): Promise<OtherNetwork[]>;
+  /**
    * Ends what the backend keeps running between listings (the Linux fd-scan worker of a source
    * made for repeated listings); a later listing starts it again. Optional: a backend that
    * keeps nothing running has none.
    */
   close?(): void;
+}
+
+/** A network namespace other than procconn's own, and what runs in it. */
+export interface OtherNetwork {
+  /** The namespace as `/proc/<pid>/ns/net` names it, e.g. `net:[4026532291]`. */
+  namespace: string;
+  /** The processes looked at that run in it, ascending. */
+  pids: number[];
+  /** How many TCP and UDP sockets, IPv4 and IPv6, it holds (listening ones included). */
+  sockets: number;
 }
 
 /** One process in the process table. */

@@ -14,6 +14,7 @@
 import { files } from "../_files.ts";
 import type { Family, Protocol, Reason } from "../../core/record.ts";
 import type {
+  OtherNetwork,
   ProcessInfo,
   ProcessSummary,
   RawSocket,
@@ -37,6 +38,7 @@ import {
   bpfOwnersUnavailable,
   describeProcesses,
   listProcesses,
+  otherNetworkNamespaces,
   type OwnerScan,
   type ProcfsOptions,
   ScanWorker,
@@ -430,6 +432,8 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
     describeProcesses: (pids: Iterable<number>): Promise<Map<number, ProcessInfo>> =>
       settle(() => describeProcesses(pids, options)),
     listProcesses: (): Promise<ProcessSummary[]> => settle(() => listProcesses(options)),
+    otherNetworks: (pids?: Iterable<number>): Promise<OtherNetwork[]> =>
+      settle(() => otherNetworkNamespaces(options, pids)),
     close: (): void => worker?.close(),
   };
 }

@@ -10,7 +10,12 @@
  */
 import { files } from "../_files.ts";
 import type { Reason } from "../../core/record.ts";
-import type { ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
+import type {
+  OtherNetwork,
+  ProcessField,
+  ProcessInfo,
+  ProcessSummary,
+} from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
 import { bpfOwnersBlocker, type OwnerIteration, startOwnerIteration } from "./bpf_owners.ts";
 import { OwnerMap, type OwnerTable } from "./owner_table.ts";
@@ -28,6 +33,7 @@ import {
   parseEffectiveUid,
   parsePasswd,
   parseProcStat,
+  parseSockstat,
   parseSystemdUnit,
   PF_KTHREAD,
   type ProcStat,
@@ -659,6 +665,58 @@ export function listProcesses(options: ProcfsOptions = {}): ProcessSummary[] {
       name = processName(comm, "value" in exe ? exe.value : null);
     }
     out.push({ pid, parentPid, name, startTime: startTimeIso(bootTime, startTicks) });
+  }
+  return out;
+}
+
+/** The `sockstat` counts of TCP and UDP sockets, TIME_WAIT included. */
+const INET_COUNTS = ["TCP", "TCP:tw", "UDP", "TCP6", "UDP6"];
+
+/**
+ * The network namespaces other than this process's that hold TCP or UDP sockets: netlink and
+ * `/proc/net` show only the namespace they are asked from, so a container's sockets are missing
+ * from a listing made outside it. Each namespace's sockets are counted from the `sockstat` and
+ * `sockstat6` files `/proc/<pid>/net/` shows for the first of its processes (the namespace's own
+ * counters: reading its socket tables instead would walk every socket of the machine). A process
+ * whose namespace cannot be read (another user's, without privileges) is left out.
+ *
+ * @param options Where procfs is mounted.
+ * @param pids Look at these processes only (default every process).
+ * @returns The namespaces with sockets, ordered by their first pid.
+ *
+ * @example
+ * ```ts
+ * import { otherNetworkNamespaces } from "./processes.ts";
+ * for (const n of otherNetworkNamespaces()) {
+ *   console.log(`${n.sockets} sockets in ${n.namespace}: nsenter -t ${n.pids[0]} -n procconn`);
+ * }
+ * ```
+ */
+export function otherNetworkNamespaces(
+  options: ProcfsOptions = {},
+  pids?: Iterable<number>,
+): OtherNetwork[] {
+  const root = options.procRoot ?? "/proc";
+  const own = attempt(() => files.readLink(`${root}/self/ns/net`));
+  if (!("value" in own)) return [];
+  const found = new Map<string, number[]>();
+  for (const pid of pids ? [...new Set(pids)].sort((a, b) => a - b) : pidDirs(root)) {
+    const link = attempt(() => files.readLink(`${root}/${pid}/ns/net`));
+    if (!("value" in link) || link.value === own.value) continue;
+    const list = found.get(link.value);
+    if (list) list.push(pid);
+    else found.set(link.value, [pid]);
+  }
+  const out: OtherNetwork[] = [];
+  for (const [namespace, members] of found) {
+    let sockets = 0;
+    for (const file of ["sockstat", "sockstat6"]) {
+      const text = attempt(() => files.readText(`${root}/${members[0]}/net/${file}`, "latin1"));
+      if (!("value" in text)) continue;
+      const counts = parseSockstat(text.value);
+      for (const label of INET_COUNTS) sockets += counts.get(label) ?? 0;
+    }
+    if (sockets > 0) out.push({ namespace, pids: members, sockets });
   }
   return out;
 }
