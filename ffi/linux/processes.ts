@@ -10,12 +10,7 @@
  */
 import { files } from "../_files.ts";
 import type { Reason } from "../../core/record.ts";
-import type {
-  OtherNetwork,
-  ProcessField,
-  ProcessInfo,
-  ProcessSummary,
-} from "../../core/source.ts";
+import type { OtherNetwork, ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
 import { bpfOwnersBlocker, type OwnerIteration, startOwnerIteration } from "./bpf_owners.ts";
 import { OwnerMap, type OwnerTable } from "./owner_table.ts";
