@@ -115,7 +115,8 @@ export interface SnapshotText {
  * `request.out` as CSV or NDJSON ({@linkcode snapshotFormat}), with `snapshotTime` (ISO 8601
  * UTC, the same on every row of one snapshot) and `hostName` in front of the chosen fields. With
  * `request.append` the rows are added to the file (a CSV header only when the file is new or
- * empty); otherwise the file is replaced atomically. A file that cannot be written is left as it was.
+ * empty); otherwise the file is replaced atomically. A file that cannot be written is left as it
+ * was.
  *
  * @param request The parsed command line (`action: "snapshot"`).
  * @param deps The backend, clock, host name, file system and lock timing to use.

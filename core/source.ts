@@ -201,7 +201,7 @@ export interface SocketSource {
   listProcesses?(): Promise<ProcessSummary[]>;
   /**
    * The network namespaces other than this process's that hold TCP or UDP sockets, which the
-   * tables of this namespace do not show (Linux: a container's, a `ip netns` namespace's).
+   * tables of this namespace do not show (Linux: a container's, an `ip netns` namespace's).
    * Optional: a backend without namespaces has none.
    *
    * @param pids Look at these processes only (default every process).
