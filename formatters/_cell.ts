@@ -101,3 +101,15 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : value.toString();
 }
+
+/**
+ * A count and its noun: `1 endpoint`, `2 endpoints`, `3 processes`.
+ *
+ * @param n The count.
+ * @param one The noun for one.
+ * @param many The noun for any other count (default: `one` with an `s`).
+ * @returns The text.
+ */
+export function plural(n: number, one: string, many: string = one + "s"): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

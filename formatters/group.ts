@@ -6,7 +6,7 @@
  */
 import type { Connection, Reason } from "../core/record.ts";
 import { TCP_STATES } from "../core/fields.ts";
-import { checkFields, jsonReplacer, projectRow } from "./_cell.ts";
+import { checkFields, jsonReplacer, plural, projectRow } from "./_cell.ts";
 import { cut, sanitize } from "./_width.ts";
 import { createTableFormatter } from "./table.ts";
 
@@ -214,8 +214,4 @@ function groupTitle(group: ProcessGroup): string {
 function reasonText(row: Connection, field: "processName" | "processPath"): string {
   const reason = row.unavailable[field];
   return reason ? `<${reason}>` : "-";
-}
-
-function plural(n: number, one: string, many = one + "s"): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

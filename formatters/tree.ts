@@ -5,6 +5,7 @@
  */
 import type { Connection } from "../core/record.ts";
 import type { ProcessNode } from "../core/tree.ts";
+import { plural } from "./_cell.ts";
 
 function endpoint(address: string | null, port: number | null): string {
   if (address === null) return "*:*";
@@ -51,10 +52,6 @@ export function renderTree(roots: readonly ProcessNode<Connection>[]): string {
   for (const root of roots) walk(root, "", "", "");
   lines.push(`${plural(endpoints, "endpoint")} in ${plural(holders, "process", "processes")}`);
   return lines.join("\n") + "\n";
-}
-
-function plural(n: number, one: string, many = one + "s"): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /**
