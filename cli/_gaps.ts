@@ -40,19 +40,30 @@ export class GapCounter {
    * @param root This process already runs as root, so the line gives no advice to elevate.
    */
   report(write: (line: string) => void = writeError, root: boolean = runsAsRoot()): void {
+    const line = this.line(root);
+    if (line !== null) write(line);
+  }
+
+  /**
+   * The line {@linkcode GapCounter.report} writes, or null when nothing was refused.
+   *
+   * @param root This process already runs as root, so the line gives no advice to elevate.
+   * @returns The line.
+   */
+  line(root: boolean = runsAsRoot()): string | null {
     const n = this.#denied.size, m = this.#unknownOwners;
     const parts = [];
     if (m > 0) {
       parts.push(`the owner of ${m} endpoint${m === 1 ? "" : "s"} could not be identified`);
     }
     if (n > 0) parts.push(`${n} process${n === 1 ? "" : "es"} could not be fully read`);
-    if (parts.length === 0) return;
+    if (parts.length === 0) return null;
     // Root that is still refused (a sandbox, another PID namespace's init) gains nothing by being
     // told to run elevated.
     const advice = root
       ? ""
       : `: run elevated for ${m > 0 ? "owners, " : ""}paths, command lines and users`;
-    write(`procconn: ${parts.join(" and ")} (access denied)${advice}`);
+    return `procconn: ${parts.join(" and ")} (access denied)${advice}`;
   }
 }
 
@@ -82,15 +93,30 @@ export async function reportOtherNetworks(
   pids: readonly number[] | undefined,
   write: (line: string) => void = writeError,
 ): Promise<void> {
-  if (!source.otherNetworks) return;
+  const line = await otherNetworksNote(source, pids);
+  if (line !== null) write(line);
+}
+
+/**
+ * The line {@linkcode reportOtherNetworks} writes, or null when there is nothing to say (also when
+ * the backend has no namespaces or cannot read them).
+ *
+ * @param source The backend the listing read.
+ * @param pids The `--pid` selection, if any.
+ * @returns The line.
+ */
+export async function otherNetworksNote(
+  source: SocketSource,
+  pids: readonly number[] | undefined,
+): Promise<string | null> {
+  if (!source.otherNetworks) return null;
   let networks: OtherNetwork[];
   try {
     networks = await source.otherNetworks(pids);
   } catch {
-    return; // Only a note: a namespace that cannot be read is not the listing's failure.
+    return null; // Only a note: a namespace that cannot be read is not the listing's failure.
   }
-  const line = otherNetworksLine(networks);
-  if (line !== null) write(line);
+  return otherNetworksLine(networks);
 }
 
 /**

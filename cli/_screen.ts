@@ -107,6 +107,8 @@ export interface FrameOptions {
   time: Date;
   /** Milliseconds between refreshes. */
   intervalMs: number;
+  /** Lines under the counts saying what the listing could not see; none by default. */
+  notes?: readonly string[];
 }
 
 const MARKS: Record<ChangeKind, { sign: string; color: string }> = {
@@ -115,12 +117,10 @@ const MARKS: Record<ChangeKind, { sign: string; color: string }> = {
   changed: { sign: "~", color: "\x1b[33m" },
 };
 const COLOR_OFF = "\x1b[39m";
-/** Lines above the table: the title, the counts, and a blank line. */
-const HEAD_LINES = 3;
 
 /**
  * Draws one frame of the live view: a title, counts per protocol and per state (and of the
- * changes), then the rows sorted by process in a table. Each row starts with `+` (opened), `-`
+ * changes), the notes if any, then the rows sorted by process in a table. Each row starts with `+` (opened), `-`
  * (closed) or `~` (changed state), and with colour the whole line is green, red or yellow. Rows
  * that do not fit the height are counted in a last line. The frame starts at the top left corner
  * and clears what a longer previous frame left below it.
@@ -133,7 +133,9 @@ export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): 
   const width = options.columns > 0 ? options.columns : 80;
   const height = options.rows > 0 ? options.rows : 24;
   const sorted = sortByProcess(rows);
-  const room = Math.max(1, height - HEAD_LINES - 2);
+  const notes = options.notes ?? [];
+  // Above the table: the title, the counts, the notes and a blank line.
+  const room = Math.max(1, height - 3 - notes.length - 2);
   // Only the rows on screen are laid out; a busy host has tens of thousands.
   const shown = sorted.length <= room ? sorted : sorted.slice(0, room - 1);
   const table = createTableFormatter({
@@ -146,7 +148,7 @@ export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): 
   // Header, rule, one line per row, footer.
   const tableLines = table.end().replace(/\n$/, "").split("\n");
 
-  const lines = [titleLine(options), countLine(rows), ""];
+  const lines = [titleLine(options), countLine(rows), ...notes, ""];
   lines.push("  " + tableLines[0], "  " + tableLines[1]);
   shown.forEach(({ mark }, i) => {
     const text = tableLines[i + 2];

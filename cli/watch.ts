@@ -10,7 +10,8 @@ import { type EnrichmentCache, listConnections } from "../core/list.ts";
 import type { Connection } from "../core/record.ts";
 import type { SocketSource } from "../core/source.ts";
 import { defaultSource } from "../ffi/mod.ts";
-import { BrokenPipe, type TextWriter } from "./_io.ts";
+import { GapCounter, otherNetworksNote } from "./_gaps.ts";
+import { BrokenPipe, runsAsRoot, type TextWriter, writeError } from "./_io.ts";
 import {
   ENTER_SCREEN,
   LEAVE_SCREEN,
@@ -33,6 +34,10 @@ export interface WatchDeps {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** The terminal (default: this process's). */
   terminal?: Terminal;
+  /** Where the event stream says what it could not see (default: standard error). */
+  warn?: (line: string) => void;
+  /** Whether this process runs as root (default: asked of the OS); decides the advice given. */
+  root?: boolean;
 }
 
 /**
@@ -49,6 +54,10 @@ export interface WatchDeps {
  * ...record}` with `event` one of `opened`, `closed`, `changed` (see `core/events.ts`). The first
  * refresh writes `opened` for every endpoint present, so a log of the stream alone tells what was
  * open at any time. The records carry every field, whatever `--fields` says.
+ *
+ * What a refresh could not see (owners or processes refused, sockets in other network namespaces)
+ * is said as a listing says it: in the live view on lines under the counts, kept up to date; in the
+ * event stream once on standard error, after the first refresh, so stdout stays pure NDJSON.
  *
  * @param request The parsed command line (`action: "watch"`).
  * @param out Standard output.
@@ -88,7 +97,7 @@ async function refreshLoop(
   request: CliRequest,
   deps: WatchDeps,
   signal: AbortSignal,
-  onRefresh: (rows: Connection[], time: Date) => Promise<void>,
+  onRefresh: (rows: Connection[], time: Date, notes: () => Promise<string[]>) => Promise<void>,
 ): Promise<void> {
   // Made for repeated listings: the Linux source keeps its fd-scan worker between refreshes.
   const source = deps.source ?? await defaultSource({ repeated: true, bpf: request.bpf });
@@ -107,7 +116,7 @@ async function refreshLoop(
       const listing = listConnections({ ...request.filters, ...request.enrich, source, cache });
       const rows = await unlessAborted(listing, signal);
       if (rows === undefined) return;
-      await onRefresh(rows, now());
+      await onRefresh(rows, now(), () => notesOf(rows, source, request, deps));
     }
   } finally {
     // What the source keeps running would keep the process alive; an abandoned listing that
@@ -116,11 +125,35 @@ async function refreshLoop(
   }
 }
 
+/**
+ * The lines a listing would write on stderr about what it could not see: refused owners and
+ * processes, and other network namespaces holding sockets.
+ */
+async function notesOf(
+  rows: readonly Connection[],
+  source: SocketSource,
+  request: CliRequest,
+  deps: WatchDeps,
+): Promise<string[]> {
+  const gaps = new GapCounter();
+  for (const row of rows) gaps.add(row);
+  const lines = [
+    gaps.line(deps.root ?? runsAsRoot()),
+    await otherNetworksNote(source, request.filters.pids),
+  ];
+  return lines.filter((line) => line !== null);
+}
+
 async function eventStream(request: CliRequest, out: TextWriter, deps: WatchDeps): Promise<void> {
   const tracker = createChangeTracker();
-  await refreshLoop(request, deps, new AbortController().signal, async (rows, time) => {
+  const warn = deps.warn ?? writeError;
+  let first = true;
+  await refreshLoop(request, deps, new AbortController().signal, async (rows, time, notes) => {
     for (const change of tracker.update(rows)) await out.write(eventLine(toEvent(change, time)));
     await out.flush();
+    // Once: a log of the stream needs the caveat, not one per refresh.
+    if (first) (await notes()).forEach((line) => warn(line));
+    first = false;
   });
 }
 
@@ -138,7 +171,7 @@ async function liveView(
     stopListening = terminal.listen(() => quit.abort());
     await out.write(ENTER_SCREEN);
     await out.flush();
-    await refreshLoop(request, deps, quit.signal, async (rows, time) => {
+    await refreshLoop(request, deps, quit.signal, async (rows, time, notes) => {
       const changes = tracker.update(rows);
       const screenRows = first ? rows.map((connection) => ({ connection, mark: null })) : (
         markRows(rows, changes)
@@ -152,6 +185,7 @@ async function liveView(
         color: request.color,
         time,
         intervalMs: request.intervalMs,
+        notes: (await notes()).map((line) => line.replace(/^procconn: /, "")),
       }));
       await out.flush();
     });

@@ -140,6 +140,23 @@ function deps(over: Partial<WatchDeps> & { sleeps?: number[] }): WatchDeps {
   };
 }
 
+/**
+ * The scripted source with a socket whose owner was refused, and one other network namespace that
+ * holds one more socket at each refresh.
+ */
+function sourceWithGaps() {
+  const scripted = scriptedSource(LISTINGS.map((listing) => [
+    ...listing,
+    { ...tcp(22, "LISTEN", 0, false), pids: [], ownerReason: "access-denied" as const },
+  ]));
+  const asked: (number[] | undefined)[] = [];
+  scripted.source.otherNetworks = (pids) => {
+    asked.push(pids && [...pids]);
+    return Promise.resolve([{ namespace: "net:[4026532291]", pids: [812], sockets: asked.length }]);
+  };
+  return { ...scripted, asked };
+}
+
 // --- the event stream --------------------------------------------------------------------------
 
 describe("runWatch event stream", () => {
@@ -176,19 +193,53 @@ describe("runWatch event stream", () => {
 
   it("applies the filters to every refresh", async () => {
     const { source, queries } = scriptedSource(LISTINGS);
+    const selections: (number[] | undefined)[] = [];
     const out = captureWriter();
     const request = parseArgs(["watch", "--count", "2", "--tcp", "--pid", "20"]);
+    source.otherNetworks = (pids) => (selections.push(pids && [...pids]), Promise.resolve([]));
     await runWatch(request, out.writer, {
       ...deps({}),
       source,
       terminal: fakeTerminal(false).terminal,
     });
     assert.deepEqual(queries.map((q) => q.protocols), [["TCP"], ["TCP"]]);
+    assert.deepEqual(selections, [[20]], "other namespaces are looked at for the selection");
     const events = out.text().trimEnd().split("\n").map((line) => JSON.parse(line));
     assert.deepEqual(events.map((e) => [e.event, e.localPort, e.pid]), [
       ["opened", 80, 20],
       ["opened", 50001, 20],
     ]);
+  });
+
+  it("says once on stderr, after the first refresh, what it could not see", async () => {
+    const { source, asked } = sourceWithGaps();
+    const out = captureWriter();
+    const warned: { line: string; eventsBefore: number }[] = [];
+    const warn = (line: string) =>
+      warned.push({ line, eventsBefore: out.text().split("\n").length - 1 });
+    const request = parseArgs(["watch", "--count", "3"]);
+    await runWatch(request, out.writer, {
+      ...deps({}),
+      source,
+      terminal: fakeTerminal(false).terminal,
+      warn,
+      root: false,
+    });
+    assert.deepEqual(warned, [
+      {
+        line: "procconn: the owner of 1 endpoint could not be identified (access denied): " +
+          "run elevated for owners, paths, command lines and users",
+        eventsBefore: 4,
+      },
+      {
+        line: "procconn: 1 socket in another network namespace (pid 812) is not listed: " +
+          "run procconn inside it, e.g. nsenter -t 812 -n procconn",
+        eventsBefore: 4,
+      },
+    ]);
+    assert.deepEqual(asked, [undefined], "the namespaces are looked at once");
+    // Standard output stays pure NDJSON.
+    for (const line of out.text().trimEnd().split("\n")) validateEvent(JSON.parse(line));
   });
 
   it("streams events with --format ndjson even on a terminal", async () => {
@@ -320,6 +371,32 @@ describe("runWatch live view", () => {
     const [frame] = frames(out.text());
     assert.equal(frame.length, 12);
     assert.equal(frame[11], "  … 34 more rows: narrow the view with filters");
+  });
+
+  it("shows what it could not see under the counts, kept up to date, within the height", async () => {
+    const { source, asked } = sourceWithGaps();
+    const out = captureWriter();
+    const warned: string[] = [];
+    await runWatch(parseArgs(["watch", "--count", "2"]), out.writer, {
+      ...deps({}),
+      source,
+      terminal: fakeTerminal(true, { columns: 200, rows: 8 }).terminal,
+      warn: (line) => warned.push(line),
+      root: true,
+    });
+    assert.deepEqual(warned, [], "nothing on stderr under the full-screen view");
+    assert.equal(asked.length, 2);
+    const [first, second] = frames(out.text());
+    assert.deepEqual(first.slice(2, 5), [
+      "the owner of 1 endpoint could not be identified (access denied)",
+      "1 socket in another network namespace (pid 812) is not listed: " +
+      "run procconn inside it, e.g. nsenter -t 812 -n procconn",
+      "",
+    ]);
+    assert.match(second[3], /^2 sockets in another network namespace/);
+    // 8 lines: title, counts, two notes, blank, header, rule, and one line of rows left.
+    assert.equal(first.length, 8);
+    assert.match(first[7], /^ {2}… 4 more rows/);
   });
 
   it("quits at once when asked, and puts the terminal back", async () => {
@@ -542,7 +619,10 @@ describe("procconn watch as a subprocess", () => {
       "exit ${PIPESTATUS[0]}",
     ], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stderr, "");
+    // No error; only the notes of what the first refresh could not see, if any.
+    for (const line of r.stderr.split("\n").filter(Boolean)) {
+      assert.match(line, /\(access denied\)|other network namespace|another network namespace/);
+    }
     validateEvent(JSON.parse(r.stdout));
   });
 
