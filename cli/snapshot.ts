@@ -242,14 +242,18 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
   // Write through a symbolic link to the file it names, and keep that file's permissions.
   let target = path;
   let mode: number | undefined;
+  let file = true;
   try {
     target = fs.realpathSync(path);
     const stat = fs.statSync(target);
-    if (!stat.isFile()) throw fail(new Error("it is not a regular file"));
+    file = stat.isFile();
     mode = stat.mode & 0o777;
   } catch (err) {
-    if ((err as { code?: string }).code !== "ENOENT") throw err;
+    if ((err as { code?: string }).code !== "ENOENT") {
+      throw fail(new Error(lookupReason(err, dirname(path))));
+    }
   }
+  if (!file) throw fail(new Error("it is not a regular file"));
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomToken()}.tmp`);
   let fd: number | undefined;
   try {
@@ -263,8 +267,36 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
   } catch (err) {
     if (fd !== undefined) ignoreError(() => fs.closeSync(fd!));
     ignoreError(() => fs.unlinkSync(temp));
-    throw fail(err);
+    throw fail(new Error(folderReason(err, dirname(target))));
   }
+}
+
+/** A failure to look the file up, in words about its folder where the folder is the cause. */
+function lookupReason(err: unknown, folder: string): string {
+  const code = (err as { code?: string }).code;
+  if (code === "EACCES" || code === "EPERM") return `no permission to reach "${folder}" (${code})`;
+  return folderReason(err, folder);
+}
+
+/**
+ * A failure to make or rename a file in a folder (the temporary file, the lock), in words about
+ * the folder the user named rather than the file procconn made in it; other failures keep their
+ * message. The error code stays at the end.
+ */
+function folderReason(err: unknown, folder: string): string {
+  const code = (err as { code?: string }).code;
+  const words: Record<string, string> = {
+    ENOENT: `the folder "${folder}" does not exist`,
+    ENOTDIR: `"${folder}" is not a folder`,
+    EACCES: `no permission to create files in "${folder}"`,
+    EPERM: `no permission to create files in "${folder}"`,
+    EROFS: `"${folder}" is on a read-only file system`,
+    ENOSPC: "no space left on the device",
+    EDQUOT: "the disk quota is used up",
+  };
+  return code !== undefined && Object.hasOwn(words, code)
+    ? `${words[code]} (${code})`
+    : (err as Error).message;
 }
 
 /**
@@ -289,13 +321,15 @@ export async function appendSnapshot(
   try {
     if (!fs.statSync(path).isFile()) throw new Error("it is not a regular file");
   } catch (err) {
-    if ((err as { code?: string }).code !== "ENOENT") throw fail((err as Error).message, err);
+    if ((err as { code?: string }).code !== "ENOENT") {
+      throw fail(lookupReason(err, dirname(path)), err);
+    }
   }
   let release: () => void;
   try {
     release = await acquireLock(fs, path + ".lock", options.lock ?? {});
   } catch (err) {
-    throw fail((err as Error).message, err);
+    throw fail(folderReason(err, dirname(path)), err);
   }
   try {
     let fd: number;

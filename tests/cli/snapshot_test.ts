@@ -302,6 +302,56 @@ describe("runSnapshot failures keep the file intact", () => {
   }
 });
 
+describe("a file that cannot be written", () => {
+  // Real folders and files; a refused permission is scripted, since the tests run as root.
+  const denied = (code: string): SnapshotFs => ({
+    ...nodeFs,
+    realpathSync: () => {
+      throw Object.assign(new Error(`${code}: permission denied, lstat`), { code });
+    },
+    statSync: () => {
+      throw Object.assign(new Error(`${code}: permission denied, stat`), { code });
+    },
+  });
+  for (const append of [false, true]) {
+    const verb = append ? "append the snapshot to" : "write the snapshot to";
+    const args = (path: string) => ["--out", path, ...(append ? ["--append"] : [])];
+
+    it(`${append ? "--append" : "replacing"}: names the folder at fault, not a file made in it`, async () => {
+      const missing = join(work, "no-such-folder", "conns.csv");
+      const aFile = fresh("txt");
+      nodeFs.writeFileSync(aFile, "");
+      const cases: [string, SnapshotFs | undefined, string][] = [
+        [
+          missing,
+          undefined,
+          `the folder "${join(work, "no-such-folder")}" does not exist (ENOENT)`,
+        ],
+        [join(aFile, "conns.csv"), undefined, `"${aFile}" is not a folder (ENOTDIR)`],
+        [join(work, "x.csv"), denied("EACCES"), `no permission to reach "${work}" (EACCES)`],
+        [work, undefined, "it is not a regular file"],
+      ];
+      for (const [path, fs, reason] of cases) {
+        const errors: string[] = [];
+        assert.equal(await snapshot(args(path), deps({ errors, fs })), 1, path);
+        assert.deepEqual(errors, [`procconn: Cannot ${verb} "${path}": ${reason}`]);
+      }
+      assert.equal(nodeFs.existsSync(join(work, "no-such-folder")), false);
+    });
+  }
+
+  it("a refused rename names the folder", async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "rename-"));
+    const path = join(dir, "conns.csv");
+    const errors: string[] = [];
+    await snapshot(["--out", path], deps({ errors, fs: failingFs(path, "rename") }));
+    assert.deepEqual(errors, [
+      `procconn: Cannot write the snapshot to "${path}": ` +
+      `no permission to create files in "${dir}" (EACCES)`,
+    ]);
+  });
+});
+
 describe("the append lock", () => {
   const lockBody = (pid: number, host: string) =>
     JSON.stringify({ pid, host, token: "someone-else" }) + "\n";
