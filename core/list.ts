@@ -16,6 +16,7 @@ import {
   TCP_STATES,
   type TcpState,
 } from "./fields.ts";
+import { checkListOptions } from "./options.ts";
 import type { Connection } from "./record.ts";
 import type {
   EndpointColumns,
@@ -509,6 +510,9 @@ function joinRow(
  *
  * @param options Filters, and optionally the backend to read from.
  * @returns The records, validated against the schema, in a stable order.
+ * @throws {TypeError} For an unknown option (`ports` for `port`) or a value of the wrong type.
+ * @throws {RangeError} For a value an option does not allow (a state spelled other than
+ *   `TCP_STATES` spells it, a port above 65535), before anything is read.
  *
  * @example
  * ```ts
@@ -551,6 +555,9 @@ export interface Listing extends Iterable<Connection> {
  * holding them all. With `hash` or `resolve` the records are made up front (the lookups run
  * concurrently over all of them), and the listing just hands them out.
  *
+ * Options are checked first: an unknown option or a value outside what it allows throws a
+ * `TypeError` or `RangeError` that names it, before anything is read.
+ *
  * A record that fails validation throws from the iteration, when it is reached: a `TypeError`
  * that names its bad fields, or, when zod is not loaded (nothing imported `record.ts` or
  * `mod.ts`), an `InvalidConnectionError`, which `explainInvalid` (`check.ts`) turns into that.
@@ -575,6 +582,7 @@ export interface Listing extends Iterable<Connection> {
  * ```
  */
 export async function openListing(options: ListOptions = {}): Promise<Listing> {
+  checkListOptions(options);
   const source = options.source ?? await (await import("../ffi/mod.ts")).defaultSource();
   await prepareCheck();
 

@@ -1,0 +1,184 @@
+/**
+ * The library's options checked when a listing starts, so that a caller from JavaScript (no type
+ * checker) who writes `ports` for `port` or `"Established"` for `"ESTABLISHED"` gets an error
+ * instead of a listing that silently ignores the filter or keeps nothing.
+ *
+ * @module
+ */
+import { FAMILIES, PROTOCOLS, TCP_STATES } from "./fields.ts";
+
+/** Every option {@linkcode checkListOptions} accepts, in the order the errors list them. */
+const KEYS = [
+  "protocols",
+  "families",
+  "states",
+  "pids",
+  "name",
+  "port",
+  "localPort",
+  "remotePort",
+  "local",
+  "remote",
+  "listening",
+  "tree",
+  "hash",
+  "stats",
+  "resolve",
+  "source",
+  "cache",
+] as const;
+
+const RESOLVE_KEYS = ["timeoutMs", "concurrency", "servers"];
+
+/**
+ * Checks the options of a listing (`listConnections`, `openListing`). An option set to
+ * `undefined` counts as absent.
+ *
+ * @param options The options as the caller gave them.
+ * @throws {TypeError} For an unknown option or a value of the wrong type.
+ * @throws {RangeError} For a value outside what the option allows (a state, a port, a pid...).
+ *
+ * @example
+ * ```ts
+ * import { checkListOptions } from "./options.ts";
+ * try {
+ *   checkListOptions({ ports: [80] });
+ * } catch (err) {
+ *   (err as Error).message; // 'Unknown option "ports": expected one of protocols, ...'
+ * }
+ * ```
+ */
+export function checkListOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`The options must be an object, not ${describe(options)}`);
+  }
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new TypeError(`Unknown option "${key}": expected one of ${KEYS.join(", ")}`);
+    }
+  }
+  const value = (key: string) => given[key];
+  oneOf("protocols", value("protocols"), PROTOCOLS);
+  oneOf("families", value("families"), FAMILIES);
+  oneOf(
+    "states",
+    value("states"),
+    TCP_STATES,
+    " (parseState turns other spellings such as TimeWait into these)",
+  );
+  numbers("pids", value("pids"), 0xffffffff, false);
+  for (const key of ["port", "localPort", "remotePort"]) numbers(key, value(key), 65535, true);
+  for (const key of ["name", "local", "remote"]) strings(key, value(key));
+  for (const key of ["listening", "tree", "hash", "stats"]) {
+    const v = value(key);
+    if (v !== undefined && typeof v !== "boolean") {
+      throw new TypeError(`Option "${key}" must be true or false, not ${describe(v)}`);
+    }
+  }
+  checkResolve(value("resolve"));
+  const source = value("source");
+  if (
+    source !== undefined &&
+    (source === null || typeof source !== "object" ||
+      typeof (source as Record<string, unknown>).describeProcesses !== "function" ||
+      (typeof (source as Record<string, unknown>).listSockets !== "function" &&
+        typeof (source as Record<string, unknown>).listSocketRows !== "function"))
+  ) {
+    throw new TypeError(
+      `Option "source" must be a SocketSource (with listSockets and describeProcesses), ` +
+        `not ${describe(source)}`,
+    );
+  }
+  const cache = value("cache");
+  if (cache !== undefined && (cache === null || typeof cache !== "object")) {
+    throw new TypeError(`Option "cache" must be an object (start with {}), not ${describe(cache)}`);
+  }
+}
+
+/** A list whose every value is one of `allowed`. */
+function oneOf(key: string, v: unknown, allowed: readonly string[], hint = ""): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v)) {
+    throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
+  }
+  for (const item of v) {
+    if (!allowed.includes(item)) {
+      throw new RangeError(
+        `Invalid ${key} value ${describe(item)}: expected ${allowed.join(", ")}${hint}`,
+      );
+    }
+  }
+}
+
+/** Whole numbers from 0 to `max`: a list, or also one number alone when `single`. */
+function numbers(key: string, v: unknown, max: number, single: boolean): void {
+  if (v === undefined) return;
+  const list = Array.isArray(v) ? v : single ? [v] : null;
+  if (list === null) throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
+  for (const item of list) {
+    if (!Number.isInteger(item) || item < 0 || item > max) {
+      throw new RangeError(
+        `Invalid ${key} value ${describe(item)}: expected a whole number from 0 to ${max}`,
+      );
+    }
+  }
+}
+
+/** A non-empty string, or a list of them. */
+function strings(key: string, v: unknown): void {
+  if (v === undefined) return;
+  for (const item of Array.isArray(v) ? v : [v]) {
+    if (typeof item !== "string" || item.trim() === "") {
+      throw new TypeError(
+        `Invalid ${key} value ${describe(item)}: expected a non-empty string or a list of them`,
+      );
+    }
+  }
+}
+
+function checkResolve(v: unknown): void {
+  if (v === undefined || typeof v === "boolean") return;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new TypeError(
+      `Option "resolve" must be true, false or { timeoutMs, concurrency, servers }, ` +
+        `not ${describe(v)}`,
+    );
+  }
+  const given = v as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!RESOLVE_KEYS.includes(key)) {
+      throw new TypeError(
+        `Unknown option "resolve.${key}": expected one of ${RESOLVE_KEYS.join(", ")}`,
+      );
+    }
+  }
+  for (const key of ["timeoutMs", "concurrency"]) {
+    const n = given[key];
+    if (n !== undefined && !(typeof n === "number" && Number.isFinite(n) && n > 0)) {
+      throw new RangeError(
+        `Invalid resolve.${key} value ${describe(n)}: expected a number above 0`,
+      );
+    }
+  }
+  const servers = given.servers;
+  if (
+    servers !== undefined &&
+    !(Array.isArray(servers) && servers.every((s) => typeof s === "string" && s !== ""))
+  ) {
+    throw new TypeError(
+      `Option "resolve.servers" must be a list of "host" or "host:port" strings, not ${
+        describe(servers)
+      }`,
+    );
+  }
+}
+
+/** A value as it would be written in JavaScript, short. */
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === null || typeof v !== "object") return String(v);
+  if (Array.isArray(v)) return "an array";
+  return "an object";
+}

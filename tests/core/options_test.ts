@@ -1,0 +1,90 @@
+// The library's options are checked before anything is read: a JavaScript caller's typo or bad
+// value is an error naming it, not a listing that ignores the filter.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { listConnections, openListing } from "../../core/list.ts";
+import { checkListOptions } from "../../core/options.ts";
+import type { SocketSource } from "../../core/source.ts";
+
+describe("checkListOptions", () => {
+  it("accepts every option the types allow, and undefined for any of them", () => {
+    const source: SocketSource = {
+      name: "none",
+      listSockets: () => Promise.resolve([]),
+      describeProcesses: () => Promise.resolve(new Map()),
+    };
+    checkListOptions(undefined);
+    checkListOptions({});
+    checkListOptions({
+      protocols: ["TCP", "UDP"],
+      families: ["IPv4", "IPv6"],
+      states: ["LISTEN", "TIME_WAIT", "BOUND"],
+      pids: [0, 4, 4294967295],
+      name: ["nginx*", "sshd"],
+      port: 0,
+      localPort: [65535, 80],
+      remotePort: 443,
+      local: "10.0.0.0/8",
+      remote: ["::1", "fe80::/10"],
+      listening: false,
+      tree: true,
+      hash: false,
+      stats: true,
+      resolve: { timeoutMs: 250, concurrency: 4, servers: ["127.0.0.1:53"] },
+      source,
+      cache: {},
+    });
+    checkListOptions({ resolve: true, name: "x", port: undefined, states: undefined });
+  });
+
+  const refused: [unknown, ErrorConstructor, RegExp][] = [
+    [{ ports: [80] }, TypeError, /^Unknown option "ports": expected one of protocols, .*, cache$/],
+    [{ port: 70000 }, RangeError, /^Invalid port value 70000: expected a whole number from 0 to/],
+    [{ localPort: [80, "443"] }, RangeError, /^Invalid localPort value "443"/],
+    [{ remotePort: 8.5 }, RangeError, /^Invalid remotePort value 8.5/],
+    [{ states: ["Established"] }, RangeError, /^Invalid states value "Established": .*parseState/],
+    [{ states: "LISTEN" }, TypeError, /^Option "states" must be an array, not "LISTEN"$/],
+    [{ protocols: ["SCTP"] }, RangeError, /^Invalid protocols value "SCTP": expected TCP, UDP$/],
+    [{ families: ["inet"] }, RangeError, /^Invalid families value "inet"/],
+    [{ pids: [-1] }, RangeError, /^Invalid pids value -1: expected a whole number from 0 to/],
+    [{ pids: 42 }, TypeError, /^Option "pids" must be an array, not 42$/],
+    [{ name: [""] }, TypeError, /^Invalid name value "": expected a non-empty string/],
+    [{ remote: 10 }, TypeError, /^Invalid remote value 10/],
+    [{ listening: "yes" }, TypeError, /^Option "listening" must be true or false, not "yes"$/],
+    [{ resolve: { timeout: 5 } }, TypeError, /^Unknown option "resolve.timeout"/],
+    [{ resolve: { timeoutMs: 0 } }, RangeError, /^Invalid resolve.timeoutMs value 0/],
+    [{ resolve: { servers: "1.1.1.1" } }, TypeError, /^Option "resolve.servers" must be a list/],
+    [{ source: {} }, TypeError, /^Option "source" must be a SocketSource/],
+    [{ cache: null }, TypeError, /^Option "cache" must be an object/],
+    [null, TypeError, /^The options must be an object, not null$/],
+    [["TCP"], TypeError, /^The options must be an object, not an array$/],
+  ];
+  for (const [options, type, message] of refused) {
+    it(`refuses ${JSON.stringify(options)}`, () => {
+      assert.throws(() => checkListOptions(options), (err: Error) => {
+        assert.equal(err.constructor, type);
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+});
+
+describe("a listing checks its options before reading", () => {
+  it("throws without asking the backend anything", async () => {
+    let asked = 0;
+    const source: SocketSource = {
+      name: "counting",
+      listSockets: () => (asked++, Promise.resolve([])),
+      describeProcesses: () => (asked++, Promise.resolve(new Map())),
+      listProcesses: () => (asked++, Promise.resolve([])),
+    };
+    // deno-lint-ignore no-explicit-any
+    const bad = { source, ports: [22] } as any;
+    await assert.rejects(listConnections(bad), /Unknown option "ports"/);
+    await assert.rejects(openListing({ source, tree: true, pids: [1.5] }), RangeError);
+    assert.equal(asked, 0);
+    assert.deepEqual(await listConnections({ source, port: 22 }), []);
+    assert.equal(asked, 1);
+  });
+});
