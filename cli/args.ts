@@ -351,7 +351,9 @@ const COMMANDS: Record<Action, CommandSpec> = {
       "green, closed red, changed yellow; q or Ctrl-C quits). Otherwise, or with --format " +
       "ndjson: one JSON event per line (opened, closed, changed). The first refresh reports " +
       "every endpoint present as opened; closed events carry the record as last seen. --fields " +
-      "sets the live view's columns; events always carry the full record.",
+      "sets the live view's columns; events always carry the full record. What a refresh " +
+      "cannot see (owners refused, other network namespaces) is shown under the live view's " +
+      "counts, or said once on stderr.",
     options: [
       {
         key: "interval",

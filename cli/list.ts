@@ -82,7 +82,10 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   reportGaps(rows);
   const roots = buildProcessTree(table, rows);
-  await out.write(request.format === "json" ? renderTreeJson(roots) : renderTree(roots));
+  const ownerless = rows.filter((row) => row.pid === null);
+  await out.write(
+    request.format === "json" ? renderTreeJson(roots, ownerless) : renderTree(roots, ownerless),
+  );
   await out.flush();
   await reportOtherNetworks(backend, request.filters.pids);
 }

@@ -19,9 +19,12 @@ function connectionLine(c: Connection): string {
 }
 
 /**
- * Renders the tree as text with box-drawing branches.
+ * Renders the tree as text with box-drawing branches. Endpoints without a known owner (a
+ * `TIME_WAIT` socket, another user's socket read unelevated) follow under `(no owner)`, each
+ * with its reason, so that the tree shows every endpoint a listing would.
  *
  * @param roots The root processes.
+ * @param ownerless The endpoints whose `pid` is null, in listing order.
  * @returns The text, ending in a footer that counts the endpoints and the processes that hold
  *   them (`0 endpoints in 0 processes` alone when nothing was selected).
  *
@@ -32,9 +35,12 @@ function connectionLine(c: Connection): string {
  * // "init (1)\n0 endpoints in 0 processes\n"
  * ```
  */
-export function renderTree(roots: readonly ProcessNode<Connection>[]): string {
+export function renderTree(
+  roots: readonly ProcessNode<Connection>[],
+  ownerless: readonly Connection[] = [],
+): string {
   const lines: string[] = [];
-  let endpoints = 0;
+  let endpoints = ownerless.length;
   let holders = 0;
   const walk = (node: ProcessNode<Connection>, lead: string, branch: string, next: string) => {
     endpoints += node.connections.length;
@@ -50,16 +56,29 @@ export function renderTree(roots: readonly ProcessNode<Connection>[]): string {
     });
   };
   for (const root of roots) walk(root, "", "", "");
+  if (ownerless.length) lines.push("(no owner)");
+  for (const c of ownerless) {
+    lines.push(`     ${connectionLine(c)}  [${c.unavailable.pid ?? "unknown"}]`);
+  }
   lines.push(`${plural(endpoints, "endpoint")} in ${plural(holders, "process", "processes")}`);
   return lines.join("\n") + "\n";
 }
 
 /**
- * Renders the tree as JSON: nested `{pid, name, connections, children}` objects.
+ * Renders the tree as JSON: an array of nested `{pid, name, connections, children}` objects.
+ * Endpoints without a known owner follow in one last object whose `pid` and `name` are null
+ * (each record's `unavailable.pid` says why).
  *
  * @param roots The root processes.
+ * @param ownerless The endpoints whose `pid` is null.
  * @returns JSON text ending in a newline.
  */
-export function renderTreeJson(roots: readonly ProcessNode<Connection>[]): string {
-  return JSON.stringify(roots, null, 2) + "\n";
+export function renderTreeJson(
+  roots: readonly ProcessNode<Connection>[],
+  ownerless: readonly Connection[] = [],
+): string {
+  const nodes = ownerless.length
+    ? [...roots, { pid: null, name: null, connections: ownerless, children: [] }]
+    : roots;
+  return JSON.stringify(nodes, null, 2) + "\n";
 }

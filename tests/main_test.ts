@@ -340,6 +340,14 @@ describe(
           readFileSync(out, "utf8"),
           new RegExp(`,127\\.0\\.0\\.1,${port},.*access-denied`),
         );
+        // The tree keeps it as well, after the processes, with its reason.
+        const tree = asNobody(["tree", "--tcp", "--local-port", String(port)]);
+        assert.equal(tree.status, 0, tree.stderr);
+        assert.equal(
+          tree.stdout,
+          `(no owner)\n     TCP  127.0.0.1:${port}  LISTEN  [access-denied]\n` +
+            "1 endpoint in 0 processes\n",
+        );
       } finally {
         child.stdin!.end();
         child.kill();

@@ -74,5 +74,47 @@ describe("renderTree", () => {
   it("JSON nests children", () => {
     const parsed = JSON.parse(renderTreeJson(roots));
     assert.equal(parsed[0].children[1].connections[0].localPort, 8080);
+    assert.equal(parsed.length, 1);
+  });
+});
+
+describe("endpoints without a known owner", () => {
+  const ownerless = [
+    conn({
+      pid: null,
+      processName: null,
+      processPath: null,
+      parentPid: null,
+      localAddress: "0.0.0.0",
+      localPort: 22,
+      remoteAddress: null,
+      remotePort: null,
+      state: "LISTEN",
+      unavailable: { pid: "access-denied" },
+    }),
+    conn({ pid: null, processName: null, state: "TIME_WAIT", unavailable: { pid: "no-owner" } }),
+  ];
+  it("follow the tree under (no owner), each with its reason, and are counted", () => {
+    assert.equal(
+      renderTree([roots[0].children[0]], ownerless),
+      [
+        "gup.exe (11)  C:\\Program Files\\Notepad++\\updater\\gup.exe",
+        "     TCP  10.0.0.2:51000 -> 93.184.216.34:443  ESTABLISHED",
+        "(no owner)",
+        "     TCP  0.0.0.0:22  LISTEN  [access-denied]",
+        "     TCP  10.0.0.2:51000 -> 93.184.216.34:443  TIME_WAIT  [no-owner]",
+        "3 endpoints in 1 process",
+        "",
+      ].join("\n"),
+    );
+    assert.match(renderTree([], ownerless), /^\(no owner\)\n.*\n.*\n2 endpoints in 0 processes\n$/);
+  });
+  it("JSON: one last node whose pid and name are null", () => {
+    const parsed = JSON.parse(renderTreeJson(roots, ownerless));
+    assert.equal(parsed.length, 2);
+    assert.deepEqual(
+      { ...parsed[1], connections: parsed[1].connections.map((c: Connection) => c.localPort) },
+      { pid: null, name: null, connections: [22, 51000], children: [] },
+    );
   });
 });
