@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { type FilterOptions, nameMatcher } from "../core/filter.ts";
 import type { Connection } from "../core/record.ts";
-import type { OtherNetwork, SocketSource } from "../core/source.ts";
+import type { OtherNetwork, ProcessSummary, SocketSource } from "../core/source.ts";
 import { runsAsRoot, writeError } from "./_io.ts";
 
 /**
@@ -68,38 +69,68 @@ export class GapCounter {
 }
 
 /**
- * {@linkcode GapCounter} over a whole list of rows.
- *
- * @param rows The listing.
+ * Everything a listing says on stderr after its output, one line each: what it was refused
+ * ({@linkcode GapCounter}), a selection that named no running process
+ * ({@linkcode SelectionCheck}), and other network namespaces holding sockets
+ * ({@linkcode otherNetworksNote}).
  */
-export function reportGaps(rows: readonly Connection[]): void {
-  const gaps = new GapCounter();
-  for (const row of rows) gaps.add(row);
-  gaps.report();
+export class ListingNotes {
+  readonly #gaps = new GapCounter();
+  readonly #selection: SelectionCheck;
+  readonly #pids: readonly number[] | undefined;
+
+  /**
+   * @param filters The listing's filters.
+   */
+  constructor(filters: FilterOptions) {
+    this.#selection = new SelectionCheck(filters);
+    this.#pids = filters.pids;
+  }
+
+  /** Notes a row of the listing. */
+  add(row: Connection): void {
+    this.#gaps.add(row);
+    this.#selection.add(row);
+  }
+
+  /** Notes every row of a listing. */
+  addAll(rows: Iterable<Connection>): this {
+    for (const row of rows) this.add(row);
+    return this;
+  }
+
+  /**
+   * The lines to say, in order.
+   *
+   * @param source The backend the listing read.
+   * @param root This process runs as root (no advice to elevate).
+   * @returns The lines, none when there is nothing to say.
+   */
+  async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
+    const lines = [
+      this.#gaps.line(root),
+      await this.#selection.line(source),
+      await otherNetworksNote(source, this.#pids),
+    ];
+    return lines.filter((line) => line !== null);
+  }
+
+  /**
+   * Writes the lines.
+   *
+   * @param source The backend the listing read.
+   * @param write Where the lines go (default: standard error).
+   */
+  async report(source: SocketSource, write: (line: string) => void = writeError): Promise<void> {
+    for (const line of await this.lines(source)) write(line);
+  }
 }
 
 /**
- * Says on stderr which other network namespaces hold sockets the listing could not show, and how
- * to list them (`nsenter -t <pid> -n procconn`). A selection of pids looks at those processes
- * only, so `--pid` of a container's process explains its empty listing; a whole listing looks at
- * every process.
- *
- * @param source The backend the listing read (nothing is said when it has no namespaces).
- * @param pids The `--pid` selection, if any.
- * @param write Where the line goes (default: standard error).
- */
-export async function reportOtherNetworks(
-  source: SocketSource,
-  pids: readonly number[] | undefined,
-  write: (line: string) => void = writeError,
-): Promise<void> {
-  const line = await otherNetworksNote(source, pids);
-  if (line !== null) write(line);
-}
-
-/**
- * The line {@linkcode reportOtherNetworks} writes, or null when there is nothing to say (also when
- * the backend has no namespaces or cannot read them).
+ * Which other network namespaces hold sockets the listing could not show, and how to list them
+ * (`nsenter -t <pid> -n procconn`). A selection of pids looks at those processes only, so `--pid`
+ * of a container's process explains its empty listing; a whole listing looks at every process.
+ * Null when there is nothing to say (also when the backend has no namespaces or cannot read them).
  *
  * @param source The backend the listing read.
  * @param pids The `--pid` selection, if any.
@@ -120,7 +151,7 @@ export async function otherNetworksNote(
 }
 
 /**
- * The line {@linkcode reportOtherNetworks} writes, or null when there is nothing to say.
+ * The line {@linkcode otherNetworksNote} gives, or null when there is nothing to say.
  *
  * @param networks The other namespaces that hold sockets.
  * @returns The line.
@@ -145,4 +176,87 @@ export function otherNetworksLine(networks: readonly OtherNetwork[]): string | n
     `${sockets === 1 ? "is" : "are"} not listed: run procconn inside ${
       networks.length === 1 ? "it" : "each"
     }, e.g. nsenter -t ${firsts[0]} -n procconn`;
+}
+
+/**
+ * Notes what a `--pid` or `--name` selection found, to say afterwards when it named no running
+ * process: an empty listing then means "not running" (exited, a typo), not "running without
+ * sockets". Only the rows are looked at while listing; the process table is read at the end,
+ * and only when a selected pid had no row or the name kept no row.
+ */
+export class SelectionCheck {
+  readonly #pids: readonly number[];
+  readonly #name: FilterOptions["name"];
+  readonly #seen = new Set<number>();
+  #rows = 0;
+
+  /**
+   * @param filters The listing's filters (`pids` and `name` are looked at).
+   */
+  constructor(filters: FilterOptions) {
+    this.#pids = filters.pids ?? [];
+    this.#name = filters.name;
+  }
+
+  /** Notes a row of the listing. */
+  add(row: Connection): void {
+    this.#rows++;
+    if (this.#pids.length && row.pid !== null) this.#seen.add(row.pid);
+  }
+
+  /**
+   * The line to write, or null when the selection named running processes (or there was none).
+   *
+   * @param source The backend, whose process table tells what runs.
+   * @returns The line.
+   */
+  async line(source: SocketSource): Promise<string | null> {
+    const unseen = this.#pids.filter((pid) => !this.#seen.has(pid));
+    const nameUnseen = this.#name !== undefined && this.#rows === 0;
+    if ((unseen.length === 0 && !nameUnseen) || !source.listProcesses) return null;
+    let table: ProcessSummary[];
+    try {
+      table = await source.listProcesses();
+    } catch {
+      return null; // Only a note: the listing itself succeeded.
+    }
+    return notRunningLine(unseen, nameUnseen ? this.#name : undefined, table);
+  }
+}
+
+/**
+ * The line {@linkcode SelectionCheck} writes: the pids that are not in the process table, and the
+ * name patterns that match no process in it.
+ *
+ * @param pids Selected pids that had no row.
+ * @param name The `--name` patterns, when they kept no row.
+ * @param table The running processes.
+ * @returns The line, or null when every pid runs and the name matches a process.
+ *
+ * @example
+ * ```ts
+ * import { notRunningLine } from "./_gaps.ts";
+ * notRunningLine([4242], "ngnix", [{ pid: 1, parentPid: 0, name: "init", startTime: null }]);
+ * // 'procconn: no process runs with pid 4242, and none matches --name "ngnix"'
+ * ```
+ */
+export function notRunningLine(
+  pids: readonly number[],
+  name: FilterOptions["name"],
+  table: readonly ProcessSummary[],
+): string | null {
+  const running = new Set(table.map((p) => p.pid));
+  const gone = pids.filter((pid) => !running.has(pid));
+  const parts: string[] = [];
+  if (gone.length) {
+    parts.push(`no process runs with pid${gone.length === 1 ? "" : "s"} ${gone.join(", ")}`);
+  }
+  if (name !== undefined) {
+    const matches = nameMatcher(name);
+    if (!table.some((p) => matches(p.name))) {
+      const names = (typeof name === "string" ? [name] : name).map((n) => `"${n}"`).join(", ");
+      parts.push(`${parts.length ? "none" : "no process"} matches --name ${names}`);
+    }
+  }
+  return parts.length ? `procconn: ${parts.join(", and ")}` : null;
 }

@@ -10,7 +10,7 @@ import { buildProcessTree } from "../core/tree.ts";
 import { defaultSource } from "../ffi/mod.ts";
 import { loadFormatter } from "../formatters/load.ts";
 import { renderTree, renderTreeJson } from "../formatters/tree.ts";
-import { GapCounter, reportGaps, reportOtherNetworks } from "./_gaps.ts";
+import { ListingNotes } from "./_gaps.ts";
 import { terminalWidth, type TextWriter } from "./_io.ts";
 import type { CliRequest } from "./args.ts";
 
@@ -34,30 +34,28 @@ export async function runList(request: CliRequest, out: TextWriter): Promise<voi
   if (request.groupBy === "process") {
     const source = await defaultSource({ bpf: request.bpf });
     const rows = await listConnections({ ...request.filters, ...request.enrich, source });
-    reportGaps(rows);
     const { formatGroups } = await import("../formatters/group.ts");
     const format = request.format === "json" ? "json" : "table";
     await out.write(formatGroups(rows, { ...view, format }));
     await out.flush();
-    await reportOtherNetworks(source, request.filters.pids);
+    await new ListingNotes(request.filters).addAll(rows).report(source);
     return;
   }
   // Records are made as they are written, so they need not all be held at once.
   const source = await defaultSource({ bpf: request.bpf });
   const listing = await openListing({ ...request.filters, ...request.enrich, source });
   const formatter = await loadFormatter(request.format, view);
-  const gaps = new GapCounter();
+  const notes = new ListingNotes(request.filters);
   await out.write(formatter.begin());
   for (const row of listing) {
-    gaps.add(row);
+    notes.add(row);
     // Awaited only when it flushed: one promise per 64 KiB, not per record.
     const flushed = out.write(formatter.record(row));
     if (flushed) await flushed;
   }
   await out.write(formatter.end());
   await out.flush();
-  gaps.report();
-  await reportOtherNetworks(source, request.filters.pids);
+  await notes.report(source);
 }
 
 /**
@@ -80,12 +78,14 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
     listProcesses: () => Promise.resolve(table),
   };
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
-  reportGaps(rows);
   const roots = buildProcessTree(table, rows);
   const ownerless = rows.filter((row) => row.pid === null);
   await out.write(
     request.format === "json" ? renderTreeJson(roots, ownerless) : renderTree(roots, ownerless),
   );
   await out.flush();
-  await reportOtherNetworks(backend, request.filters.pids);
+  await new ListingNotes(request.filters).addAll(rows).report({
+    ...source,
+    otherNetworks: backend.otherNetworks?.bind(backend),
+  });
 }

@@ -19,7 +19,7 @@ import type { Connection } from "../core/record.ts";
 import type { SocketSource } from "../core/source.ts";
 import { defaultSource } from "../ffi/mod.ts";
 import { createFormatter } from "../formatters/mod.ts";
-import { reportGaps, reportOtherNetworks } from "./_gaps.ts";
+import { ListingNotes } from "./_gaps.ts";
 import { writeError } from "./_io.ts";
 import { type CliRequest, UsageError } from "./args.ts";
 
@@ -149,8 +149,7 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
   try {
     if (request.append) await appendSnapshot(path, text, { fs, lock: deps.lock });
     else replaceFile(path, text.header + text.body, fs);
-    reportGaps(rows);
-    await reportOtherNetworks(source, request.filters.pids);
+    await new ListingNotes(request.filters).addAll(rows).report(source);
     return 0;
   } catch (err) {
     (deps.reportError ?? writeError)(`procconn: ${(err as Error).message}`);

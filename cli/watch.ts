@@ -10,7 +10,7 @@ import { type EnrichmentCache, listConnections } from "../core/list.ts";
 import type { Connection } from "../core/record.ts";
 import type { SocketSource } from "../core/source.ts";
 import { defaultSource } from "../ffi/mod.ts";
-import { GapCounter, otherNetworksNote } from "./_gaps.ts";
+import { ListingNotes } from "./_gaps.ts";
 import { BrokenPipe, runsAsRoot, type TextWriter, writeError } from "./_io.ts";
 import {
   ENTER_SCREEN,
@@ -116,32 +116,17 @@ async function refreshLoop(
       const listing = listConnections({ ...request.filters, ...request.enrich, source, cache });
       const rows = await unlessAborted(listing, signal);
       if (rows === undefined) return;
-      await onRefresh(rows, now(), () => notesOf(rows, source, request, deps));
+      // What a listing would say on stderr: refusals, a selection that does not run, and
+      // other network namespaces.
+      const notes = () =>
+        new ListingNotes(request.filters).addAll(rows).lines(source, deps.root ?? runsAsRoot());
+      await onRefresh(rows, now(), notes);
     }
   } finally {
     // What the source keeps running would keep the process alive; an abandoned listing that
     // still waits for it fails quietly (unlessAborted dropped it).
     source.close?.();
   }
-}
-
-/**
- * The lines a listing would write on stderr about what it could not see: refused owners and
- * processes, and other network namespaces holding sockets.
- */
-async function notesOf(
-  rows: readonly Connection[],
-  source: SocketSource,
-  request: CliRequest,
-  deps: WatchDeps,
-): Promise<string[]> {
-  const gaps = new GapCounter();
-  for (const row of rows) gaps.add(row);
-  const lines = [
-    gaps.line(deps.root ?? runsAsRoot()),
-    await otherNetworksNote(source, request.filters.pids),
-  ];
-  return lines.filter((line) => line !== null);
 }
 
 async function eventStream(request: CliRequest, out: TextWriter, deps: WatchDeps): Promise<void> {

@@ -107,6 +107,28 @@ describe("procconn CLI", () => {
     assert.equal(udp.remoteAddress, null);
   });
 
+  it("says when --pid or --name names no running process, and only then", () => {
+    // A process that has exited: its pid is free (pids are not reused this fast).
+    const gone = spawnSync(NODE, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    const deadPid = Number(gone.stdout.trim());
+    // A process that runs without any socket: its empty listing needs no note.
+    const idle = spawn("sleep", ["60"]);
+    try {
+      const r = procconn(["--pid", `${child.info.pid},${deadPid}`, "--tcp", "--local-port", "1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, `procconn: no process runs with pid ${deadPid}\n`);
+      const quiet = procconn(["--pid", String(idle.pid), "--name", "sleep"]);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.match(quiet.stdout, /^0 endpoints$/m);
+      assert.equal(quiet.stderr, "");
+      const typo = procconn(["tree", "--name", "no-such-process-*"]);
+      assert.equal(typo.code, 0, typo.stderr);
+      assert.equal(typo.stderr, 'procconn: no process matches --name "no-such-process-*"\n');
+    } finally {
+      idle.kill();
+    }
+  });
+
   it("--pid gives exactly the rows of the full listing that have that pid", () => {
     // With --pid only the named process's fds are read: the rows must not change for it.
     const pid = child.info.pid;

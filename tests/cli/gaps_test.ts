@@ -1,7 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { GapCounter, otherNetworksLine, reportOtherNetworks } from "../../cli/_gaps.ts";
-import type { OtherNetwork, SocketSource } from "../../core/source.ts";
+import process from "node:process";
+import {
+  GapCounter,
+  ListingNotes,
+  notRunningLine,
+  otherNetworksLine,
+  otherNetworksNote,
+  SelectionCheck,
+} from "../../cli/_gaps.ts";
+import type { OtherNetwork, ProcessSummary, SocketSource } from "../../core/source.ts";
 import type { Connection } from "../../core/record.ts";
 import { connection } from "../_record.ts";
 
@@ -87,15 +95,89 @@ describe("other network namespaces", () => {
       describeProcesses: () => Promise.resolve(new Map()),
       otherNetworks: (pids) => (asked.push(pids && [...pids]), answer()),
     });
-    const lines: string[] = [];
-    const write = (line: string) => lines.push(line);
-    await reportOtherNetworks(source(() => Promise.resolve([net(1, [7], 2)])), [7, 8], write);
-    await reportOtherNetworks(source(() => Promise.resolve([])), undefined, write);
-    await reportOtherNetworks(source(() => Promise.reject(new Error("EACCES"))), [9], write);
+    const lines = [
+      await otherNetworksNote(source(() => Promise.resolve([net(1, [7], 2)])), [7, 8]),
+      await otherNetworksNote(source(() => Promise.resolve([])), undefined),
+      await otherNetworksNote(source(() => Promise.reject(new Error("EACCES"))), [9]),
+    ];
     const plain: SocketSource = { ...source(() => Promise.resolve([])), otherNetworks: undefined };
-    await reportOtherNetworks(plain, undefined, write);
+    lines.push(await otherNetworksNote(plain, undefined));
     assert.deepEqual(asked, [[7, 8], undefined, [9]]);
-    assert.equal(lines.length, 1);
-    assert.match(lines[0], /^procconn: 2 sockets in another network namespace \(pid 7\)/);
+    assert.match(lines[0]!, /^procconn: 2 sockets in another network namespace \(pid 7\)/);
+    assert.deepEqual(lines.slice(1), [null, null, null]);
+  });
+});
+
+describe("a selection that names no running process", () => {
+  const table: ProcessSummary[] = [
+    { pid: 1, parentPid: 0, name: "init", startTime: null },
+    { pid: 812, parentPid: 1, name: "nginx", startTime: null },
+  ];
+
+  it("names the pids that do not run and the --name patterns that match nothing", () => {
+    assert.equal(
+      notRunningLine([4242], undefined, table),
+      "procconn: no process runs with pid 4242",
+    );
+    assert.equal(
+      notRunningLine([4242, 4243, 812], ["ngnix", "httpd*"], table),
+      'procconn: no process runs with pids 4242, 4243, and none matches --name "ngnix", "httpd*"',
+    );
+    assert.equal(notRunningLine([], "ngnix", table), 'procconn: no process matches --name "ngnix"');
+    // Running without sockets: the empty listing is the answer, nothing to add.
+    assert.equal(notRunningLine([812], "NGINX.exe", table), null);
+  });
+
+  function source(processes: () => Promise<ProcessSummary[]>) {
+    const calls = { count: 0 };
+    const fake: SocketSource = {
+      name: "fake",
+      listSockets: () => Promise.resolve([]),
+      describeProcesses: () => Promise.resolve(new Map()),
+      listProcesses: () => (calls.count++, processes()),
+    };
+    return { fake, calls };
+  }
+
+  it("reads the process table only when a selected pid or the name kept no row", async () => {
+    const { fake, calls } = source(() => Promise.resolve(table));
+    const seen = new SelectionCheck({ pids: [812, 7] });
+    seen.add(record({ pid: 812 }));
+    seen.add(record({ pid: 7 }));
+    assert.equal(await seen.line(fake), null);
+    const named = new SelectionCheck({ name: "nginx" });
+    named.add(record({ pid: 812 }));
+    assert.equal(await named.line(fake), null);
+    assert.equal(await new SelectionCheck({}).line(fake), null);
+    assert.equal(calls.count, 0);
+
+    const gone = new SelectionCheck({ pids: [812, 9999] });
+    gone.add(record({ pid: 812 }));
+    assert.equal(await gone.line(fake), "procconn: no process runs with pid 9999");
+    assert.equal(calls.count, 1);
+    // A table that cannot be read leaves the note out; the listing succeeded.
+    const broken = source(() => Promise.reject(new Error("EACCES"))).fake;
+    assert.equal(await new SelectionCheck({ pids: [1] }).line(broken), null);
+  });
+
+  it("ListingNotes says refusals, the selection and other namespaces, in that order", async () => {
+    const { fake } = source(() => Promise.resolve(table));
+    fake.otherNetworks = () =>
+      Promise.resolve([{ namespace: "net:[4026532291]", pids: [77], sockets: 3 }]);
+    const notes = new ListingNotes({ pids: [4242] });
+    assert.deepEqual(await notes.lines(fake, true), [
+      "procconn: no process runs with pid 4242",
+      "procconn: 3 sockets in another network namespace (pid 77) are not listed: " +
+      "run procconn inside it, e.g. nsenter -t 77 -n procconn",
+    ]);
+    const all = new ListingNotes({}).addAll([
+      record({ pid: null, unavailable: { pid: "access-denied" } }),
+    ]);
+    const written: string[] = [];
+    await all.report({ ...fake, otherNetworks: undefined }, (line) => written.push(line));
+    assert.deepEqual(written, [
+      "procconn: the owner of 1 endpoint could not be identified (access denied)" +
+      (process.getuid?.() === 0 ? "" : ": run elevated for owners, paths, command lines and users"),
+    ]);
   });
 });

@@ -77,6 +77,20 @@ Describe 'Get-ProcConnection on real sockets' {
         @(Get-Process -Name 'no-such-process-procconn' -ErrorAction Ignore | Get-ProcConnection).Count | Should -Be 0
     }
 
+    It 'a process id that runs no more, or a name that matches nothing, is a warning and lists nothing' {
+        $exited = [System.Diagnostics.Process]::Start('/bin/true')
+        $exited.WaitForExit()
+        $rows = @(Get-ProcConnection -OwningProcess $exited.Id -WarningVariable warnings -WarningAction SilentlyContinue)
+        $rows.Count | Should -Be 0
+        @($warnings).ForEach({ "$_" }) | Should -Be "no process runs with pid $($exited.Id)"
+        $rows = @(Get-ProcConnection -ProcessName 'no-such-process-procconn*' -WarningVariable warnings -WarningAction SilentlyContinue)
+        $rows.Count | Should -Be 0
+        @($warnings).ForEach({ "$_" }) | Should -Be 'no process matches --name "no-such-process-procconn*"'
+        # A running process without the selected endpoints: nothing to warn about.
+        @(Get-ProcConnection -OwningProcess $sockets.pid -LocalPort 1 -WarningVariable warnings).Count | Should -Be 0
+        @($warnings).Count | Should -Be 0
+    }
+
     It '-ProcessName takes wildcards' {
         $name = (Get-Process -Id $sockets.pid).ProcessName
         $pattern = $name.Substring(0, $name.Length - 1) + '?'
@@ -87,7 +101,8 @@ Describe 'Get-ProcConnection on real sockets' {
     It 'a -ProcessName that starts with - reaches the engine as a name (login shells are -bash)' {
         $rows = @(Get-ProcConnection -ProcessName '-no-such-process', $((Get-Process -Id $sockets.pid).ProcessName) -LocalPort $sockets.tcp4.listenPort -State Listen)
         $rows.OwningProcess | Should -Be $sockets.pid
-        @(Get-ProcConnection -ProcessName '-no-such-process').Count | Should -Be 0
+        @(Get-ProcConnection -ProcessName '-no-such-process' -WarningVariable warnings -WarningAction SilentlyContinue).Count | Should -Be 0
+        "$warnings" | Should -Be 'no process matches --name "-no-such-process"'
     }
 
     It '-Protocol UDP: no state and no remote end' {

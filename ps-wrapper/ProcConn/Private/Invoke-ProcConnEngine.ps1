@@ -9,7 +9,7 @@ function Invoke-ProcConnEngine {
     turn lines into objects while the engine is still listing, and one that stops early
     (Select-Object -First) stops the engine. Batches let the caller parse many records with one
     ConvertFrom-Json call, several times faster than one call per line. After the engine ends:
-    - exit 0: each line it wrote on stderr (processes it could not fully read) becomes a warning
+    - exit 0: each line it wrote on stderr (what it could not read or find) becomes a warning
       of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply;
     - exit 2: an ArgumentException with the engine's message (a command line it refused);
     - any other exit: an InvalidOperationException with the engine's message.
