@@ -1,6 +1,6 @@
 /**
- * What a listing could not see, said in one line on stderr each: what it was refused, and the
- * network namespaces it cannot reach from its own.
+ * What a listing could not see, said in one line on stderr each: what it was refused, the
+ * selected processes that do not run, and the network namespaces it cannot reach from its own.
  *
  * @module
  */
