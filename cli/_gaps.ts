@@ -109,7 +109,7 @@ export class ListingNotes {
   async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
     const lines = [
       this.#gaps.line(root),
-      await this.#selection.line(source),
+      ...await this.#selection.lines(source, root),
       await otherNetworksNote(source, this.#pids),
     ];
     return lines.filter((line) => line !== null);
@@ -205,23 +205,76 @@ export class SelectionCheck {
   }
 
   /**
-   * The line to write, or null when the selection named running processes (or there was none).
+   * The lines to write: the selected pids and names that no running process has, and the
+   * selected processes that run but hide their sockets from this user (their open files may not
+   * be read). None when the selection kept rows for everything it named, or there was none.
    *
    * @param source The backend, whose process table tells what runs.
-   * @returns The line.
+   * @param root This process runs as root (no advice to elevate).
+   * @returns The lines.
    */
-  async line(source: SocketSource): Promise<string | null> {
+  async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
     const unseen = this.#pids.filter((pid) => !this.#seen.has(pid));
-    const nameUnseen = this.#name !== undefined && this.#rows === 0;
-    if ((unseen.length === 0 && !nameUnseen) || !source.listProcesses) return null;
+    const name = this.#name !== undefined && this.#rows === 0 ? this.#name : undefined;
+    if ((unseen.length === 0 && name === undefined) || !source.listProcesses) return [];
     let table: ProcessSummary[];
     try {
       table = await source.listProcesses();
     } catch {
-      return null; // Only a note: the listing itself succeeded.
+      return []; // Only a note: the listing itself succeeded.
     }
-    return notRunningLine(unseen, nameUnseen ? this.#name : undefined, table);
+    const lines = [notRunningLine(unseen, name, table)];
+    if (source.hiddenOwners) {
+      const running = new Set(table.map((p) => p.pid));
+      const matches = name === undefined ? null : nameMatcher(name);
+      const candidates = [
+        ...unseen.filter((pid) => running.has(pid)),
+        ...(matches ? table.filter((p) => matches(p.name)).map((p) => p.pid) : []),
+      ];
+      if (candidates.length) {
+        try {
+          lines.push(hiddenOwnersLine(await source.hiddenOwners(candidates), table, root));
+        } catch {
+          // Only a note, as above.
+        }
+      }
+    }
+    return lines.filter((line) => line !== null);
   }
+}
+
+/**
+ * The line for selected processes whose sockets this user cannot see, or null when there are
+ * none.
+ *
+ * @param hidden Their pids.
+ * @param table The running processes (for their names).
+ * @param root This process runs as root (no advice to elevate).
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import { hiddenOwnersLine } from "./_gaps.ts";
+ * hiddenOwnersLine([812], [{ pid: 812, parentPid: 1, name: "nginx", startTime: null }], false);
+ * // "procconn: the open files of pid 812 (nginx) could not be read (access denied), so its
+ * // sockets are not listed: run elevated"
+ * ```
+ */
+export function hiddenOwnersLine(
+  hidden: readonly number[],
+  table: readonly ProcessSummary[],
+  root: boolean,
+): string | null {
+  if (hidden.length === 0) return null;
+  const advice = root ? "" : ": run elevated";
+  if (hidden.length === 1) {
+    const name = table.find((p) => p.pid === hidden[0])?.name;
+    return `procconn: the open files of pid ${hidden[0]}${name ? ` (${name})` : ""} could not ` +
+      `be read (access denied), so its sockets are not listed${advice}`;
+  }
+  const shown = hidden.slice(0, 5).join(", ") + (hidden.length > 5 ? ", ..." : "");
+  return `procconn: the open files of ${hidden.length} processes (pids ${shown}) could not be ` +
+    `read (access denied), so their sockets are not listed${advice}`;
 }
 
 /**

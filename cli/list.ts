@@ -76,6 +76,8 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
     listSockets: backend.listSockets.bind(backend),
     describeProcesses: backend.describeProcesses.bind(backend),
     listProcesses: () => Promise.resolve(table),
+    otherNetworks: backend.otherNetworks?.bind(backend),
+    hiddenOwners: backend.hiddenOwners?.bind(backend),
   };
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const roots = buildProcessTree(table, rows);
@@ -84,8 +86,5 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
     request.format === "json" ? renderTreeJson(roots, ownerless) : renderTree(roots, ownerless),
   );
   await out.flush();
-  await new ListingNotes(request.filters).addAll(rows).report({
-    ...source,
-    otherNetworks: backend.otherNetworks?.bind(backend),
-  });
+  await new ListingNotes(request.filters).addAll(rows).report(source);
 }

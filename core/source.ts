@@ -200,6 +200,13 @@ export interface SocketSource {
    */
   listProcesses?(): Promise<ProcessSummary[]>;
   /**
+   * Which of these processes hide their sockets from this user: the backend finds owners through
+   * each process's open files, and theirs may not be read (access denied), so their sockets are
+   * listed without an owner, or not at all when the listing selects processes. Optional: a
+   * backend whose tables name every socket's owner (Windows) has no such processes.
+   */
+  hiddenOwners?(pids: Iterable<number>): Promise<number[]>;
+  /**
    * The network namespaces other than this process's that hold TCP or UDP sockets, which the
    * tables of this namespace do not show (Linux: a container's, an `ip netns` namespace's).
    * Optional: a backend without namespaces has none.

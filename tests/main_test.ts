@@ -362,6 +362,16 @@ describe(
           readFileSync(out, "utf8"),
           new RegExp(`,127\\.0\\.0\\.1,${port},.*access-denied`),
         );
+        // Asked about root's process by pid, nobody cannot see its sockets: one line says why
+        // the listing is empty, naming the process.
+        const byPid = asNobody(["--pid", String(child.pid)]);
+        assert.equal(byPid.status, 0, byPid.stderr);
+        assert.match(byPid.stdout, /^0 endpoints$/m);
+        assert.equal(
+          byPid.stderr,
+          `procconn: the open files of pid ${child.pid} (node) could not be read (access ` +
+            "denied), so its sockets are not listed: run elevated\n",
+        );
         // The tree keeps it as well, after the processes, with its reason.
         const tree = asNobody(["tree", "--tcp", "--local-port", String(port)]);
         assert.equal(tree.status, 0, tree.stderr);

@@ -45,6 +45,7 @@ import {
   type SocketOwners,
   startBpfOwnerScan,
   startSocketOwnerScan,
+  unreadableFdDirs,
 } from "./processes.ts";
 
 export type { ProcfsOptions } from "./processes.ts";
@@ -434,6 +435,8 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
     listProcesses: (): Promise<ProcessSummary[]> => settle(() => listProcesses(options)),
     otherNetworks: (pids?: Iterable<number>): Promise<OtherNetwork[]> =>
       settle(() => otherNetworkNamespaces(options, pids)),
+    hiddenOwners: (pids: Iterable<number>): Promise<number[]> =>
+      settle(() => unreadableFdDirs(options, pids)),
     close: (): void => worker?.close(),
   };
 }

@@ -668,6 +668,30 @@ export function listProcesses(options: ProcfsOptions = {}): ProcessSummary[] {
 const INET_COUNTS = ["TCP", "TCP:tw", "UDP", "TCP6", "UDP6"];
 
 /**
+ * The processes among `pids` whose open files this user may not read (`/proc/<pid>/fd` refused),
+ * so the sockets they hold cannot be tied to them. A process that has exited is not among them.
+ *
+ * @param options Where procfs is mounted.
+ * @param pids The processes to look at.
+ * @returns Their pids, ascending.
+ *
+ * @example
+ * ```ts
+ * import { unreadableFdDirs } from "./processes.ts";
+ * unreadableFdDirs({}, [1]); // [] as root; [1] for a user who may not read init's files
+ * ```
+ */
+export function unreadableFdDirs(options: ProcfsOptions, pids: Iterable<number>): number[] {
+  const root = options.procRoot ?? "/proc";
+  const out: number[] = [];
+  for (const pid of new Set(pids)) {
+    const read = attempt(() => files.readDir(`${root}/${pid}/fd`));
+    if ("failure" in read && read.failure === "access-denied") out.push(pid);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
  * The network namespaces other than this process's that hold TCP or UDP sockets: netlink and
  * `/proc/net` show only the namespace they are asked from, so a container's sockets are missing
  * from a listing made outside it. Each namespace's sockets are counted from the `sockstat` and

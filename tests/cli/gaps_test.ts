@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import {
   GapCounter,
+  hiddenOwnersLine,
   ListingNotes,
   notRunningLine,
   otherNetworksLine,
@@ -144,20 +145,52 @@ describe("a selection that names no running process", () => {
     const seen = new SelectionCheck({ pids: [812, 7] });
     seen.add(record({ pid: 812 }));
     seen.add(record({ pid: 7 }));
-    assert.equal(await seen.line(fake), null);
+    assert.deepEqual(await seen.lines(fake, false), []);
     const named = new SelectionCheck({ name: "nginx" });
     named.add(record({ pid: 812 }));
-    assert.equal(await named.line(fake), null);
-    assert.equal(await new SelectionCheck({}).line(fake), null);
+    assert.deepEqual(await named.lines(fake, false), []);
+    assert.deepEqual(await new SelectionCheck({}).lines(fake, false), []);
     assert.equal(calls.count, 0);
 
     const gone = new SelectionCheck({ pids: [812, 9999] });
     gone.add(record({ pid: 812 }));
-    assert.equal(await gone.line(fake), "procconn: no process runs with pid 9999");
+    assert.deepEqual(await gone.lines(fake, false), ["procconn: no process runs with pid 9999"]);
     assert.equal(calls.count, 1);
     // A table that cannot be read leaves the note out; the listing succeeded.
     const broken = source(() => Promise.reject(new Error("EACCES"))).fake;
-    assert.equal(await new SelectionCheck({ pids: [1] }).line(broken), null);
+    assert.deepEqual(await new SelectionCheck({ pids: [1] }).lines(broken, false), []);
+  });
+
+  it("says which selected processes hide their sockets from this user", async () => {
+    const asked: number[][] = [];
+    const { fake } = source(() => Promise.resolve(table));
+    fake.hiddenOwners = (pids) => (asked.push([...pids]), Promise.resolve([812]));
+    const check = new SelectionCheck({ pids: [1, 812, 9999] });
+    check.add(record({ pid: 1 }));
+    assert.deepEqual(await check.lines(fake, false), [
+      "procconn: no process runs with pid 9999",
+      "procconn: the open files of pid 812 (nginx) could not be read (access denied), so its " +
+      "sockets are not listed: run elevated",
+    ]);
+    // Only the running processes without rows are asked about; --name adds those it matches.
+    const named = new SelectionCheck({ name: "NGINX" });
+    assert.equal(
+      (await named.lines(fake, true))[0],
+      "procconn: the open files of pid 812 " +
+        "(nginx) could not be read (access denied), so its sockets are not listed",
+    );
+    assert.deepEqual(asked, [[812], [812]]);
+    fake.hiddenOwners = () => Promise.reject(new Error("EIO"));
+    assert.deepEqual(await new SelectionCheck({ pids: [812] }).lines(fake, false), []);
+  });
+
+  it("names several hidden processes by their pids, at most five", () => {
+    assert.equal(hiddenOwnersLine([], table, false), null);
+    assert.equal(
+      hiddenOwnersLine([1, 2, 3, 4, 5, 6], table, true),
+      "procconn: the open files of 6 processes (pids 1, 2, 3, 4, 5, ...) could not be read " +
+        "(access denied), so their sockets are not listed",
+    );
   });
 
   it("ListingNotes says refusals, the selection and other namespaces, in that order", async () => {

@@ -13,7 +13,8 @@ function Get-ProcConnection {
     a TIME_WAIT socket with no owner), the field is empty and the Unavailable property says why
     (for example Unavailable.ProcessPath = 'access-denied'). When the engine could not fully read
     some processes, one warning says how many; run elevated to see their details. A process id or
-    name that matches no running process is a warning too.
+    name that matches no running process, or a process whose sockets cannot be seen without
+    elevation (Linux), is a warning too.
 
     States are netstat's names (ESTABLISHED, LISTEN, TIME_WAIT, ...). -State also takes
     Get-NetTCPConnection's spellings (Established, Listen, TimeWait, ...), in any case.
