@@ -35,18 +35,7 @@ export class GapCounter {
   }
 
   /**
-   * Writes the line, when there is something to say.
-   *
-   * @param write Where the line goes (default: standard error).
-   * @param root This process already runs as root, so the line gives no advice to elevate.
-   */
-  report(write: (line: string) => void = writeError, root: boolean = runsAsRoot()): void {
-    const line = this.line(root);
-    if (line !== null) write(line);
-  }
-
-  /**
-   * The line {@linkcode GapCounter.report} writes, or null when nothing was refused.
+   * The line to write on stderr, or null when nothing was refused.
    *
    * @param root This process already runs as root, so the line gives no advice to elevate.
    * @returns The line.
