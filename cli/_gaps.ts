@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { sanitize } from "../formatters/_width.ts";
 import { type FilterOptions, nameMatcher } from "../core/filter.ts";
 import type { Connection } from "../core/record.ts";
 import type { OtherNetwork, ProcessSummary, SocketSource } from "../core/source.ts";
@@ -258,7 +259,9 @@ export function hiddenOwnersLine(
   const advice = root ? "" : ": run elevated";
   if (hidden.length === 1) {
     const name = table.find((p) => p.pid === hidden[0])?.name;
-    return `procconn: the open files of pid ${hidden[0]}${name ? ` (${name})` : ""} could not ` +
+    return `procconn: the open files of pid ${hidden[0]}${
+      name ? ` (${sanitize(name)})` : ""
+    } could not ` +
       `be read (access denied), so its sockets are not listed${advice}`;
   }
   const shown = hidden.slice(0, 5).join(", ") + (hidden.length > 5 ? ", ..." : "");

@@ -6,6 +6,7 @@
 import type { Connection } from "../core/record.ts";
 import type { ProcessNode } from "../core/tree.ts";
 import { plural } from "./_cell.ts";
+import { sanitize } from "./_width.ts";
 
 function endpoint(address: string | null, port: number | null): string {
   if (address === null) return "*:*";
@@ -46,7 +47,9 @@ export function renderTree(
     endpoints += node.connections.length;
     if (node.connections.length) holders++;
     const path = node.connections.find((c) => c.processPath)?.processPath;
-    lines.push(`${lead}${branch}${node.name ?? "?"} (${node.pid})${path ? `  ${path}` : ""}`);
+    // A name or path may hold a line break or an escape sequence (a process chooses its own name).
+    const name = sanitize(node.name ?? "?");
+    lines.push(`${lead}${branch}${name} (${node.pid})${path ? `  ${sanitize(path)}` : ""}`);
     const inner = lead + next;
     const bar = node.children.length ? "│  " : "   ";
     for (const c of node.connections) lines.push(`${inner}${bar}  ${connectionLine(c)}`);

@@ -192,6 +192,15 @@ describe("a selection that names no running process", () => {
     );
   });
 
+  it("writes a hidden process's name on the one line, without its control characters", () => {
+    const odd = [{ pid: 9, parentPid: 1, name: "x\n\x1b]0;pwned\x07", startTime: null }];
+    assert.equal(
+      hiddenOwnersLine([9], odd, true),
+      "procconn: the open files of pid 9 (x ?]0;pwned?) could not be read (access denied), so " +
+        "its sockets are not listed",
+    );
+  });
+
   it("ListingNotes says refusals, the selection and other namespaces, in that order", async () => {
     const { fake } = source(() => Promise.resolve(table));
     fake.otherNetworks = () =>

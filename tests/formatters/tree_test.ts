@@ -71,6 +71,21 @@ describe("renderTree", () => {
     const one = { ...roots[0], children: [roots[0].children[1]] };
     assert.match(renderTree([one]), /\n1 endpoint in 1 process\n$/);
   });
+  it("keeps each process on one line whatever its name or path holds", () => {
+    // A process picks its own name (prctl, argv): a line break must not forge a tree line, and
+    // an escape sequence must not reach the terminal.
+    const node = {
+      pid: 13,
+      name: "evil\n└─ sshd (1)\x1b[2J",
+      connections: [conn({ pid: 13, processPath: "/tmp/a\rb\u202etxt.exe" })],
+      children: [],
+    };
+    assert.equal(
+      renderTree([node]).split("\n")[0],
+      "evil └─ sshd (1)?[2J (13)  /tmp/a b?txt.exe",
+    );
+    assert.equal(JSON.parse(renderTreeJson([node]))[0].name, node.name);
+  });
   it("JSON nests children", () => {
     const parsed = JSON.parse(renderTreeJson(roots));
     assert.equal(parsed[0].children[1].connections[0].localPort, 8080);
