@@ -60,12 +60,14 @@ export class GapCounter {
 
 /**
  * Everything a listing says on stderr after its output, one line each: what it was refused
- * ({@linkcode GapCounter}), a selection that named no running process
+ * ({@linkcode GapCounter}), connections whose TCP counters are switched off
+ * ({@linkcode statsOffLine}), a selection that named no running process
  * ({@linkcode SelectionCheck}), and other network namespaces holding sockets
  * ({@linkcode otherNetworksNote}).
  */
 export class ListingNotes {
   readonly #gaps = new GapCounter();
+  #statsOff = 0;
   readonly #selection: SelectionCheck;
   readonly #pids: readonly number[] | undefined;
 
@@ -81,6 +83,7 @@ export class ListingNotes {
   add(row: Connection): void {
     this.#gaps.add(row);
     this.#selection.add(row);
+    if (row.unavailable.bytesIn === "not-enabled") this.#statsOff++;
   }
 
   /** Notes every row of a listing. */
@@ -99,6 +102,7 @@ export class ListingNotes {
   async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
     const lines = [
       this.#gaps.line(root),
+      statsOffLine(this.#statsOff),
       ...await this.#selection.lines(source, root),
       await otherNetworksNote(source, this.#pids),
     ];
@@ -231,6 +235,30 @@ export class SelectionCheck {
     }
     return lines.filter((line) => line !== null);
   }
+}
+
+/**
+ * The line for connections whose TCP counters the OS does not keep because they are switched
+ * off (Windows, `--stats` without `--enable-stats`), or null when there are none.
+ *
+ * @param connections How many such connections the listing holds.
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import { statsOffLine } from "./_gaps.ts";
+ * statsOffLine(3);
+ * // "procconn: 3 connections have their TCP statistics switched off, so they have no counters:
+ * // --enable-stats switches them on (it asks first)"
+ * ```
+ */
+export function statsOffLine(connections: number): string | null {
+  if (connections === 0) return null;
+  const which = connections === 1
+    ? "1 connection has its TCP statistics"
+    : `${connections} connections have their TCP statistics`;
+  return `procconn: ${which} switched off, so ${connections === 1 ? "it has" : "they have"} no ` +
+    "counters: --enable-stats switches them on (it asks first)";
 }
 
 /**

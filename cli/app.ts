@@ -28,6 +28,7 @@ export async function main(args: readonly string[]): Promise<number> {
       await out.flush();
       return 0;
     }
+    if (request.enrich.enableStats) await (await import("./_confirm.ts")).confirmChanges(request);
     // Each command's code is loaded once the command line is known to be good, so that help,
     // the version and a usage error load neither the engines nor the schema.
     if (request.action === "watch") {

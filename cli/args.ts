@@ -29,6 +29,8 @@ export interface Enrichment {
   hash: boolean;
   /** Read TCP counters. */
   stats: boolean;
+  /** Switch TCP counters on where they are off (Windows); implies `stats`. */
+  enableStats: boolean;
   /** Reverse DNS, with its per-lookup timeout. */
   resolve: false | { timeoutMs: number };
 }
@@ -66,6 +68,8 @@ export interface CliRequest {
   out?: string;
   /** snapshot: add to the file instead of replacing it. */
   append: boolean;
+  /** `--yes`: `--enable-stats` may change the system without asking. */
+  confirmed: boolean;
 }
 
 /** Default table columns: the classic console table plus the path and parent. */
@@ -267,9 +271,17 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   {
     key: "stats",
     flag: "--stats",
-    help: "TCP byte and segment counters (Windows: elevated; switches on the kernel's " +
-      "per-connection statistics, which count from then until the connection ends)",
+    help: "TCP byte and segment counters. Windows keeps them only for connections whose " +
+      "statistics were switched on; for the others they are <not-enabled>",
   },
+  {
+    key: "enableStats",
+    flag: "--enable-stats",
+    help: "--stats, and on Windows switch the kernel's statistics on where they are off " +
+      "(elevated). This changes the system: those connections count from then until they end. " +
+      "Asks first; --yes where no terminal can ask",
+  },
+  { key: "yes", flag: "--yes", short: "y", help: "answer yes to --enable-stats's question" },
   { key: "resolve", flag: "--resolve", help: "reverse DNS of remote addresses (remoteHostName)" },
   {
     key: "resolveTimeout",
@@ -634,10 +646,16 @@ export function parseArgs(
     remote: o.remote,
     listening: o.listening,
   };
+  if (o.yes && !o.enableStats) {
+    throw new UsageError(
+      "--yes answers --enable-stats's question, and --enable-stats is not given",
+    );
+  }
   const enrich: Enrichment = {
     tree: !!o.tree,
     hash: !!o.hash,
-    stats: !!o.stats,
+    stats: !!o.stats || !!o.enableStats,
+    enableStats: !!o.enableStats,
     resolve: o.resolve ? { timeoutMs: o.resolveTimeout } : false,
   };
   const format = (o.format ?? "table") as Format;
@@ -662,6 +680,7 @@ export function parseArgs(
     count: o.count,
     out: o.out,
     append: !!o.append,
+    confirmed: !!o.yes,
   };
 }
 
@@ -670,7 +689,7 @@ function emptyRequest(): CliRequest {
     action: "list",
     text: "",
     filters: {},
-    enrich: { tree: false, hash: false, stats: false, resolve: false },
+    enrich: { tree: false, hash: false, stats: false, enableStats: false, resolve: false },
     format: "table",
     fields: [],
     formatGiven: false,
@@ -678,5 +697,6 @@ function emptyRequest(): CliRequest {
     bpf: true,
     intervalMs: 1000,
     append: false,
+    confirmed: false,
   };
 }

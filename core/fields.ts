@@ -56,6 +56,8 @@ export const KIND_STRIDE = FAMILIES.length + 1;
  * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).
  * - `timeout`: the lookup did not answer in time (reverse DNS).
  * - `not-applicable`: the field has no meaning for this row (byte counters of a UDP socket).
+ * - `not-enabled`: the OS keeps this only when switched on, and it is off (Windows TCP counters
+ *   without `--enable-stats`).
  */
 export const REASONS = [
   "no-owner",
@@ -66,6 +68,7 @@ export const REASONS = [
   "not-found",
   "timeout",
   "not-applicable",
+  "not-enabled",
 ] as const;
 /** Why a field is null. */
 export type Reason = typeof REASONS[number];

@@ -42,8 +42,18 @@ export interface ListOptions extends FilterOptions {
   tree?: boolean;
   /** Compute `imageSha256` of each distinct image. */
   hash?: boolean;
-  /** Read per-connection byte and segment counters (TCP). */
+  /**
+   * Read per-connection byte and segment counters (TCP). Windows keeps them only for the
+   * connections whose collection was switched on: the others' counters are `not-enabled`.
+   */
   stats?: boolean;
+  /**
+   * Also switch the counters on where they are off (implies `stats`). On Windows this changes the
+   * system: the kernel counts for those connections from then until each one ends (it needs an
+   * elevated administrator). Pass it only with the user's consent. Linux keeps the counters
+   * always, so nothing changes there.
+   */
+  enableStats?: boolean;
   /** Resolve remote addresses to `remoteHostName`; `true` or resolver options. */
   resolve?: boolean | ResolveOptions;
   /**
@@ -617,7 +627,8 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     // A state filter keeps TCP rows only (UDP has no states), so the UDP tables are not read.
     protocols: (options.protocols ?? PROTOCOLS).filter((p) => !options.states || p === "TCP"),
     families: options.families ?? FAMILIES,
-    stats: options.stats,
+    stats: options.stats || options.enableStats,
+    enableStats: options.enableStats,
     ...(selected ? { pids: [...selected] } : {}),
     ...(tcpStates ? { tcpStates } : {}),
   };
@@ -708,7 +719,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     const i = socketOf[index];
     const pid = ownersAt(i)[ownerOf[index]];
     const row = joinRow(rows, i, pid, pid === null ? undefined : partOf(pid));
-    if (options.stats && rows.protocol(i) === "UDP") {
+    if ((options.stats || options.enableStats) && rows.protocol(i) === "UDP") {
       for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
     }
     return row;

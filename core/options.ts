@@ -23,6 +23,7 @@ const KEYS = [
   "tree",
   "hash",
   "stats",
+  "enableStats",
   "resolve",
   "source",
   "cache",
@@ -71,7 +72,7 @@ export function checkListOptions(options: unknown): void {
   numbers("pids", value("pids"), 0xffffffff, false);
   for (const key of ["port", "localPort", "remotePort"]) numbers(key, value(key), 65535, true);
   for (const key of ["name", "local", "remote"]) strings(key, value(key));
-  for (const key of ["listening", "tree", "hash", "stats"]) {
+  for (const key of ["listening", "tree", "hash", "stats", "enableStats"]) {
     const v = value(key);
     if (v !== undefined && typeof v !== "boolean") {
       throw new TypeError(`Option "${key}" must be true or false, not ${describe(v)}`);

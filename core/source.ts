@@ -166,6 +166,12 @@ export interface SocketQuery {
   /** Also read per-connection byte and segment counters (TCP). */
   stats?: boolean;
   /**
+   * With `stats`: switch the counters on where the OS keeps them only on request (Windows
+   * EStats), rather than report those connections' counters as `not-enabled`. This changes the
+   * system; the caller has the user's consent.
+   */
+  enableStats?: boolean;
+  /**
    * Only these processes' sockets are wanted (a `--pid` or `--tree` selection). A backend that
    * finds owners by looking through every process may look only at these; a socket none of them
    * holds may then be left out, or come back without these owners. Undefined: every process.

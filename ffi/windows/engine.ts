@@ -188,7 +188,7 @@ interface TableRow {
 function listSockets(libs: WindowsLibraries, query: SocketQuery): RawSocket[] {
   const ip = libs.iphlpapi;
   const services = createServiceLookup(ip, libs.ntdll);
-  const stats = query.stats ? createStatsReader(ip) : null;
+  const stats = query.stats ? createStatsReader(ip, query.enableStats === true) : null;
   const out: RawSocket[] = [];
   for (const protocol of unique(query.protocols)) {
     for (const family of unique(query.families)) {

@@ -83,6 +83,19 @@ describe("parseArgs", () => {
     assert.equal(parseArgs(["--pid", "5", "--tree"]).enrich.tree, true);
     assert.equal(parseArgs(["--pid", "5"]).enrich.tree, false);
   });
+  it("--enable-stats reads the counters too; --yes confirms it and nothing else", () => {
+    const asked = parseArgs(["--enable-stats"]);
+    assert.deepEqual([asked.enrich.stats, asked.enrich.enableStats, asked.confirmed], [
+      true,
+      true,
+      false,
+    ]);
+    assert.equal(parseArgs(["watch", "--enable-stats", "-y"]).confirmed, true);
+    const read = parseArgs(["--stats"]);
+    assert.deepEqual([read.enrich.stats, read.enrich.enableStats], [true, false]);
+    usage(["--yes"], /^--yes answers --enable-stats's question, and --enable-stats is not given$/);
+    usage(["--stats", "-y"], /--enable-stats is not given/);
+  });
   it("takes a value that starts with - when written --flag=value", () => {
     assert.deepEqual(parseArgs(["--name=-bash"]).filters.name, ["-bash"]);
   });

@@ -9,6 +9,7 @@ import {
   otherNetworksLine,
   otherNetworksNote,
   SelectionCheck,
+  statsOffLine,
 } from "../../cli/_gaps.ts";
 import type { OtherNetwork, ProcessSummary, SocketSource } from "../../core/source.ts";
 import type { Connection } from "../../core/record.ts";
@@ -220,5 +221,26 @@ describe("a selection that names no running process", () => {
       "procconn: the owner of 1 endpoint could not be identified (access denied)" +
       (process.getuid?.() === 0 ? "" : ": run elevated for owners, paths, command lines and users"),
     ]);
+  });
+
+  it("says how many connections have their TCP statistics switched off, after the refusals", async () => {
+    const off = { bytesIn: "not-enabled", bytesOut: "not-enabled" } as const;
+    const notes = new ListingNotes({}).addAll([
+      record({ pid: null, unavailable: { pid: "access-denied" } }),
+      record({ unavailable: off }),
+      record({ unavailable: off }),
+      record({ unavailable: { bytesIn: "not-applicable" } }),
+    ]);
+    const { fake } = source(() => Promise.resolve(table));
+    assert.deepEqual((await notes.lines(fake, true)).slice(1), [
+      "procconn: 2 connections have their TCP statistics switched off, so they have no " +
+      "counters: --enable-stats switches them on (it asks first)",
+    ]);
+    assert.equal(
+      statsOffLine(1),
+      "procconn: 1 connection has its TCP statistics switched off, so it has no counters: " +
+        "--enable-stats switches them on (it asks first)",
+    );
+    assert.equal(statsOffLine(0), null);
   });
 });

@@ -141,6 +141,7 @@ describe("listConnections", () => {
       protocols: ["UDP"],
       families: ["IPv6"],
       stats: undefined,
+      enableStats: undefined,
     }]);
   });
   it("asks only for the TCP states the filters keep, and no UDP for a state filter", async () => {
@@ -307,6 +308,14 @@ describe("joinRecord via listConnections: fields a backend provides or not", () 
     const udp = rows.find((r) => r.protocol === "UDP")!;
     assert.equal(udp.bytesIn, null);
     assert.equal(udp.unavailable.bytesIn, "not-applicable");
+  });
+  it("enableStats asks the backend to switch counters on, and reads them (stats implied)", async () => {
+    const source = fakeSource();
+    const rows = await listConnections({ source, enableStats: true, protocols: ["UDP"] });
+    assert.deepEqual(source.queries.map((q) => [q.stats, q.enableStats]), [[true, true]]);
+    assert.ok(rows.every((r) => r.unavailable.bytesIn === "not-applicable"));
+    await listConnections({ source, stats: true });
+    assert.deepEqual(source.queries[1].enableStats, undefined, "--stats alone changes nothing");
   });
 });
 

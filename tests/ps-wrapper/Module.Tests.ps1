@@ -69,7 +69,7 @@ Describe 'Help on every command' -ForEach @(
 
 Describe 'Parameter lists (pinned)' {
     It '<Name> takes exactly <Expected>' -ForEach @(
-        @{ Name = 'Get-ProcConnection'; Expected = 'AddressFamily, IncludeChildProcess, IncludeImageHash, IncludeStatistics, LocalAddress, LocalPort, OwningProcess, ProcessName, Protocol, RemoteAddress, RemotePort, ResolveHostName, State' }
+        @{ Name = 'Get-ProcConnection'; Expected = 'AddressFamily, Confirm, EnableStatistics, IncludeChildProcess, IncludeImageHash, IncludeStatistics, LocalAddress, LocalPort, OwningProcess, ProcessName, Protocol, RemoteAddress, RemotePort, ResolveHostName, State, WhatIf' }
         @{ Name = 'Export-ProcConnectionSnapshot'; Expected = 'Append, Confirm, Format, PassThru, Path, WhatIf' }
         @{ Name = 'Register-ProcConnectionSnapshotTask'; Expected = 'Confirm, Force, Format, Interval, Path, TaskName, TaskPath, User, WhatIf' }
     ) {
@@ -89,8 +89,9 @@ Describe 'Parameter lists (pinned)' {
         (Get-Command Get-ProcConnection).OutputType.Name | Should -Contain 'ProcConn.Connection'
     }
 
-    It 'only the commands that change something support -WhatIf' {
-        (Get-Command Get-ProcConnection).Parameters.Keys | Should -Not -Contain 'WhatIf'
+    It 'the commands that may change something support -WhatIf' {
+        # Get-ProcConnection only with -EnableStatistics (Windows): see the validation tests.
+        (Get-Command Get-ProcConnection).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Export-ProcConnectionSnapshot).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Register-ProcConnectionSnapshotTask).Parameters.Keys | Should -Contain 'Confirm'
     }
@@ -169,6 +170,20 @@ Describe 'Validation before the engine runs' {
         $arguments | Should -Contain '-6'
         $arguments | Should -Contain '--stats'
         $arguments | Should -Not -Contain '--udp'
+    }
+
+    It '-WhatIf without -EnableStatistics lists as usual: nothing else would change anything' {
+        @(Get-ProcConnection -WhatIf -IncludeStatistics).Count | Should -Be 1
+        Get-Content "$engine.args" | Should -Not -Contain '--enable-stats'
+    }
+
+    It '-EnableStatistics off Windows: nothing to switch on, so nothing is asked' {
+        # Linux keeps every connection's counters; the engine is told not to ask either.
+        Get-ProcConnection -EnableStatistics | Out-Null
+        $arguments = Get-Content "$engine.args"
+        $arguments | Should -Contain '--enable-stats'
+        $arguments | Should -Contain '--yes'
+        $arguments | Should -Not -Contain '--stats'
     }
 
     It 'passes neither --tcp nor --udp when both protocols are asked for' {

@@ -152,6 +152,47 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "--enable-stats: refused without a terminal or --yes; with --yes, a reason per row",
+        async () => {
+          const run = (...args: string[]) =>
+            new Deno.Command(Deno.execPath(), {
+              args: [
+                "run",
+                "-A",
+                "--no-lock",
+                MAIN_SCRIPT,
+                "--pid",
+                String(child.sockets.pid),
+                "--tcp",
+                "--format",
+                "json",
+                ...args,
+              ],
+              stdin: "null",
+              stdout: "piped",
+              stderr: "piped",
+            }).output();
+          const asked = await run("--enable-stats");
+          const said = new TextDecoder().decode(asked.stderr);
+          assert.equal(asked.code, 2, said);
+          assert.match(said, /^procconn: --enable-stats changes the system .* add --yes/);
+          assert.equal(said.trim().includes("\n"), false, `one line: ${said}`);
+          assert.equal(asked.stdout.length, 0, "nothing listed");
+
+          const yes = await run("--enable-stats", "--yes");
+          assert.equal(yes.code, 0, new TextDecoder().decode(yes.stderr));
+          const rows: Connection[] = JSON.parse(new TextDecoder().decode(yes.stdout));
+          assert.ok(rows.some((r) => r.state === "ESTABLISHED"));
+          for (const r of rows) {
+            // Wine implements no EStats (Get answers "not implemented").
+            const expected = r.state === "ESTABLISHED" ? "not-supported" : "not-applicable";
+            assert.equal(r.bytesIn, null);
+            assert.equal(r.unavailable.bytesIn, expected, describeEndpoint(r));
+          }
+        },
+      );
+
       await t.step("the CLI with the permissions baked into the Windows executable", async () => {
         assertChildRows(await cliRows(PERMISSIONS.windows, child.sockets.pid), child, "baked");
       });

@@ -59,9 +59,16 @@ function Get-ProcConnection {
     Adds ImageSha256, the SHA-256 of each owning process's image file (computed once per file).
 
     .PARAMETER IncludeStatistics
-    Adds BytesIn, BytesOut, SegmentsIn and SegmentsOut of TCP connections. On Windows this needs an
-    elevated session and switches on the kernel's per-connection statistics for the connections
-    it reads (as TCPView does); they count from then until the connection closes.
+    Adds BytesIn, BytesOut, SegmentsIn and SegmentsOut of TCP connections. Windows keeps these
+    counters only for connections whose statistics were switched on; for the others they are
+    empty, Unavailable says not-enabled, and a warning says how many. Nothing is changed.
+
+    .PARAMETER EnableStatistics
+    -IncludeStatistics, and on Windows first switches the kernel's per-connection statistics on
+    where they are off (this needs an elevated session). That changes the system: those
+    connections count from then until each one ends. So it asks first (-Confirm:$false does not
+    ask; -WhatIf says what it would do, and only reads the counters already on). Linux keeps the
+    counters of every connection, so there nothing changes and nothing is asked.
 
     .PARAMETER ResolveHostName
     Adds RemoteHostName, the reverse DNS name of each remote address (cached, at most 500 ms per
@@ -94,6 +101,12 @@ function Get-ProcConnection {
     Listening TCP ports and the programs behind them.
 
     .EXAMPLE
+    Get-ProcConnection -State Established -EnableStatistics | Sort-Object BytesIn -Descending | Select-Object -First 10
+
+    The ten connections that received the most bytes. On Windows, run elevated; it asks before
+    switching statistics on, and a connection counts from then on.
+
+    .EXAMPLE
     Get-ProcConnection -RemoteAddress 10.0.0.0/8 | Group-Object ProcessName -NoElement | Sort-Object Count -Descending
 
     Which programs talk to the 10.0.0.0/8 network, and how much.
@@ -110,7 +123,8 @@ function Get-ProcConnection {
     .LINK
     Export-ProcConnectionSnapshot
     #>
-    [CmdletBinding()]
+    # ShouldProcess is asked only for -EnableStatistics, the one parameter that changes the system.
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('ProcConn.Connection')]
     param(
         [ValidateScript({ Test-ProcConnAddress $_ }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, 10.0.0.0/8)")]
@@ -154,6 +168,8 @@ function Get-ProcConnection {
 
         [switch] $IncludeStatistics,
 
+        [switch] $EnableStatistics,
+
         [switch] $ResolveHostName
     )
 
@@ -194,7 +210,13 @@ function Get-ProcConnection {
         }
         if ($IncludeChildProcess) { $arguments.Add('--tree') }
         if ($IncludeImageHash) { $arguments.Add('--hash') }
-        if ($IncludeStatistics) { $arguments.Add('--stats') }
+        if ($EnableStatistics) {
+            # The engine would ask too; here PowerShell asks, and the engine is told the answer.
+            $switchOn = -not $IsWindows -or $PSCmdlet.ShouldProcess(
+                'TCP connections whose kernel statistics are off',
+                'Switch the statistics on (they stay on until each connection ends)')
+            $arguments.AddRange([string[]]@(if ($switchOn) { '--enable-stats', '--yes' } else { '--stats' }))
+        } elseif ($IncludeStatistics) { $arguments.Add('--stats') }
         if ($ResolveHostName) { $arguments.Add('--resolve') }
 
         try {

@@ -243,10 +243,20 @@ function writeRod(rod: AllowSharedBufferSource | null, n: number): void {
   view.setBigUint64(40, BigInt(n * 1000 + 6), true);
 }
 
+/** The local port of a MIB_TCPROW (20 bytes) or MIB_TCP6ROW (52 bytes). */
+function rowPort(row: Uint8Array): number {
+  return new DataView(row.buffer, row.byteOffset).getUint16(row.length === 20 ? 8 : 24, false);
+}
+
+/**
+ * EStats functions over a kernel that collects for the local ports in `on` (a successful Set
+ * adds the row's port). `enable` and `read` give each call's result code.
+ */
 function estats(
   enable: (row: Uint8Array) => number,
   read: (row: Uint8Array) => number,
   calls: EstatsCall[],
+  on: Set<number> = new Set(),
 ): Partial<IphlpapiSymbols> {
   const set = (fn: "set4" | "set6") =>
   (
@@ -259,7 +269,9 @@ function estats(
   ) => {
     const r = bytesOf(row).slice();
     calls.push({ fn, row: r, args: [type, version, size, offset, ...bytesOf(rw)] });
-    return enable(r);
+    const code = enable(r);
+    if (code === 0) on.add(rowPort(r));
+    return code;
   };
   const get = (fn: "get4" | "get6") =>
   (
@@ -276,15 +288,16 @@ function estats(
     rodSize: number,
   ) => {
     const r = bytesOf(row).slice();
-    assert.equal(rw, null);
     assert.equal(ros, null);
     calls.push({
       fn,
       row: r,
       args: [type, rwVersion, rwSize, rosVersion, rosSize, rodVersion, rodSize],
     });
-    // Numbers are written whatever happened before, as the real call does.
-    writeRod(rod, new DataView(r.buffer).getUint16(fn === "get4" ? 8 : 24, false));
+    // TCP_ESTATS_DATA_RW_v0 { BOOLEAN EnableCollection }, and numbers whatever the switch says,
+    // as the real call does.
+    bytesOf(rw)[0] = on.has(rowPort(r)) ? 1 : 0;
+    writeRod(rod, rowPort(r));
     return read(r);
   };
   return {
@@ -317,47 +330,34 @@ function statsSource(extra: Partial<IphlpapiSymbols>) {
   return sourceWith(ip.symbols, NO_PROCESSES).source;
 }
 
-Deno.test("stats: collection is enabled, then the counters are read, for connected rows only", async () => {
+const BOTH_TCP = { protocols: ["TCP"], families: ["IPv4", "IPv6"] } as const;
+const counters = (port: number) => ({
+  bytesIn: port * 1000 + 3,
+  bytesOut: port * 1000 + 1,
+  segmentsIn: port * 1000 + 6,
+  segmentsOut: port * 1000 + 5,
+});
+
+Deno.test("stats: counters of the connections collecting already; the others are not-enabled, and nothing is switched on", async () => {
   const calls: EstatsCall[] = [];
-  const source = statsSource(estats(() => 0, () => 0, calls));
-  const rows = await source.listSockets({
-    protocols: ["TCP"],
-    families: ["IPv4", "IPv6"],
-    stats: true,
-  });
+  const source = statsSource(estats(() => 0, () => 0, calls, new Set([5003, 7000])));
+  const rows = await source.listSockets({ ...BOTH_TCP, stats: true });
   assert.deepEqual(rows.map((r) => [r.localPort, r.state, r.stats, r.unavailable?.stats]), [
-    [5000, "ESTABLISHED", {
-      bytesIn: 5000003,
-      bytesOut: 5000001,
-      segmentsIn: 5000006,
-      segmentsOut: 5000005,
-    }, undefined],
+    [5000, "ESTABLISHED", null, "not-enabled"],
     [5001, "LISTEN", null, "not-applicable"],
     [5002, "TIME_WAIT", null, "not-applicable"],
-    [5003, "CLOSE_WAIT", {
-      bytesIn: 5003003,
-      bytesOut: 5003001,
-      segmentsIn: 5003006,
-      segmentsOut: 5003005,
-    }, undefined],
-    [7000, "ESTABLISHED", {
-      bytesIn: 7000003,
-      bytesOut: 7000001,
-      segmentsIn: 7000006,
-      segmentsOut: 7000005,
-    }, undefined],
+    [5003, "CLOSE_WAIT", counters(5003), undefined],
+    [7000, "ESTABLISHED", counters(7000), undefined],
   ]);
-  assert.deepEqual(calls.map((c) => c.fn), ["set4", "get4", "set4", "get4", "set6", "get6"]);
-  // Set: TcpConnectionEstatsData, RwVersion 0, RwSize 1, Offset 0, Rw { EnableCollection = 1 }.
-  assert.deepEqual(calls[0].args, [1, 0, 1, 0, 1]);
-  // Get: TcpConnectionEstatsData, no Rw, no Ros, Rod version 0 of 96 bytes.
-  assert.deepEqual(calls[1].args, [1, 0, 0, 0, 0, 0, 96]);
+  assert.deepEqual(calls.map((c) => c.fn), ["get4", "get4", "get6"], "Set is never called");
+  // Get: TcpConnectionEstatsData, Rw version 0 of 1 byte, no Ros, Rod version 0 of 96 bytes.
+  assert.deepEqual(calls[0].args, [1, 0, 1, 0, 0, 0, 96]);
   // MIB_TCPROW: the table row's first 20 bytes.
   assert.equal(calls[0].row.length, 20);
   assert.deepEqual(calls[0].row, CONNECTED_V4.subarray(8, 28));
   // MIB_TCP6ROW: State 0, LocalAddr 4, dwLocalScopeId 20, dwLocalPort 24, RemoteAddr 28,
   // dwRemoteScopeId 44, dwRemotePort 48.
-  const row6 = calls[4].row;
+  const row6 = calls[2].row;
   const view6 = new DataView(row6.buffer);
   assert.equal(row6.length, 52);
   assert.equal(view6.getUint32(0, true), 5);
@@ -368,60 +368,86 @@ Deno.test("stats: collection is enabled, then the counters are read, for connect
   assert.equal(row6[28 + 15], 2);
   assert.equal(view6.getUint32(44, true), 13);
   assert.equal(view6.getUint16(48, false), 7001);
-  assert.deepEqual(calls[5].row, row6, "Get is asked about the same row");
 });
 
-Deno.test("stats: when enabling is denied no counters are reported, and no more rows are tried", async () => {
+Deno.test("stats: enableStats switches collection on where it is off, then reads the counters", async () => {
+  const calls: EstatsCall[] = [];
+  const source = statsSource(estats(() => 0, () => 0, calls, new Set([5003])));
+  const rows = await source.listSockets({ ...BOTH_TCP, stats: true, enableStats: true });
+  assert.deepEqual(rows.map((r) => [r.localPort, r.stats, r.unavailable?.stats]), [
+    [5000, counters(5000), undefined],
+    [5001, null, "not-applicable"],
+    [5002, null, "not-applicable"],
+    [5003, counters(5003), undefined],
+    [7000, counters(7000), undefined],
+  ]);
+  // 5003 was on already: read once. The others: read (off), switch on, read again.
+  assert.deepEqual(calls.map((c) => `${c.fn}:${rowPort(c.row)}`), [
+    "get4:5000",
+    "set4:5000",
+    "get4:5000",
+    "get4:5003",
+    "get6:7000",
+    "set6:7000",
+    "get6:7000",
+  ]);
+  // Set: TcpConnectionEstatsData, RwVersion 0, RwSize 1, Offset 0, Rw { EnableCollection = 1 }.
+  assert.deepEqual(calls[1].args, [1, 0, 1, 0, 1]);
+  assert.deepEqual(calls[1].row, calls[0].row, "Set is asked about the same row");
+});
+
+Deno.test("stats: when switching on is denied, those rows are access-denied and it is not tried again", async () => {
   for (const code of [5, 317]) {
     const calls: EstatsCall[] = [];
-    const source = statsSource(estats(() => code, () => 0, calls));
-    const rows = await source.listSockets({
-      protocols: ["TCP"],
-      families: ["IPv4", "IPv6"],
-      stats: true,
-    });
-    for (const row of rows.filter((r) => r.state !== "LISTEN" && r.state !== "TIME_WAIT")) {
-      assert.equal(row.stats, null, `code ${code}`);
-      assert.equal(row.unavailable?.stats, "access-denied", `code ${code}`);
-    }
-    assert.deepEqual(calls.map((c) => c.fn), ["set4"], `code ${code}: Get is never called`);
+    const source = statsSource(estats(() => code, () => 0, calls, new Set([7000])));
+    const rows = await source.listSockets({ ...BOTH_TCP, stats: true, enableStats: true });
+    assert.deepEqual(
+      rows.filter((r) => r.state !== "LISTEN" && r.state !== "TIME_WAIT").map((r) => [
+        r.localPort,
+        r.stats && r.stats.bytesIn,
+        r.unavailable?.stats,
+      ]),
+      [[5000, null, "access-denied"], [5003, null, "access-denied"], [7000, 7000003, undefined]],
+      `code ${code}: a connection already collecting is still read`,
+    );
+    assert.deepEqual(calls.map((c) => c.fn), ["get4", "set4", "get4", "get6"], `code ${code}`);
   }
 });
 
 Deno.test("stats: not implemented (Wine 10) or not supported is not-supported, per family", async () => {
   for (const code of [120, 50]) {
     const calls: EstatsCall[] = [];
-    const source = statsSource(estats((row) => row.length === 20 ? code : 0, () => 0, calls));
-    const rows = await source.listSockets({
-      protocols: ["TCP"],
-      families: ["IPv4", "IPv6"],
-      stats: true,
-    });
+    const source = statsSource(estats(() => 0, (row) => row.length === 20 ? code : 0, calls));
+    const rows = await source.listSockets({ ...BOTH_TCP, stats: true, enableStats: true });
     const v4 = rows.filter((r) => r.family === "IPv4" && r.state === "ESTABLISHED");
     assert.deepEqual(v4.map((r) => [r.stats, r.unavailable?.stats]), [[null, "not-supported"]]);
     const closeWait = rows.find((r) => r.state === "CLOSE_WAIT")!;
     assert.equal(closeWait.unavailable?.stats, "not-supported");
     const v6row = rows.find((r) => r.family === "IPv6")!;
     assert.notEqual(v6row.stats, null, `code ${code}: IPv6 has its own functions`);
-    assert.deepEqual(calls.map((c) => c.fn), ["set4", "set6", "get6"], `code ${code}`);
+    assert.deepEqual(calls.map((c) => c.fn), ["get4", "get6", "set6", "get6"], `code ${code}`);
   }
+  // Reading works but switching on is not supported: not tried again either.
+  const calls: EstatsCall[] = [];
+  const source = statsSource(estats(() => 50, () => 0, calls));
+  const rows = await source.listSockets({ ...BOTH_TCP, stats: true, enableStats: true });
+  assert.ok(rows.every((r) =>
+    r.state === "LISTEN" || r.state === "TIME_WAIT" ||
+    r.unavailable?.stats === "not-supported"
+  ));
+  assert.deepEqual(calls.map((c) => c.fn), ["get4", "set4", "get4", "get6"]);
 });
 
 Deno.test("stats: a connection that is gone is not-found; a failed read reports no counters", async () => {
   const calls: EstatsCall[] = [];
-  const port = (row: Uint8Array) => new DataView(row.buffer).getUint16(8, false);
   const source = statsSource(
     estats(
-      (row) => row.length === 20 && port(row) === 5000 ? 1168 : 0,
-      (row) => row.length === 20 ? 1168 : 87,
+      (row) => rowPort(row) === 5000 ? 1168 : 0,
+      (row) => row.length === 20 && rowPort(row) === 5003 ? 1168 : row.length === 20 ? 0 : 87,
       calls,
     ),
   );
-  const rows = await source.listSockets({
-    protocols: ["TCP"],
-    families: ["IPv4", "IPv6"],
-    stats: true,
-  });
+  const rows = await source.listSockets({ ...BOTH_TCP, stats: true, enableStats: true });
   assert.deepEqual(
     rows.filter((r) => !["LISTEN", "TIME_WAIT"].includes(r.state!)).map((r) => [
       r.localPort,
@@ -430,6 +456,13 @@ Deno.test("stats: a connection that is gone is not-found; a failed read reports 
     ]),
     [[5000, null, "not-found"], [5003, null, "not-found"], [7000, null, "not-supported"]],
   );
+  // A connection gone while being switched on says nothing about the others.
+  assert.deepEqual(calls.map((c) => `${c.fn}:${rowPort(c.row)}`), [
+    "get4:5000",
+    "set4:5000",
+    "get4:5003",
+    "get6:7000",
+  ]);
 });
 
 Deno.test("stats: without the IPv6 functions only IPv6 rows are not supported", async () => {
@@ -439,11 +472,7 @@ Deno.test("stats: without the IPv6 functions only IPv6 rows are not supported", 
     SetPerTcp6ConnectionEStats: null,
     GetPerTcp6ConnectionEStats: null,
   });
-  const rows = await source.listSockets({
-    protocols: ["TCP"],
-    families: ["IPv4", "IPv6"],
-    stats: true,
-  });
+  const rows = await source.listSockets({ ...BOTH_TCP, stats: true, enableStats: true });
   assert.equal(rows.find((r) => r.localPort === 5000)!.stats?.bytesOut, 5000001);
   assert.equal(rows.find((r) => r.localPort === 7000)!.unavailable?.stats, "not-supported");
 });
@@ -451,7 +480,7 @@ Deno.test("stats: without the IPv6 functions only IPv6 rows are not supported", 
 Deno.test("stats: not asked for, the EStats functions are not called", async () => {
   const calls: EstatsCall[] = [];
   const source = statsSource(estats(() => 0, () => 0, calls));
-  const rows = await source.listSockets({ protocols: ["TCP"], families: ["IPv4", "IPv6"] });
+  const rows = await source.listSockets({ ...BOTH_TCP, enableStats: true });
   assert.ok(rows.every((r) => r.stats === undefined));
   assert.equal(calls.length, 0);
 });

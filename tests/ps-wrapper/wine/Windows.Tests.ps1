@@ -40,6 +40,27 @@ Describe 'ProcConn on Windows' {
         $null -eq $r.CreationTime | Should -BeTrue
     }
 
+    It '-EnableStatistics asks first: -WhatIf only reads, -Confirm:$false switches on' {
+        $engineLine = {
+            param($out)
+            "$(@($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -match '^procconn engine' })[0])"
+        }
+        $out = @(Get-ProcConnection -LocalPort $port -EnableStatistics -WhatIf -Verbose 4>&1)
+        $line = & $engineLine $out
+        $line | Should -Match ' --stats'
+        $line | Should -Not -Match '--enable-stats'
+        @($out | Where-Object { $_.PSObject.TypeNames[0] -eq 'ProcConn.Connection' }).Count | Should -Be 1
+
+        $out = @(Get-ProcConnection -LocalPort $port -EnableStatistics -Confirm:$false -Verbose 4>&1)
+        & $engineLine $out | Should -Match ' --enable-stats --yes'
+        # ShouldProcess says what it does under -Verbose.
+        "$out" | Should -Match 'Performing the operation "Switch the statistics on'
+        # Wine implements no EStats: the reason says so (a listener has no counters anyway).
+        $r = @($out | Where-Object { $_.PSObject.TypeNames[0] -eq 'ProcConn.Connection' })
+        $r.Count | Should -Be 1
+        $r[0].Unavailable.BytesIn | Should -Be 'not-applicable'
+    }
+
     It 'Get-Process | Get-ProcConnection and -State Listen' {
         $rows = @(Get-Process -Id $PID | Get-ProcConnection -State Listen -Protocol TCP)
         $rows.LocalPort | Should -Contain $port
