@@ -108,6 +108,11 @@ export interface SnapshotText {
   header: string;
   /** Every row. */
   body: string;
+  /**
+   * The fields of each row, in order: what an NDJSON file appended to must already hold (a CSV
+   * file's header says it). Absent: not checked.
+   */
+  fields?: readonly string[];
 }
 
 /**
@@ -218,7 +223,7 @@ export function renderSnapshot(
   const parts: string[] = [];
   for (const row of rows) parts.push(formatter.record({ ...stamp, ...row }));
   parts.push(formatter.end());
-  return { header, body: parts.join("") };
+  return { header, body: parts.join(""), fields };
 }
 
 function isSnapshotField(field: string): boolean {
@@ -358,8 +363,9 @@ function appendLocked(
   if (size === 0) content = text.header + text.body;
   else {
     const header = text.header.replace(/\r?\n$/, "");
+    if (header === "" && text.fields) checkRecordFields(fs, fd, size, text.fields, fail);
     if (header !== "") {
-      const existing = firstLine(fs, fd, size);
+      const existing = firstLine(fs, fd, size).line;
       if (existing !== header) {
         throw fail(
           `its header "${existing}" differs from this snapshot's "${header}": ` +
@@ -433,12 +439,59 @@ function verify(fs: SnapshotFs, fd: number, bytes: Uint8Array, position: number)
   }
 }
 
-function firstLine(fs: SnapshotFs, fd: number, size: number): string {
-  const chunk = new Uint8Array(Math.min(size, 64 * 1024));
+/**
+ * The file's first line, without its line break, read from at most `limit` bytes; `complete` is
+ * false when the line goes on past them.
+ */
+function firstLine(
+  fs: SnapshotFs,
+  fd: number,
+  size: number,
+  limit = 64 * 1024,
+): { line: string; complete: boolean } {
+  const chunk = new Uint8Array(Math.min(size, limit));
   const n = fs.readSync(fd, chunk, 0, chunk.length, 0);
   const text = new TextDecoder().decode(chunk.subarray(0, n));
   const end = text.indexOf("\n");
-  return (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
+  const line = (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
+  return { line, complete: end >= 0 || n >= size };
+}
+
+/**
+ * Checks that the NDJSON file appended to holds records with these fields in this order, as
+ * the CSV header check does for CSV: its first record is read (a record longer than 1 MiB, a
+ * very long command line, is not checked).
+ */
+function checkRecordFields(
+  fs: SnapshotFs,
+  fd: number,
+  size: number,
+  fields: readonly string[],
+  fail: (reason: string) => Error,
+): void {
+  const { line, complete } = firstLine(fs, fd, size, 1 << 20);
+  if (!complete) return;
+  let keys: string[] | null = null;
+  try {
+    const value = JSON.parse(line);
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      keys = Object.keys(value);
+    }
+  } catch {
+    // not JSON: said below
+  }
+  const shown = line.length > 100 ? `${line.slice(0, 100)}...` : line;
+  if (keys === null) {
+    throw fail(
+      `its first line "${shown}" is not an NDJSON record: use the same --format, or another file`,
+    );
+  }
+  if (keys.join(",") !== fields.join(",")) {
+    throw fail(
+      `its records have the fields "${keys.join(",")}" and this snapshot's "${fields.join(",")}"` +
+        ": use the same --fields and --format, or another file",
+    );
+  }
 }
 
 function endsWithNewline(fs: SnapshotFs, fd: number, size: number): boolean {

@@ -134,7 +134,10 @@ describe("runSnapshot", () => {
 
   it("--append starts on a new line when the file does not end with one", async () => {
     const path = fresh("ndjson");
-    nodeFs.writeFileSync(path, '{"cut":');
+    nodeFs.writeFileSync(
+      path,
+      '{"snapshotTime":"2026-01-01T00:00:00.000Z","hostName":"h","pid":1}',
+    );
     await snapshot(["--out", path, "--append", "--format", "ndjson", "--fields", "pid"], deps());
     assert.equal(
       read(path).split("\n")[1],
@@ -153,6 +156,41 @@ describe("runSnapshot", () => {
     assert.equal(errors.length, 1);
     assert.ok(errors[0].includes(`"${path}"`), errors[0]);
     assert.match(errors[0], /header "a,b" differs/);
+  });
+
+  it("--append --format ndjson refuses a CSV file, or records with other fields, and leaves it alone", async () => {
+    const refused = async (content: string, args: string[], pattern: RegExp) => {
+      const path = fresh("ndjson");
+      nodeFs.writeFileSync(path, content);
+      const errors: string[] = [];
+      const code = await snapshot(["--out", path, "--append", ...args], deps({ errors }));
+      assert.equal(code, 1);
+      assert.equal(read(path), content);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], pattern);
+    };
+    await refused(
+      "snapshotTime,hostName,pid\r\n2026-01-01T00:00:00.000Z,h,1\r\n",
+      ["--format", "ndjson", "--fields", "pid"],
+      /its first line "snapshotTime,hostName,pid" is not an NDJSON record: use the same --format/,
+    );
+    await refused(
+      '{"snapshotTime":"2026-01-01T00:00:00.000Z","hostName":"h","pid":1}\n',
+      ["--fields", "pid,localPort"],
+      /its records have the fields "snapshotTime,hostName,pid" and this snapshot's "snapshotTime,hostName,pid,localPort": use the same --fields/,
+    );
+    await refused("[1,2]\n", ["--fields", "pid"], /"\[1,2\]" is not an NDJSON record/);
+    // A first record too long to read whole is not checked: the snapshot is added.
+    const path = fresh("ndjson");
+    const long = JSON.stringify({
+      snapshotTime: "t",
+      hostName: "h",
+      pid: 1,
+      x: "y".repeat(1 << 20),
+    });
+    nodeFs.writeFileSync(path, long + "\n");
+    assert.equal(await snapshot(["--out", path, "--append", "--fields", "pid"], deps()), 0);
+    assert.equal(read(path).trimEnd().split("\n").length, 4);
   });
 
   it("without --append: replaces the file whole, keeps its permissions, leaves no temporary file", async () => {
