@@ -287,9 +287,8 @@ export function hiddenOwnersLine(
   const advice = root ? "" : ": run elevated";
   if (hidden.length === 1) {
     const name = table.find((p) => p.pid === hidden[0])?.name;
-    return `procconn: the open files of pid ${hidden[0]}${
-      name ? ` (${sanitize(name)})` : ""
-    } could not ` +
+    const shown = name ? ` (${sanitize(name)})` : "";
+    return `procconn: the open files of pid ${hidden[0]}${shown} could not ` +
       `be read (access denied), so its sockets are not listed${advice}`;
   }
   const shown = hidden.slice(0, 5).join(", ") + (hidden.length > 5 ? ", ..." : "");

@@ -622,12 +622,14 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     );
   }
   const tcpStates = tcpStatesKept(options);
+  // enableStats reads the counters too: decided once, here.
+  const stats = options.stats || options.enableStats;
   const keep = socketPredicate(options);
   const query = {
     // A state filter keeps TCP rows only (UDP has no states), so the UDP tables are not read.
     protocols: (options.protocols ?? PROTOCOLS).filter((p) => !options.states || p === "TCP"),
     families: options.families ?? FAMILIES,
-    stats: options.stats || options.enableStats,
+    stats,
     enableStats: options.enableStats,
     ...(selected ? { pids: [...selected] } : {}),
     ...(tcpStates ? { tcpStates } : {}),
@@ -719,7 +721,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     const i = socketOf[index];
     const pid = ownersAt(i)[ownerOf[index]];
     const row = joinRow(rows, i, pid, pid === null ? undefined : partOf(pid));
-    if ((options.stats || options.enableStats) && rows.protocol(i) === "UDP") {
+    if (stats && rows.protocol(i) === "UDP") {
       for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
     }
     return row;
