@@ -175,6 +175,22 @@ const SS_STATES = new Set([
   "UNKNOWN",
 ]);
 
+/** Where ss's process column starts. */
+const USERS_OPEN = "users:(";
+/*
+ * ss takes a process's name from /proc/PID/stat up to the first ")", so a name never holds ")"
+ * but may hold quotes, commas, spaces and line breaks, all printed raw. The ")" therefore ends
+ * each entry without doubt, and a name's own `",pid=` text cannot be taken for the real one.
+ */
+const USER_ENTRY = /\("[^)]*",pid=(\d+),fd=\d+\)/g;
+const USERS_COLUMN = /^users:\(\("[^)]*",pid=\d+,fd=\d+\)(?:,\("[^)]*",pid=\d+,fd=\d+\))*\)$/;
+/**
+ * How many more lines one socket's users column may take before it is called unreadable: a
+ * name is at most 15 bytes, so this allows many processes with broken names, and a column that
+ * never closes is reported at its own line rather than swallowing the rest of the output.
+ */
+const MAX_NAME_LINE_BREAKS = 1000;
+
 /**
  * Parses the output of `ss -tanp`, `ss -uanp` or `ss -tuanp` (with or without the header and
  * the Netid column). A socket held by several processes gives one tuple per distinct pid, as
@@ -200,11 +216,23 @@ export function parseSs(text, options = {}) {
   const out = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
+    const first = i;
+    let raw = lines[i];
+    const line = raw.trim();
     if (line === "" || line.startsWith("State ") || line.startsWith("Netid ")) continue;
     const fail = (/** @type {string} */ why) =>
-      new TypeError(`Invalid ss line ${i + 1} "${line}": ${why}`);
-    const tokens = line.split(/\s+/);
+      new TypeError(`Invalid ss line ${first + 1} "${raw.trim()}": ${why}`);
+    // A process name may hold a line break, which ss prints raw: the users column then goes on
+    // over the next lines until it closes.
+    const usersAt = raw.indexOf(USERS_OPEN);
+    if (usersAt >= 0) {
+      while (!USERS_COLUMN.test(raw.slice(usersAt).trimEnd()) && i + 1 < lines.length) {
+        if (i - first >= MAX_NAME_LINE_BREAKS) break;
+        raw += "\n" + lines[++i];
+      }
+    }
+    const head = usersAt >= 0 ? raw.slice(0, usersAt) : raw;
+    const tokens = head.trim().split(/\s+/);
     /** @type {"TCP" | "UDP"} */
     let protocol = options.protocol ?? "TCP";
     if (tokens[0] === "tcp" || tokens[0] === "udp") {
@@ -216,6 +244,7 @@ export function parseSs(text, options = {}) {
     }
     if (tokens.length < 5) throw fail("expected state, queues, local and peer columns");
     if (!SS_STATES.has(tokens[0])) throw fail(`unknown state "${tokens[0]}"`);
+    if (tokens.length > 5) throw fail(`unexpected column "${tokens[5]}"`);
     let local, peer;
     try {
       local = splitSsEndpoint(tokens[3]);
@@ -224,12 +253,12 @@ export function parseSs(text, options = {}) {
       throw fail(/** @type {Error} */ (err).message);
     }
     if (local.port === null) throw fail("the local port is *");
-    const rest = tokens.slice(5).join(" ");
     const pids = new Set();
-    for (const m of rest.matchAll(/\("(?:[^"\\]|\\.)*",pid=(\d+),fd=\d+\)/g)) {
-      pids.add(Number(m[1]));
+    if (usersAt >= 0) {
+      const users = raw.slice(usersAt).trimEnd();
+      if (!USERS_COLUMN.test(users)) throw fail("unreadable users:(...) column");
+      for (const m of users.matchAll(USER_ENTRY)) pids.add(Number(m[1]));
     }
-    if (rest.includes("users:(") && pids.size === 0) throw fail("unreadable users:(...) column");
     const remote = peer.port === null ? null : peer.address;
     try {
       if (pids.size === 0) {

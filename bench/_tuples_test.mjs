@@ -83,6 +83,31 @@ describe("parseSs", () => {
     }]);
   });
 
+  it("reads process names that hold line breaks, quotes, commas and spaces", () => {
+    // As ss prints them: raw, and cut at the first ")" of the name in /proc/PID/stat.
+    const text = "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" +
+      'LISTEN 0 128 127.0.0.1:54131 0.0.0.0:* users:(("ab\ncd"e",pid=17497,fd=3))\n' +
+      'ESTAB 0 0 127.0.0.1:1 127.0.0.1:2 users:(("a",pid=1,fd=2",pid=8,fd=3),("x\n\n y",pid=9,fd=4))  \n' +
+      'ESTAB 0 0 127.0.0.1:3 127.0.0.1:4 users:(("a  b",pid=10,fd=5))\n';
+    assert.deepEqual(parseSs(text).map(tupleKey), [
+      "TCP 127.0.0.1:54131 -> * pid=17497",
+      "TCP 127.0.0.1:1 -> 127.0.0.1:2 pid=8",
+      "TCP 127.0.0.1:1 -> 127.0.0.1:2 pid=9",
+      "TCP 127.0.0.1:3 -> 127.0.0.1:4 pid=10",
+    ]);
+  });
+
+  it("reports a users column that never closes at the line where it starts", () => {
+    assert.throws(
+      () => parseSs('ESTAB 0 0 1.1.1.1:1 2.2.2.2:2 users:(("a\nb\nc\n'),
+      /Invalid ss line 1 "ESTAB 0 0 1\.1\.1\.1:1 2\.2\.2\.2:2 users:\(\("a\nb\nc": unreadable users/,
+    );
+    assert.throws(
+      () => parseSs("ESTAB 0 0 1.1.1.1:1 2.2.2.2:2 3.3.3.3:3"),
+      /unexpected column "3\.3\.3\.3:3"/,
+    );
+  });
+
   it("names the line number and text of a malformed line", () => {
     assert.throws(
       () => parseSs("State Recv-Q\nESTAB 0 0 10.0.0.5 10.0.0.9:1\n"),
