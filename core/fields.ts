@@ -55,7 +55,8 @@ export const KIND_STRIDE = FAMILIES.length + 1;
  * - `not-supported`: this platform, runtime or OS version does not provide the field.
  * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).
  * - `timeout`: the lookup did not answer in time (reverse DNS).
- * - `not-applicable`: the field has no meaning for this row (byte counters of a UDP socket).
+ * - `not-applicable`: the field has no meaning for this row (byte counters of a UDP socket or a
+ *   TCP listener).
  * - `not-enabled`: the OS keeps this only when switched on, and it is off (Windows TCP counters
  *   without `--enable-stats`).
  */

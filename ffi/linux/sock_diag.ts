@@ -318,8 +318,8 @@ export class SockDiagFormatError extends Error {
  *
  * With `stats`, each TCP socket gets `tcpi_bytes_received` as `bytesIn`, `tcpi_bytes_acked`
  * (sent and acknowledged) as `bytesOut`, and `tcpi_segs_in` / `tcpi_segs_out`. TIME_WAIT and
- * request sockets have no `tcp_info` (`not-applicable`); a kernel older than 4.2 sends one
- * without the segment counters (`not-supported`).
+ * request sockets have no `tcp_info`, and a listener's counts nothing (all `not-applicable`); a
+ * kernel older than 4.2 sends one without the segment counters (`not-supported`).
  *
  * @param bytes The received bytes (exactly what `recv` returned).
  * @param protocol The protocol the dump was for (the answers do not repeat it).
@@ -497,6 +497,12 @@ function readStats(
   into: SocketColumns,
   row: number,
 ): void {
+  // A listener carries a tcp_info, but it counts nothing: its connections are other sockets.
+  // Its counters are `not-applicable`, as on Windows.
+  if (TCP_STATE_BY_CODE[view.getUint8(off + NLMSG_HEADER_SIZE + MSG_STATE)] === "LISTEN") {
+    into.setStatsReason(row, "not-applicable");
+    return;
+  }
   const end = off + len;
   let at = off + NLMSG_HEADER_SIZE + INET_DIAG_MSG_SIZE;
   while (at + RTATTR_HEADER_SIZE <= end) {

@@ -116,8 +116,8 @@ describe("decodeSockDiag on a real kernel's answers", () => {
 
   it("reads the counters getsockopt(TCP_INFO) reported for the same sockets", () => {
     const { sockets } = decodeCapture("tcp4", true);
-    const withCounters = capture.sockets.filter((s) => s.stats);
-    assert.equal(withCounters.length, 3);
+    const withCounters = capture.sockets.filter((s) => s.stats && s.kind !== "tcp4-listen");
+    assert.equal(withCounters.length, 2);
     for (const want of withCounters) {
       const got = sockets.find((s) =>
         s.localPort === want.localPort && s.remotePort === want.remotePort
@@ -137,6 +137,20 @@ describe("decodeSockDiag on a real kernel's answers", () => {
     assert.equal(tw.inode, 0);
     assert.equal(tw.stats, null);
     assert.equal(tw.statsReason, "not-applicable");
+  });
+
+  it("gives a listener no counters, as not-applicable, as Windows does", () => {
+    // getsockopt(TCP_INFO) on the capture's listener gave zeros: it counts nothing itself.
+    const zeros = { bytesIn: 0, bytesOut: 0, segmentsIn: 0, segmentsOut: 0 };
+    assert.deepEqual(capture.sockets.find((s) => s.kind === "tcp4-listen")!.stats, zeros);
+    for (const kind of ["tcp4", "tcp6"] as const) {
+      const listeners = decodeCapture(kind, true).sockets.filter((s) => s.state === "LISTEN");
+      assert.ok(listeners.length > 0, `no ${kind} listener in the capture`);
+      for (const l of listeners) {
+        assert.equal(l.stats, null);
+        assert.equal(l.statsReason, "not-applicable");
+      }
+    }
   });
 
   it("leaves stats out when they were not asked for, and for UDP", () => {
