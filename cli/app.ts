@@ -22,7 +22,8 @@ import { parseArgs, UsageError } from "./args.ts";
 export async function main(args: readonly string[]): Promise<number> {
   const out = stdoutWriter();
   try {
-    const request = parseArgs(args, { noColorEnv: env("NO_COLOR") !== undefined });
+    // no-color.org: a NO_COLOR that is set and not empty.
+    const request = parseArgs(args, { noColorEnv: (env("NO_COLOR") ?? "") !== "" });
     if (request.action === "help" || request.action === "version") {
       await out.write(request.text);
       await out.flush();

@@ -137,8 +137,11 @@ function parseFields(text: string): string[] {
   return items;
 }
 
+/** Milliseconds in one of each duration unit. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
 /**
- * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, or a plain number of seconds.
+ * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, `1h`, or a plain number of seconds.
  *
  * @param text The duration.
  * @param minMs The shortest duration allowed.
@@ -146,8 +149,8 @@ function parseFields(text: string): string[] {
  * @throws {RangeError} When the text is not a duration from `minMs` to 1 hour.
  */
 export function parseDuration(text: string, minMs = 100): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  const ms = m ? Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000) : NaN;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * UNIT_MS[m[2] ?? "s"] : NaN;
   if (!(ms >= minMs && ms <= 3_600_000)) {
     throw new RangeError(
       `Invalid duration "${text}": expected ${minMs}ms to 1h, e.g. 2s or 500ms`,
@@ -158,7 +161,9 @@ export function parseDuration(text: string, minMs = 100): number {
 
 function parseCount(text: string): number {
   const n = /^\d{1,9}$/.test(text.trim()) ? Number(text) : NaN;
-  if (!(n >= 1)) throw new RangeError(`Invalid count "${text}": expected a whole number from 1`);
+  if (!(n >= 1)) {
+    throw new RangeError(`Invalid count "${text}": expected a whole number from 1 to 999999999`);
+  }
   return n;
 }
 
@@ -172,6 +177,8 @@ interface OptionSpec {
   readonly short?: string;
   /** The value's placeholder, e.g. `<ports>`; absent for a switch. */
   readonly value?: string;
+  /** A comma list: given more than once, the values add up (`--port 80 --port 443`). */
+  readonly list?: true;
   /** Turns the text into the value; throws with a message naming the text and what is allowed. */
   readonly parse?: (text: string) => unknown;
   /** The value when the flag is not given. */
@@ -202,6 +209,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   { key: "ipv6", flag: "--ipv6", short: "6", help: "IPv6 only" },
   {
     key: "state",
+    list: true,
     flag: "--state",
     value: "<states>",
     parse: parseStates,
@@ -209,6 +217,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "pid",
+    list: true,
     flag: "--pid",
     value: "<pids>",
     parse: parsePids,
@@ -216,6 +225,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "name",
+    list: true,
     flag: "--name",
     value: "<globs>",
     parse: parseNames,
@@ -223,6 +233,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "port",
+    list: true,
     flag: "--port",
     value: "<ports>",
     parse: parsePorts,
@@ -230,6 +241,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "localPort",
+    list: true,
     flag: "--local-port",
     value: "<ports>",
     parse: parsePorts,
@@ -237,6 +249,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "remotePort",
+    list: true,
     flag: "--remote-port",
     value: "<ports>",
     parse: parsePorts,
@@ -244,6 +257,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "local",
+    list: true,
     flag: "--local",
     value: "<addrs>",
     parse: parseAddresses,
@@ -251,6 +265,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: "remote",
+    list: true,
     flag: "--remote",
     value: "<addrs>",
     parse: parseAddresses,
@@ -292,21 +307,25 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     help: "longest wait for one reverse lookup",
     fallbackText: "500ms",
   },
+  { key: "noColor", flag: "--no-color", help: "no colour (also when NO_COLOR is set, not empty)" },
   {
-    key: "fields",
-    flag: "--fields",
-    value: "<fields>",
-    parse: parseFields,
-    help: `columns to output, comma separated, from: ${CONNECTION_FIELDS.join(", ")}`,
-  },
-  { key: "color", flag: "--no-color", help: "no colour (also when NO_COLOR is set)" },
-  {
-    key: "bpf",
+    key: "noBpf",
     flag: "--no-bpf",
     help: "Linux: find socket owners through /proc/<pid>/fd only. By default, as root, a " +
       "listing loads a read-only BPF iterator for the duration of one read instead",
   },
 ];
+
+/** The columns of a listing; `tree` draws each endpoint in one fixed form instead. */
+const FIELDS: OptionSpec = {
+  key: "fields",
+  flag: "--fields",
+  value: "<fields>",
+  list: true,
+  parse: parseFields,
+  help: `columns to output, comma separated (the table shows an address and its port in one ` +
+    `column), from: ${CONNECTION_FIELDS.join(", ")}`,
+};
 
 /** What a command adds to the shared flags, and what its help says around them. */
 interface CommandSpec {
@@ -330,6 +349,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
       "  tree      the process tree with each process's endpoints beneath it\n" +
       "Run 'procconn <command> --help' for a command's options.",
     options: [
+      FIELDS,
       {
         key: "version",
         flag: "--version",
@@ -367,6 +387,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
       "cannot see (owners refused, other network namespaces) is shown under the live view's " +
       "counts, or said once on stderr.",
     options: [
+      FIELDS,
       {
         key: "interval",
         flag: "--interval",
@@ -398,6 +419,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
     description: "Write the listing to a file, with snapshotTime and hostName on every row. A " +
       "snapshot is written whole or not at all.",
     options: [
+      FIELDS,
       {
         key: "out",
         flag: "--out",
@@ -426,7 +448,8 @@ const COMMANDS: Record<Action, CommandSpec> = {
   tree: {
     usage: "procconn tree [options]",
     description: "Show the process tree with each process's endpoints beneath it. With --pid or " +
-      "--name, only those processes and their descendants.",
+      "--name, the endpoints of those processes and their descendants, beneath the " +
+      "ancestors that lead to them.",
     options: [
       {
         key: "format",
@@ -497,10 +520,13 @@ function readFlags(
   argv: readonly string[],
 ): Record<string, unknown> | "help" {
   const options = optionsOf(command);
-  const schema: Record<string, { type: BooleanConstructor | StringConstructor; alias?: string }> =
-    {};
+  const schema: Record<
+    string,
+    { type: BooleanConstructor | [StringConstructor]; alias?: string }
+  > = {};
   for (const o of options) {
-    schema[o.key] = { type: o.value ? String : Boolean, ...(o.short ? { alias: o.short } : {}) };
+    // Every value is collected, so that an option given twice is noticed.
+    schema[o.key] = { type: o.value ? [String] : Boolean, ...(o.short ? { alias: o.short } : {}) };
   }
   // A switch given a value (--tcp=yes) is refused rather than read as true or false.
   const valueNames = new Set<string>();
@@ -516,7 +542,7 @@ function readFlags(
   };
   let parsed;
   try {
-    parsed = typeFlag(schema, [...argv], { booleanNegation: true, ignore });
+    parsed = typeFlag(schema, [...argv], { ignore });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}: run procconn --help for the options`);
   }
@@ -528,15 +554,17 @@ function readFlags(
   // A value that starts with "-" (a process named -bash, a port -1) is read as more flags; the
   // value option is then empty. Say how to pass such a value before anything else.
   for (const o of options) {
-    if (!o.value || found[o.key] !== "") continue;
-    // The last time the flag is given is the one whose value counts.
-    const at = argv.findLastIndex((arg) => arg === o.flag || (o.short && arg === `-${o.short}`));
-    const next = at >= 0 ? argv[at + 1] : undefined;
-    if (next !== undefined && next.startsWith("-") && next.length > 1) {
-      throw new UsageError(
-        `option '${o.flag} ${o.value}' needs a value; for one that starts with "-", ` +
-          `write ${o.flag}=${next}`,
-      );
+    if (!o.value || !(found[o.key] as string[]).includes("")) continue;
+    const given = (arg: string) =>
+      arg === o.flag || (o.short !== undefined && arg === `-${o.short}`);
+    for (let at = 0; at < argv.length - 1; at++) {
+      const next = argv[at + 1];
+      if (given(argv[at]) && next.startsWith("-") && next.length > 1) {
+        throw new UsageError(
+          `option '${o.flag} ${o.value}' needs a value; for one that starts with "-", ` +
+            `write ${o.flag}=${next}`,
+        );
+      }
     }
   }
   if (found.help === true) return "help";
@@ -564,20 +592,29 @@ function readFlags(
   }
   const values: Record<string, unknown> = {};
   for (const o of options) {
-    const raw = found[o.key];
-    if (raw === undefined) {
+    if (!o.value) {
+      if (found[o.key] !== undefined) values[o.key] = found[o.key];
+      continue;
+    }
+    const given = found[o.key] as string[];
+    if (given.length === 0) {
       if (o.fallback !== undefined) values[o.key] = o.fallback;
       continue;
     }
-    if (!o.value) {
-      values[o.key] = raw;
-      continue;
-    }
-    if (raw === "") {
+    if (given.includes("")) {
       throw new UsageError(`option '${o.flag} ${o.value}' needs a value`);
     }
+    // A comma list adds up; any other value is given once (which of two would count is a guess).
+    const distinct = [...new Set(given)];
+    if (!o.list && distinct.length > 1) {
+      throw new UsageError(
+        `option '${o.flag}' is given ${given.length} times ` +
+          `(${distinct.map((v) => `"${v}"`).join(", ")}): give it once`,
+      );
+    }
+    const raw = o.list ? given.join(",") : given[0];
     try {
-      values[o.key] = o.parse!(raw as string);
+      values[o.key] = o.parse!(raw);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -587,7 +624,7 @@ function readFlags(
     const o = options.find((spec) => spec.key === required.key)!;
     throw new UsageError(`option '${o.flag} ${o.value}' is required: ${required.why}`);
   }
-  values.formatGiven = found.format !== undefined;
+  values.formatGiven = ((found.format as string[] | undefined) ?? []).length > 0;
   return values;
 }
 
@@ -596,7 +633,7 @@ function readFlags(
  *
  * @param args Arguments after the program name; a first word `watch`, `snapshot` or `tree`
  *   picks that command.
- * @param options `noColorEnv`: NO_COLOR is set.
+ * @param options `noColorEnv`: NO_COLOR is set and not empty.
  * @returns What to do.
  * @throws {UsageError} For a bad command line; the message is one line naming the bad value.
  */
@@ -673,8 +710,8 @@ export function parseArgs(
     format,
     fields,
     formatGiven: o.formatGiven,
-    color: o.color !== false && !options.noColorEnv,
-    bpf: o.bpf !== false,
+    color: !o.noColor && !options.noColorEnv,
+    bpf: !o.noBpf,
     groupBy: o.groupBy,
     intervalMs: o.interval ?? 1000,
     count: o.count,

@@ -31,7 +31,7 @@ export function buildConnectionSchema() {
     ),
     localPort: port.describe("Local port"),
     remoteAddress: z.string().min(1).nullable().describe(
-      "Remote address; null for UDP endpoints and listening TCP sockets",
+      "Remote address; null for listening TCP sockets and unconnected UDP sockets (always for UDP on Windows, whose tables hold no UDP peer)",
     ),
     remotePort: port.nullable().describe("Remote port; null when remoteAddress is null"),
     state: z.enum(TCP_STATES).nullable().describe("TCP state as netstat names it; null for UDP"),

@@ -16,7 +16,7 @@ export interface RawSocket {
   localAddress: string;
   /** Local port. */
   localPort: number;
-  /** Formatted remote address; null for UDP and for listening sockets. */
+  /** Formatted remote address; null for listening sockets and unconnected UDP. */
   remoteAddress: string | null;
   /** Remote port; null when remoteAddress is null. */
   remotePort: number | null;

@@ -99,14 +99,61 @@ describe("parseArgs", () => {
   it("takes a value that starts with - when written --flag=value", () => {
     assert.deepEqual(parseArgs(["--name=-bash"]).filters.name, ["-bash"]);
   });
-  it("reads --flag=value, grouped short flags, and the last of a repeated flag", () => {
+  it("reads --flag=value, grouped short flags, and adds up a repeated list", () => {
     const r = parseArgs(["--pid=1", "-46l", "--pid", "2", "--format=ndjson"]);
-    assert.deepEqual(r.filters.pids, [2]);
+    assert.deepEqual(r.filters.pids, [1, 2]);
     assert.equal(r.filters.families, undefined);
     assert.equal(r.filters.listening, true);
     assert.equal(r.format, "ndjson");
     assert.equal(r.formatGiven, true);
     assert.equal(parseArgs([]).formatGiven, false);
+  });
+  it("adds up every comma list given twice, and refuses any other value given twice", () => {
+    const r = parseArgs([
+      "--port=80",
+      "--port",
+      "443",
+      "--state",
+      "listen",
+      "--state=established",
+      "--name",
+      "a",
+      "--name",
+      "b*",
+      "--local",
+      "::1",
+      "--local",
+      "10.0.0.0/8",
+      "--fields",
+      "pid",
+      "--fields",
+      "localPort",
+    ]);
+    assert.deepEqual(r.filters.port, [80, 443]);
+    assert.deepEqual(r.filters.states, ["LISTEN", "ESTABLISHED"]);
+    assert.deepEqual(r.filters.name, ["a", "b*"]);
+    assert.equal(r.filters.local?.length, 2);
+    assert.deepEqual(r.fields, ["pid", "localPort"]);
+    // The same value twice is no contradiction.
+    assert.equal(parseArgs(["--format", "json", "--format=json"]).format, "json");
+    usage(["--format", "json", "--format", "csv"], /'--format' is given 2 times \("json", "csv"\)/);
+    usage(["watch", "--interval", "1s", "--interval", "2s"], /'--interval' is given 2 times/);
+    usage(["snapshot", "--out", "a.csv", "--out", "b.csv"], /'--out' is given 2 times/);
+  });
+  it("knows no negation but --no-color and --no-bpf", () => {
+    for (
+      const flag of ["--no-tcp", "--no-udp", "--no-listening", "--no-help", "--color", "--bpf"]
+    ) {
+      usage([flag], new RegExp(`unknown option '${flag}'`));
+    }
+  });
+  it("takes durations up to 1h in ms, s, m or h, and counts up to 999999999", () => {
+    assert.equal(parseArgs(["watch", "--interval", "1h"]).intervalMs, 3_600_000);
+    assert.equal(parseArgs(["watch", "--interval", "0.5m"]).intervalMs, 30_000);
+    assert.equal(parseArgs(["watch", "--interval", "3"]).intervalMs, 3000);
+    usage(["watch", "--interval", "1.5h"], /"1.5h".*100ms to 1h/);
+    assert.equal(parseArgs(["watch", "--count", "999999999"]).count, 999_999_999);
+    usage(["watch", "--count", "1234567890"], /"1234567890": expected .* from 1 to 999999999$/);
   });
   it("each command has its own options and defaults", () => {
     const snap = parseArgs(["snapshot", "--out", "x.csv", "--append"]);
@@ -136,6 +183,8 @@ describe("parseArgs", () => {
       /option '--interval' belongs to procconn watch: run procconn watch --help$/,
     );
     usage(["tree", "--count", "2"], /option '--count' belongs to procconn watch: run/);
+    // A tree draws each endpoint in one form; its columns are not chosen.
+    usage(["tree", "--fields", "pid"], /option '--fields' belongs to procconn and procconn watch/);
     usage(["watch", "--version"], /option '--version' belongs to procconn: run procconn --help$/);
     usage(["watch", "--bogus"], /unknown option '--bogus': run procconn --help for the options$/);
   });

@@ -649,7 +649,9 @@ describe("procconn watch as a subprocess", () => {
         );
         const inner = `"${DENO}" run -A --no-check --config deno.json "${probe}"`;
         const env: Record<string, string | undefined> = { ...process.env, TERM: "xterm" };
-        delete env.NO_COLOR;
+        // no-color.org: only a NO_COLOR that is not empty turns colour off.
+        if (name === "Ctrl-C") env.NO_COLOR = "";
+        else delete env.NO_COLOR;
         const term = spawn("script", ["-qec", inner, "/dev/null"], {
           cwd: ROOT,
           stdio: ["pipe", "pipe", "pipe"],
