@@ -79,7 +79,7 @@ export interface LockOptions {
   timeoutMs?: number;
   /**
    * A lock file older than this is abandoned (default 60 s). A lock written by a process of this
-   * host that no longer runs is abandoned at once.
+   * host that no longer runs is abandoned at once, and one that names no holder after 5 s.
    */
   staleMs?: number;
   /** Pause between attempts, in milliseconds (default 20, plus up to as much again at random). */
@@ -260,6 +260,7 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
   if (!file) throw fail(new Error("it is not a regular file"));
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomToken()}.tmp`);
   let fd: number | undefined;
+  let replacing = false;
   try {
     fd = fs.openSync(temp, "wx", mode ?? 0o666);
     if (mode !== undefined) fs.fchmodSync(fd, mode);
@@ -267,12 +268,37 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
+    replacing = mode !== undefined;
     fs.renameSync(temp, target);
   } catch (err) {
     if (fd !== undefined) ignoreError(() => fs.closeSync(fd!));
     ignoreError(() => fs.unlinkSync(temp));
-    throw fail(new Error(folderReason(err, dirname(target))));
+    throw fail(
+      new Error(replacing ? replaceReason(fs, err, target) : folderReason(err, dirname(target))),
+    );
   }
+}
+
+/**
+ * A refusal to rename the new file over an existing one: the folder let procconn create its
+ * temporary file, so what is refused is replacing that file (in a sticky folder such as /tmp,
+ * only its owner may; on Windows, a file another program holds open).
+ */
+function replaceReason(fs: SnapshotFs, err: unknown, target: string): string {
+  const code = (err as { code?: string }).code;
+  if (code !== "EACCES" && code !== "EPERM" && code !== "EBUSY") {
+    return folderReason(err, dirname(target));
+  }
+  let why = "";
+  try {
+    // The sticky bit (S_ISVTX) of the folder.
+    if ((fs.statSync(dirname(target)).mode & 0o1000) !== 0) {
+      why = `: in "${dirname(target)}" only a file's owner may replace it`;
+    }
+  } catch {
+    // The folder's mode is only a hint.
+  }
+  return `no permission to replace the existing file${why} (${code})`;
 }
 
 /** A failure to look the file up, in words about its folder where the folder is the cause. */
@@ -499,6 +525,9 @@ function endsWithNewline(fs: SnapshotFs, fd: number, size: number): boolean {
   return fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
 }
 
+/** How long a lock file may be without its holder's name before it counts as abandoned. */
+const BLANK_LOCK_MS = 5_000;
+
 interface LockContent {
   pid: number;
   host: string;
@@ -531,9 +560,13 @@ async function acquireLock(
     if (fd !== undefined) {
       try {
         writeAll(fs, fd, new TextEncoder().encode(JSON.stringify(mine) + "\n"), 0);
-      } finally {
-        fs.closeSync(fd);
+      } catch (err) {
+        // A lock that names no holder would hold up the next run until it counts as stale.
+        ignoreError(() => fs.closeSync(fd!));
+        ignoreError(() => fs.unlinkSync(lockPath));
+        throw err;
       }
+      fs.closeSync(fd);
       return () => releaseLock(fs, lockPath, mine.token);
     }
     if (breakAbandonedLock(fs, lockPath, staleMs, mine.token)) continue;
@@ -584,10 +617,14 @@ function breakAbandonedLock(
     return true; // released in the meantime
   }
   const holder = readLock(fs, lockPath);
-  const old = Date.now() - mtime > staleMs;
-  // A lock file still being written has no content yet; give it time.
-  const dead = holder !== null && holder.host === hostname() && !processRuns(holder.pid);
-  if (!old && !dead) return false;
+  const age = Date.now() - mtime;
+  // A lock file still being written has no content yet; give it time. Its holder writes it the
+  // moment it is created, so one still without a holder after BLANK_LOCK_MS was left by a run
+  // that failed in between.
+  const dead = holder === null
+    ? age > BLANK_LOCK_MS
+    : holder.host === hostname() && !processRuns(holder.pid);
+  if (age <= staleMs && !dead) return false;
   const aside = `${lockPath}.${token}.abandoned`;
   try {
     fs.renameSync(lockPath, aside);

@@ -275,7 +275,10 @@ describe("runSnapshot", () => {
 });
 
 /** node:fs, except that writes to `target` fail as chosen. */
-function failingFs(target: string, fail: "half-then-error" | "wrong-bytes" | "rename"): SnapshotFs {
+function failingFs(
+  target: string,
+  fail: "half-then-error" | "wrong-bytes" | "rename",
+): SnapshotFs {
   const targetFds = new Set<number>();
   return {
     ...nodeFs,
@@ -325,6 +328,22 @@ describe("runSnapshot failures keep the file intact", () => {
     });
   }
 
+  it("--append, the lock cannot be written (disk full): exit 1, no lock left behind", async () => {
+    const path = fresh();
+    await snapshot(["--out", path, "--append"], deps());
+    const before = nodeFs.readFileSync(path);
+    const errors: string[] = [];
+    const fs = failingFs(path + ".lock", "half-then-error");
+    assert.equal(await snapshot(["--out", path, "--append"], deps({ errors, fs })), 1);
+    assert.match(errors[0], /ENOSPC/);
+    assert.deepEqual(nodeFs.readFileSync(path), before);
+    assert.equal(
+      nodeFs.existsSync(path + ".lock"),
+      false,
+      "an empty lock would hold up the next run",
+    );
+  });
+
   for (const fail of ["half-then-error", "rename"] as const) {
     it(`replacing, ${fail}: exit 1, the old file untouched, no temporary file left`, async () => {
       const dir = nodeFs.mkdtempSync(join(work, "fail-"));
@@ -336,8 +355,29 @@ describe("runSnapshot failures keep the file intact", () => {
       assert.equal(read(path), "old,content\r\n");
       assert.deepEqual(nodeFs.readdirSync(dir), ["conns.csv"]);
       assert.ok(errors[0].startsWith(`procconn: Cannot write the snapshot to "${path}": `));
+      if (fail === "rename") {
+        assert.match(errors[0], /: no permission to replace the existing file \(EACCES\)$/);
+      }
     });
   }
+
+  it("replacing in a sticky folder: says that only the file's owner may replace it", async () => {
+    // As /tmp: anyone may create a file there, but replace only their own.
+    const dir = nodeFs.mkdtempSync(join(work, "sticky-"));
+    nodeFs.chmodSync(dir, 0o1777);
+    const path = join(dir, "conns.csv");
+    nodeFs.writeFileSync(path, "old\r\n");
+    const errors: string[] = [];
+    assert.equal(
+      await snapshot(["--out", path], deps({ errors, fs: failingFs(path, "rename") })),
+      1,
+    );
+    assert.match(
+      errors[0],
+      new RegExp(`no permission to replace the existing file: in "${dir}" only a file's owner`),
+    );
+    assert.equal(read(path), "old\r\n");
+  });
 });
 
 describe("a file that cannot be written", () => {
@@ -436,6 +476,23 @@ describe("the append lock", () => {
     );
     assert.equal(nodeFs.existsSync(path + ".lock"), false);
     assert.equal(nodeFs.readdirSync(work).some((f) => f.includes(".abandoned")), false);
+  });
+
+  it("takes over a lock that has named no holder for 5 s, and waits on a fresh one", async () => {
+    const path = fresh();
+    nodeFs.writeFileSync(path + ".lock", "");
+    const blank = new Date(Date.now() - 6_000);
+    nodeFs.utimesSync(path + ".lock", blank, blank);
+    const lock = { staleMs: 60_000, timeoutMs: 2000, retryMs: 10 };
+    assert.equal(await snapshot(["--out", path, "--append"], deps({ lock })), 0);
+    assert.equal(nodeFs.existsSync(path + ".lock"), false);
+    // One just created is being written: left alone.
+    nodeFs.writeFileSync(path + ".lock", "");
+    const errors: string[] = [];
+    const short = { ...lock, timeoutMs: 200 };
+    assert.equal(await snapshot(["--out", path, "--append"], deps({ errors, lock: short })), 1);
+    assert.match(errors[0], /was held/);
+    nodeFs.unlinkSync(path + ".lock");
   });
 
   it("takes over at once a lock of a process of this host that has exited", async () => {
