@@ -176,7 +176,8 @@ export function otherNetworksLine(networks: readonly OtherNetwork[]): string | n
  * Notes what a `--pid` or `--name` selection found, to say afterwards when it named no running
  * process: an empty listing then means "not running" (exited, a typo), not "running without
  * sockets". Only the rows are looked at while listing; the process table is read at the end,
- * and only when a selected pid had no row or the name kept no row.
+ * when a selected pid had no row or a name was selected (any process it matches may hide its
+ * sockets from this user, also when others it matches have rows).
  */
 export class SelectionCheck {
   readonly #pids: readonly number[];
@@ -195,7 +196,9 @@ export class SelectionCheck {
   /** Notes a row of the listing. */
   add(row: Connection): void {
     this.#rows++;
-    if (this.#pids.length && row.pid !== null) this.#seen.add(row.pid);
+    if (row.pid !== null && (this.#pids.length || this.#name !== undefined)) {
+      this.#seen.add(row.pid);
+    }
   }
 
   /**
@@ -209,22 +212,26 @@ export class SelectionCheck {
    */
   async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
     const unseen = this.#pids.filter((pid) => !this.#seen.has(pid));
-    const name = this.#name !== undefined && this.#rows === 0 ? this.#name : undefined;
-    if ((unseen.length === 0 && name === undefined) || !source.listProcesses) return [];
+    // With a name alone, every process it matches may hide its sockets, also when another one
+    // that matches has rows.
+    const byName = this.#name !== undefined && this.#pids.length === 0;
+    if ((unseen.length === 0 && !byName) || !source.listProcesses) return [];
     let table: ProcessSummary[];
     try {
       table = await source.listProcesses();
     } catch {
       return []; // Only a note: the listing itself succeeded.
     }
-    const lines = [notRunningLine(unseen, name, table)];
+    const name = this.#name !== undefined && this.#rows === 0 ? this.#name : undefined;
+    const threads = source.processOfThread?.bind(source);
+    const lines = [notRunningLine(unseen, name, table, threads)];
     if (source.hiddenOwners) {
-      const running = new Set(table.map((p) => p.pid));
-      const matches = name === undefined ? null : nameMatcher(name);
-      const candidates = [
-        ...unseen.filter((pid) => running.has(pid)),
-        ...(matches ? table.filter((p) => matches(p.name)).map((p) => p.pid) : []),
-      ];
+      const running = new Map(table.map((p) => [p.pid, p]));
+      const matches = this.#name === undefined ? () => true : nameMatcher(this.#name);
+      // With both --pid and --name, a process is selected when it has both.
+      const candidates = this.#pids.length
+        ? unseen.filter((pid) => running.has(pid) && matches(running.get(pid)!.name))
+        : table.filter((p) => matches(p.name) && !this.#seen.has(p.pid)).map((p) => p.pid);
       if (candidates.length) {
         try {
           lines.push(hiddenOwnersLine(await source.hiddenOwners(candidates), table, root));
@@ -303,6 +310,8 @@ export function hiddenOwnersLine(
  * @param pids Selected pids that had no row.
  * @param name The `--name` patterns, when they kept no row.
  * @param table The running processes.
+ * @param processOfThread The process a thread id belongs to, or null (see
+ *   {@linkcode SocketSource.processOfThread}).
  * @returns The line, or null when every pid runs and the name matches a process.
  *
  * @example
@@ -316,13 +325,22 @@ export function notRunningLine(
   pids: readonly number[],
   name: FilterOptions["name"],
   table: readonly ProcessSummary[],
+  processOfThread: (id: number) => number | null = () => null,
 ): string | null {
   const running = new Set(table.map((p) => p.pid));
-  const gone = pids.filter((pid) => !running.has(pid));
+  const gone: number[] = [];
+  const threads: string[] = [];
+  for (const pid of pids) {
+    if (running.has(pid)) continue;
+    const process = processOfThread(pid);
+    if (process === null) gone.push(pid);
+    else threads.push(`${pid} is a thread of pid ${process} (--pid ${process} lists its sockets)`);
+  }
   const parts: string[] = [];
   if (gone.length) {
     parts.push(`no process runs with pid${gone.length === 1 ? "" : "s"} ${gone.join(", ")}`);
   }
+  parts.push(...threads);
   if (name !== undefined) {
     const matches = nameMatcher(name);
     if (!table.some((p) => matches(p.name))) {

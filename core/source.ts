@@ -213,6 +213,12 @@ export interface SocketSource {
    */
   hiddenOwners?(pids: Iterable<number>): Promise<number[]>;
   /**
+   * The process that `id` is a thread of, or null when `id` is a process or does not run, so that
+   * a thread id given as a pid can be explained. Optional: a backend whose process and thread ids
+   * cannot be confused in its tables leaves it out (Windows: a thread id matches no row).
+   */
+  processOfThread?(id: number): number | null;
+  /**
    * The network namespaces other than this process's that hold TCP or UDP sockets, which the
    * tables of this namespace do not show (Linux: a container's, an `ip netns` namespace's).
    * Optional: a backend without namespaces has none.

@@ -45,6 +45,7 @@ import {
   type SocketOwners,
   startBpfOwnerScan,
   startSocketOwnerScan,
+  threadGroupOf,
   unreadableFdDirs,
 } from "./processes.ts";
 
@@ -238,10 +239,12 @@ async function listSockets(
   const counts = readSockstat(root);
   // The owner scan starts first: the kernel runs the BPF iterator on another thread, or a worker
   // thread reads fd links, while this one reads the socket tables.
+  // A thread's id selects nothing: its fds are its process's, which owns the sockets.
+  const pids = query.pids?.filter((pid) => threadGroupOf(options, pid) === null);
   const scan = unused === null
     ? startBpfOwnerScan(options, how.libc!, used.bpf, counts.get("sockets") ?? 0)
     : startSocketOwnerScan(
-      { ...options, pids: query.pids, parallel: options.parallelScan, worker },
+      { ...options, pids, parallel: options.parallelScan, worker },
       how.nativeScan ? how.libc! : undefined,
     );
   let sockets: SocketColumns;
@@ -437,6 +440,7 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
       settle(() => otherNetworkNamespaces(options, pids)),
     hiddenOwners: (pids: Iterable<number>): Promise<number[]> =>
       settle(() => unreadableFdDirs(options, pids)),
+    processOfThread: (id: number): number | null => threadGroupOf(options, id),
     close: (): void => worker?.close(),
   };
 }

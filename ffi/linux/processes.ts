@@ -30,6 +30,7 @@ import {
   parseProcStat,
   parseSockstat,
   parseSystemdUnit,
+  parseThreadGroup,
   PF_KTHREAD,
   type ProcStat,
   startTimeIso,
@@ -689,6 +690,31 @@ export function unreadableFdDirs(options: ProcfsOptions, pids: Iterable<number>)
     if ("failure" in read && read.failure === "access-denied") out.push(pid);
   }
   return out.sort((a, b) => a - b);
+}
+
+/**
+ * The process that `id` is a thread of, when `id` names a thread other than a process's main
+ * thread. `/proc/<id>` answers for every thread (only its listing leaves them out), and its fd
+ * directory is the whole process's, so a thread id must not be taken for a process.
+ *
+ * @param options Where procfs is mounted.
+ * @param id A process or thread id.
+ * @returns The id of the thread's process; null for a process, or an id that does not run.
+ *
+ * @example
+ * ```ts
+ * import { threadGroupOf } from "./processes.ts";
+ * threadGroupOf({}, 1); // null: init is a process
+ * ```
+ */
+export function threadGroupOf(options: ProcfsOptions, id: number): number | null {
+  const file = `${options.procRoot ?? "/proc"}/${id}/status`;
+  try {
+    const group = parseThreadGroup(files.readText(file, "latin1"), file);
+    return group === id ? null : group;
+  } catch {
+    return null; // gone, or unreadable: the scan says what it finds
+  }
 }
 
 /**

@@ -463,6 +463,32 @@ export function parseEffectiveUid(text: string, file = "/proc/<pid>/status"): nu
 }
 
 /**
+ * Reads the thread group id from `/proc/<id>/status` (the `Tgid:` line): the process that the
+ * thread `<id>` belongs to, which is `<id>` itself for a process.
+ *
+ * @param text The file's content.
+ * @param file The file name used in error messages.
+ * @returns The thread group id.
+ * @throws {ProcfsFormatError} When there is no well-formed `Tgid:` line.
+ *
+ * @example
+ * ```ts
+ * import { parseThreadGroup } from "./procfs.ts";
+ * parseThreadGroup("Name:\tpython3\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4852\n"); // 4852
+ * ```
+ */
+export function parseThreadGroup(text: string, file = "/proc/<id>/status"): number {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].startsWith("Tgid:")) continue;
+    const m = /^Tgid:\s+(\d+)\s*$/.exec(lines[i]);
+    if (!m) throw new ProcfsFormatError(file, i + 1, lines[i], "bad Tgid line");
+    return Number(m[1]);
+  }
+  throw new ProcfsFormatError(file, lines.length, "", "no Tgid line");
+}
+
+/**
  * Parses `/etc/passwd` into user names by uid (the first name wins when a uid repeats).
  * Malformed lines are skipped: the file is not procfs and its comments and NIS markers vary.
  *

@@ -129,6 +129,15 @@ describe("a selection that names no running process", () => {
     assert.equal(notRunningLine([812], "NGINX.exe", table), null);
   });
 
+  it("says which process a thread id belongs to", () => {
+    const threads = (id: number) => id === 4894 ? 812 : null;
+    assert.equal(
+      notRunningLine([4894, 4242], undefined, table, threads),
+      "procconn: no process runs with pid 4242, and 4894 is a thread of pid 812 " +
+        "(--pid 812 lists its sockets)",
+    );
+  });
+
   function source(processes: () => Promise<ProcessSummary[]>) {
     const calls = { count: 0 };
     const fake: SocketSource = {
@@ -140,17 +149,19 @@ describe("a selection that names no running process", () => {
     return { fake, calls };
   }
 
-  it("reads the process table only when a selected pid or the name kept no row", async () => {
+  it("reads the process table only when a selected pid kept no row, or for a name", async () => {
     const { fake, calls } = source(() => Promise.resolve(table));
     const seen = new SelectionCheck({ pids: [812, 7] });
     seen.add(record({ pid: 812 }));
     seen.add(record({ pid: 7 }));
     assert.deepEqual(await seen.lines(fake, false), []);
+    assert.deepEqual(await new SelectionCheck({}).lines(fake, false), []);
+    assert.equal(calls.count, 0);
     const named = new SelectionCheck({ name: "nginx" });
     named.add(record({ pid: 812 }));
     assert.deepEqual(await named.lines(fake, false), []);
-    assert.deepEqual(await new SelectionCheck({}).lines(fake, false), []);
-    assert.equal(calls.count, 0);
+    assert.equal(calls.count, 1);
+    calls.count = 0;
 
     const gone = new SelectionCheck({ pids: [812, 9999] });
     gone.add(record({ pid: 812 }));
@@ -179,6 +190,18 @@ describe("a selection that names no running process", () => {
       "procconn: the open files of pid 812 " +
         "(nginx) could not be read (access denied), so its sockets are not listed",
     );
+    assert.deepEqual(asked, [[812], [812]]);
+    // A name that kept rows of one process still names another it matches that hides its own.
+    asked.length = 0;
+    const two = [...table, { pid: 813, parentPid: 1, name: "nginx", startTime: null }];
+    const { fake: both } = source(() => Promise.resolve(two));
+    both.hiddenOwners = (pids) => (asked.push([...pids]), Promise.resolve([812]));
+    const partly = new SelectionCheck({ name: "nginx" });
+    partly.add(record({ pid: 813 }));
+    assert.match((await partly.lines(both, true))[0], /open files of pid 812 \(nginx\)/);
+    // With --pid and --name, only the pids that also match the name are asked about.
+    const narrowed = new SelectionCheck({ pids: [1, 812], name: "nginx" });
+    await narrowed.lines(both, true);
     assert.deepEqual(asked, [[812], [812]]);
     fake.hiddenOwners = () => Promise.reject(new Error("EIO"));
     assert.deepEqual(await new SelectionCheck({ pids: [812] }).lines(fake, false), []);

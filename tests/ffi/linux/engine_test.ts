@@ -812,3 +812,42 @@ describe("createLinuxSource through netlink sock_diag", {
     assert.equal(nativeCallsGranted(), granted);
   });
 });
+
+describe("a thread id given as a pid", { skip: !onLinux || !PYTHON }, () => {
+  // /proc/<tid> answers for a thread, with its process's fd directory; the thread owns nothing.
+  const THREADED_PY = `
+import json, os, socket, sys, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+t = threading.Thread(target=sys.stdin.read, daemon=True)
+t.start()
+print(json.dumps({"port": s.getsockname()[1], "tid": t.native_id}), flush=True)
+t.join()
+`;
+
+  for (const [label, options] of [["procfs", PROCFS], ["netlink", NETLINK]] as const) {
+    it(`selects nothing, and names the thread's process (${label})`, {
+      skip: label === "netlink" && !native ? NO_NATIVE : false,
+    }, async () => {
+      const child = await start<{ port: number; tid: number }>(PYTHON!, ["-c", THREADED_PY]);
+      try {
+        const { port, tid } = child.ready;
+        const pid = child.child.pid!;
+        assert.notEqual(tid, pid);
+        const source = createLinuxSource(options);
+        const byThread = await source.listSockets({ ...ALL, pids: [tid] });
+        assert.deepEqual(byThread.filter((s) => s.pids.length > 0), []);
+        const byProcess = await source.listSockets({ ...ALL, pids: [pid] });
+        assert.deepEqual(
+          byProcess.filter((s) => s.localPort === port).map((s) => [s.state, s.pids]),
+          [["LISTEN", [pid]]],
+        );
+        assert.equal(source.processOfThread!(tid), pid);
+        assert.equal(source.processOfThread!(pid), null);
+      } finally {
+        await child.stop();
+      }
+    });
+  }
+});
