@@ -10,6 +10,7 @@ import {
   parseProcStat,
   parseSockstat,
   parseSystemdUnit,
+  parseThreadGroup,
   ProcfsFormatError,
   startTimeIso,
 } from "../../../ffi/linux/procfs.ts";
@@ -331,6 +332,13 @@ describe("process files", () => {
       "Name:\tsu\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
     assert.equal(parseEffectiveUid(status), 0);
     assert.throws(() => parseEffectiveUid("Name:\tx\n"), /no Uid line/);
+  });
+  it("reads the thread group id: the process a thread belongs to", () => {
+    const status = "Name:\tpython3\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4852\nNgid:\t0\n" +
+      "Pid:\t4894\nPPid:\t4800\n";
+    assert.equal(parseThreadGroup(status), 4852);
+    assert.throws(() => parseThreadGroup("Name:\tx\nPid:\t3\n"), /no Tgid line/);
+    assert.throws(() => parseThreadGroup("Tgid:\tx\n"), /bad Tgid line/);
   });
   it("reads user names from passwd, skipping lines that are not entries", () => {
     const names = parsePasswd(
