@@ -331,7 +331,11 @@ const PROCESS_FIELDS = [
   ["services", "services"],
 ] as const satisfies readonly (readonly [keyof Connection, ProcessField])[];
 
-/** Fields that an ownerless row explains with the owner's absence. */
+/**
+ * Fields that an ownerless row explains with the owner's absence (`sessionId` is left out: Linux
+ * has none at all, and without a process there is nothing to tell). Services the OS ties to the
+ * socket itself replace the reason for `services` (see joinRow).
+ */
 const OWNER_FIELDS = [
   "pid",
   "processName",
@@ -340,6 +344,7 @@ const OWNER_FIELDS = [
   "processStartTime",
   "commandLine",
   "userName",
+  "services",
 ] as const;
 
 const STAT_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
@@ -782,7 +787,10 @@ async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
     const fresh = () => new ReverseResolver(options.resolve === true ? {} : options.resolve || {});
     const resolver = options.cache ? (options.cache.resolver ??= fresh()) : fresh();
     for (const row of rows) {
-      if (row.remoteAddress === null) continue;
+      if (row.remoteAddress === null) {
+        row.unavailable.remoteHostName = "not-applicable"; // no remote end to look up
+        continue;
+      }
       work.push(
         resolver.lookup(row.remoteAddress).then((r) => {
           if ("name" in r) row.remoteHostName = r.name;

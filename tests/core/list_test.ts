@@ -118,7 +118,19 @@ describe("listConnections", () => {
       processStartTime: "no-owner",
       commandLine: "no-owner",
       userName: "no-owner",
+      services: "no-owner",
     });
+  });
+  it("--resolve: a row without a remote end has no host name, as not-applicable", async () => {
+    // A resolver nobody answers: only the rows without a remote end are looked at here.
+    const resolve = { servers: ["127.0.0.1:9"], timeoutMs: 100 };
+    const rows = await listConnections({ source: fakeSource(), resolve });
+    const unconnected = rows.filter((r) => r.remoteAddress === null);
+    assert.ok(unconnected.length > 0);
+    for (const row of unconnected) {
+      assert.equal(row.remoteHostName, null);
+      assert.equal(row.unavailable.remoteHostName, "not-applicable");
+    }
   });
   it("says why fields are missing: access denied, process exited", async () => {
     const rows = await listConnections({ source: fakeSource() });
