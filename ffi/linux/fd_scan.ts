@@ -82,6 +82,8 @@ const decoder = new TextDecoder();
 export class FdScanner {
   readonly #files: FdFiles;
   readonly #calls: FdCalls | null;
+  /** How many fds the last `scan` found in its directory. */
+  #entries = 0;
   readonly #dents = new Uint8Array(DIRENT_BUFFER_SIZE);
   readonly #link = new Uint8Array(LINK_BUFFER_SIZE);
   readonly #path = new Uint8Array(PATH_BUFFER_SIZE);
@@ -107,6 +109,7 @@ export class FdScanner {
    *   them all alike. A process that exits during the scan is not a failure.
    */
   scan(dir: string, pid: number, sink: OwnerSink): boolean {
+    this.#entries = 0;
     const c = this.#calls;
     if (c === null || c.getdents64 === null) return this.#scanFiles(dir, pid, sink);
     const { written } = encoder.encodeInto(dir, this.#path);
@@ -122,6 +125,7 @@ export class FdScanner {
         if (got === 0) break;
         if (got < 0) return this.#scanFiles(dir, pid, sink);
         for (const name of direntNameOffsets(dents, got)) {
+          this.#entries++;
           const length = Number(c.readlinkat(dirFd, dents.subarray(name), link, LINK_LENGTH));
           if (length >= 0) {
             const inode = socketInodeOfBytes(link, length);
@@ -157,13 +161,29 @@ export class FdScanner {
     for (const pid of pids) {
       scanned++;
       if (!this.scan(`${root}/${pid}/fd`, pid, sink)) complete = false;
+      else if (this.#entries === 0) {
+        // A process whose main thread has ended (pthread_exit) while others run on shows an
+        // empty fd directory; its files are in the directory of any other thread. Without this,
+        // its sockets would have no owner, as ss and lsof show them.
+        const other = this.#otherThreadFdDir(root, pid);
+        if (other !== null && !this.scan(other, pid, sink)) complete = false;
+      }
     }
     return { scanned, complete };
+  }
+
+  /** The fd directory of a thread of `pid` other than its main one, or null when it has none. */
+  #otherThreadFdDir(root: string, pid: number): string | null {
+    const tasks = attempt(() => this.#files.readDir(`${root}/${pid}/task`));
+    if ("failure" in tasks) return null;
+    const other = tasks.value.find((tid) => tid !== String(pid));
+    return other === undefined ? null : `${root}/${pid}/task/${other}/fd`;
   }
 
   #scanFiles(dir: string, pid: number, sink: OwnerSink): boolean {
     const listing = attempt(() => this.#files.readDir(dir));
     if ("failure" in listing) return listing.failure !== "access-denied";
+    this.#entries = listing.value.length;
     for (const fd of listing.value) {
       // One refusal stands for the whole process, as in `scan`.
       if (!this.#scanOne(`${dir}/${fd}`, pid, sink)) return false;

@@ -516,8 +516,25 @@ function isDead(state: string): boolean {
   return state === "Z" || state === "X";
 }
 
+/**
+ * The `/proc` directory of a thread of `pid` that still runs, other than its main thread: after
+ * the main thread ends (pthread_exit) the process runs on, but its own directory no longer shows
+ * an image, command line or files. Null when there is none.
+ */
+function liveThreadDir(root: string, pid: number): string | null {
+  const tasks = attempt(() => files.readDir(`${root}/${pid}/task`));
+  if ("failure" in tasks) return null;
+  for (const tid of tasks.value) {
+    if (tid === String(pid)) continue;
+    const file = `${root}/${pid}/task/${tid}/stat`;
+    const stat = attempt(() => parseProcStat(files.readText(file, "utf8"), file));
+    if ("value" in stat && !isDead(stat.value.state)) return `${root}/${pid}/task/${tid}`;
+  }
+  return null;
+}
+
 function describeOne(pid: number, ctx: Context): ProcessInfo {
-  const dir = `${ctx.root}/${pid}`;
+  let dir = `${ctx.root}/${pid}`;
   const stat = readStat(ctx.root, pid);
   if ("failure" in stat) {
     const why = stat.failure;
@@ -543,7 +560,12 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   }
   const { comm, parentPid, startTicks, flags, state } = stat.value;
   const unavailable: Partial<Record<ProcessField, Reason>> = {};
-  const zombie = isDead(state);
+  let zombie = isDead(state);
+  if (zombie) {
+    // Only the main thread may have ended: then the others tell what the process is.
+    const live = liveThreadDir(ctx.root, pid);
+    if (live !== null) [dir, zombie] = [live, false];
+  }
 
   const cmdline = attempt(() => files.readText(`${dir}/cmdline`, "utf8"));
   const joined = "value" in cmdline ? joinCmdline(cmdline.value) : null;

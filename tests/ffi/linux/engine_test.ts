@@ -851,3 +851,56 @@ t.join()
     });
   }
 });
+
+describe("a process whose main thread has ended", { skip: !onLinux || !PYTHON }, () => {
+  // pthread_exit in the main thread: the process runs on in another thread, but /proc/<pid>/fd
+  // is empty and /proc/<pid>/exe unreadable. ss and lsof show its socket without an owner.
+  const HEADLESS_PY = `
+import ctypes, json, socket, sys, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+threading.Thread(target=sys.stdin.read).start()
+print(json.dumps({"port": s.getsockname()[1]}), flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+`;
+  const sources: [string, LinuxSourceOptions, string | false][] = [
+    ["procfs", PROCFS, false],
+    ["netlink and the libc fd scan", { ...NETLINK, bpfOwners: false }, native ? false : NO_NATIVE],
+    ["the BPF iterator", { bpfOwners: true }, bpfSkip],
+  ];
+  for (const [label, options, skip] of sources) {
+    it(`keeps its owner, path and command line: ${label}`, { skip }, async () => {
+      const child = await start<{ port: number }>(PYTHON!, ["-c", HEADLESS_PY]);
+      try {
+        const pid = child.child.pid!;
+        // The main thread is gone once the process's own state reads zombie.
+        for (let i = 0; i < 100 && !/^State:\s+Z/m.test(statusOf(pid)); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.match(statusOf(pid), /^State:\s+Z/m, "the main thread has not ended");
+        const source = createLinuxSource(options);
+        const rows = await source.listSockets({ ...ALL, protocols: ["TCP"] });
+        const listener = rows.find((s) => s.localPort === child.ready.port)!;
+        assert.deepEqual(listener.pids, [pid]);
+        const info = (await source.describeProcesses([pid])).get(pid)!;
+        assert.equal(info.path, PYTHON!.path);
+        assert.match(info.commandLine ?? "", /pthread_exit/);
+        assert.deepEqual(info.unavailable, {});
+        // Selected by pid, too.
+        const selected = await source.listSockets({ ...ALL, protocols: ["TCP"], pids: [pid] });
+        assert.deepEqual(selected.find((s) => s.localPort === child.ready.port)?.pids, [pid]);
+      } finally {
+        await child.stop();
+      }
+    });
+  }
+
+  function statusOf(pid: number): string {
+    try {
+      return files.readText(`/proc/${pid}/status`, "latin1");
+    } catch {
+      return "";
+    }
+  }
+});
