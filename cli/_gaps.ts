@@ -176,8 +176,9 @@ export function otherNetworksLine(networks: readonly OtherNetwork[]): string | n
  * Notes what a `--pid` or `--name` selection found, to say afterwards when it named no running
  * process: an empty listing then means "not running" (exited, a typo), not "running without
  * sockets". Only the rows are looked at while listing; the process table is read at the end,
- * when a selected pid had no row or a name was selected (any process it matches may hide its
- * sockets from this user, also when others it matches have rows).
+ * when a selected pid had no row, or the name kept no row, or (not as root) a name was selected:
+ * any process it matches may hide its sockets from this user, also when others it matches have
+ * rows.
  */
 export class SelectionCheck {
   readonly #pids: readonly number[];
@@ -212,9 +213,11 @@ export class SelectionCheck {
    */
   async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
     const unseen = this.#pids.filter((pid) => !this.#seen.has(pid));
-    // With a name alone, every process it matches may hide its sockets, also when another one
-    // that matches has rows.
-    const byName = this.#name !== undefined && this.#pids.length === 0;
+    // With a name alone, every process it matches may hide its sockets from a user, also when
+    // another one that matches has rows. (Root is refused by sandboxes only, rarely enough not to
+    // read the whole process table again for a listing that found rows.)
+    const byName = this.#name !== undefined && this.#pids.length === 0 &&
+      (this.#rows === 0 || !root);
     if ((unseen.length === 0 && !byName) || !source.listProcesses) return [];
     let table: ProcessSummary[];
     try {

@@ -159,6 +159,8 @@ describe("a selection that names no running process", () => {
     assert.equal(calls.count, 0);
     const named = new SelectionCheck({ name: "nginx" });
     named.add(record({ pid: 812 }));
+    assert.deepEqual(await named.lines(fake, true), []);
+    assert.equal(calls.count, 0, "root: a name that kept rows needs no second look");
     assert.deepEqual(await named.lines(fake, false), []);
     assert.equal(calls.count, 1);
     calls.count = 0;
@@ -198,7 +200,7 @@ describe("a selection that names no running process", () => {
     both.hiddenOwners = (pids) => (asked.push([...pids]), Promise.resolve([812]));
     const partly = new SelectionCheck({ name: "nginx" });
     partly.add(record({ pid: 813 }));
-    assert.match((await partly.lines(both, true))[0], /open files of pid 812 \(nginx\)/);
+    assert.match((await partly.lines(both, false))[0], /open files of pid 812 \(nginx\)/);
     // With --pid and --name, only the pids that also match the name are asked about.
     const narrowed = new SelectionCheck({ pids: [1, 812], name: "nginx" });
     await narrowed.lines(both, true);
