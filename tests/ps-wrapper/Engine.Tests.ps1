@@ -73,6 +73,25 @@ Describe 'Finding the engine' {
         (Get-ProcConnection).ProcessName | Should -Be 'on-path'
     }
 
+    It 'a relative PROCCONN_EXE is taken from the current location, and the engine started from there' {
+        # A fresh PowerShell whose process works in / while its location is the test folder: the
+        # engine must be looked for and started at the same place.
+        New-StandInEngine -Path (Join-Path $dir 'stand-in-relative') -Stdout (New-TestRecordLine -ProcessName relative) | Out-Null
+        $script = "Set-Location -LiteralPath '$dir'; Import-Module '$manifest'; (Get-ProcConnection -ErrorAction Stop).ProcessName"
+        $r = Invoke-TestPwsh -Script $script -Environment @{ PROCCONN_EXE = 'stand-in-relative' } -WorkingDirectory '/'
+        $r.Stderr | Should -BeNullOrEmpty
+        $r.Stdout.Trim() | Should -Be 'relative'
+        $r.ExitCode | Should -Be 0
+        # Not there: the error names the full path it looked at.
+        $env:PROCCONN_EXE = './no-such-engine'
+        Push-Location -LiteralPath $dir
+        try {
+            { Get-ProcConnection } | Should -Throw -ExpectedMessage "*PROCCONN_EXE names './no-such-engine' ($(Join-Path $dir 'no-such-engine')), which is not a file*"
+        } finally {
+            Pop-Location
+        }
+    }
+
     It 'the checkout''s engine is used when the module sits in a procconn checkout' {
         Remove-Module ProcConn -ErrorAction Ignore
         Import-Module $ModuleManifest -Force
@@ -131,6 +150,62 @@ Describe 'Running the engine' {
         try { Get-ProcConnection -LocalAddress ::1 } catch { $err = $_ }
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err.Exception.Message | Should -Be "unknown option '--local': run procconn --help for the options"
+    }
+
+    It 'output that is not JSON records is an engine fault (InvalidResult), not a bad argument' {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-text') -Stdout (New-TestRecordLine), 'procconn 9.9.9 table output', (New-TestRecordLine)
+        $err = $null
+        try { Get-ProcConnection } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnEngine,Get-ProcConnection'
+        $err.CategoryInfo.Category | Should -Be 'InvalidResult'
+        $err.Exception.Message | Should -BeLike 'The procconn engine wrote a line that is not a JSON record: procconn 9.9.9 table output (*same release*'
+        # Valid JSON that is not a record is no better.
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-number') -Stdout '42'
+        $err = $null
+        try { Get-ProcConnection } catch { $err = $_ }
+        $err.CategoryInfo.Category | Should -Be 'InvalidResult'
+        $err.Exception.Message | Should -BeLike 'The procconn engine wrote a line that is not a JSON record: 42 *'
+    }
+
+    It 'an engine whose records lack a field says which, rather than failing on a property' {
+        $record = New-TestRecordLine | ConvertFrom-Json -AsHashtable
+        $record.Remove('services')
+        $record.Remove('remoteHostName')
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-old') -Stdout ($record | ConvertTo-Json -Compress)
+        $err = $null
+        try { Get-ProcConnection } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnEngine,Get-ProcConnection'
+        $err.CategoryInfo.Category | Should -Be 'InvalidResult'
+        $err.Exception.Message | Should -BeLike "The procconn engine's output lacks the fields 'remoteHostName', 'services' (*same release)"
+    }
+
+    It 'an error raised downstream passes through unchanged, and the engine is stopped' {
+        $engine = New-StandInEngine -Path (Join-Path $dir 'stand-in-downstream') -Stdout (New-TestRecordLine) -Sleep 60
+        $env:PROCCONN_EXE = $engine
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $err = $null
+        try { Get-ProcConnection | ForEach-Object { throw 'downstream problem' } } catch { $err = $_ }
+        $watch.Stop()
+        $err.FullyQualifiedErrorId | Should -Be 'downstream problem'
+        $err.Exception | Should -BeOfType [System.Management.Automation.RuntimeException]
+        $err.InvocationInfo.Line | Should -BeLike "*ForEach-Object { throw 'downstream problem' }*"
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 30
+        $enginePid = [int](Get-Content "$engine.pid")
+        Start-Sleep -Milliseconds 200
+        Get-Process -Id $enginePid -ErrorAction Ignore | Should -BeNullOrEmpty
+    }
+
+    It 'a warning every run of the engine gives is written once' {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-runs') -Stdout (New-TestRecordLine) `
+            -Stderr 'procconn: sockets in 2 other network namespaces are not listed'
+        InModuleScope ProcConn { $script:ProcConnPidListLength = 1 }
+        try {
+            $rows = @(Get-ProcConnection -OwningProcess 7, 77, 777 -WarningVariable warnings -WarningAction SilentlyContinue)
+        } finally {
+            InModuleScope ProcConn { $script:ProcConnPidListLength = 16000 }
+        }
+        $rows.Count | Should -Be 3 -Because 'each of the three runs wrote its record'
+        @($warnings).ForEach({ "$_" }) | Should -Be 'sockets in 2 other network namespaces are not listed'
     }
 
     It 'an engine that exits non-zero without a message still fails, saying so' {

@@ -123,6 +123,64 @@ Describe 'Get-ProcConnection on real sockets' {
         @(Get-ProcConnection -AddressFamily IPv4 -LocalPort $sockets.tcp6.listenPort -State Listen).Count | Should -Be 0
     }
 
+    It '-LocalAddress takes an IPv6 address in brackets, as the default table writes it' {
+        if ($null -eq $sockets.tcp6) { Set-ItResult -Skipped -Because 'this host has no IPv6 loopback'; return }
+        $rows = @(Get-ProcConnection -LocalAddress '[::1]' -LocalPort $sockets.tcp6.listenPort -State Listen)
+        $rows.OwningProcess | Should -Be $sockets.pid
+        $rows = @(Get-ProcConnection -LocalAddress '[::1]/128' -RemoteAddress '[::1]' -RemotePort $sockets.tcp6.listenPort)
+        $rows.LocalPort | Should -Be $sockets.tcp6.clientPort
+    }
+
+    It '-OwningProcess 0 selects pid 0 (Windows'' System Idle Process), not every process' {
+        # Linux has no process 0: the engine says so, and lists nothing.
+        $rows = @(Get-ProcConnection -OwningProcess 0 -WarningVariable warnings -WarningAction SilentlyContinue)
+        $rows.Count | Should -Be 0
+        @($warnings).ForEach({ "$_" }) | Should -Be 'no process runs with pid 0'
+        $rows = @([pscustomobject]@{ Id = 0 } | Get-ProcConnection -IncludeChildProcess -WarningVariable warnings -WarningAction SilentlyContinue)
+        $rows.Count | Should -Be 0
+        @($warnings).ForEach({ "$_" }) | Should -Be 'no process runs with pid 0'
+    }
+
+    It 'strings that look like dates stay strings (a process named /Date(0)/)' {
+        # Two processes holding a connection to this test's listener: bash named /Date(0)/, and
+        # cat whose whole command line is an ISO 8601 time.
+        $named = Start-TestShell -Script 'printf %s "$1" > /proc/$$/comm && exec 3<>"/dev/tcp/127.0.0.1/$2" && read -r _' -Arguments '/Date(0)/', $port
+        $dated = Start-TestShell -Script 'exec 3<>"/dev/tcp/127.0.0.1/$1" && exec -a 2026-01-02T03:04:05 cat' -Arguments $port
+        $ends = @($listener.AcceptTcpClient(), $listener.AcceptTcpClient())
+        try {
+            Wait-TestProcessName -Id $named.Id -Name '/Date(0)/'
+            Wait-TestProcessName -Id $dated.Id -Name 'cat'
+            $rows = @(Get-ProcConnection -OwningProcess $named.Id, $dated.Id -RemotePort $port)
+            $rows.Count | Should -Be 2
+            $byPid = @{}
+            foreach ($r in $rows) { $byPid[[int]$r.OwningProcess] = $r }
+            $byPid[$named.Id].ProcessName | Should -BeOfType [string]
+            $byPid[$named.Id].ProcessName | Should -BeExactly '/Date(0)/'
+            @($rows | Where-Object ProcessName -eq '/Date(0)/').Count | Should -Be 1
+            $byPid[$dated.Id].CommandLine | Should -BeOfType [string]
+            $byPid[$dated.Id].CommandLine | Should -BeExactly '2026-01-02T03:04:05'
+            $byPid[$dated.Id].ProcessStartTime | Should -BeOfType [datetime]
+        } finally {
+            foreach ($e in $ends) { $e.Dispose() }
+            Stop-TestShell $named
+            Stop-TestShell $dated
+        }
+    }
+
+    It 'a connected UDP socket has a remote end' {
+        $udp = [System.Net.Sockets.UdpClient]::new([System.Net.IPEndPoint]::new([ipaddress]::Loopback, 0))
+        try {
+            $udp.Connect([ipaddress]::Loopback, $sockets.udp4.port)
+            $rows = @(Get-ProcConnection -OwningProcess $PID -Protocol UDP -LocalPort $udp.Client.LocalEndPoint.Port)
+            $rows.Count | Should -Be 1
+            $rows[0].RemoteAddress | Should -Be '127.0.0.1'
+            $rows[0].RemotePort | Should -Be $sockets.udp4.port
+            $null -eq $rows[0].State | Should -BeTrue
+        } finally {
+            $udp.Dispose()
+        }
+    }
+
     It '-RemoteAddress with a block and -RemotePort find the client end' {
         $rows = @(Get-ProcConnection -RemoteAddress 127.0.0.0/8 -RemotePort $port)
         $rows.LocalPort | Should -Be $clientPort
@@ -135,11 +193,13 @@ Describe 'Get-ProcConnection on real sockets' {
         @(Get-ProcConnection -OwningProcess $PID -LocalPort $sockets.tcp4.listenPort).Count | Should -Be 0
     }
 
-    It 'the default view is the PID, ProcessName, Protocol, Local, Remote, State table' {
-        $text = Get-ProcConnection -LocalPort $port | Out-String -Width 200
-        $text | Should -Match 'PID\s+ProcessName\s+Protocol\s+Local\s+Remote\s+State'
-        $text | Should -Match "$PID\s+\S+\s+TCP\s+127\.0\.0\.1:$port\s+\*:\*\s+LISTEN"
-        $text | Should -Match "127\.0\.0\.1:$port\s+127\.0\.0\.1:$clientPort\s+ESTABLISHED"
+    It 'the default view is the PID, ProcessName, Protocol, State, Local, Remote table, State kept on 80 columns' {
+        foreach ($width in 80, 200) {
+            $text = Get-ProcConnection -LocalPort $port | Out-String -Width $width
+            $text | Should -Match 'PID\s+ProcessName\s+Protocol\s+State\s+Local\s+Remote' -Because "$width columns"
+            $text | Should -Match "$PID\s+\S+\s+TCP\s+LISTEN\s+127\.0\.0\.1:$port\s+\*:\*" -Because "$width columns"
+            $text | Should -Match "ESTABLISHED\s+127\.0\.0\.1:$port\s+127\.0\.0\.1:$clientPort" -Because "$width columns"
+        }
     }
 
     It 'survives an Export-Csv round trip' {
@@ -160,6 +220,44 @@ Describe 'Get-ProcConnection on real sockets' {
         } finally {
             Remove-Item -LiteralPath $file -ErrorAction Ignore
         }
+    }
+
+    It 'an error raised downstream is the user''s own, not relabelled as the engine''s' {
+        $err = $null
+        try { Get-ProcConnection -OwningProcess $PID | ForEach-Object { throw 'downstream problem' } } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'downstream problem'
+        $err.Exception.Message | Should -Be 'downstream problem'
+        $err.InvocationInfo.Line | Should -BeLike "*ForEach-Object { throw 'downstream problem' }*"
+        $err = $null
+        try { Get-ProcConnection -OwningProcess $PID | ForEach-Object { Write-Error 'mine' -ErrorId MyOwnError -ErrorAction Stop } } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'MyOwnError*'
+    }
+
+    It 'many piped processes are listed, with the engine run once for each part of their ids' {
+        # 30,000 ids do not fit on one command line (Linux: one argument of at most 128 KiB).
+        $ids = @(1..30000) + $PID + $sockets.pid
+        $rows = @($ids | ForEach-Object { [pscustomobject]@{ Id = $_ } } |
+                Get-ProcConnection -Protocol TCP -State Listen -WarningAction SilentlyContinue)
+        @($rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1
+        @($rows | Where-Object { $_.OwningProcess -eq $sockets.pid -and $_.LocalPort -eq $sockets.tcp4.listenPort }).Count | Should -Be 1
+        @($rows | Where-Object { $_.OwningProcess -notin $ids }).Count | Should -Be 0
+    }
+
+    It 'with -IncludeChildProcess, a process reached from two runs of the engine is listed once' {
+        # One id per run: this process in one, its child (the socket child) in another, and the
+        # child is also this process's descendant.
+        InModuleScope ProcConn { $script:ProcConnPidListLength = 1 }
+        try {
+            $out = @(Get-ProcConnection -OwningProcess $PID, $sockets.pid -IncludeChildProcess -Protocol TCP -State Listen -Verbose 4>&1)
+        } finally {
+            InModuleScope ProcConn { $script:ProcConnPidListLength = 16000 }
+        }
+        @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'procconn engine*' }).Count | Should -Be 2
+        $rows = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        @($rows | Where-Object { $_.OwningProcess -eq $sockets.pid -and $_.LocalPort -eq $sockets.tcp4.listenPort }).Count | Should -Be 1
+        @($rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1
+        $keys = $rows | ForEach-Object { "$($_.OwningProcess) $($_.LocalAddress) $($_.LocalPort)" }
+        @($keys | Sort-Object -Unique).Count | Should -Be $keys.Count
     }
 
     It 'Select-Object -First 1 returns one object and leaves no engine running' {

@@ -34,7 +34,7 @@ Describe 'The ProcConn manifest' {
     It 'loads the default view and the type extensions' {
         Get-FormatData -TypeName ProcConn.Connection | Should -Not -BeNullOrEmpty
         $labels = (Get-FormatData -TypeName ProcConn.Connection).FormatViewDefinition[0].Control.Headers.Label
-        $labels | Should -Be @('PID', 'ProcessName', 'Protocol', 'Local', 'Remote', 'State')
+        $labels | Should -Be @('PID', 'ProcessName', 'Protocol', 'State', 'Local', 'Remote')
         Get-TypeData -TypeName ProcConn.Unavailable | Should -Not -BeNullOrEmpty
     }
 
@@ -112,6 +112,31 @@ Describe 'Tab completion' {
         $line = 'Get-ProcConnection -ProcessName no-such-process-procconn'
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty
     }
+
+    It '-ProcessName completes a name that PowerShell would read as code in quotes, and leaves out names it refuses' {
+        $prefix = 'pc' + [guid]::NewGuid().ToString('N').Substring(0, 4)
+        $names = "$prefix (x)", "$prefix=c|calc", "$prefix it's", "$prefix`$(id)", "$prefix,comma", "$prefix[br]", "${prefix}plain"
+        $shells = foreach ($n in $names) { Start-TestShell -Script 'printf %s "$1" > /proc/$$/comm && read -r _' -Arguments $n }
+        try {
+            for ($i = 0; $i -lt $names.Count; $i++) { Wait-TestProcessName -Id $shells[$i].Id -Name $names[$i] }
+            foreach ($typed in $prefix, "'$prefix") {
+                $line = "Get-ProcConnection -ProcessName $typed"
+                $done = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+                $done.CompletionMatches.ListItemText | Should -Be @("$prefix (x)", "$prefix it's", "$prefix=c|calc", "$prefix`$(id)", "${prefix}plain" | Sort-Object)
+                foreach ($m in $done.CompletionMatches) {
+                    # What is inserted reads back as the one name, not as a pipeline or subexpression.
+                    $ast = [System.Management.Automation.Language.Parser]::ParseInput("Get-ProcConnection -ProcessName $($m.CompletionText)", [ref]$null, [ref]$null)
+                    $commands = $ast.FindAll({ $args[0] -is [System.Management.Automation.Language.CommandAst] }, $true)
+                    @($commands).Count | Should -Be 1 -Because $m.CompletionText
+                    $commands[0].CommandElements[2].SafeGetValue() | Should -BeExactly $m.ListItemText
+                }
+                ($done.CompletionMatches | Where-Object ListItemText -eq "${prefix}plain").CompletionText | Should -BeExactly "${prefix}plain"
+                ($done.CompletionMatches | Where-Object ListItemText -eq "$prefix it's").CompletionText | Should -BeExactly "'$prefix it''s'"
+            }
+        } finally {
+            foreach ($sh in $shells) { Stop-TestShell $sh }
+        }
+    }
 }
 
 Describe 'Validation before the engine runs' {
@@ -140,10 +165,41 @@ Describe 'Validation before the engine runs' {
         @{ Name = 'ProcessName'; Value = 'a,b'; Pattern = "'a,b' is not a process name pattern" }
         @{ Name = 'Protocol'; Value = 'SCTP'; Pattern = 'SCTP' }
         @{ Name = 'AddressFamily'; Value = 'IPv5'; Pattern = 'IPv5' }
+        @{ Name = 'LocalAddress'; Value = '[::1]:80'; Pattern = "'[::1]:80' is not an IPv4 or IPv6 address" }
+        @{ Name = 'RemoteAddress'; Value = '[10.0.0.1]'; Pattern = "'[10.0.0.1]' is not an IPv4 or IPv6 address" }
     ) {
         $arguments = @{ $Name = $Value }
-        { Get-ProcConnection @arguments } | Should -Throw -ExpectedMessage "*$Pattern*" -ErrorId 'ParameterArgument*Error,Get-ProcConnection'
+        { Get-ProcConnection @arguments } | Should -Throw -ExpectedMessage "*$([WildcardPattern]::Escape($Pattern))*" -ErrorId 'ParameterArgument*Error,Get-ProcConnection'
         "$engine.args" | Should -Not -Exist
+    }
+
+    It 'refuses an empty or $null -<_> with a parameter error and never starts the engine' -ForEach @(
+        'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'Protocol', 'AddressFamily'
+    ) {
+        $empty = @{ $_ = @() }
+        { Get-ProcConnection @empty } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Get-ProcConnection' -Because "-$_ @()"
+        $nothing = @{ $_ = $null }
+        { Get-ProcConnection @nothing } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Get-ProcConnection' -Because "-$_ `$null"
+        "$engine.args" | Should -Not -Exist
+    }
+
+    It 'passes pid 0 to the engine like any pid: -OwningProcess, -IncludeChildProcess and the pipeline' {
+        Get-ProcConnection -OwningProcess 0 | Out-Null
+        Get-Content "$engine.args" | Should -Contain '--pid=0'
+        Get-ProcConnection -OwningProcess 0 -IncludeChildProcess | Out-Null
+        $arguments = Get-Content "$engine.args"
+        $arguments | Should -Contain '--pid=0'
+        $arguments | Should -Contain '--tree'
+        Remove-Item "$engine.args"
+        [pscustomobject]@{ Id = 0 } | Get-ProcConnection | Out-Null
+        Get-Content "$engine.args" | Should -Contain '--pid=0'
+    }
+
+    It 'passes an IPv6 address in brackets without them' {
+        Get-ProcConnection -LocalAddress '[::1]', '[fe80::1%3]/64' -RemoteAddress ' [::ffff:10.0.0.1] ' | Out-Null
+        $arguments = Get-Content "$engine.args"
+        $arguments | Should -Contain '--local=::1,fe80::1%3/64'
+        $arguments | Should -Contain '--remote=::ffff:10.0.0.1'
     }
 
     It 'refuses -IncludeChildProcess without processes to start from' {
@@ -230,6 +286,52 @@ Describe 'The record mapping' {
         }
     }
 
+    It 'keeps every string as the engine wrote it, even one that looks like a date (<Parser>)' -ForEach @(
+        @{ Parser = 'ConvertFrom-Json -DateKind String (PowerShell 7.5 and later)'; DateKind = $true }
+        @{ Parser = 'Newtonsoft.Json with date parsing off (PowerShell 7.2 to 7.4)'; DateKind = $false }
+    ) {
+        InModuleScope ProcConn -Parameters @{ DateKind = $DateKind } {
+            param($DateKind)
+            if ($DateKind -and -not (Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) {
+                Set-ItResult -Skipped -Because 'this PowerShell is older than 7.5'
+                return
+            }
+            $saved = $script:ProcConnJsonDateKind
+            $script:ProcConnJsonDateKind = $DateKind
+            try {
+                $line = '{"protocol":"TCP","family":"IPv4","localAddress":"127.0.0.1","localPort":80,' +
+                '"remoteAddress":null,"remotePort":null,"state":"LISTEN","pid":7,"processName":"/Date(0)/",' +
+                '"processPath":"2026-01-02T03:04:05","parentPid":1,"processStartTime":"2026-11-22T01:02:03.500Z",' +
+                '"commandLine":"2026-01-02T03:04:05.123+02:00","userName":"\/Date(1700000000000)\/","sessionId":null,' +
+                '"services":["2026-01-02T03:04:05Z","/Date(5)/"],"imageSha256":null,"connectionCreated":"2026-11-22T01:02:04Z",' +
+                '"bytesIn":null,"bytesOut":null,"segmentsIn":null,"segmentsOut":null,"remoteHostName":"2026-01-02T03:04:05",' +
+                '"unavailable":{"remoteHostName":"2026-01-02T03:04:05"}}'
+                $o = ConvertTo-ProcConnObject -Line $line
+                foreach ($p in 'ProcessName', 'ProcessPath', 'CommandLine', 'UserName', 'RemoteHostName') {
+                    $o.$p | Should -BeOfType [string] -Because $p
+                }
+                $o.ProcessName | Should -BeExactly '/Date(0)/'
+                $o.ProcessPath | Should -BeExactly '2026-01-02T03:04:05'
+                $o.CommandLine | Should -BeExactly '2026-01-02T03:04:05.123+02:00'
+                $o.UserName | Should -BeExactly '/Date(1700000000000)/'
+                $o.RemoteHostName | Should -BeExactly '2026-01-02T03:04:05'
+                , $o.Services | Should -BeOfType [string[]]
+                $o.Services | Should -Be @('2026-01-02T03:04:05Z', '/Date(5)/')
+                $o.Unavailable.RemoteHostName | Should -BeExactly '2026-01-02T03:04:05'
+                # The two times are times, in local time.
+                $o.ProcessStartTime | Should -BeOfType [datetime]
+                $o.ProcessStartTime.Kind | Should -Be 'Local'
+                $o.ProcessStartTime.ToUniversalTime().ToString('o') | Should -Be '2026-11-22T01:02:03.5000000Z'
+                $o.CreationTime.ToUniversalTime().ToString('o') | Should -Be '2026-11-22T01:02:04.0000000Z'
+                $o.LocalPort | Should -BeOfType [int]
+                $o.OwningProcess | Should -BeOfType [uint32]
+                $o.PSObject.TypeNames[0] | Should -Be 'ProcConn.Connection'
+            } finally {
+                $script:ProcConnJsonDateKind = $saved
+            }
+        }
+    }
+
     It 'gives a UDP endpoint no state and no remote end' {
         InModuleScope ProcConn -Parameters @{ Record = (New-TestRecordLine) } {
             param($Record)
@@ -240,6 +342,49 @@ Describe 'The record mapping' {
             $null -eq $o.RemotePort | Should -BeTrue
             $o.Unavailable.CreationTime | Should -Be 'not-supported'
         }
+    }
+}
+
+Describe 'The default view' {
+    It 'keeps State on 80 columns and shows whole IPv6 addresses with their ports on a wide console' {
+        InModuleScope ProcConn -Parameters @{ Record = (New-TestRecordLine) } {
+            param($Record)
+            $line = $Record -replace '"localAddress":"127.0.0.1"', '"localAddress":"2001:db8:85a3:1234:5678:8a2e:370:7334"' -replace '"localPort":\d+', '"localPort":65535' -replace '"remoteAddress":null', '"remoteAddress":"fe80::1234:5678:9abc:def0%12"' -replace '"remotePort":null', '"remotePort":443' -replace '"state":"LISTEN"', '"state":"ESTABLISHED"' -replace '"family":"IPv4"', '"family":"IPv6"'
+            $o = ConvertTo-ProcConnObject -Line $line
+            $narrow = ($o | Out-String -Width 80) -split '\r?\n' | Where-Object { $_.Trim() }
+            $narrow[0] | Should -Match '^\s*PID\s+ProcessName\s+Protocol\s+State\s+Local\s+Remote\s*$'
+            $narrow[2] | Should -Match '^\s*77\s+stand-in\s+TCP\s+ESTABLISHED\s+\[2001:db8\S*\s+\[fe80::\S*$'
+            foreach ($l in $narrow) { $l.TrimEnd().Length | Should -BeLessOrEqual 80 }
+            $wide = $o | Out-String -Width 200
+            $wide | Should -Match 'ESTABLISHED\s+\[2001:db8:85a3:1234:5678:8a2e:370:7334\]:65535\s+\[fe80::1234:5678:9abc:def0%12\]:443'
+        }
+    }
+}
+
+Describe 'Address validation agrees with the engine' {
+    It 'what validation takes the engine takes, in the form passed on; what it refuses the engine refuses' {
+        # The engine itself (the checkout's main.ts) judges each text: exit 0 takes it, 2 refuses it.
+        $candidates = '127.0.0.1', '::1', '[::1]', '[fe80::1%3]/64', '[::1]:80', '[10.0.0.1]', '10.0.0.0/8',
+        '10.0.0.0/33', '1.2.3', '1', '0x7f.0.0.1', '256.1.1.1', 'fe80::1%eth0', '::ffff:1.2.3.4', '::ffff:1.2.3',
+        '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '::/0', '::/129', 'g::1', '1.2.3.4/', '1.2.3.4%5'
+        $disagree = foreach ($c in $candidates) {
+            $passed = InModuleScope ProcConn -Parameters @{ Text = $c } { param($Text) ConvertTo-ProcConnAddress $Text }
+            $start = [System.Diagnostics.ProcessStartInfo]::new($Deno)
+            foreach ($a in 'run', '-A', '--no-lock', (Join-Path $Repo 'main.ts'), '--format', 'ndjson', "--pid=$PID", "--local=$(if ($null -ne $passed) { $passed } else { $c })") {
+                $start.ArgumentList.Add($a)
+            }
+            $start.RedirectStandardOutput = $true
+            $start.RedirectStandardError = $true
+            $start.UseShellExecute = $false
+            $p = [System.Diagnostics.Process]::Start($start)
+            $stderr = $p.StandardError.ReadToEndAsync()
+            $null = $p.StandardOutput.ReadToEnd()
+            $p.WaitForExit()
+            $null = $stderr.GetAwaiter().GetResult()
+            $engineTakes = switch ($p.ExitCode) { 0 { $true } 2 { $false } default { throw "The engine failed on '$c' (exit $_)" } }
+            if ($engineTakes -ne ($null -ne $passed)) { "'$c': validation $(if ($null -ne $passed) { "takes it as '$passed'" } else { 'refuses it' }), the engine does not agree" }
+        }
+        $disagree | Should -BeNullOrEmpty
     }
 }
 

@@ -39,6 +39,68 @@ Describe 'Export-ProcConnectionSnapshot' {
         $records[0].snapshotTime | Should -Match '^\d{4}-\d\d-\d\dT'
     }
 
+    It 'lets the file''s name choose the format: <Name> is <Format>' -ForEach @(
+        @{ Name = 'b.ndjson'; Format = 'NDJSON' }
+        @{ Name = 'b.jsonl'; Format = 'NDJSON' }
+        @{ Name = 'b.log'; Format = 'CSV' }
+    ) {
+        # As procconn snapshot does: -Append to an NDJSON log adds NDJSON records to it.
+        $file = Join-Path $dir $Name
+        Export-ProcConnectionSnapshot -Path $file
+        Export-ProcConnectionSnapshot -Path $file -Append
+        $lines = @(Get-Content -LiteralPath $file)
+        if ($Format -eq 'NDJSON') {
+            $records = @($lines | ConvertFrom-Json -DateKind String)
+            @($records.snapshotTime | Sort-Object -Unique).Count | Should -Be 2
+            @($records | Where-Object { $_.localPort -eq $port -and $_.pid -eq $PID }).Count | Should -Be 2
+        } else {
+            $lines[0] | Should -BeLike 'snapshotTime,hostName,*'
+            @(Import-Csv -LiteralPath $file | Where-Object { $_.localPort -eq "$port" -and $_.pid -eq "$PID" }).Count | Should -Be 2
+        }
+    }
+
+    It '-Format overrides the name: NDJSON in a .log file' {
+        $file = Join-Path $dir 'c.log'
+        Export-ProcConnectionSnapshot -Path $file -Format Ndjson
+        @(Get-Content -LiteralPath $file | ConvertFrom-Json -DateKind String | Where-Object { $_.localPort -eq $port -and $_.pid -eq $PID }).Count | Should -Be 1
+    }
+
+    It 'a .json name without -Format is refused, and nothing is written' {
+        $file = Join-Path $dir 'd.json'
+        $err = $null
+        try { Export-ProcConnectionSnapshot -Path $file } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnPath,Export-ProcConnectionSnapshot'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike "*ends in .json*-Format Ndjson*"
+        $file | Should -Not -Exist
+        Export-ProcConnectionSnapshot -Path $file -Format Ndjson
+        (Get-Content -LiteralPath $file -TotalCount 1 | ConvertFrom-Json -DateKind String).snapshotTime | Should -Not -BeNullOrEmpty
+    }
+
+    It 'a path of another provider (<Path>) is refused, and nothing is written' -ForEach @(
+        @{ Path = 'Variable:\procconnSnapshot' }
+        @{ Path = 'Env:\PROCCONN_SNAPSHOT' }
+    ) {
+        # Where the provider path (the name after the drive) would land: the process's working
+        # directory, which Push-Location does not change.
+        $stray = Join-Path ([System.IO.Directory]::GetCurrentDirectory()) ($Path -replace '^.*\\', '')
+        $before = @(Get-ChildItem -LiteralPath $dir -Name)
+        Push-Location -LiteralPath $dir
+        try {
+            $err = $null
+            try { Export-ProcConnectionSnapshot -Path $Path -PassThru } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnPath,Export-ProcConnectionSnapshot'
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -BeLike "'$Path' is not a file-system path*"
+            @(Get-ChildItem -LiteralPath $dir -Name) | Should -Be $before
+            $stray | Should -Not -Exist
+            Test-Path -LiteralPath $Path | Should -BeFalse
+        } finally {
+            Pop-Location
+            Remove-Item -LiteralPath $stray -ErrorAction Ignore
+        }
+    }
+
     It 'resolves a relative path against the current location' {
         Push-Location $dir
         try {
@@ -110,7 +172,7 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             $task.TaskName | Should -Be 'ProcConn snapshot'
             $action = $script:calls | Where-Object Command -eq 'Action'
             $action.Execute | Should -Be $Deno -Because 'the module in the checkout runs the checkout''s engine'
-            $action.Argument | Should -BeLike "run *`"$file`" --append --format csv"
+            $action.Argument | Should -BeLike "run *`"$file`" --append"
             $action.Argument | Should -BeLike "* $(Join-Path $Repo 'main.ts') snapshot --out *"
             $trigger = $script:calls | Where-Object Command -eq 'Trigger'
             $trigger.Once | Should -BeTrue
@@ -127,13 +189,35 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
         }
 
         It 'another account runs unattended without a stored password (S4U); -Force replaces' {
-            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'c.ndjson') -Format Ndjson -Interval 00:01:00 -User 'CORP\ir-svc' -TaskName 'IR' -TaskPath '\ProcConn\' -Force -Confirm:$false | Out-Null
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'c.log') -Format Ndjson -Interval 00:01:00 -User 'CORP\ir-svc' -TaskName 'IR' -TaskPath '\ProcConn\' -Force -Confirm:$false | Out-Null
             ($script:calls | Where-Object Command -eq 'Principal').LogonType | Should -Be 'S4U'
             ($script:calls | Where-Object Command -eq 'Action').Argument | Should -BeLike '*--append --format ndjson'
             $register = $script:calls | Where-Object Command -eq 'Register'
             $register.TaskName | Should -Be 'IR'
             $register.TaskPath | Should -Be '\ProcConn\'
             $register.Force | Should -BeTrue
+        }
+
+        It 'passes --format only for -Format: the engine''s own rule (the name) decides otherwise' {
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'c.ndjson') -Interval 00:05:00 -Confirm:$false | Out-Null
+            $argument = ($script:calls | Where-Object Command -eq 'Action').Argument
+            $argument | Should -BeLike "* snapshot --out $(Join-Path $dir 'c.ndjson') --append"
+            $argument | Should -Not -BeLike '*--format*'
+            $script:calls.Clear()
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'c.ndjson') -Format Csv -Interval 00:05:00 -Confirm:$false | Out-Null
+            ($script:calls | Where-Object Command -eq 'Action').Argument | Should -BeLike '*--append --format csv'
+        }
+
+        It 'refuses <Path> and registers nothing' -ForEach @(
+            @{ Path = 'c.json'; Pattern = '*ends in .json*' }
+            @{ Path = 'Variable:\conns'; Pattern = "'Variable:\conns' is not a file-system path*" }
+        ) {
+            $err = $null
+            try { Register-ProcConnectionSnapshotTask -Path $Path -Interval 00:05:00 -Confirm:$false } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnPath,Register-ProcConnectionSnapshotTask'
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -BeLike $Pattern
+            $script:calls.Count | Should -Be 0
         }
 
         It '-WhatIf registers nothing' {
@@ -154,6 +238,6 @@ Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -WhatIf
         $r.ExitCode | Should -Be 0 -Because $r.Stderr
         $r.Stderr | Should -BeNullOrEmpty
         $text = $r.Stdout -replace '\s+', ' '
-        $text | Should -BeLike "What if: Performing the operation `"Register scheduled task`" on target `"task '\ProcConn snapshot' as SYSTEM, every 00:05:00 from now: `"$Deno`" run *main.ts snapshot --out `"$file`" --append --format csv`".*"
+        $text | Should -BeLike "What if: Performing the operation `"Register scheduled task`" on target `"task '\ProcConn snapshot' as SYSTEM, every 00:05:00 from now: `"$Deno`" run *main.ts snapshot --out `"$file`" --append`".*"
     }
 }

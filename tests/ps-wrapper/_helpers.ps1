@@ -53,11 +53,13 @@ function Copy-TestModule {
     Join-Path $target 'ProcConn.psd1'
 }
 
-# Runs a script in a fresh pwsh with the given environment and returns its exit code and output.
+# Runs a script in a fresh pwsh with the given environment (and working directory) and returns its
+# exit code and output.
 function Invoke-TestPwsh {
-    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{})
+    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{}, [string] $WorkingDirectory)
     $start = [System.Diagnostics.ProcessStartInfo]::new($env:PROCCONN_TEST_PWSH)
     foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $Script) { $start.ArgumentList.Add($a) }
+    if ($WorkingDirectory) { $start.WorkingDirectory = $WorkingDirectory }
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true
     $start.UseShellExecute = $false
@@ -90,6 +92,36 @@ function Stop-SocketChild {
     $Child.Process.StandardInput.Close()
     if (-not $Child.Process.WaitForExit(10000)) { $Child.Process.Kill($true) }
     $Child.Process.Dispose()
+}
+
+# A bash process running $Script with $Arguments ($1, $2, ...) until its stdin closes
+# (Stop-TestShell). Scripts name themselves by writing /proc/$$/comm, the process name Linux
+# reports (at most 15 bytes), and hold sockets through bash's /dev/tcp.
+function Start-TestShell {
+    param([Parameter(Mandatory)] [string] $Script, [string[]] $Arguments = @())
+    $start = [System.Diagnostics.ProcessStartInfo]::new('/bin/bash')
+    foreach ($a in @('-c', $Script, 'test-shell') + $Arguments) { $start.ArgumentList.Add($a) }
+    $start.RedirectStandardInput = $true
+    $start.UseShellExecute = $false
+    [System.Diagnostics.Process]::Start($start)
+}
+
+function Stop-TestShell {
+    param($Process)
+    if (-not $Process) { return }
+    $Process.StandardInput.Close()
+    if (-not $Process.WaitForExit(10000)) { $Process.Kill($true) }
+    $Process.Dispose()
+}
+
+# Waits until a process started by Start-TestShell has taken its name (its first command).
+function Wait-TestProcessName {
+    param([Parameter(Mandatory)] [int] $Id, [Parameter(Mandatory)] [string] $Name)
+    $deadline = [datetime]::UtcNow.AddSeconds(10)
+    while ((Get-Process -Id $Id -ErrorAction Ignore).ProcessName -ne $Name) {
+        if ([datetime]::UtcNow -gt $deadline) { throw "Process $Id did not take the name '$Name'" }
+        Start-Sleep -Milliseconds 20
+    }
 }
 
 # A TCP listener of this PowerShell process on a free loopback port.

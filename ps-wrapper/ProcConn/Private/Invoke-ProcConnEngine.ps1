@@ -8,11 +8,15 @@ function Invoke-ProcConnEngine {
     soon as it is full or the engine has nothing more to read at that moment, so a caller can
     turn lines into objects while the engine is still listing, and one that stops early
     (Select-Object -First) stops the engine. Batches let the caller parse many records with one
-    ConvertFrom-Json call, several times faster than one call per line. After the engine ends:
+    JSON parse, several times faster than one parse per line. After the engine ends:
     - exit 0: each line it wrote on stderr (what it could not read or find) becomes a warning
-      of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply;
+      of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply, unless
+      it is in $Warned (written by an earlier run for the same command);
     - exit 2: an ArgumentException with the engine's message (a command line it refused);
     - any other exit: an InvalidOperationException with the engine's message.
+    These, and an engine that cannot be found or started, are engine faults
+    (New-ProcConnEngineFault). An error raised downstream while a batch is being written passes
+    through unchanged; either way, the engine is stopped when this function ends.
     #>
     [CmdletBinding()]
     [OutputType([string[]])]
@@ -24,7 +28,9 @@ function Invoke-ProcConnEngine {
         [System.Management.Automation.PSCmdlet] $Cmdlet,
 
         [ValidateRange(1, 10000)]
-        [int] $BatchSize = 100
+        [int] $BatchSize = 100,
+
+        [System.Collections.Generic.HashSet[string]] $Warned
     )
 
     $engine = Resolve-ProcConnEngine
@@ -44,8 +50,8 @@ function Invoke-ProcConnEngine {
     } catch {
         # Process.Start's own exception (not executable, wrong format) sits inside PowerShell's.
         $cause = if ($_.Exception.InnerException) { $_.Exception.InnerException } else { $_.Exception }
-        throw [System.InvalidOperationException]::new(
-            "The procconn engine '$($engine.FilePath)' could not be started: $($cause.Message)", $cause)
+        throw (New-ProcConnEngineFault -Type ([System.InvalidOperationException]) -InnerException $cause -Message (
+                "The procconn engine '$($engine.FilePath)' could not be started: $($cause.Message)"))
     }
     try {
         $process.StandardInput.Close()
@@ -85,10 +91,12 @@ function Invoke-ProcConnEngine {
     }
 
     if ($code -eq 0) {
-        foreach ($m in $messages) { $Cmdlet.WriteWarning($m) }
+        foreach ($m in $messages) {
+            if ($null -eq $Warned -or $Warned.Add($m)) { $Cmdlet.WriteWarning($m) }
+        }
         return
     }
     $text = if ($messages.Count) { $messages -join ' ' } else { "procconn exited with code $code and no message" }
-    if ($code -eq 2) { throw [System.ArgumentException]::new($text) }
-    throw [System.InvalidOperationException]::new($text)
+    $type = if ($code -eq 2) { [System.ArgumentException] } else { [System.InvalidOperationException] }
+    throw (New-ProcConnEngineFault -Type $type -Message $text)
 }

@@ -7,11 +7,13 @@ function Resolve-ProcConnEngine {
     Looks, in this order, for:
     1. a procconn executable in the module folder, then in the folder that holds the module folder
        (the layout of the release bundles);
-    2. the file named by the PROCCONN_EXE environment variable;
+    2. the file named by the PROCCONN_EXE environment variable (a relative path is taken from the
+       current location, Get-Location, and the engine is started by its full path);
     3. the procconn checkout the module sits in (ps-wrapper/ProcConn), run as the checkout's
        package.json runs it, with the Deno in its node_modules or else the one on the PATH;
     4. procconn on the PATH.
-    Throws one error naming every place it looked when none is there.
+    Throws one error naming every place it looked when none is there (an engine fault, see
+    New-ProcConnEngineFault).
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
@@ -30,12 +32,15 @@ function Resolve-ProcConnEngine {
     }
 
     if ($env:PROCCONN_EXE) {
-        if (-not (Test-Path -LiteralPath $env:PROCCONN_EXE -PathType Leaf)) {
-            throw [System.IO.FileNotFoundException]::new(
-                "PROCCONN_EXE names '$($env:PROCCONN_EXE)', which is not a file: set it to the procconn executable or remove it",
-                $env:PROCCONN_EXE)
+        # Resolved here, once: Test-Path would take a relative path from the current location and
+        # Process.Start from the process's working directory, which Set-Location does not change.
+        $file = [System.IO.Path]::GetFullPath($env:PROCCONN_EXE, $ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath)
+        if (-not (Test-Path -LiteralPath $file -PathType Leaf)) {
+            $shown = if ($file -ne $env:PROCCONN_EXE) { "'$($env:PROCCONN_EXE)' ($file)" } else { "'$file'" }
+            throw (New-ProcConnEngineFault -Type ([System.IO.FileNotFoundException]) -Message (
+                    "PROCCONN_EXE names $shown, which is not a file: set it to the procconn executable or remove it"))
         }
-        return [pscustomobject]@{ FilePath = $env:PROCCONN_EXE; Arguments = [string[]]@(); Source = 'PROCCONN_EXE' }
+        return [pscustomobject]@{ FilePath = $file; Arguments = [string[]]@(); Source = 'PROCCONN_EXE' }
     }
     $looked.Add('$env:PROCCONN_EXE (not set)')
 
@@ -49,6 +54,6 @@ function Resolve-ProcConnEngine {
     }
     $looked.Add("$exeName on the PATH")
 
-    throw [System.IO.FileNotFoundException]::new(
-        "The procconn engine was not found. Looked in: $($looked -join '; '). Put $exeName in the module folder or set PROCCONN_EXE to its path")
+    throw (New-ProcConnEngineFault -Type ([System.IO.FileNotFoundException]) -Message (
+            "The procconn engine was not found. Looked in: $($looked -join '; '). Put $exeName in the module folder or set PROCCONN_EXE to its path"))
 }

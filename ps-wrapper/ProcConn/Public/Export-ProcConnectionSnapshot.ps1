@@ -16,13 +16,16 @@ function Export-ProcConnectionSnapshot {
     fields (see about_ProcConn).
 
     .PARAMETER Path
-    The file to write. Relative paths are relative to the current location.
+    The file to write. Relative paths are relative to the current location. It must be a
+    file-system path: a path of another provider (Variable:\x, Env:\x) is refused.
 
     .PARAMETER Append
     Adds the snapshot to the end of the file instead of replacing it.
 
     .PARAMETER Format
-    Csv (default) or Ndjson (one JSON record per line).
+    Csv or Ndjson (one JSON record per line). Without it the file's name decides, as for
+    procconn snapshot: NDJSON for a name ending in .ndjson or .jsonl, CSV for any other; a name
+    ending in .json needs -Format (one JSON document cannot take appended snapshots).
 
     .PARAMETER PassThru
     Writes the file's FileInfo to the pipeline when done.
@@ -33,9 +36,14 @@ function Export-ProcConnectionSnapshot {
     Adds one snapshot to C:\Logs\conns.csv, creating it with a header the first time.
 
     .EXAMPLE
-    Export-ProcConnectionSnapshot -Path .\now.ndjson -Format Ndjson -PassThru
+    Export-ProcConnectionSnapshot -Path .\now.ndjson -PassThru
 
-    Replaces now.ndjson with a snapshot in NDJSON and returns the file.
+    Replaces now.ndjson with a snapshot in NDJSON (the name says so) and returns the file.
+
+    .EXAMPLE
+    Export-ProcConnectionSnapshot -Path .\conns.log -Format Ndjson -Append
+
+    Adds a snapshot in NDJSON to conns.log, whose name does not say the format.
 
     .EXAMPLE
     Import-Csv C:\Logs\conns.csv | Where-Object { $_.state -eq 'ESTABLISHED' -and $_.processName -eq 'powershell.exe' } | Group-Object snapshotTime
@@ -61,15 +69,21 @@ function Export-ProcConnectionSnapshot {
         [switch] $Append,
 
         [ValidateSet('Csv', 'Ndjson')]
-        [string] $Format = 'Csv',
+        [string] $Format,
 
         [switch] $PassThru
     )
 
-    $file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
+    try {
+        $file = Resolve-ProcConnSnapshotPath -Path $Path -Format $Format -Cmdlet $PSCmdlet
+    } catch {
+        $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnPath' $Path))
+    }
     $operation = if ($Append) { 'Append a procconn snapshot' } else { 'Write a procconn snapshot (replacing the file)' }
     if (-not $PSCmdlet.ShouldProcess($file, $operation)) { return }
-    $arguments = [string[]]@('snapshot', '--out', $file, '--format', $Format.ToLowerInvariant())
+    # --format only when asked for: otherwise the engine's own rule (the file's name) applies.
+    $arguments = [string[]]@('snapshot', '--out', $file)
+    if ($Format) { $arguments += '--format', $Format.ToLowerInvariant() }
     if ($Append) { $arguments += '--append' }
     try {
         Invoke-ProcConnEngine -ArgumentList $arguments -Cmdlet $PSCmdlet | Out-Null

@@ -1,3 +1,7 @@
+# The longest --pid=a,b,c list one run of the engine is given (about 2,000 ids): Windows takes
+# 32,767 characters for a whole command line, this leaves half of it for the other arguments.
+$script:ProcConnPidListLength = 16000
+
 function Get-ProcConnection {
     <#
     .SYNOPSIS
@@ -19,17 +23,26 @@ function Get-ProcConnection {
     States are netstat's names (ESTABLISHED, LISTEN, TIME_WAIT, ...). -State also takes
     Get-NetTCPConnection's spellings (Established, Listen, TimeWait, ...), in any case.
 
-    Processes piped in (Get-Process) are bound by their Id: all of them are listed in one run.
+    Processes piped in (Get-Process) are bound by their Id and listed together. The ids reach the
+    engine on its command line, which has a limit (32,767 characters on Windows): when they do not
+    fit in one (about 2,000 ids), the engine runs once for each part, in ascending order of id, and
+    the rows of each run come in the engine's order. With -IncludeChildProcess, a process reached
+    from two parts is listed once.
+
+    Values are checked by parameter validation before the engine runs: an address, state or name
+    the engine would refuse, and an empty or $null list, are refused there.
 
     .PARAMETER LocalAddress
-    Local addresses or CIDR blocks (127.0.0.0/8, ::1). A row matching any of them is kept.
+    Local addresses or CIDR blocks (127.0.0.0/8, ::1). A row matching any of them is kept. An IPv6
+    address may be written in brackets, as the default table shows it ([::1], [fe80::1%12]).
 
     .PARAMETER LocalPort
     Local ports. A row on any of them is kept.
 
     .PARAMETER RemoteAddress
-    Remote addresses or CIDR blocks (10.0.0.0/8, fe80::/10). IPv4-mapped IPv6 peers
-    (::ffff:10.1.2.3) match IPv4 blocks. Rows without a remote end never match.
+    Remote addresses or CIDR blocks (10.0.0.0/8, fe80::/10), IPv6 addresses also in brackets.
+    IPv4-mapped IPv6 peers (::ffff:10.1.2.3) match IPv4 blocks. Rows without a remote end never
+    match.
 
     .PARAMETER RemotePort
     Remote ports. A row connected to any of them is kept.
@@ -39,11 +52,13 @@ function Get-ProcConnection {
 
     .PARAMETER OwningProcess
     Ids of the owning processes. Bound by property name from the pipeline, so the Id of
-    Get-Process objects selects their endpoints.
+    Get-Process objects selects their endpoints. 0 is an id like any other: on Windows, the System
+    Idle Process, which owns the TIME_WAIT rows.
 
     .PARAMETER ProcessName
     Names of the owning processes, with the wildcards * and ?, in any case; the .exe suffix is
-    optional (notepad++ matches notepad++.exe). Tab completes the names of running processes.
+    optional (notepad++ matches notepad++.exe). Tab completes the names of running processes,
+    quoted where a name needs it (spaces, parentheses, |).
 
     .PARAMETER Protocol
     TCP or UDP (default both).
@@ -126,17 +141,24 @@ function Get-ProcConnection {
     # ShouldProcess is asked only for -EnableStatistics, the one parameter that changes the system.
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('ProcConn.Connection')]
+    # ValidateNotNullOrEmpty on every list: an empty one would otherwise reach the engine as a flag
+    # without a value, or be taken as no filter at all.
     param(
-        [ValidateScript({ Test-ProcConnAddress $_ }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, 10.0.0.0/8)")]
+        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8)")]
         [string[]] $LocalAddress,
 
+        [ValidateNotNullOrEmpty()]
         [uint16[]] $LocalPort,
 
-        [ValidateScript({ Test-ProcConnAddress $_ }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, 10.0.0.0/8)")]
+        [ValidateNotNullOrEmpty()]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8)")]
         [string[]] $RemoteAddress,
 
+        [ValidateNotNullOrEmpty()]
         [uint16[]] $RemotePort,
 
+        [ValidateNotNullOrEmpty()]
         [ValidateSet('LISTEN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RCVD', 'FIN_WAIT1', 'FIN_WAIT2',
             'CLOSE_WAIT', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSED', 'DELETE_TCB', 'BOUND',
             'SynSent', 'SynReceived', 'FinWait1', 'FinWait2', 'CloseWait', 'LastAck', 'TimeWait',
@@ -145,20 +167,38 @@ function Get-ProcConnection {
 
         [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('Id')]
+        [ValidateNotNullOrEmpty()]
         [uint32[]] $OwningProcess,
 
         [SupportsWildcards()]
         [ArgumentCompleter({
                 param($command, $parameter, $word)
-                Get-Process -Name "$word*" -ErrorAction Ignore | Select-Object -ExpandProperty ProcessName -Unique |
-                    Sort-Object | ForEach-Object { [System.Management.Automation.CompletionResult]::new($_) }
+                # A word typed in quotes comes with them, closed (typing 'ab gives 'ab'): the name
+                # starts inside.
+                $prefix = if ($word -match "\A['\u2018-\u201B](.*?)['\u2018-\u201B]?\z") { $Matches[1] -replace "['\u2018-\u201B]{2}", "'" }
+                elseif ($word -match '\A["\u201C-\u201E](.*?)["\u201C-\u201E]?\z') { $Matches[1] }
+                else { $word }
+                # The text inserted is read back as PowerShell: a name such as 'a b(c)' or 'x|calc'
+                # goes in single quotes, or it would run as a subexpression or a pipeline. Names
+                # that validation refuses (commas, brackets) are not offered.
+                Get-Process | Select-Object -ExpandProperty ProcessName -Unique |
+                    Where-Object { $_.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase) -and $_ -notmatch '[,\[\]]' -and $_.Trim() -ne '' } |
+                    Sort-Object -Unique | ForEach-Object {
+                        $text = if ($_ -match '\A[\p{L}\p{Nd}_][\p{L}\p{Nd}_.+-]*\z') { $_ } else {
+                            "'" + [System.Management.Automation.Language.CodeGeneration]::EscapeSingleQuotedStringContent($_) + "'"
+                        }
+                        [System.Management.Automation.CompletionResult]::new($text, $_, 'ParameterValue', $_)
+                    }
             })]
+        [ValidateNotNullOrEmpty()]
         [ValidateScript({ $_ -notmatch '[,\[\]]' -and $_.Trim() -ne '' }, ErrorMessage = "'{0}' is not a process name pattern: use a name with the wildcards * and ? (no commas or brackets)")]
         [string[]] $ProcessName,
 
+        [ValidateNotNullOrEmpty()]
         [ValidateSet('TCP', 'UDP')]
         [string[]] $Protocol,
 
+        [ValidateNotNullOrEmpty()]
         [ValidateSet('IPv4', 'IPv6')]
         [string[]] $AddressFamily,
 
@@ -174,11 +214,12 @@ function Get-ProcConnection {
     )
 
     begin {
-        $pids = [System.Collections.Generic.List[uint32]]::new()
+        $pids = [System.Collections.Generic.SortedSet[uint32]]::new()
     }
 
     process {
-        if ($OwningProcess) { $pids.AddRange($OwningProcess) }
+        # Not "if ($OwningProcess)": that is false for 0, the System Idle Process on Windows.
+        if ($null -ne $OwningProcess) { $pids.UnionWith($OwningProcess) }
     }
 
     end {
@@ -192,12 +233,11 @@ function Get-ProcConnection {
         $arguments = [System.Collections.Generic.List[string]]::new()
         $arguments.AddRange([string[]]@('--format', 'ndjson'))
         $list = @{
-            '--local'       = $LocalAddress
+            '--local'       = $(if ($LocalAddress) { $LocalAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
             '--local-port'  = $LocalPort
-            '--remote'      = $RemoteAddress
+            '--remote'      = $(if ($RemoteAddress) { $RemoteAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
             '--remote-port' = $RemotePort
             '--state'       = $State
-            '--pid'         = $(if ($pids.Count) { $pids | Sort-Object -Unique })
             '--name'        = $ProcessName
         }
         foreach ($flag in $list.Keys) {
@@ -219,10 +259,43 @@ function Get-ProcConnection {
         } elseif ($IncludeStatistics) { $arguments.Add('--stats') }
         if ($ResolveHostName) { $arguments.Add('--resolve') }
 
-        try {
-            Invoke-ProcConnEngine -ArgumentList $arguments -Cmdlet $PSCmdlet | ConvertTo-ProcConnObject
-        } catch {
-            $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'))
+        # The pids go in one --pid=a,b,c argument. A command line has a limit (32,767 characters in
+        # all on Windows, 128 KiB for one argument on Linux), so a list longer than
+        # $script:ProcConnPidListLength characters is cut into parts, in ascending order, and the
+        # engine runs once for each.
+        $pidLists = [System.Collections.Generic.List[string]]::new()
+        $part = [System.Text.StringBuilder]::new()
+        foreach ($id in $pids) {
+            if ($part.Length -and $part.Length + 1 + "$id".Length -gt $script:ProcConnPidListLength) {
+                $pidLists.Add($part.ToString())
+                [void]$part.Clear()
+            }
+            [void]$part.Append($(if ($part.Length) { ",$id" } else { "$id" }))
+        }
+        # The last part; without pids an empty one, the one run that lists every process.
+        $pidLists.Add($part.ToString())
+
+        # With --tree, one descendant can be reached from two parts: its rows are kept from the
+        # first run that lists it. Warnings two runs share are written once.
+        $listed = [System.Collections.Generic.HashSet[uint32]]::new()
+        $warned = [System.Collections.Generic.HashSet[string]]::new()
+        foreach ($pidList in $pidLists) {
+            $runArguments = [System.Collections.Generic.List[string]]::new($arguments)
+            if ($pidList) { $runArguments.Add("--pid=$pidList") }
+            $owners = [System.Collections.Generic.HashSet[uint32]]::new()
+            $once = if ($IncludeChildProcess -and $pidLists.Count -gt 1) { @{ SkipOwner = $listed; Owner = $owners } } else { @{} }
+            try {
+                Invoke-ProcConnEngine -ArgumentList $runArguments -Cmdlet $PSCmdlet -Warned $warned | ConvertTo-ProcConnObject @once
+            } catch {
+                # Only the engine's failures are this command's to report. Any other error was raised
+                # downstream while objects were written (Get-ProcConnection | ForEach-Object { throw })
+                # and goes on as it is; the mark is taken off so that an outer Get-ProcConnection it
+                # passes through does not take it for its own either.
+                if (-not $_.Exception.Data.Contains($script:ProcConnEngineFault)) { throw }
+                $_.Exception.Data.Remove($script:ProcConnEngineFault)
+                $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'))
+            }
+            $listed.UnionWith($owners)
         }
     }
 }

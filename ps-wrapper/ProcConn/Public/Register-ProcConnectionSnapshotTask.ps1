@@ -7,7 +7,7 @@ function Register-ProcConnectionSnapshotTask {
     Register-ProcConnectionSnapshotTask registers a scheduled task (ScheduledTasks module, Windows
     8 / Server 2012 and later) that runs the procconn engine directly, without PowerShell:
 
-        procconn.exe snapshot --out <Path> --append --format csv
+        procconn.exe snapshot --out <Path> --append [--format <Format>]
 
     from now on, every -Interval, as -User (SYSTEM by default, so that every process's details
     can be read). Each run adds one whole snapshot with its time and host (see
@@ -22,6 +22,7 @@ function Register-ProcConnectionSnapshotTask {
 
     .PARAMETER Path
     The file the snapshots are appended to. Relative paths are relative to the current location.
+    It must be a file-system path: a path of another provider (Variable:\x, Env:\x) is refused.
 
     .PARAMETER Interval
     Time between snapshots: at least 1 minute, at most 31 days.
@@ -38,7 +39,10 @@ function Register-ProcConnectionSnapshotTask {
     password (S4U).
 
     .PARAMETER Format
-    Csv (default) or Ndjson.
+    Csv or Ndjson, passed to the engine as --format. Without it the file's name decides at each
+    run, as for procconn snapshot: NDJSON for a name ending in .ndjson or .jsonl, CSV for any
+    other. A name ending in .json needs -Format (one JSON document cannot take appended
+    snapshots).
 
     .PARAMETER Force
     Replaces an existing task of the same name.
@@ -54,7 +58,7 @@ function Register-ProcConnectionSnapshotTask {
     Shows the task and its command line without registering it.
 
     .EXAMPLE
-    Register-ProcConnectionSnapshotTask -Path D:\IR\conns.ndjson -Format Ndjson -Interval (New-TimeSpan -Minutes 1) -TaskName 'IR snapshot' -Force -Confirm:$false
+    Register-ProcConnectionSnapshotTask -Path D:\IR\conns.ndjson -Interval (New-TimeSpan -Minutes 1) -TaskName 'IR snapshot' -Force -Confirm:$false
 
     Replaces the task "IR snapshot" with one that writes NDJSON every minute, without asking.
 
@@ -88,7 +92,7 @@ function Register-ProcConnectionSnapshotTask {
         [string] $User = 'SYSTEM',
 
         [ValidateSet('Csv', 'Ndjson')]
-        [string] $Format = 'Csv',
+        [string] $Format,
 
         [switch] $Force
     )
@@ -103,11 +107,17 @@ function Register-ProcConnectionSnapshotTask {
                 'ProcConnNoScheduledTasks', 'NotInstalled', $null))
     }
 
-    $file = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path)
+    try {
+        $file = Resolve-ProcConnSnapshotPath -Path $Path -Format $Format -Cmdlet $PSCmdlet
+    } catch {
+        $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnPath' $Path))
+    }
+    # --format only when asked for: otherwise the engine's own rule (the file's name) applies.
+    $snapshot = [string[]]@('snapshot', '--out', $file, '--append')
+    if ($Format) { $snapshot += '--format', $Format.ToLowerInvariant() }
     try {
         $engine = Resolve-ProcConnEngine
-        $argumentLine = Join-ProcConnCommandLine -ArgumentList (
-            [string[]]@($engine.Arguments) + @('snapshot', '--out', $file, '--append', '--format', $Format.ToLowerInvariant()))
+        $argumentLine = Join-ProcConnCommandLine -ArgumentList ([string[]]@($engine.Arguments) + $snapshot)
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshotTask' $file))
     }
