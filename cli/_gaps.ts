@@ -68,6 +68,7 @@ export class GapCounter {
 export class ListingNotes {
   readonly #gaps = new GapCounter();
   #statsOff = 0;
+  #statsUnsupported = 0;
   readonly #selection: SelectionCheck;
   readonly #pids: readonly number[] | undefined;
 
@@ -84,6 +85,7 @@ export class ListingNotes {
     this.#gaps.add(row);
     this.#selection.add(row);
     if (row.unavailable.bytesIn === "not-enabled") this.#statsOff++;
+    else if (row.unavailable.bytesIn === "not-supported") this.#statsUnsupported++;
   }
 
   /** Notes every row of a listing. */
@@ -103,6 +105,7 @@ export class ListingNotes {
     const lines = [
       this.#gaps.line(root),
       statsOffLine(this.#statsOff),
+      statsUnsupportedLine(this.#statsUnsupported, source.name),
       ...await this.#selection.lines(source, root),
       await otherNetworksNote(source, this.#pids),
     ];
@@ -269,6 +272,35 @@ export function statsOffLine(connections: number): string | null {
     : `${connections} connections have their TCP statistics`;
   return `procconn: ${which} switched off, so ${connections === 1 ? "it has" : "they have"} no ` +
     "counters: --enable-stats switches them on (it asks first)";
+}
+
+/**
+ * The line for connections without TCP counters because the backend cannot read them (Linux
+ * tables read from `/proc/net`, a Windows without the extended statistics API), or null when
+ * there are none.
+ *
+ * @param connections How many such connections the listing holds.
+ * @param sourceName The backend's name.
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import { statsUnsupportedLine } from "./_gaps.ts";
+ * statsUnsupportedLine(2, "linux-procfs");
+ * // "procconn: 2 connections have no TCP counters: the socket tables were read from /proc/net,
+ * // which has none (procconn reads them through netlink sock_diag, under Deno with FFI allowed)"
+ * ```
+ */
+export function statsUnsupportedLine(connections: number, sourceName: string): string | null {
+  if (connections === 0) return null;
+  const which = connections === 1 ? "1 connection has" : `${connections} connections have`;
+  const why = sourceName === "linux-procfs"
+    ? "the socket tables were read from /proc/net, which has none (procconn reads them " +
+      "through netlink sock_diag, under Deno with FFI allowed)"
+    : sourceName === "windows-iphlpapi"
+    ? "this Windows does not answer GetPerTcpConnectionEStats for them"
+    : `the ${sourceName} backend cannot read them on this system`;
+  return `procconn: ${which} no TCP counters: ${why}`;
 }
 
 /**

@@ -352,8 +352,12 @@ async function readAndJoin(
           // /proc/net has no cookies; the repeats of a table are dropped as it is read.
           0,
         );
-        // /proc/net has no counters.
-        if (stats) columns.setStatsReason(i, "not-supported");
+        // /proc/net has no counters. A listener and a TIME_WAIT socket keep none anyway, as
+        // the netlink dump says too.
+        if (stats) {
+          const none = row.state === "LISTEN" || row.state === "TIME_WAIT";
+          columns.setStatsReason(i, none ? "not-applicable" : "not-supported");
+        }
       }
     }
   } finally {
@@ -395,7 +399,8 @@ function settle<T>(work: () => T): Promise<T> {
  * refers to is `access-denied` when some fd directory could not be read, else `no-owner`.
  *
  * With `stats`, TCP sockets carry byte and segment counters when the tables come from
- * netlink; from `/proc/net` they are null (`not-supported`).
+ * netlink; from `/proc/net` they are null (`not-supported`; `not-applicable` for listeners and
+ * TIME_WAIT sockets, which keep none).
  *
  * @param options Where procfs and the user database are (defaults `/proc` and `/etc/passwd`),
  *   and whether to use netlink and the native fd scan (see {@linkcode LinuxSourceOptions}).

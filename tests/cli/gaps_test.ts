@@ -10,6 +10,7 @@ import {
   otherNetworksNote,
   SelectionCheck,
   statsOffLine,
+  statsUnsupportedLine,
 } from "../../cli/_gaps.ts";
 import type { OtherNetwork, ProcessSummary, SocketSource } from "../../core/source.ts";
 import type { Connection } from "../../core/record.ts";
@@ -267,5 +268,27 @@ describe("a selection that names no running process", () => {
         "--enable-stats switches them on (it asks first)",
     );
     assert.equal(statsOffLine(0), null);
+  });
+
+  it("counts the connections whose counters the backend cannot read, and says why", async () => {
+    const notes = new ListingNotes({}).addAll([
+      record({ unavailable: { bytesIn: "not-supported" } }),
+      record({ unavailable: { bytesIn: "not-supported" } }),
+      record({ unavailable: { bytesIn: "not-applicable" } }),
+      record({ unavailable: {} }),
+    ]);
+    const { fake } = source(() => Promise.resolve([]));
+    const lines = await notes.lines({ ...fake, name: "linux-procfs" }, true);
+    assert.deepEqual(lines.filter((line) => line.includes("counters")), [
+      "procconn: 2 connections have no TCP counters: the socket tables were read from " +
+      "/proc/net, which has none (procconn reads them through netlink sock_diag, under Deno " +
+      "with FFI allowed)",
+    ]);
+    assert.equal(
+      statsUnsupportedLine(1, "windows-iphlpapi"),
+      "procconn: 1 connection has no TCP counters: this Windows does not answer " +
+        "GetPerTcpConnectionEStats for them",
+    );
+    assert.equal(statsUnsupportedLine(0, "linux-procfs"), null);
   });
 });

@@ -91,6 +91,56 @@ Deno.test({
         }
       });
 
+      await t.step(
+        "--stats: no counters from /proc/net, said once on stderr, and none for a listener",
+        async () => {
+          const listener = await startListener();
+          try {
+            const pid = listener.sockets.pid;
+            const r = await run(exe, [
+              "--pid",
+              String(pid),
+              "--tcp",
+              "-4",
+              "--stats",
+              "--format",
+              "json",
+            ]);
+            assert.equal(r.code, 0, r.stderr);
+            const rows = parseRows(r.stdout, "the executable");
+            const listen = rows.find((row) =>
+              row.localPort === listener.sockets.tcp4.listenPort &&
+              row.state === "LISTEN"
+            );
+            const client = rows.find((row) => row.localPort === listener.sockets.tcp4.clientPort);
+            assert.ok(listen && client, r.stdout);
+            assert.equal(listen.bytesIn, null);
+            assert.equal(listen.unavailable.bytesIn, "not-applicable");
+            assert.equal(client.bytesIn, null);
+            assert.equal(client.unavailable.bytesIn, "not-supported");
+            const established = rows.filter((row) => row.state === "ESTABLISHED").length;
+            assert.equal(
+              r.stderr,
+              `procconn: ${established} connections have no TCP counters: the socket tables were ` +
+                "read from /proc/net, which has none (procconn reads them through netlink " +
+                "sock_diag, under Deno with FFI allowed)\n",
+            );
+          } finally {
+            await listener.stop();
+          }
+        },
+      );
+
+      await t.step("a closed stderr ends quietly, as a closed stdout does", async () => {
+        // The reader of stderr (`true`) is gone before the note on the unknown pid is written.
+        const script = `"$@" --pid 4194304 2>&1 >/dev/null | true; echo "\${PIPESTATUS[0]}"`;
+        for (const command of [[exe], [Deno.execPath(), "run", "-A", "--no-lock", MAIN]]) {
+          const r = await run("bash", ["-c", script, "bash", ...command]);
+          assert.equal(r.stdout, "0\n", `${command[0]}: ${r.stderr}`);
+          assert.equal(r.stderr, "");
+        }
+      });
+
       await t.step("carries and writes no native addon on Linux", async () => {
         const tmp = await Deno.makeTempDir({ dir: work, prefix: "tmp-" });
         const r = await run(exe, ["--tcp", "--format", "ndjson"], { TMPDIR: tmp });

@@ -350,24 +350,6 @@ describe("createLinuxSource on real sockets", { skip: !onLinux || !NODE || !PYTH
     }
   });
 
-  it("says that procfs has no creation time or byte counters", async () => {
-    const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
-    try {
-      const source = createLinuxSource(PROCFS);
-      const rows = await source.listSockets({ ...ALL, stats: true });
-      assert.equal(source.name, "linux-procfs");
-      const tcp = find(rows, { protocol: "TCP", localPort: server.ready.tcp4, state: "LISTEN" });
-      assert.equal(tcp.created, null);
-      assert.equal(tcp.stats, null);
-      assert.deepEqual(tcp.unavailable, { created: "not-supported", stats: "not-supported" });
-      const udp = find(rows, { protocol: "UDP", localPort: server.ready.udp4 });
-      assert.equal(udp.stats, undefined);
-      assert.deepEqual(udp.unavailable, { created: "not-supported" });
-    } finally {
-      await server.stop();
-    }
-  });
-
   it("lists processes with their parent and start time", async () => {
     const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
     try {
@@ -710,6 +692,33 @@ describe("createLinuxSource through netlink sock_diag", {
       assert.equal(tw.stats, null);
       assert.deepEqual(tw.unavailable, { created: "not-supported", stats: "not-applicable" });
 
+      const udp = find(rows, { protocol: "UDP", localPort: c.udp4 });
+      assert.equal(udp.stats, undefined);
+      assert.deepEqual(udp.unavailable, { created: "not-supported" });
+    } finally {
+      await fork.stop(fork.ready.grandchild);
+      await client.stop();
+      await server.stop();
+    }
+  });
+
+  it("says that procfs has no creation time or counters, and that a listener and TIME_WAIT keep none", async () => {
+    const { server, client, fork } = await children();
+    try {
+      const source = createLinuxSource(PROCFS);
+      const rows = await source.listSockets({ ...ALL, stats: true });
+      assert.equal(source.name, "linux-procfs");
+      const p = server.ready, c = client.ready;
+      const out = find(rows, { protocol: "TCP", localPort: c.tcp4, remotePort: p.tcp4 });
+      assert.equal(out.created, null);
+      assert.equal(out.stats, null);
+      assert.deepEqual(out.unavailable, { created: "not-supported", stats: "not-supported" });
+      const listen = find(rows, { protocol: "TCP", localPort: p.tcp4, state: "LISTEN" });
+      assert.equal(listen.stats, null);
+      assert.deepEqual(listen.unavailable, { created: "not-supported", stats: "not-applicable" });
+      const tw = find(rows, { protocol: "TCP", localPort: c.timeWait, remotePort: p.tcp4 });
+      assert.equal(tw.stats, null);
+      assert.deepEqual(tw.unavailable, { created: "not-supported", stats: "not-applicable" });
       const udp = find(rows, { protocol: "UDP", localPort: c.udp4 });
       assert.equal(udp.stats, undefined);
       assert.deepEqual(udp.unavailable, { created: "not-supported" });
