@@ -121,15 +121,29 @@ export function stdoutWriter(highWater = 64 * 1024): TextWriter {
   };
 }
 
-/** Writes one line to standard error. */
+let stderrGuarded = false;
+
+/** Writes one line to standard error; a closed stderr is ignored (nothing left to tell). */
 export function writeError(line: string): void {
   if (deno) {
     try {
       deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
     } catch {
-      // stderr closed: nothing left to tell
+      // stderr closed
     }
-  } else nodeProcess.stderr.write(line + "\n");
+    return;
+  }
+  // Node reports a failed write to stderr (EPIPE) as an 'error' event, which kills the process
+  // when nothing listens for it.
+  if (!stderrGuarded) {
+    nodeProcess.stderr.on("error", () => {});
+    stderrGuarded = true;
+  }
+  try {
+    nodeProcess.stderr.write(line + "\n");
+  } catch {
+    // stderr closed
+  }
 }
 
 /** Width of the terminal on stdout, or 0 when stdout is not a terminal. */

@@ -16,6 +16,7 @@ import process from "node:process";
 import { main } from "../main.ts";
 import { setKoffiLoader } from "../ffi/_koffi.ts";
 import { isSingleExecutable, koffiFromSeaAsset } from "./_sea_addon.ts";
+import { writeError } from "../cli/_io.ts";
 
 if (isSingleExecutable()) setKoffiLoader(koffiFromSeaAsset);
 
@@ -24,7 +25,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`procconn: ${err instanceof Error ? err.message : String(err)}\n`);
+    writeError(`procconn: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   },
 );
