@@ -137,7 +137,9 @@ export function nameMatcher(pattern: string | readonly string[]): (name: string 
     stripExe(p).split("").map((c) =>
       c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
     ).join("");
-  const re = new RegExp(`^(?:${asList(pattern).map(body).join("|")})$`, "i");
+  // `s`: a name may hold any character, a line break too (Linux lets a process name itself so),
+  // and `*` and `?` match it; `u`: `?` is one character, also beyond the 16-bit range.
+  const re = new RegExp(`^(?:${asList(pattern).map(body).join("|")})$`, "isu");
   return (name) => name !== null && (re.test(name) || re.test(stripExe(name)));
 }
 

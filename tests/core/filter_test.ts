@@ -73,6 +73,16 @@ describe("nameMatcher", () => {
   it("treats regex characters literally", () => {
     assert.equal(nameMatcher("a.c")("abc"), false);
     assert.equal(nameMatcher("(x)")("(x)"), true);
+    assert.equal(nameMatcher("a-[b]{2}/$^")("a-[b]{2}/$^"), true);
+  });
+  it("lets * and ? match a line break, and ? one character beyond the 16-bit range", () => {
+    // A Linux process may name itself "nl\nname" (prctl PR_SET_NAME); a filter must not miss it.
+    assert.equal(nameMatcher("*")("nl\nname"), true);
+    assert.equal(nameMatcher("nl?name")("nl\nname"), true);
+    assert.equal(nameMatcher("nl*")("nl\nname"), true);
+    assert.equal(nameMatcher("nl\nname")("nl\nname"), true);
+    assert.equal(nameMatcher("a?b")("a\u{1F600}b"), true);
+    assert.equal(nameMatcher("a??b")("a\u{1F600}b"), false);
   });
 });
 
