@@ -96,7 +96,8 @@ function parseIPv4(text: string): Uint8Array | null {
   if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i])) return null;
+    // No leading zeros: `010` is 8 to inet_aton and 10 to others, so it means nothing for sure.
+    if (!/^(?:0|[1-9]\d{0,2})$/.test(parts[i])) return null;
     const n = Number(parts[i]);
     if (n > 255) return null;
     out[i] = n;

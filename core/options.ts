@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseAddress } from "./address.ts";
 import { FAMILIES, PROTOCOLS, TCP_STATES } from "./fields.ts";
 
 /** Every option {@linkcode checkListOptions} accepts, in the order the errors list them. */
@@ -105,6 +106,11 @@ function oneOf(key: string, v: unknown, allowed: readonly string[], hint = ""): 
     throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
   }
   for (const item of v) {
+    if (typeof item !== "string") {
+      throw new TypeError(
+        `Invalid ${key} value ${describe(item)}: expected a string, one of ${allowed.join(", ")}`,
+      );
+    }
     if (!allowed.includes(item)) {
       throw new RangeError(
         `Invalid ${key} value ${describe(item)}: expected ${allowed.join(", ")}${hint}`,
@@ -119,6 +125,11 @@ function numbers(key: string, v: unknown, max: number, single: boolean): void {
   const list = Array.isArray(v) ? v : single ? [v] : null;
   if (list === null) throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
   for (const item of list) {
+    if (typeof item !== "number") {
+      throw new TypeError(
+        `Invalid ${key} value ${describe(item)}: expected a number, a whole one from 0 to ${max}`,
+      );
+    }
     if (!Number.isInteger(item) || item < 0 || item > max) {
       throw new RangeError(
         `Invalid ${key} value ${describe(item)}: expected a whole number from 0 to ${max}`,
@@ -155,25 +166,62 @@ function checkResolve(v: unknown): void {
       );
     }
   }
-  for (const key of ["timeoutMs", "concurrency"]) {
-    const n = given[key];
-    if (n !== undefined && !(typeof n === "number" && Number.isFinite(n) && n > 0)) {
-      throw new RangeError(
-        `Invalid resolve.${key} value ${describe(n)}: expected a number above 0`,
-      );
-    }
-  }
+  // Node's resolver takes whole milliseconds up to 2^31 - 1; the command line allows up to an hour.
+  wholeNumber("resolve.timeoutMs", given.timeoutMs, 1, 3_600_000);
+  wholeNumber("resolve.concurrency", given.concurrency, 1, 1024);
   const servers = given.servers;
-  if (
-    servers !== undefined &&
-    !(Array.isArray(servers) && servers.every((s) => typeof s === "string" && s !== ""))
-  ) {
+  if (servers === undefined) return;
+  if (!Array.isArray(servers)) {
     throw new TypeError(
-      `Option "resolve.servers" must be a list of "host" or "host:port" strings, not ${
+      `Option "resolve.servers" must be a list of "address" or "address:port" strings, not ${
         describe(servers)
       }`,
     );
   }
+  for (const server of servers) {
+    if (typeof server !== "string") {
+      throw new TypeError(
+        `Invalid resolve.servers value ${describe(server)}: expected a string such as ` +
+          `"192.0.2.53", "192.0.2.53:5353" or "[2001:db8::53]:53"`,
+      );
+    }
+    if (!isServer(server)) {
+      throw new RangeError(
+        `Invalid resolve.servers value ${describe(server)}: expected an IP address, with an ` +
+          `optional port from 1 to 65535 ("192.0.2.53:5353", "[2001:db8::53]:53")`,
+      );
+    }
+  }
+}
+
+/** A whole number from `min` to `max`, when given. */
+function wholeNumber(key: string, n: unknown, min: number, max: number): void {
+  if (n === undefined) return;
+  if (typeof n !== "number") {
+    throw new TypeError(
+      `Invalid ${key} value ${describe(n)}: expected a number, a whole one from ${min} to ${max}`,
+    );
+  }
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new RangeError(
+      `Invalid ${key} value ${describe(n)}: expected a whole number from ${min} to ${max}`,
+    );
+  }
+}
+
+/** A DNS server as Node's `Resolver.setServers` takes it: `a.b.c.d[:port]`, `v6` or `[v6]:port`. */
+function isServer(text: string): boolean {
+  const port = (p: string) => /^[0-9]{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535;
+  const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text);
+  if (bracketed) {
+    return parseAddress(bracketed[1])?.version === 6 &&
+      (bracketed[2] === undefined || port(bracketed[2]));
+  }
+  const parsed = parseAddress(text);
+  if (parsed) return parsed.version === 6 || !text.includes("%");
+  const colon = text.lastIndexOf(":");
+  if (colon < 0 || text.indexOf(":") !== colon) return false;
+  return parseAddress(text.slice(0, colon))?.version === 4 && port(text.slice(colon + 1));
 }
 
 /** A value as it would be written in JavaScript, short. */

@@ -23,6 +23,7 @@ const ALIASES: ReadonlyMap<string, TcpState> = new Map<string, TcpState>([
  * @param text A state such as `ESTABLISHED`, `TimeWait`, `listening` or `FIN_WAIT_2`.
  * @returns The canonical state name.
  * @throws {RangeError} When the text names no TCP state; the message lists the accepted names.
+ * @throws {TypeError} When `text` is not a string.
  *
  * @example
  * ```ts
@@ -31,6 +32,9 @@ const ALIASES: ReadonlyMap<string, TcpState> = new Map<string, TcpState>([
  * ```
  */
 export function parseState(text: string): TcpState {
+  if (typeof text !== "string") {
+    throw new TypeError(`A state must be a string, not ${typeof text}`);
+  }
   const state = ALIASES.get(squash(text.trim()));
   if (!state) {
     throw new RangeError(

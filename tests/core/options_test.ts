@@ -1,3 +1,4 @@
+import { Resolver } from "node:dns";
 // The library's options are checked before anything is read: a JavaScript caller's typo or bad
 // value is an error naming it, not a listing that ignores the filter.
 import { describe, it } from "node:test";
@@ -38,10 +39,29 @@ describe("checkListOptions", () => {
     checkListOptions({ resolve: true, name: "x", port: undefined, states: undefined });
   });
 
+  it("accepts DNS servers in every form the resolver takes", () => {
+    const servers = [
+      "192.0.2.53",
+      "192.0.2.53:5353",
+      "2001:db8::53",
+      "[2001:db8::53]:53",
+      "[::1]",
+      "fe80::1%eth0",
+      "[fe80::1%eth0]:53",
+    ];
+    checkListOptions({ resolve: { timeoutMs: 3_600_000, concurrency: 1024, servers } });
+    // Each of them is one the resolver itself accepts.
+    new Resolver().setServers(servers);
+  });
+
   const refused: [unknown, ErrorConstructor, RegExp][] = [
     [{ ports: [80] }, TypeError, /^Unknown option "ports": expected one of protocols, .*, cache$/],
     [{ port: 70000 }, RangeError, /^Invalid port value 70000: expected a whole number from 0 to/],
-    [{ localPort: [80, "443"] }, RangeError, /^Invalid localPort value "443"/],
+    [{ localPort: [80, "443"] }, TypeError, /^Invalid localPort value "443": expected a number/],
+    [{ port: "80" }, TypeError, /^Invalid port value "80": expected a number/],
+    [{ pids: ["1"] }, TypeError, /^Invalid pids value "1": expected a number/],
+    [{ port: NaN }, RangeError, /^Invalid port value NaN: expected a whole number/],
+    [{ protocols: [6] }, TypeError, /^Invalid protocols value 6: expected a string, one of TCP/],
     [{ remotePort: 8.5 }, RangeError, /^Invalid remotePort value 8.5/],
     [{ states: ["Established"] }, RangeError, /^Invalid states value "Established": .*parseState/],
     [{ states: "LISTEN" }, TypeError, /^Option "states" must be an array, not "LISTEN"$/],
@@ -55,6 +75,16 @@ describe("checkListOptions", () => {
     [{ enableStats: 1 }, TypeError, /^Option "enableStats" must be true or false, not 1$/],
     [{ resolve: { timeout: 5 } }, TypeError, /^Unknown option "resolve.timeout"/],
     [{ resolve: { timeoutMs: 0 } }, RangeError, /^Invalid resolve.timeoutMs value 0/],
+    [{ resolve: { timeoutMs: 1.5 } }, RangeError, /^Invalid resolve.timeoutMs value 1.5: .*whole/],
+    [{ resolve: { timeoutMs: 3e9 } }, RangeError, /value 3000000000: .* from 1 to 3600000$/],
+    [{ resolve: { timeoutMs: "5" } }, TypeError, /^Invalid resolve.timeoutMs value "5"/],
+    [{ resolve: { concurrency: 1.5 } }, RangeError, /^Invalid resolve.concurrency value 1.5/],
+    [{ resolve: { servers: ["not a server"] } }, RangeError, /"not a server": expected an IP/],
+    [{ resolve: { servers: ["1.1.1.1:0"] } }, RangeError, /^Invalid resolve.servers value/],
+    [{ resolve: { servers: ["[1.2.3.4]:53"] } }, RangeError, /^Invalid resolve.servers value/],
+    [{ resolve: { servers: ["1.1.1.1:65536"] } }, RangeError, /^Invalid resolve.servers value/],
+    [{ resolve: { servers: ["1.1.1.1%x"] } }, RangeError, /^Invalid resolve.servers value/],
+    [{ resolve: { servers: [53] } }, TypeError, /^Invalid resolve.servers value 53/],
     [{ resolve: { servers: "1.1.1.1" } }, TypeError, /^Option "resolve.servers" must be a list/],
     [{ source: {} }, TypeError, /^Option "source" must be a SocketSource/],
     [{ cache: null }, TypeError, /^Option "cache" must be an object/],
