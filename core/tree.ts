@@ -73,7 +73,8 @@ export interface ProcessNode<Row> {
 
 /**
  * Arranges endpoints under their processes, processes under their parents. Branches without any
- * endpoint are pruned; a process whose parent is unknown (or implausible) becomes a root.
+ * endpoint are pruned; a process whose parent is unknown (or implausible) becomes a root, and so
+ * does the process that would close a loop of parent ids.
  *
  * @param processes The process table.
  * @param rows Endpoints with their owning pid.
@@ -110,11 +111,15 @@ export function buildProcessTree<Row extends { pid: number | null }>(
   const linked = new Set<number>();
   for (const pid of [...nodes.keys()]) {
     let current = pid;
+    // The pids of this walk: parent ids can form a loop (a stale parent id after pid reuse, with
+    // no start times to tell), and the process that would close it becomes a root instead.
+    const path = new Set<number>();
     while (!linked.has(current)) {
       linked.add(current);
+      path.add(current);
       const self = byPid.get(current);
       const parentPid = self?.parentPid;
-      const parent = parentPid === null || parentPid === undefined || parentPid === current
+      const parent = parentPid === null || parentPid === undefined || path.has(parentPid)
         ? undefined
         : byPid.get(parentPid);
       if (!parent || !plausibleParent(parent, self!)) {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildProcessTree, descendantsOf } from "../../core/tree.ts";
+import { buildProcessTree, descendantsOf, type ProcessNode } from "../../core/tree.ts";
 
 describe("descendantsOf", () => {
   it("walks every generation", () => {
@@ -68,5 +68,27 @@ describe("buildProcessTree", () => {
     roots.forEach((r) => walk(r as never));
     assert.equal(all.includes(12), false);
     assert.deepEqual(all.sort((a, b) => a - b), [1, 10, 11, 30, 40]);
+  });
+  it("keeps every endpoint when parent ids form a loop that start times cannot break", () => {
+    // Windows keeps a parent id after that parent exits, so a reused pid can point back; without
+    // start times (a process that cannot be opened) nothing tells the loop apart.
+    const loop = [
+      { pid: 100, parentPid: 200, name: "a.exe", startTime: null },
+      { pid: 200, parentPid: 300, name: "b.exe", startTime: null },
+      { pid: 300, parentPid: 100, name: "c.exe", startTime: null },
+    ];
+    const count = (nodes: ProcessNode<{ pid: number | null }>[]): number =>
+      nodes.reduce((n, node) => n + node.connections.length + count(node.children), 0);
+    const one = buildProcessTree(loop, [{ pid: 100, port: 80 }]);
+    assert.deepEqual(one.map((r) => [r.pid, r.children.map((c) => c.pid)]), [[300, [200]]]);
+    assert.equal(count(one), 1);
+    const all = buildProcessTree(loop, [{ pid: 100, port: 80 }, { pid: 300, port: 81 }]);
+    assert.equal(count(all), 2);
+    assert.equal(all.length, 1);
+    // A process that names itself as its parent is a root.
+    const self = buildProcessTree([{ pid: 5, parentPid: 5, name: "x", startTime: null }], [
+      { pid: 5, port: 1 },
+    ]);
+    assert.deepEqual(self.map((r) => [r.pid, r.connections.length]), [[5, 1]]);
   });
 });
