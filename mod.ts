@@ -21,6 +21,8 @@ import { connectionSchema, type ConnectionSchemaType } from "./core/schema.ts";
 export const ConnectionSchema: ConnectionSchemaType = connectionSchema();
 export type { ConnectionSchemaType };
 
+export type { HashResult, ImageHasher } from "./core/hash.ts";
+export type { ResolveOptions, ResolveResult, ReverseResolver } from "./core/resolve.ts";
 export {
   type EnrichmentCache,
   listConnections,
@@ -39,6 +41,7 @@ export { parseState } from "./core/states.ts";
 export {
   type Connection,
   CONNECTION_FIELDS,
+  EXPLAINABLE_FIELDS,
   type ExplainableField,
   FAMILIES,
   type Family,
@@ -51,6 +54,7 @@ export {
   validateConnection,
 } from "./core/record.ts";
 export {
+  type EndpointColumns,
   type OtherNetwork,
   type ProcessField,
   type ProcessInfo,

@@ -31,6 +31,8 @@ export class ReverseResolver {
   #waiting: (() => void)[] = [];
 
   /**
+   * Sets up a resolver of its own, so that the servers given apply to this one only.
+   *
    * @param options Timeout, concurrency and servers.
    */
   constructor(options: ResolveOptions = {}) {

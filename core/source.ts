@@ -259,6 +259,8 @@ export interface ProcessSummary {
 /** Raised when procconn has no backend for the running OS. */
 export class UnsupportedPlatformError extends Error {
   /**
+   * Names the platform in the message.
+   *
    * @param platform The OS that has no backend.
    */
   constructor(platform: string) {
