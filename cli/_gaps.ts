@@ -105,7 +105,7 @@ export class ListingNotes {
     const lines = [
       this.#gaps.line(root),
       statsOffLine(this.#statsOff),
-      statsUnsupportedLine(this.#statsUnsupported, source.name),
+      statsUnsupportedLine(this.#statsUnsupported, source),
       ...await this.#selection.lines(source, root),
       await otherNetworksNote(source, this.#pids),
     ];
@@ -280,26 +280,27 @@ export function statsOffLine(connections: number): string | null {
  * there are none.
  *
  * @param connections How many such connections the listing holds.
- * @param sourceName The backend's name.
+ * @param source The backend the listing read.
  * @returns The line.
  *
  * @example
  * ```ts
  * import { statsUnsupportedLine } from "./_gaps.ts";
- * statsUnsupportedLine(2, "linux-procfs");
- * // "procconn: 2 connections have no TCP counters: the socket tables were read from /proc/net,
- * // which has none (procconn reads them through netlink sock_diag, under Deno with FFI allowed)"
+ * statsUnsupportedLine(2, { name: "windows-iphlpapi" });
+ * // "procconn: 2 connections have no TCP counters: this Windows does not answer
+ * // GetPerTcpConnectionEStats for them"
  * ```
  */
-export function statsUnsupportedLine(connections: number, sourceName: string): string | null {
+export function statsUnsupportedLine(
+  connections: number,
+  source: Pick<SocketSource, "name" | "countersUnavailable">,
+): string | null {
   if (connections === 0) return null;
   const which = connections === 1 ? "1 connection has" : `${connections} connections have`;
-  const why = sourceName === "linux-procfs"
-    ? "the socket tables were read from /proc/net, which has none (procconn reads them " +
-      "through netlink sock_diag, under Deno with FFI allowed)"
-    : sourceName === "windows-iphlpapi"
-    ? "this Windows does not answer GetPerTcpConnectionEStats for them"
-    : `the ${sourceName} backend cannot read them on this system`;
+  const why = source.countersUnavailable?.() ??
+    (source.name === "windows-iphlpapi"
+      ? "this Windows does not answer GetPerTcpConnectionEStats for them"
+      : `the ${source.name} backend cannot read them on this system`);
   return `procconn: ${which} no TCP counters: ${why}`;
 }
 

@@ -78,6 +78,7 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
     listProcesses: () => Promise.resolve(table),
     otherNetworks: backend.otherNetworks?.bind(backend),
     hiddenOwners: backend.hiddenOwners?.bind(backend),
+    countersUnavailable: backend.countersUnavailable?.bind(backend),
   };
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const roots = buildProcessTree(table, rows);

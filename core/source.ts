@@ -213,6 +213,12 @@ export interface SocketSource {
    */
   hiddenOwners?(pids: Iterable<number>): Promise<number[]>;
   /**
+   * Why the last listing's TCP sockets have no counters (`not-supported`) when the backend knows,
+   * e.g. Linux tables read from `/proc/net`; null when it read them where counters are kept.
+   * Optional.
+   */
+  countersUnavailable?(): string | null;
+  /**
    * The process that `id` is a thread of, or null when `id` is a process or does not run, so that
    * a thread id given as a pid can be explained. Optional: a backend whose process and thread ids
    * cannot be confused in its tables leaves it out (Windows: a thread id matches no row).

@@ -1,12 +1,23 @@
 /**
- * koffi's native addon carried inside the Node single executable: at first use it is written
- * to a private temporary directory, loaded with `process.dlopen`, and removed when the process
- * exits. Windows keeps a loaded DLL locked until the process is gone, so a directory that
- * could not be removed at exit is removed by the next run (once its owner has ended).
+ * koffi's native addon carried inside the Node single executable, loaded with `process.dlopen`
+ * at first use. On Linux it is loaded from an unnamed temporary file (`O_TMPFILE`), which leaves
+ * nothing behind. On Windows it is written to a private temporary directory and removed when the
+ * process exits; Windows keeps a loaded DLL locked until the process is gone, so a directory
+ * that could not be removed at exit is removed by the next run (once its owner has ended).
  *
  * @module
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants as fsConstants,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -117,6 +128,47 @@ export function loadAddon(bytes: Uint8Array, options: LoadAddonOptions = {}): Lo
   }
 }
 
+/** `O_TMPFILE` on Linux (with `O_DIRECTORY`, as the kernel defines it); Node does not export it. */
+const O_TMPFILE = 0o20200000;
+
+/**
+ * Linux: loads a native addon from a file that never has a name. The bytes go into an unnamed
+ * file (`O_TMPFILE`) in `tmpDir`, which is loaded through `/proc/self/fd/<n>`; the kernel frees
+ * it when the process ends, however it ends, so nothing is left behind and no other process can
+ * swap the file between the write and the load.
+ *
+ * @param bytes The addon (`.node` file) contents.
+ * @param tmpDir Where the unnamed file lives (default: the OS temporary directory).
+ * @returns The addon's exports.
+ * @throws {Error} When the folder does not support unnamed files, or the addon cannot be loaded
+ *   there (a folder mounted `noexec`).
+ *
+ * @example
+ * ```ts ignore
+ * import { readFileSync } from "node:fs";
+ * import { loadUnnamedAddon } from "./_sea_addon.ts";
+ * const koffi = loadUnnamedAddon(readFileSync("koffi.node"));
+ * ```
+ */
+export function loadUnnamedAddon(bytes: Uint8Array, tmpDir: string = tmpdir()): unknown {
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmpDir, O_TMPFILE | fsConstants.O_RDWR, 0o700);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
+    const module = { exports: {} as unknown };
+    process.dlopen(module, `/proc/self/fd/${fd}`);
+    // The descriptor stays open: the dynamic loader knows a library by the path it was loaded
+    // from, so a later load through a reused `/proc/self/fd/<n>` would be taken for this one.
+    return module.exports;
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new Error(`Cannot load the native addon from an unnamed file in "${tmpDir}": ${detail}`, {
+      cause: err,
+    });
+  }
+}
+
 /**
  * Removes addon directories left by earlier runs whose process has ended (on Windows the
  * addon file stays locked until then). Directories of running processes, and anything the OS
@@ -199,9 +251,11 @@ export function koffiFromSeaAsset(): KoffiModule {
       { cause: err },
     );
   }
-  removeStaleAddonDirs();
   // getRawAsset returns the executable's own memory without a copy; it is only read here.
-  const addon = loadAddon(new Uint8Array(asset));
+  const bytes = new Uint8Array(asset);
+  if (process.platform === "linux") return loadUnnamedAddon(bytes) as KoffiModule;
+  removeStaleAddonDirs();
+  const addon = loadAddon(bytes);
   process.once("exit", () => addon.remove());
   return addon.exports as KoffiModule;
 }

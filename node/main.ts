@@ -3,7 +3,7 @@
  * (`scripts/build_exe.mjs` bundles it into one CommonJS file). Importing it runs the CLI with
  * the process arguments and sets the exit code.
  *
- * Inside the single executable, koffi (needed by the Windows engine only) comes from the addon
+ * Inside the single executable, koffi (the native calls of both engines) comes from the addon
  * the executable carries; elsewhere it is the `koffi` package.
  *
  * ```sh

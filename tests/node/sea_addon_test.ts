@@ -1,6 +1,6 @@
-// node/_sea_addon.ts: writing koffi's addon to a private directory, loading it, and cleaning
-// up after it (the Linux build of the addon stands in for the Windows one the executable
-// carries).
+// node/_sea_addon.ts: loading koffi's addon from an unnamed file (Linux), or writing it to a
+// private directory, loading it, and cleaning up after it (Windows; the Linux build of the addon
+// stands in for the Windows one the executable carries).
 import assert from "node:assert/strict";
 import {
   existsSync,
@@ -23,6 +23,7 @@ import {
   isSingleExecutable,
   koffiFromSeaAsset,
   loadAddon,
+  loadUnnamedAddon,
   removeStaleAddonDirs,
 } from "../../node/_sea_addon.ts";
 
@@ -65,6 +66,29 @@ describe("loadAddon", { skip: !onLinuxX64 && "uses koffi's linux-x64 addon" }, (
       /Cannot load the native addon written to ".*koffi\.node": /,
     );
     assert.equal(readdirSync(parent).length, before);
+  });
+});
+
+describe("loadUnnamedAddon", { skip: !onLinuxX64 && "uses koffi's linux-x64 addon" }, () => {
+  it("loads the addon from a file that never has a name", () => {
+    const dir = mkdtempSync(join(parent, "unnamed-"));
+    const koffi = loadUnnamedAddon(linuxKoffiAddon(), dir) as KoffiModule;
+    assert.match(koffi.version, /^\d+\.\d+\.\d+$/);
+    const lib = koffi.load("libc.so.6");
+    assert.equal(lib.func("getpid", "int32_t", [])(), process.pid);
+    // Nothing was ever visible in the folder.
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it("fails with the folder in the message when the file cannot be made or loaded", () => {
+    assert.throws(
+      () => loadUnnamedAddon(linuxKoffiAddon(), join(parent, "missing")),
+      /^Error: Cannot load the native addon from an unnamed file in ".*missing": /,
+    );
+    assert.throws(
+      () => loadUnnamedAddon(new TextEncoder().encode("not a shared object"), parent),
+      /Cannot load the native addon from an unnamed file in ".*": /,
+    );
   });
 });
 
