@@ -63,6 +63,8 @@ export interface SnapshotFs {
   statSync(path: string): { mode: number; mtimeMs: number; isFile(): boolean };
   /** As `fs.realpathSync`. */
   realpathSync(path: string): string;
+  /** As `fs.lstatSync`; optional for stand-ins without symbolic links. */
+  lstatSync?(path: string): { isSymbolicLink(): boolean };
   /** As `fs.renameSync`. */
   renameSync(from: string, to: string): void;
   /** As `fs.linkSync`. */
@@ -255,6 +257,22 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") {
       throw fail(new Error(lookupReason(err, dirname(path))));
+    }
+    // A link whose target does not resolve (a dangling link, or /dev/stdout naming a pipe) is
+    // left alone: renaming over it would replace the link itself.
+    let link = false;
+    try {
+      link = fs.lstatSync?.(path).isSymbolicLink() ?? false;
+    } catch {
+      // nothing there: a new file
+    }
+    if (link) {
+      throw fail(
+        new Error(
+          "it is a symbolic link to something that does not exist or is not a file; " +
+            "give the path of a regular file",
+        ),
+      );
     }
   }
   if (!file) throw fail(new Error("it is not a regular file"));

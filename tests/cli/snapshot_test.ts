@@ -224,6 +224,25 @@ describe("runSnapshot", () => {
     assert.match(read(join(dir, "real.csv")), /^snapshotTime,hostName,pid\r\n/);
   });
 
+  it("leaves a link alone whose target does not resolve (a dangling link, /dev/stdout)", async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "dangling-"));
+    // A link to a file that does not exist, and one to what /dev/stdout names: a descriptor
+    // of this process that is no file (fd 2000 is not open, so it does not resolve either).
+    nodeFs.symlinkSync("nothere.csv", join(dir, "d.csv"));
+    nodeFs.symlinkSync("/proc/self/fd/2000", join(dir, "so.csv"));
+    for (const name of ["d.csv", "so.csv"]) {
+      for (const append of [[], ["--append"]]) {
+        const errors: string[] = [];
+        const path = join(dir, name);
+        assert.equal(await snapshot(["--out", path, ...append], deps({ errors })), 1);
+        assert.equal(errors.length, 1, errors.join("\n"));
+        assert.match(errors[0], /^procconn: Cannot (write|append) the snapshot to ".*":/);
+        assert.equal(nodeFs.lstatSync(path).isSymbolicLink(), true, `${name} was replaced`);
+      }
+    }
+    assert.deepEqual(nodeFs.readdirSync(dir).sort(), ["d.csv", "so.csv"]);
+  });
+
   it("refuses a target that is not a regular file", async () => {
     for (const append of [[], ["--append"]]) {
       const errors: string[] = [];
