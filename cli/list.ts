@@ -6,6 +6,7 @@
  * @module
  */
 import { listConnections, openListing } from "../core/list.ts";
+import type { SocketSource } from "../core/source.ts";
 import { buildProcessTree } from "../core/tree.ts";
 import { defaultSource } from "../ffi/mod.ts";
 import { loadFormatter } from "../formatters/load.ts";
@@ -71,14 +72,21 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
   }
   // One process table serves both the --pid/--name selection and the drawing.
   const table = await backend.listProcesses();
-  const source = {
-    name: backend.name,
+  // The backend with its process table answered once; everything else (thread ids, hidden
+  // owners, counters, its name after the listing) is still asked of the backend.
+  const source: SocketSource = {
+    get name() {
+      return backend.name;
+    },
     listSockets: backend.listSockets.bind(backend),
+    listSocketRows: backend.listSocketRows?.bind(backend),
     describeProcesses: backend.describeProcesses.bind(backend),
     listProcesses: () => Promise.resolve(table),
     otherNetworks: backend.otherNetworks?.bind(backend),
     hiddenOwners: backend.hiddenOwners?.bind(backend),
+    processOfThread: backend.processOfThread?.bind(backend),
     countersUnavailable: backend.countersUnavailable?.bind(backend),
+    close: backend.close?.bind(backend),
   };
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const roots = buildProcessTree(table, rows);

@@ -2,7 +2,15 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -204,6 +212,22 @@ describe("procconn CLI", () => {
       `::1 ${child.info.tcp6}`,
     ]);
     assert.deepEqual(rows("::1"), [`::1 ${child.info.tcp6}`]);
+  });
+
+  it("a thread id as --pid: the listing, tree and group view name the thread's process", () => {
+    const pid = child.info.pid;
+    const tid = Number(readdirSync(`/proc/${pid}/task`).find((t) => Number(t) !== pid));
+    assert.ok(tid > 0, "node runs more than one thread");
+    for (const command of [[], ["tree"], ["--group-by", "process"]]) {
+      const r = procconn([...command, "--pid", String(tid)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`\\b${tid} is a thread of pid ${pid} \\(--pid ${pid} lists its sockets\\)`),
+        `${command.join(" ") || "list"}: ${r.stderr}`,
+      );
+      assert.doesNotMatch(r.stdout, new RegExp(`\\b${child.info.tcp4}\\b`));
+    }
   });
 
   it("--name matches the process name", () => {
