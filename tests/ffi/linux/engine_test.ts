@@ -497,6 +497,23 @@ async function sameRowsAs(
   return got;
 }
 
+/** A listener and a TIME_WAIT socket keep no counters, and UDP has none to keep. */
+function assertNoCountersKept(
+  rows: RawSocket[],
+  p: { tcp4: number },
+  c: { timeWait: number; udp4: number },
+): void {
+  const listen = find(rows, { protocol: "TCP", localPort: p.tcp4, state: "LISTEN" });
+  assert.equal(listen.stats, null);
+  assert.deepEqual(listen.unavailable, { created: "not-supported", stats: "not-applicable" });
+  const tw = find(rows, { protocol: "TCP", localPort: c.timeWait, remotePort: p.tcp4 });
+  assert.equal(tw.stats, null);
+  assert.deepEqual(tw.unavailable, { created: "not-supported", stats: "not-applicable" });
+  const udp = find(rows, { protocol: "UDP", localPort: c.udp4 });
+  assert.equal(udp.stats, undefined);
+  assert.deepEqual(udp.unavailable, { created: "not-supported" });
+}
+
 describe("createLinuxSource through netlink sock_diag", {
   skip: !onLinux || !NODE || !PYTHON ? "needs Linux, node and python3" : !native && NO_NATIVE,
 }, () => {
@@ -684,17 +701,7 @@ describe("createLinuxSource through netlink sock_diag", {
         accepted.stats && [accepted.stats.bytesIn, accepted.stats.bytesOut],
         [1, 1],
       );
-      const listen = find(rows, { protocol: "TCP", localPort: p.tcp4, state: "LISTEN" });
-      assert.equal(listen.stats, null);
-      assert.deepEqual(listen.unavailable, { created: "not-supported", stats: "not-applicable" });
-
-      const tw = find(rows, { protocol: "TCP", localPort: c.timeWait, remotePort: p.tcp4 });
-      assert.equal(tw.stats, null);
-      assert.deepEqual(tw.unavailable, { created: "not-supported", stats: "not-applicable" });
-
-      const udp = find(rows, { protocol: "UDP", localPort: c.udp4 });
-      assert.equal(udp.stats, undefined);
-      assert.deepEqual(udp.unavailable, { created: "not-supported" });
+      assertNoCountersKept(rows, p, c);
     } finally {
       await fork.stop(fork.ready.grandchild);
       await client.stop();
@@ -718,15 +725,7 @@ describe("createLinuxSource through netlink sock_diag", {
       assert.equal(out.created, null);
       assert.equal(out.stats, null);
       assert.deepEqual(out.unavailable, { created: "not-supported", stats: "not-supported" });
-      const listen = find(rows, { protocol: "TCP", localPort: p.tcp4, state: "LISTEN" });
-      assert.equal(listen.stats, null);
-      assert.deepEqual(listen.unavailable, { created: "not-supported", stats: "not-applicable" });
-      const tw = find(rows, { protocol: "TCP", localPort: c.timeWait, remotePort: p.tcp4 });
-      assert.equal(tw.stats, null);
-      assert.deepEqual(tw.unavailable, { created: "not-supported", stats: "not-applicable" });
-      const udp = find(rows, { protocol: "UDP", localPort: c.udp4 });
-      assert.equal(udp.stats, undefined);
-      assert.deepEqual(udp.unavailable, { created: "not-supported" });
+      assertNoCountersKept(rows, p, c);
     } finally {
       await fork.stop(fork.ready.grandchild);
       await client.stop();
