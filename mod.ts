@@ -60,6 +60,7 @@ export {
   type ProcessInfo,
   type ProcessSummary,
   type RawSocket,
+  type RunningImage,
   type SocketQuery,
   type SocketRows,
   type SocketSource,

@@ -6,7 +6,6 @@
  * @module
  */
 import { listConnections, openListing } from "../core/list.ts";
-import type { SocketSource } from "../core/source.ts";
 import { buildProcessTree } from "../core/tree.ts";
 import { defaultSource } from "../ffi/mod.ts";
 import { loadFormatter } from "../formatters/load.ts";
@@ -72,22 +71,17 @@ export async function runTree(request: CliRequest, out: TextWriter): Promise<voi
   }
   // One process table serves both the --pid/--name selection and the drawing.
   const table = await backend.listProcesses();
-  // The backend with its process table answered once; everything else (thread ids, hidden
-  // owners, counters, its name after the listing) is still asked of the backend.
-  const source: SocketSource = {
-    get name() {
-      return backend.name;
+  // The backend with its process table answered once. Every other member (thread ids, hidden
+  // owners, counters, running images, its name after the listing) is the backend's own, whatever
+  // members a backend has.
+  const listProcesses = () => Promise.resolve(table);
+  const source = new Proxy(backend, {
+    get(target, key) {
+      if (key === "listProcesses") return listProcesses;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
     },
-    listSockets: backend.listSockets.bind(backend),
-    listSocketRows: backend.listSocketRows?.bind(backend),
-    describeProcesses: backend.describeProcesses.bind(backend),
-    listProcesses: () => Promise.resolve(table),
-    otherNetworks: backend.otherNetworks?.bind(backend),
-    hiddenOwners: backend.hiddenOwners?.bind(backend),
-    processOfThread: backend.processOfThread?.bind(backend),
-    countersUnavailable: backend.countersUnavailable?.bind(backend),
-    close: backend.close?.bind(backend),
-  };
+  });
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const roots = buildProcessTree(table, rows);
   const ownerless = rows.filter((row) => row.pid === null);

@@ -734,7 +734,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
 
   if (options.hash || options.resolve) {
     const rows = Array.from(order, build);
-    await enrich(rows, options);
+    await enrich(rows, options, source);
     // Checked in place: the schema has no transforms, so zod's copy would only double the memory.
     try {
       for (const row of rows) checkListed(row);
@@ -762,7 +762,11 @@ function tcpStatesKept(options: ListOptions): readonly TcpState[] | undefined {
 }
 
 /** Applies the opt-in enrichments that work the same on every OS: hashes and reverse DNS. */
-async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
+async function enrich(
+  rows: Connection[],
+  options: ListOptions,
+  source: SocketSource,
+): Promise<void> {
   const work: Promise<void>[] = [];
   // Loaded on demand, so a plain listing (and --version) does not load node:crypto and node:dns.
   if (options.hash) {
@@ -774,8 +778,11 @@ async function enrich(rows: Connection[], options: ListOptions): Promise<void> {
         row.unavailable.imageSha256 = row.unavailable.processPath ?? "not-found";
         continue;
       }
+      const image = row.pid === null
+        ? null
+        : source.runningImage?.(row.pid, row.processStartTime) ?? null;
       work.push(
-        hasher.hash(row.processPath).then((r) => {
+        hasher.hash(row.processPath, image).then((r) => {
           if ("sha256" in r) row.imageSha256 = r.sha256;
           else row.unavailable.imageSha256 = r.reason;
         }),

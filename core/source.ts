@@ -233,11 +233,33 @@ export interface SocketSource {
    */
   otherNetworks?(pids?: Iterable<number>): Promise<OtherNetwork[]>;
   /**
+   * Where the running image of a process can be read, for `hash`: the file the process runs,
+   * which the file now at its path may not be (deleted or replaced since it started, or another
+   * mount namespace's). Optional: without it, or when it gives null, the file at the process's
+   * path is hashed.
+   *
+   * @param pid The process.
+   * @param startTime Its start time as described, to tell it from a later process given the same
+   *   pid.
+   */
+  runningImage?(pid: number, startTime: string | null): RunningImage | null;
+  /**
    * Ends what the backend keeps running between listings (the Linux fd-scan worker of a source
    * made for repeated listings); a later listing starts it again. Optional: a backend that
    * keeps nothing running has none.
    */
   close?(): void;
+}
+
+/** Where a running process's image can be read ({@linkcode SocketSource.runningImage}). */
+export interface RunningImage {
+  /** A path that opens the image itself (Linux: `/proc/<pid>/exe`). */
+  readonly file: string;
+  /**
+   * Whether the pid still names the process that was described; asked after `file` is opened,
+   * so that an image opened from a reused pid is not taken for the described one.
+   */
+  stillSame(): boolean;
 }
 
 /** A network namespace other than procconn's own, and what runs in it. */

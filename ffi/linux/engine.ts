@@ -18,6 +18,7 @@ import type {
   ProcessInfo,
   ProcessSummary,
   RawSocket,
+  RunningImage,
   SocketQuery,
   SocketRows,
   SocketSource,
@@ -41,6 +42,7 @@ import {
   otherNetworkNamespaces,
   type OwnerScan,
   type ProcfsOptions,
+  runningImage,
   ScanWorker,
   type SocketOwners,
   startBpfOwnerScan,
@@ -476,6 +478,8 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
     hiddenOwners: (pids: Iterable<number>): Promise<number[]> =>
       settle(() => unreadableFdDirs(options, pids)),
     processOfThread: (id: number): number | null => threadGroupOf(options, id),
+    runningImage: (pid: number, startTime: string | null): RunningImage =>
+      runningImage(options, pid, startTime),
     close: (): void => worker?.close(),
   };
 }

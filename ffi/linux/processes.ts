@@ -10,7 +10,13 @@
  */
 import { files } from "../_files.ts";
 import type { Reason } from "../../core/record.ts";
-import type { OtherNetwork, ProcessField, ProcessInfo, ProcessSummary } from "../../core/source.ts";
+import type {
+  OtherNetwork,
+  ProcessField,
+  ProcessInfo,
+  ProcessSummary,
+  RunningImage,
+} from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
 import { bpfOwnersBlocker, type OwnerIteration, startOwnerIteration } from "./bpf_owners.ts";
 import { OwnerMap, type OwnerTable } from "./owner_table.ts";
@@ -737,6 +743,49 @@ export function threadGroupOf(options: ProcfsOptions, id: number): number | null
   } catch {
     return null; // gone, or unreadable: the scan says what it finds
   }
+}
+
+/**
+ * Where the image a process runs can be read: its `exe` link, which opens the file the process
+ * was started from even after that file was deleted or replaced, and in another mount namespace
+ * opens that namespace's file. After the main thread ends (pthread_exit) the link is read through
+ * a thread that still runs.
+ *
+ * @param options Where procfs is mounted.
+ * @param pid The process.
+ * @param startTime Its start time as {@linkcode describeProcesses} gave it: `stillSame` is false
+ *   once the pid names a process started at another time.
+ * @returns The link to open and the check to make once it is open.
+ *
+ * @example
+ * ```ts
+ * import { describeProcesses, runningImage } from "./processes.ts";
+ * import { openSync } from "node:fs";
+ * import process from "node:process";
+ * const self = describeProcesses([process.pid]).get(process.pid)!;
+ * const image = runningImage({}, process.pid, self.startTime);
+ * const fd = openSync(image.file, "r"); // the running image, whatever is at self.path now
+ * image.stillSame(); // true: this process still runs, so fd is its image
+ * ```
+ */
+export function runningImage(
+  options: ProcfsOptions,
+  pid: number,
+  startTime: string | null,
+): RunningImage {
+  const root = options.procRoot ?? "/proc";
+  const stat = readStat(root, pid);
+  let dir = `${root}/${pid}`;
+  if ("value" in stat && isDead(stat.value.state)) dir = liveThreadDir(root, pid) ?? dir;
+  return {
+    file: `${dir}/exe`,
+    stillSame: () => {
+      if (startTime === null) return false;
+      const now = readStat(root, pid);
+      if ("failure" in now) return false;
+      return startTimeIso(readBootTime(options), now.value.startTicks) === startTime;
+    },
+  };
 }
 
 /**
