@@ -256,7 +256,7 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
     mode = stat.mode & 0o777;
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") {
-      throw fail(new Error(lookupReason(err, dirname(path))));
+      throw fail(new Error(lookupReason(fs, err, dirname(path))));
     }
     // A link whose target does not resolve (a dangling link, or /dev/stdout naming a pipe) is
     // left alone: renaming over it would replace the link itself.
@@ -292,7 +292,9 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
     if (fd !== undefined) ignoreError(() => fs.closeSync(fd!));
     ignoreError(() => fs.unlinkSync(temp));
     throw fail(
-      new Error(replacing ? replaceReason(fs, err, target) : folderReason(err, dirname(target))),
+      new Error(
+        replacing ? replaceReason(fs, err, target) : folderReason(fs, err, dirname(target)),
+      ),
     );
   }
 }
@@ -305,7 +307,7 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
 function replaceReason(fs: SnapshotFs, err: unknown, target: string): string {
   const code = (err as { code?: string }).code;
   if (code !== "EACCES" && code !== "EPERM" && code !== "EBUSY") {
-    return folderReason(err, dirname(target));
+    return folderReason(fs, err, dirname(target));
   }
   let why = "";
   try {
@@ -320,10 +322,10 @@ function replaceReason(fs: SnapshotFs, err: unknown, target: string): string {
 }
 
 /** A failure to look the file up, in words about its folder where the folder is the cause. */
-function lookupReason(err: unknown, folder: string): string {
+function lookupReason(fs: SnapshotFs, err: unknown, folder: string): string {
   const code = (err as { code?: string }).code;
   if (code === "EACCES" || code === "EPERM") return `no permission to reach "${folder}" (${code})`;
-  return folderReason(err, folder);
+  return folderReason(fs, err, folder);
 }
 
 /**
@@ -331,10 +333,12 @@ function lookupReason(err: unknown, folder: string): string {
  * the folder the user named rather than the file procconn made in it; other failures keep their
  * message. The error code stays at the end.
  */
-function folderReason(err: unknown, folder: string): string {
+function folderReason(fs: SnapshotFs, err: unknown, folder: string): string {
   const code = (err as { code?: string }).code;
   const words: Record<string, string> = {
-    ENOENT: `the folder "${folder}" does not exist`,
+    ENOENT: folderExists(fs, folder)
+      ? `"${folder}" does not let files be created in it`
+      : `the folder "${folder}" does not exist`,
     ENOTDIR: `"${folder}" is not a folder`,
     EACCES: `no permission to create files in "${folder}"`,
     EPERM: `no permission to create files in "${folder}"`,
@@ -345,6 +349,15 @@ function folderReason(err: unknown, folder: string): string {
   return code !== undefined && Object.hasOwn(words, code)
     ? `${words[code]} (${code})`
     : (err as Error).message;
+}
+
+/** Whether `folder` is a folder: a file system such as /proc answers ENOENT for a new file. */
+function folderExists(fs: SnapshotFs, folder: string): boolean {
+  try {
+    return !fs.statSync(folder).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -370,14 +383,14 @@ export async function appendSnapshot(
     if (!fs.statSync(path).isFile()) throw new Error("it is not a regular file");
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") {
-      throw fail(lookupReason(err, dirname(path)), err);
+      throw fail(lookupReason(fs, err, dirname(path)), err);
     }
   }
   let release: () => void;
   try {
     release = await acquireLock(fs, path + ".lock", options.lock ?? {});
   } catch (err) {
-    throw fail(folderReason(err, dirname(path)), err);
+    throw fail(folderReason(fs, err, dirname(path)), err);
   }
   try {
     let fd: number;

@@ -428,6 +428,14 @@ describe("a file that cannot be written", () => {
         [join(work, "x.csv"), denied("EACCES"), `no permission to reach "${work}" (EACCES)`],
         [work, undefined, "it is not a regular file"],
       ];
+      if (process.platform === "linux") {
+        // A folder that exists, on a file system that answers ENOENT for a new file.
+        cases.push([
+          "/proc/procconn-snapshot.csv",
+          undefined,
+          `"/proc" does not let files be created in it (ENOENT)`,
+        ]);
+      }
       for (const [path, fs, reason] of cases) {
         const errors: string[] = [];
         assert.equal(await snapshot(args(path), deps({ errors, fs })), 1, path);
