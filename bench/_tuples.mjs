@@ -34,6 +34,8 @@
  * @property {string[]} onlyProcconn Keys procconn reports that the peer does not.
  * @property {string[]} onlyPeer Keys the peer reports that procconn does not.
  * @property {string[]} pidMismatch Sockets whose owner differs (psutil comparison only).
+ * @property {string[]} ownerUnseenByPeer Keys procconn reports with an owner the peer cannot
+ *   see (a process whose main thread had ended) and the peer reports without one: accepted.
  */
 
 /**
@@ -372,9 +374,15 @@ function symmetricDifference(a, b) {
  * in both ss snapshots must be in procconn's; a tuple in neither must not be; a tuple in only
  * one snapshot appeared or went away while the tools ran and is counted as churn.
  *
+ * A process whose main thread has ended (pthread_exit) runs on, but its `/proc/<pid>/fd` is
+ * empty: ss and psutil list its sockets without an owner, and procconn, which reads them through
+ * a thread that still runs, names it. Such a tuple is accepted when `headless` holds its pid
+ * and the peer has the same socket (without an owner, or with only the owners it can see).
+ *
  * @param {Tuple[]} procconn procconn's tuples.
  * @param {Tuple[]} ssBefore The tuples of the first ss run.
  * @param {Tuple[]} ssAfter The tuples of the second ss run.
+ * @param {ReadonlySet<number>} [headless] Processes whose main thread had ended.
  * @returns {Comparison} The differences, sorted.
  *
  * @example
@@ -384,12 +392,31 @@ function symmetricDifference(a, b) {
  * compareWithSs([t], [t], [t]).ok; // true
  * ```
  */
-export function compareWithSs(procconn, ssBefore, ssAfter) {
+export function compareWithSs(procconn, ssBefore, ssAfter, headless = new Set()) {
   const before = new Set(ssBefore.map(tupleKey));
   const after = new Set(ssAfter.map(tupleKey));
   const churn = symmetricDifference(before, after);
-  const ours = new Set(procconn.map(tupleKey));
-  const onlyPeer = [...before].filter((k) => after.has(k) && !ours.has(k)).sort();
+  const ours = new Set();
+  /** The peer's ownerless keys that procconn named a headless owner for. */
+  const named = new Set();
+  const ownerUnseenByPeer = [];
+  const socketsBefore = new Set(ssBefore.map(socketKey));
+  const socketsAfter = new Set(ssAfter.map(socketKey));
+  for (const t of procconn) {
+    const key = tupleKey(t);
+    const socket = socketKey(t);
+    if (
+      t.pid !== null && headless.has(t.pid) && socketsBefore.has(socket) && socketsAfter.has(socket)
+    ) {
+      // The peer has the socket: without an owner, or with only the owners it can see.
+      named.add(tupleKey({ ...t, pid: null }));
+      ownerUnseenByPeer.push(key);
+      continue;
+    }
+    ours.add(key);
+  }
+  const onlyPeer = [...before].filter((k) => after.has(k) && !ours.has(k) && !named.has(k))
+    .sort();
   const onlyProcconn = [...ours].filter((k) => !before.has(k) && !after.has(k)).sort();
   return {
     ok: onlyPeer.length === 0 && onlyProcconn.length === 0,
@@ -398,6 +425,7 @@ export function compareWithSs(procconn, ssBefore, ssAfter) {
     onlyProcconn,
     onlyPeer,
     pidMismatch: [],
+    ownerUnseenByPeer: ownerUnseenByPeer.sort(),
   };
 }
 
@@ -429,9 +457,11 @@ function ownersBySocket(tuples) {
  * @param {Tuple[]} psutil psutil's tuples.
  * @param {Tuple[]} ssBefore The tuples of the ss run before both tools.
  * @param {Tuple[]} ssAfter The tuples of the ss run after both tools.
+ * @param {ReadonlySet<number>} [headless] Processes whose main thread had ended: psutil lists
+ *   their sockets without an owner (see {@linkcode compareWithSs}).
  * @returns {Comparison} The differences, sorted.
  */
-export function compareWithPsutil(procconn, psutil, ssBefore, ssAfter) {
+export function compareWithPsutil(procconn, psutil, ssBefore, ssAfter, headless = new Set()) {
   const churnTuples = symmetricDifference(
     new Set(ssBefore.map(tupleKey)),
     new Set(ssAfter.map(tupleKey)),
@@ -445,12 +475,17 @@ export function compareWithPsutil(procconn, psutil, ssBefore, ssAfter) {
   const onlyPeer = [...theirs.keys()].filter((k) => !ours.has(k) && !churn.has(k)).sort();
   const onlyProcconn = [...ours.keys()].filter((k) => !theirs.has(k) && !churn.has(k)).sort();
   const pidMismatch = [];
+  const ownerUnseenByPeer = [];
   let compared = 0;
   for (const [key, pids] of theirs) {
     const mine = ours.get(key);
     if (!mine || churn.has(key)) continue;
     compared++;
     for (const pid of pids) {
+      if (pid === null && !mine.has(null) && [...mine].some((p) => p !== null && headless.has(p))) {
+        ownerUnseenByPeer.push(key);
+        continue;
+      }
       if (!mine.has(pid)) {
         const list = (/** @type {Set<number | null>} */ s) => [...s].map((p) => p ?? "-").join(",");
         pidMismatch.push(`${key} psutil pid=${list(pids)} procconn pid=${list(mine)}`);
@@ -466,6 +501,7 @@ export function compareWithPsutil(procconn, psutil, ssBefore, ssAfter) {
     onlyProcconn,
     onlyPeer,
     pidMismatch,
+    ownerUnseenByPeer: ownerUnseenByPeer.sort(),
   };
 }
 
@@ -486,6 +522,7 @@ export function describeComparison(title, c, limit = 20) {
     ["only in procconn", c.onlyProcconn],
     ["only in the peer", c.onlyPeer],
     ["owner differs", c.pidMismatch],
+    ["owner the peer cannot see (main thread ended), accepted", c.ownerUnseenByPeer],
   ];
   for (const [label, keys] of parts) {
     if (keys.length === 0) continue;

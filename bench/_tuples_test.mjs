@@ -176,6 +176,7 @@ describe("compareWithSs", () => {
       onlyProcconn: [],
       onlyPeer: [],
       pidMismatch: [],
+      ownerUnseenByPeer: [],
     });
   });
 
@@ -199,6 +200,37 @@ describe("compareWithSs", () => {
     assert.equal(compareWithSs([a, c], [a, b], [a, c]).ok, true);
     assert.equal(compareWithSs([a, b], [a, b], [a, c]).ok, true);
     assert.equal(compareWithSs([a, b], [a, b], [a, c]).churn, 2);
+  });
+});
+
+describe("compareWithSs and a process whose main thread has ended (pid 5)", () => {
+  const headless = new Set([5]);
+  const listener = makeTuple("TCP", "127.0.0.1", 4000, null, null, 5);
+  const ownerless = { ...listener, pid: null };
+
+  it("accepts the owner ss cannot see only for such a process", () => {
+    assert.equal(compareWithSs([listener], [ownerless], [ownerless]).ok, false);
+    const r = compareWithSs([listener], [ownerless], [ownerless], headless);
+    assert.equal(r.ok, true);
+    assert.deepEqual(r.ownerUnseenByPeer, [tupleKey(listener)]);
+    assert.match(describeComparison("T", r), /cannot see \(main thread ended\), accepted \(1\)/);
+    // Another process's ownerless socket is still a difference.
+    const other = makeTuple("TCP", "127.0.0.1", 4000, null, null, 6);
+    assert.equal(compareWithSs([other], [ownerless], [ownerless], headless).ok, false);
+  });
+
+  it("accepts it beside an owner ss sees, but never a socket ss does not have", () => {
+    const shared = { ...listener, pid: 7 };
+    assert.equal(compareWithSs([listener, shared], [shared], [shared], headless).ok, true);
+    const r = compareWithSs([listener], [], [], headless);
+    assert.deepEqual(r.onlyProcconn, [tupleKey(listener)]);
+  });
+
+  it("accepts psutil's missing owner", () => {
+    assert.equal(compareWithPsutil([listener], [ownerless], [], []).ok, false);
+    const r = compareWithPsutil([listener], [ownerless], [], [], headless);
+    assert.equal(r.ok, true);
+    assert.deepEqual(r.ownerUnseenByPeer, ["TCP 127.0.0.1:4000 -> *"]);
   });
 });
 

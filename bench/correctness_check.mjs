@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import {
@@ -55,6 +56,8 @@ export const SYSTEM_PYTHON = "/usr/bin/python3";
  * @property {number} procconnRecords How many records procconn printed.
  * @property {Tuple[] | null} psutil psutil's tuples, when asked for.
  * @property {Tuple[]} ssAfter `ss -tuanp` after procconn (and psutil).
+ * @property {number[]} [headless] Owners procconn named whose main thread had ended (their
+ *   `/proc/<pid>/fd` is empty, so ss and psutil show their sockets without an owner).
  */
 
 /**
@@ -97,7 +100,34 @@ export async function takeSnapshot(options = {}) {
     ? parsePsutil(await output([SYSTEM_PYTHON, "-c", PSUTIL_DUMP], "psutil"))
     : null;
   const ssAfter = parseSs(await output(["ss", "-tuanp"], "ss -tuanp"));
-  return { ssBefore, procconn, procconnRecords: records.length, psutil, ssAfter };
+  const owners = new Set(procconn.flatMap((t) => t.pid === null ? [] : [t.pid]));
+  const headless = [...owners].filter(mainThreadEnded);
+  return { ssBefore, procconn, procconnRecords: records.length, psutil, ssAfter, headless };
+}
+
+/**
+ * Whether a process runs on after its main thread ended: the process's own state reads zombie
+ * (Z) while one of its threads still runs, as after pthread_exit in the main thread.
+ *
+ * @param {number} pid The process.
+ * @returns {boolean} True for such a process; false for any other, or one that is gone.
+ */
+export function mainThreadEnded(pid) {
+  const state = (/** @type {string} */ file) => {
+    try {
+      return /^State:\s+(\S)/m.exec(readFileSync(file, "latin1"))?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  };
+  if (state(`/proc/${pid}/status`) !== "Z") return false;
+  try {
+    return readdirSync(`/proc/${pid}/task`).some((tid) =>
+      tid !== String(pid) && !["Z", "X", null].includes(state(`/proc/${pid}/task/${tid}/status`))
+    );
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -131,21 +161,22 @@ export async function takeSnapshot(options = {}) {
 export function judge(snap, loadgen) {
   const tcp = (/** @type {Tuple[]} */ t) => onlyProtocol(t, "TCP");
   const udp = (/** @type {Tuple[]} */ t) => onlyProtocol(t, "UDP");
+  const headless = new Set(snap.headless ?? []);
   /** @type {Check[]} */
   const checks = [
     {
       title: "TCP: procconn vs ss -tanp (protocol, local, remote, every pid)",
-      result: compareWithSs(tcp(snap.procconn), tcp(snap.ssBefore), tcp(snap.ssAfter)),
+      result: compareWithSs(tcp(snap.procconn), tcp(snap.ssBefore), tcp(snap.ssAfter), headless),
     },
     {
       title: "UDP: procconn vs ss -uanp (protocol, local, every pid)",
-      result: compareWithSs(udp(snap.procconn), udp(snap.ssBefore), udp(snap.ssAfter)),
+      result: compareWithSs(udp(snap.procconn), udp(snap.ssBefore), udp(snap.ssAfter), headless),
     },
   ];
   if (snap.psutil) {
     checks.push({
       title: "TCP+UDP: procconn vs psutil (same sockets, psutil's one pid among procconn's)",
-      result: compareWithPsutil(snap.procconn, snap.psutil, snap.ssBefore, snap.ssAfter),
+      result: compareWithPsutil(snap.procconn, snap.psutil, snap.ssBefore, snap.ssAfter, headless),
     });
   }
   const pids = new Set(loadgen.pids);

@@ -2,9 +2,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { hasProgram, missingProcconnFiles } from "./_harness.mjs";
 import { makeTuple } from "./_tuples.mjs";
-import { checkCorrectness, judge } from "./correctness_check.mjs";
+import { checkCorrectness, judge, mainThreadEnded } from "./correctness_check.mjs";
 
 describe("judge", () => {
   // A load generator with two workers (pids 1 and 2), one connection between them, and one
@@ -83,4 +85,56 @@ describe("procconn against ss on real sockets", {
     assert.ok(verdict.ok, verdict.report);
     assert.equal(verdict.loadgen.found, 304);
   });
+
+  it("agrees with ss while a process whose main thread ended holds a socket", {
+    skip: !hasProgram("python3") && "needs python3",
+  }, async () => {
+    // ss shows its listener without an owner; procconn names it.
+    const child = spawn("python3", ["-c", HEADLESS_PY], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      const port = Number(await firstLine(child));
+      const pid = /** @type {number} */ (child.pid);
+      for (let i = 0; i < 100 && !mainThreadEnded(pid); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.ok(mainThreadEnded(pid), "the main thread has not ended");
+      assert.equal(mainThreadEnded(process.pid), false);
+      const verdict = await checkCorrectness();
+      assert.ok(verdict.ok, verdict.report);
+      assert.match(verdict.report, new RegExp(`127\\.0\\.0\\.1:${port} -> \\* pid=${pid}`));
+    } finally {
+      child.stdin.end();
+      await new Promise((resolve) =>
+        child.exitCode !== null ? resolve(null) : child.once("exit", resolve)
+      );
+    }
+  });
 });
+
+const HEADLESS_PY = `
+import ctypes, socket, sys, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+threading.Thread(target=sys.stdin.read).start()
+print(s.getsockname()[1], flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+`;
+
+/**
+ * The first line a child prints.
+ *
+ * @param {import("node:child_process").ChildProcess & { stdout: import("node:stream").Readable }} child
+ *   The child.
+ * @returns {Promise<string>} The line.
+ */
+function firstLine(child) {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", (line) => {
+      lines.close();
+      resolve(line);
+    });
+    child.once("exit", (code) => reject(new Error(`the child exited with ${code}`)));
+  });
+}
