@@ -282,7 +282,11 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     flag: "--tree",
     help: "with --pid or --name: also every descendant of those processes",
   },
-  { key: "hash", flag: "--hash", help: "SHA-256 of each process image (imageSha256)" },
+  {
+    key: "hash",
+    flag: "--hash",
+    help: "SHA-256 of each process image (imageSha256; Linux: the file it runs, even deleted)",
+  },
   {
     key: "stats",
     flag: "--stats",

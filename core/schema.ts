@@ -53,7 +53,7 @@ export function buildConnectionSchema() {
       "Services behind the endpoint: Windows service names from the owner-module tables, or the systemd unit on Linux",
     ),
     imageSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable().describe(
-      "SHA-256 of the owning process's image file (with --hash)",
+      "SHA-256 of the owning process's image (with --hash): on Linux the file it runs, read through /proc/<pid>/exe even when deleted or replaced; on Windows the file at processPath",
     ),
     connectionCreated: isoTime.nullable().describe(
       "When the socket was created (Windows owner-module tables); null where the OS does not say",

@@ -72,6 +72,7 @@ function Get-ProcConnection {
 
     .PARAMETER IncludeImageHash
     Adds ImageSha256, the SHA-256 of each owning process's image file (computed once per file).
+    On Linux it is the file the process runs, even when that file was deleted or replaced since.
 
     .PARAMETER IncludeStatistics
     Adds BytesIn, BytesOut, SegmentsIn and SegmentsOut of TCP connections. Windows keeps these
