@@ -10,6 +10,7 @@ import {
   copyFileSync,
   mkdtempSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   unlinkSync,
   writeFileSync,
@@ -20,7 +21,7 @@ import { listConnections } from "../../../core/list.ts";
 import { ImageHasher } from "../../../core/hash.ts";
 import { createLinuxSource } from "../../../ffi/linux/engine.ts";
 import { describeProcesses, runningImage } from "../../../ffi/linux/processes.ts";
-import { type Interpreter, PYTHON, start } from "./_children.ts";
+import { PYTHON, type Running, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
 const CAT = onLinux ? "/usr/bin/cat" : "";
@@ -57,10 +58,24 @@ describe("hash of a running image", { skip: !onLinux || !PYTHON }, () => {
     return row;
   }
 
-  /** Starts `image` (a fresh copy of cat) holding a listener. */
-  function startCopy(via: Interpreter = PYTHON!, args = ["-c", EXEC_PY, image]) {
+  /** Starts `image` (a fresh copy of cat) holding a listener, once it runs that image. */
+  async function startCopy() {
     copyFileSync(CAT, image);
-    return start<{ port: number }>(via, args);
+    return await execDone(await start<{ port: number }>(PYTHON!, ["-c", EXEC_PY, image]));
+  }
+
+  /** The child once it runs `image`: it says its port before it calls exec. */
+  async function execDone(child: Running<{ port: number }>) {
+    const runs = () => {
+      try {
+        return readlinkSync(`/proc/${child.child.pid}/exe`) === image;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 250 && !runs(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(runs(), `pid ${child.child.pid} did not start ${image}`);
+    return child;
   }
 
   it("is the image's even after its file was deleted and a decoy took the shown path", async () => {
@@ -101,19 +116,21 @@ describe("hash of a running image", { skip: !onLinux || !PYTHON }, () => {
     const inside = join(dir, "inside-image");
     copyFileSync(CAT, inside);
     const script = 'mount --bind "$1" "$2" && exec "$3" -c "$4" "$2"';
-    const child = await start<{ port: number }>({ path: UNSHARE! }, [
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      script,
-      "sh",
-      inside,
-      image,
-      PYTHON!.path,
-      EXEC_PY,
-    ]);
+    const child = await execDone(
+      await start<{ port: number }>({ path: UNSHARE! }, [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        inside,
+        image,
+        PYTHON!.path,
+        EXEC_PY,
+      ]),
+    );
     try {
       const row = await listed(child.child.pid!, child.ready.port);
       assert.equal(row.processPath, image);
