@@ -71,6 +71,7 @@ export class ListingNotes {
   #statsUnsupported = 0;
   readonly #selection: SelectionCheck;
   readonly #pids: readonly number[] | undefined;
+  readonly #narrowed: boolean;
 
   /**
    * @param filters The listing's filters.
@@ -78,6 +79,12 @@ export class ListingNotes {
   constructor(filters: FilterOptions) {
     this.#selection = new SelectionCheck(filters);
     this.#pids = filters.pids;
+    // Filters on the sockets themselves or on names: another namespace's count does not heed them.
+    const { protocols, families, states, name, port, localPort, remotePort, local, remote } =
+      filters;
+    this.#narrowed = filters.listening === true ||
+      [protocols, families, states, name, port, localPort, remotePort, local, remote]
+        .some((value) => value !== undefined);
   }
 
   /** Notes a row of the listing. */
@@ -107,7 +114,7 @@ export class ListingNotes {
       statsOffLine(this.#statsOff),
       statsUnsupportedLine(this.#statsUnsupported, source),
       ...await this.#selection.lines(source, root),
-      await otherNetworksNote(source, this.#pids),
+      await otherNetworksNote(source, this.#pids, this.#narrowed),
     ];
     return lines.filter((line) => line !== null);
   }
@@ -131,11 +138,13 @@ export class ListingNotes {
  *
  * @param source The backend the listing read.
  * @param pids The `--pid` selection, if any.
+ * @param narrowed Other filters were given, which the namespaces' counts do not heed.
  * @returns The line.
  */
 export async function otherNetworksNote(
   source: SocketSource,
   pids: readonly number[] | undefined,
+  narrowed = false,
 ): Promise<string | null> {
   if (!source.otherNetworks) return null;
   let networks: OtherNetwork[];
@@ -144,13 +153,14 @@ export async function otherNetworksNote(
   } catch {
     return null; // Only a note: a namespace that cannot be read is not the listing's failure.
   }
-  return otherNetworksLine(networks);
+  return otherNetworksLine(networks, narrowed);
 }
 
 /**
  * The line {@linkcode otherNetworksNote} gives, or null when there is nothing to say.
  *
  * @param networks The other namespaces that hold sockets.
+ * @param narrowed Other filters than `--pid` were given: the count is of every socket.
  * @returns The line.
  *
  * @example
@@ -161,7 +171,10 @@ export async function otherNetworksNote(
  * // inside it, e.g. nsenter -t 812 -n procconn"
  * ```
  */
-export function otherNetworksLine(networks: readonly OtherNetwork[]): string | null {
+export function otherNetworksLine(
+  networks: readonly OtherNetwork[],
+  narrowed = false,
+): string | null {
   if (networks.length === 0) return null;
   const sockets = networks.reduce((n, net) => n + net.sockets, 0);
   const firsts = networks.map((net) => net.pids[0]);
@@ -170,9 +183,11 @@ export function otherNetworksLine(networks: readonly OtherNetwork[]): string | n
     ? `another network namespace (pid ${shown})`
     : `${networks.length} other network namespaces (pids ${shown})`;
   return `procconn: ${sockets} socket${sockets === 1 ? "" : "s"} in ${where} ` +
-    `${sockets === 1 ? "is" : "are"} not listed: run procconn inside ${
-      networks.length === 1 ? "it" : "each"
-    }, e.g. nsenter -t ${firsts[0]} -n procconn`;
+    `${sockets === 1 ? "is" : "are"} not listed${
+      narrowed ? " (counted without the filters)" : ""
+    }: run procconn inside ${networks.length === 1 ? "it" : "each"}, e.g. nsenter -t ${
+      firsts[0]
+    } -n procconn`;
 }
 
 /**

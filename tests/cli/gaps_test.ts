@@ -14,6 +14,7 @@ import {
 } from "../../cli/_gaps.ts";
 import type { OtherNetwork, ProcessSummary, SocketSource } from "../../core/source.ts";
 import type { Connection } from "../../core/record.ts";
+import type { FilterOptions } from "../../core/filter.ts";
 import { connection } from "../_record.ts";
 
 function record(over: Partial<Connection>): Connection {
@@ -87,6 +88,30 @@ describe("other network namespaces", () => {
         "are not listed: run procconn inside each, e.g. nsenter -t 100 -n procconn",
     );
     assert.equal(otherNetworksLine([]), null);
+  });
+
+  it("says the count ignores the filters when there are any besides --pid", async () => {
+    assert.equal(
+      otherNetworksLine([net(1, [812], 3)], true),
+      "procconn: 3 sockets in another network namespace (pid 812) are not listed (counted " +
+        "without the filters): run procconn inside it, e.g. nsenter -t 812 -n procconn",
+    );
+    const source: SocketSource = {
+      name: "fake",
+      listSockets: () => Promise.resolve([]),
+      describeProcesses: () => Promise.resolve(new Map()),
+      otherNetworks: () => Promise.resolve([net(1, [812], 3)]),
+    };
+    const note = async (filters: FilterOptions) =>
+      (await new ListingNotes(filters).lines(source, true)).join("\n");
+    assert.doesNotMatch(await note({}), /counted without the filters/);
+    assert.doesNotMatch(await note({ pids: [812] }), /counted without the filters/);
+    assert.doesNotMatch(await note({ listening: false }), /counted without the filters/);
+    for (
+      const filters of [{ port: 80 }, { listening: true }, { name: "x" }, { families: ["IPv6"] }]
+    ) {
+      assert.match(await note(filters as FilterOptions), /counted without the filters/);
+    }
   });
 
   it("asks the backend about the selected pids, and stays quiet when it cannot answer", async () => {
