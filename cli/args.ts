@@ -198,6 +198,19 @@ function choice(what: string, allowed: readonly string[]): (text: string) => str
   };
 }
 
+/**
+ * `--out`: a file, so not a path that ends in a separator, which names a folder (a backslash is
+ * one on Windows, and no sensible file name ends in one elsewhere).
+ */
+function parseOutFile(text: string): string {
+  if (/[\\/]$/.test(text)) {
+    throw new RangeError(
+      `Invalid file "${text}": it ends with a path separator, so it names a folder; give a file name`,
+    );
+  }
+  return text;
+}
+
 const HELP: OptionSpec = { key: "help", flag: "--help", short: "h", help: "show this help" };
 
 /** The filter and enrichment flags every command shares. */
@@ -428,7 +441,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
         key: "out",
         flag: "--out",
         value: "<file>",
-        parse: (text) => text,
+        parse: parseOutFile,
         help: "the file to write (required)",
       },
       {

@@ -224,6 +224,11 @@ describe("parseArgs", () => {
     usage(["--TCP"], /unknown option '--TCP'/);
     usage(["--group-by", "host"], /"host".*process/);
     usage(["snapshot"], /'--out <file>' is required/);
+    usage(
+      ["snapshot", "--out", "logs/"],
+      /^Invalid file "logs\/": .*names a folder; give a file name$/,
+    );
+    usage(["snapshot", "--out", "C:\\logs\\"], /"C:\\logs\\": it ends with a path separator/);
     usage(["watch", "--interval", "10ms"], /"10ms".*100ms to 1h/);
     usage(["watch", "--format", "csv"], /"csv".*table, ndjson/);
     usage(["tree", "--format", "csv"], /"csv".*table, json/);
