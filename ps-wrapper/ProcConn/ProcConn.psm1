@@ -3,7 +3,8 @@
 Set-StrictMode -Version 3.0
 
 foreach ($folder in 'Private', 'Public') {
-    foreach ($file in Get-ChildItem -Path (Join-Path $PSScriptRoot $folder) -Filter '*.ps1') {
+    # -LiteralPath: a folder named like 'IR kit [v2]' is not a wildcard pattern.
+    foreach ($file in Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot $folder) -Filter '*.ps1') {
         . $file.FullName
     }
 }

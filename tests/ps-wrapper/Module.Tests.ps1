@@ -31,6 +31,15 @@ Describe 'The ProcConn manifest' {
         }
     }
 
+    It 'loads every command from a folder whose name has wildcard characters' {
+        $folder = Join-Path $TestDrive 'IR kit [v2]'
+        $null = New-Item -ItemType Directory -Path ([WildcardPattern]::Escape($folder))
+        $manifest = Copy-TestModule -Destination $folder
+        $r = Invoke-TestPwsh -Script "Import-Module -Name '$([WildcardPattern]::Escape($manifest))'; (Get-Command -Module ProcConn).Count"
+        $r.Stderr | Should -BeNullOrEmpty
+        $r.Stdout.Trim() | Should -Be '3'
+    }
+
     It 'loads the default view and the type extensions' {
         Get-FormatData -TypeName ProcConn.Connection | Should -Not -BeNullOrEmpty
         $labels = (Get-FormatData -TypeName ProcConn.Connection).FormatViewDefinition[0].Control.Headers.Label
@@ -366,7 +375,8 @@ Describe 'Address validation agrees with the engine' {
         # The engine itself (the checkout's main.ts) judges each text: exit 0 takes it, 2 refuses it.
         $candidates = '127.0.0.1', '::1', '[::1]', '[fe80::1%3]/64', '[::1]:80', '[10.0.0.1]', '10.0.0.0/8',
         '10.0.0.0/33', '1.2.3', '1', '0x7f.0.0.1', '256.1.1.1', 'fe80::1%eth0', '::ffff:1.2.3.4', '::ffff:1.2.3',
-        '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '::/0', '::/129', 'g::1', '1.2.3.4/', '1.2.3.4%5'
+        '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '::/0', '::/129', 'g::1', '1.2.3.4/', '1.2.3.4%5',
+        '010.0.0.1', '127.0.0.01/8', '::ffff:127.000.0.1', '0.0.0.0', '10.0.0.0/08'
         $disagree = foreach ($c in $candidates) {
             $passed = InModuleScope ProcConn -Parameters @{ Text = $c } { param($Text) ConvertTo-ProcConnAddress $Text }
             $start = [System.Diagnostics.ProcessStartInfo]::new($Deno)

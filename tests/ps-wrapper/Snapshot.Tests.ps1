@@ -233,11 +233,14 @@ function New-ScheduledTaskAction {} function New-ScheduledTaskTrigger {} functio
 function New-ScheduledTaskSettingsSet {} function Register-ScheduledTask { throw 'registered' }
 Import-Module '$ModuleManifest'
 Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -WhatIf
+Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -TaskPath '\IR' -WhatIf
 "@
         $r = Invoke-TestPwsh -Script $script
         $r.ExitCode | Should -Be 0 -Because $r.Stderr
         $r.Stderr | Should -BeNullOrEmpty
         $text = $r.Stdout -replace '\s+', ' '
         $text | Should -BeLike "What if: Performing the operation `"Register scheduled task`" on target `"task '\ProcConn snapshot' as SYSTEM, every 00:05:00 from now: `"$Deno`" run *main.ts snapshot --out `"$file`" --append`".*"
+        # A folder given without its closing backslash is still shown apart from the name.
+        $text | Should -BeLike "*on target `"task '\IR\ProcConn snapshot' as SYSTEM*"
     }
 }

@@ -30,7 +30,8 @@ function ConvertTo-ProcConnAddress {
     $isV4 = {
         param($t)
         $octets = $t -split '\.'
-        $octets.Count -eq 4 -and -not ($octets | Where-Object { $_ -notmatch '\A[0-9]{1,3}\z' -or [int]$_ -gt 255 })
+        # No leading zeros, as the engine: 010 is 8 to inet_aton and 10 to others.
+        $octets.Count -eq 4 -and -not ($octets | Where-Object { $_ -notmatch '\A(0|[1-9][0-9]{0,2})\z' -or [int]$_ -gt 255 })
     }
     $max = 32
     if (-not (& $isV4 $address)) {

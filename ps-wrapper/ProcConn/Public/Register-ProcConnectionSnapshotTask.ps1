@@ -121,7 +121,9 @@ function Register-ProcConnectionSnapshotTask {
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshotTask' $file))
     }
-    $target = "task '$TaskPath$TaskName' as $User, every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
+    # Task Scheduler reads '\IR' and '\IR\' as the same folder.
+    $folder = if ($TaskPath.EndsWith('\')) { $TaskPath } else { "$TaskPath\" }
+    $target = "task '$folder$TaskName' as $User, every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
     if (-not $PSCmdlet.ShouldProcess($target, 'Register scheduled task')) { return }
 
     $serviceAccount = $User -in 'SYSTEM', 'NT AUTHORITY\SYSTEM', 'LOCAL SERVICE', 'NT AUTHORITY\LOCAL SERVICE',
