@@ -87,6 +87,15 @@ Describe 'Parameter lists (pinned)' {
         $actual -join ', ' | Should -Be $Expected
     }
 
+    It '<Name> takes <Expected> by position, the rest by name' -ForEach @(
+        @{ Name = 'Get-ProcConnection'; Expected = 'LocalAddress, LocalPort' }
+        @{ Name = 'Export-ProcConnectionSnapshot'; Expected = 'Path' }
+        @{ Name = 'Register-ProcConnectionSnapshotTask'; Expected = 'Path' }
+    ) {
+        $positional = (Get-Command $Name).ParameterSets[0].Parameters | Where-Object Position -ge 0 | Sort-Object Position
+        $positional.Name -join ', ' | Should -Be $Expected
+    }
+
     It 'Get-ProcConnection keeps the types and pipeline binding of Get-NetTCPConnection' {
         $p = (Get-Command Get-ProcConnection).Parameters
         $p.LocalPort.ParameterType | Should -Be ([uint16[]])

@@ -144,11 +144,15 @@ function Get-ProcConnection {
     [OutputType('ProcConn.Connection')]
     # ValidateNotNullOrEmpty on every list: an empty one would otherwise reach the engine as a flag
     # without a value, or be taken as no filter at all.
+    # Positional as in Get-NetTCPConnection: the local address, then the local port; the rest by
+    # name only.
     param(
+        [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty()]
         [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8)")]
         [string[]] $LocalAddress,
 
+        [Parameter(Position = 1)]
         [ValidateNotNullOrEmpty()]
         [uint16[]] $LocalPort,
 
