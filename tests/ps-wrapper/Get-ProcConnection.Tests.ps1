@@ -243,6 +243,12 @@ Describe 'Get-ProcConnection on real sockets' {
         @($rows | Where-Object { $_.OwningProcess -notin $ids }).Count | Should -Be 0
     }
 
+    It 'takes the process from a piped object''s ProcessId, as Win32_Process has it' {
+        $rows = @([pscustomobject]@{ ProcessId = $PID } | Get-ProcConnection -Protocol TCP -State Listen)
+        @($rows | Where-Object LocalPort -eq $port).Count | Should -Be 1
+        @($rows | Where-Object OwningProcess -ne $PID).Count | Should -Be 0
+    }
+
     It 'with -IncludeChildProcess, a process reached from two runs of the engine is listed once' {
         # One id per run: this process in one, its child (the socket child) in another, and the
         # child is also this process's descendant.

@@ -128,7 +128,8 @@ function Get-ProcConnection {
     Which programs talk to the 10.0.0.0/8 network, and how much.
 
     .INPUTS
-    System.Diagnostics.Process, or any object with an Id or OwningProcess property.
+    System.Diagnostics.Process, or any object with an Id, ProcessId (Win32_Process from
+    Get-CimInstance) or OwningProcess property.
 
     .OUTPUTS
     ProcConn.Connection
@@ -171,7 +172,7 @@ function Get-ProcConnection {
         [string[]] $State,
 
         [Parameter(ValueFromPipelineByPropertyName)]
-        [Alias('Id')]
+        [Alias('Id', 'ProcessId')]
         [ValidateNotNullOrEmpty()]
         [uint32[]] $OwningProcess,
 
