@@ -89,7 +89,8 @@ export function parseCidr(text: string): Cidr {
 
 /**
  * Tells whether an address lies in a block. An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`)
- * matches IPv4 blocks, since it is that IPv4 peer.
+ * matches IPv4 blocks, since it is that IPv4 peer; and an IPv4 address matches a block within
+ * `::ffff:0:0/96` (`::ffff:10.0.0.0/104` is 10.0.0.0/8), but not a wider one such as `::/0`.
  *
  * @param address Address text (a `%scope` suffix is ignored).
  * @param cidr The block.
@@ -105,16 +106,24 @@ export function cidrContains(address: string, cidr: Cidr): boolean {
   const parsed = parseAddress(address);
   if (!parsed) return false;
   let bytes = parsed.bytes;
+  let prefix = cidr.prefix;
+  let block = cidr.bytes;
   if (parsed.version !== cidr.version) {
-    const v4 = parsed.version === 6 ? mappedIPv4(parsed.bytes) : null;
-    if (!v4) return false;
-    bytes = v4;
+    if (parsed.version === 6) {
+      const v4 = mappedIPv4(parsed.bytes);
+      if (!v4) return false;
+      bytes = v4;
+    } else {
+      const v4 = cidr.prefix >= 96 ? mappedIPv4(cidr.bytes) : null;
+      if (!v4) return false;
+      [block, prefix] = [v4, cidr.prefix - 96];
+    }
   }
-  const full = cidr.prefix >> 3, rest = cidr.prefix & 7;
-  for (let i = 0; i < full; i++) if (bytes[i] !== cidr.bytes[i]) return false;
+  const full = prefix >> 3, rest = prefix & 7;
+  for (let i = 0; i < full; i++) if (bytes[i] !== block[i]) return false;
   if (rest === 0) return true;
   const mask = (0xff << (8 - rest)) & 0xff;
-  return (bytes[full] & mask) === (cidr.bytes[full] & mask);
+  return (bytes[full] & mask) === (block[full] & mask);
 }
 
 /**

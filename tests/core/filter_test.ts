@@ -48,6 +48,17 @@ describe("cidrContains", () => {
     assert.equal(cidrContains("::ffff:10.9.8.7", parseCidr("10.0.0.0/8")), true);
     assert.equal(cidrContains("10.9.8.7", parseCidr("::/0")), false);
   });
+  it("treats an IPv4 address as the IPv4-mapped one for a block within ::ffff:0:0/96", () => {
+    assert.equal(cidrContains("127.0.0.1", parseCidr("::ffff:127.0.0.1")), true);
+    assert.equal(cidrContains("127.0.0.2", parseCidr("::ffff:127.0.0.1")), false);
+    assert.equal(cidrContains("10.9.8.7", parseCidr("::ffff:10.0.0.0/104")), true);
+    assert.equal(cidrContains("11.9.8.7", parseCidr("::ffff:10.0.0.0/104")), false);
+    assert.equal(cidrContains("10.9.8.7", parseCidr("::ffff:0:0/96")), true);
+    // Wider blocks, and blocks of other /96 prefixes, are IPv6 only.
+    assert.equal(cidrContains("10.9.8.7", parseCidr("::/95")), false);
+    assert.equal(cidrContains("10.9.8.7", parseCidr("::/96")), false);
+    assert.equal(cidrContains("10.9.8.7", parseCidr("64:ff9b::10.9.8.7")), false);
+  });
 });
 
 describe("nameMatcher", () => {
@@ -139,8 +150,8 @@ describe("socketPredicate", () => {
     assert.equal(socketPredicate({ local: ["127.0.0.1", "::1"] })(sock({})), false);
     assert.equal(
       socketPredicate({ local: "::ffff:10.0.0.0/104" })(sock({})),
-      false,
-      "an IPv6 block never matches a plain IPv4 address",
+      true,
+      "a block of IPv4-mapped addresses matches the IPv4 address it maps",
     );
   });
   it("filters by remote block and drops rows without a remote", () => {

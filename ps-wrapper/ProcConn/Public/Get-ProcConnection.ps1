@@ -41,8 +41,8 @@ function Get-ProcConnection {
 
     .PARAMETER RemoteAddress
     Remote addresses or CIDR blocks (10.0.0.0/8, fe80::/10), IPv6 addresses also in brackets.
-    IPv4-mapped IPv6 peers (::ffff:10.1.2.3) match IPv4 blocks. Rows without a remote end never
-    match.
+    IPv4-mapped IPv6 peers (::ffff:10.1.2.3) match IPv4 blocks, and IPv4 peers match blocks of
+    IPv4-mapped addresses (::ffff:10.0.0.0/104). Rows without a remote end never match.
 
     .PARAMETER RemotePort
     Remote ports. A row connected to any of them is kept.
