@@ -5,7 +5,7 @@
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import process from "node:process";
 
 /** An interpreter: the real file of its image (what `/proc/<pid>/exe` should show). */
@@ -99,4 +99,39 @@ export function start<T>(interpreter: Interpreter, args: string[]): Promise<Runn
       if (!out.includes("\n")) fail(`exited with ${code} before it was ready`);
     });
   });
+}
+
+// Python whose main thread ends (pthread_exit) while another thread runs on, holding a listener:
+// its /proc/<pid>/fd is empty and its exe link unreadable, so ss and lsof show no owner.
+const HEADLESS_PY = `
+import ctypes, json, socket, sys, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+threading.Thread(target=sys.stdin.read).start()
+print(json.dumps({"port": s.getsockname()[1]}), flush=True)
+ctypes.CDLL(None).pthread_exit(None)
+`;
+
+/**
+ * Starts a Python process whose main thread has ended (needs {@linkcode PYTHON}), and returns it
+ * once the process's own state reads zombie; it says the port of the listener it holds.
+ */
+export async function startHeadless(): Promise<Running<{ port: number }>> {
+  const child = await start<{ port: number }>(PYTHON!, ["-c", HEADLESS_PY]);
+  const status = () => {
+    try {
+      return readFileSync(`/proc/${child.child.pid}/status`, "latin1");
+    } catch {
+      return "";
+    }
+  };
+  for (let i = 0; i < 100 && !/^State:\s+Z/m.test(status()); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (!/^State:\s+Z/m.test(status())) {
+    await child.stop();
+    throw new Error("the main thread of the headless child has not ended");
+  }
+  return child;
 }
