@@ -22,6 +22,30 @@ export function formatIPv4(bytes: Uint8Array, offset = 0): string {
 }
 
 /**
+ * Whether an IPv6 address needs a zone (scope id) to name one place: link-local unicast
+ * (`fe80::/10`), and interface-local or link-local multicast (`ff01::/16`, `ff02::/16` and the
+ * same scopes with other flags, such as `ff12::`), which every interface has its own of.
+ *
+ * @param bytes The buffer holding the address.
+ * @param offset Where the 16 bytes start.
+ * @returns True for an address that is only meaningful with its interface.
+ *
+ * @example
+ * ```ts
+ * import { isScopedIPv6 } from "./address.ts";
+ * const group = new Uint8Array(16); group[0] = 0xff; group[1] = 0x02; group[15] = 1;
+ * isScopedIPv6(group); // true: ff02::1, all nodes on one link
+ * ```
+ */
+export function isScopedIPv6(bytes: Uint8Array, offset = 0): boolean {
+  const first = bytes[offset], second = bytes[offset + 1];
+  if (first === 0xfe) return (second & 0xc0) === 0x80;
+  if (first !== 0xff) return false;
+  const scope = second & 0x0f;
+  return scope === 1 || scope === 2;
+}
+
+/**
  * Formats 16 bytes in network order as IPv6 text (RFC 5952: lower case, longest zero run
  * compressed). IPv4-mapped addresses are written `::ffff:a.b.c.d` so they are recognisable;
  * a non-zero scope id is appended as `%id`.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatIPv6 } from "../../core/address.ts";
+import { formatIPv6, isScopedIPv6 } from "../../core/address.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
 import { ipv4Text } from "./_ipv4_text.ts";
 import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
@@ -162,7 +162,7 @@ export function parseProcNet(
       localAddress: formatAddress(localBytes, localScope),
       localPort,
       remoteAddress: hasRemote
-        ? formatAddress(remoteBytes, isLinkLocal(remoteBytes) && localScope ? localScope : 0)
+        ? formatAddress(remoteBytes, localScope && isScopedIPv6(remoteBytes) ? localScope : 0)
         : null,
       remotePort: hasRemote ? remotePortRaw : null,
       state,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { formatIPv6 } from "../../core/address.ts";
+import { formatIPv6, isScopedIPv6 } from "../../core/address.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
 import { ipv4Text } from "./_ipv4_text.ts";
 import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
@@ -461,16 +461,17 @@ function addSocket(
     localAddress = ipv4Text(bytes, src);
     if (hasRemote) remoteAddress = ipv4Text(bytes, dst);
   } else {
-    // A link-local socket is bound to its interface; /proc/net does not say which, so that
-    // path looks the address up in if_inet6, the fallback here too.
+    // A socket on a scoped address (link-local, or a link-local multicast group) is bound to its
+    // interface; /proc/net does not say which, so that path looks a link-local address up in
+    // if_inet6, the fallback here too (if_inet6 has no groups).
     const boundTo = view.getUint32(m + MSG_IF, little);
     let localScope = 0;
-    if (isLinkLocal(bytes, src)) {
+    if (isScopedIPv6(bytes, src)) {
       localScope = boundTo || (scopes?.get(formatIPv6(bytes, src)) ?? 0);
     }
     localAddress = formatIPv6(bytes, src, localScope);
     if (hasRemote) {
-      remoteAddress = formatIPv6(bytes, dst, isLinkLocal(bytes, dst) ? boundTo || localScope : 0);
+      remoteAddress = formatIPv6(bytes, dst, isScopedIPv6(bytes, dst) ? boundTo || localScope : 0);
     }
   }
 
@@ -537,9 +538,4 @@ function u64(view: DataView, at: number, little: boolean): number {
   const lo = view.getUint32(at + (little ? 0 : 4), little);
   const hi = view.getUint32(at + (little ? 4 : 0), little);
   return hi * 0x1_0000_0000 + lo;
-}
-
-/** fe80::/10 at `at`. */
-function isLinkLocal(bytes: Uint8Array, at: number): boolean {
-  return bytes[at] === 0xfe && (bytes[at + 1] & 0xc0) === 0x80;
 }

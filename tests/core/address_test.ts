@@ -4,6 +4,7 @@ import {
   compareAddressText,
   formatIPv4,
   formatIPv6,
+  isScopedIPv6,
   mappedIPv4,
   parseAddress,
 } from "../../core/address.ts";
@@ -40,6 +41,21 @@ describe("formatIPv6", () => {
   });
   it("writes IPv4-mapped addresses with a dotted tail", () => {
     assert.equal(formatIPv6(v6(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1)), "::ffff:127.0.0.1");
+  });
+});
+
+describe("isScopedIPv6", () => {
+  it("is true for link-local unicast and interface- or link-local multicast only", () => {
+    const bytes = (text: string) => parseAddress(text)!.bytes;
+    for (const text of ["fe80::1", "febf::1", "ff02::1", "ff01::1", "ff12::1:2"]) {
+      assert.equal(isScopedIPv6(bytes(text)), true, text);
+    }
+    for (const text of ["fec0::1", "ff05::2", "ff0e::1", "2001:db8::1", "::1", "::"]) {
+      assert.equal(isScopedIPv6(bytes(text)), false, text);
+    }
+    const buffer = new Uint8Array(20);
+    buffer.set(bytes("ff02::1"), 4);
+    assert.equal(isScopedIPv6(buffer, 4), true);
   });
 });
 

@@ -334,6 +334,25 @@ describe("createLinuxSource on real sockets", { skip: !onLinux || !NODE || !PYTH
     }
   });
 
+  it("writes a link-local multicast group with the interface it is bound to", {
+    skip: !native && NO_NATIVE,
+  }, async () => {
+    // ff02::1 on the loopback interface (index 1): every interface has its own group, and only
+    // netlink tells which one a socket is bound to.
+    const run = await start<{ port: number }>(PYTHON!, ["-c", LINK_LOCAL_PY, "ff02::1", "1"]);
+    try {
+      const rows = await createLinuxSource(NETLINK).listSockets({
+        protocols: ["UDP"],
+        families: ["IPv6"],
+      });
+      const row = find(rows, { localPort: run.ready.port });
+      assert.equal(row.localAddress, "ff02::1%1");
+      assert.deepEqual(row.pids, [run.child.pid]);
+    } finally {
+      await run.stop();
+    }
+  });
+
   it("reads only the tables the query asks for", async () => {
     const server = await start<Ports>(NODE!, ["-e", SERVER_JS]);
     try {
