@@ -602,8 +602,16 @@ function readFlags(
     );
   }
   if (parsed._.length > 0) {
+    const first = String(parsed._[0]);
+    const end = argv.indexOf("--");
+    if (end >= 0 && argv.indexOf(first, end + 1) > end) {
+      throw new UsageError(
+        `too many arguments: "${first}" comes after "--", which ends the options, and procconn ` +
+          "takes no other arguments; the command (watch, snapshot, tree) goes first",
+      );
+    }
     throw new UsageError(
-      `too many arguments: "${parsed._[0]}" is not an option; ` +
+      `too many arguments: "${first}" is not an option; ` +
         "the commands are watch, snapshot and tree, given first",
     );
   }

@@ -224,6 +224,12 @@ describe("parseArgs", () => {
     usage(["--TCP"], /unknown option '--TCP'/);
     usage(["--group-by", "host"], /"host".*process/);
     usage(["snapshot"], /'--out <file>' is required/);
+    usage(["--", "--port", "80"], /"--port" comes after "--", which ends the options/);
+    usage(
+      ["--tcp", "--", "watch"],
+      /"watch" comes after "--".*the command \(watch, snapshot, tree\) goes first$/,
+    );
+    usage(["--tcp", "extra"], /"extra" is not an option/);
     usage(
       ["snapshot", "--out", "logs/"],
       /^Invalid file "logs\/": .*names a folder; give a file name$/,
