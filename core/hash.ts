@@ -11,6 +11,8 @@ import type { RunningImage } from "./source.ts";
 
 const MAX_ENTRIES = 4096;
 const CHUNK = 1024 * 1024;
+/** Files open at once: a listing of thousands of processes must not run out of descriptors. */
+const OPEN_AT_ONCE = 16;
 
 /** A hash, or why there is none. */
 export type HashResult = { sha256: string } | { reason: Reason };
@@ -21,6 +23,8 @@ export type HashResult = { sha256: string } | { reason: Reason };
  */
 export class ImageHasher {
   #cache = new Map<string, Promise<HashResult>>();
+  #free = OPEN_AT_ONCE;
+  #waiting: (() => void)[] = [];
 
   /**
    * Hashes a process image.
@@ -32,6 +36,18 @@ export class ImageHasher {
    * @returns The hex SHA-256, or the reason it could not be read.
    */
   async hash(path: string, image?: RunningImage | null): Promise<HashResult> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await this.#hashOpen(path, image);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+
+  async #hashOpen(path: string, image?: RunningImage | null): Promise<HashResult> {
     let file: fsp.FileHandle;
     try {
       file = await fsp.open(image ? image.file : path, "r");

@@ -27,7 +27,7 @@ import type {
   SocketSource,
   SocketStats,
 } from "./source.ts";
-import type { ImageHasher } from "./hash.ts";
+import type { HashResult, ImageHasher } from "./hash.ts";
 import type { ResolveOptions, ReverseResolver } from "./resolve.ts";
 import { descendantsOf } from "./tree.ts";
 
@@ -773,16 +773,23 @@ async function enrich(
     const { ImageHasher } = await import("./hash.ts");
     const fresh = () => new ImageHasher();
     const hasher = options.cache ? (options.cache.hasher ??= fresh()) : fresh();
+    // One hash per process, not per record: a process may hold thousands of sockets.
+    const byProcess = new Map<string, Promise<HashResult>>();
     for (const row of rows) {
       if (row.processPath === null) {
         row.unavailable.imageSha256 = row.unavailable.processPath ?? "not-found";
         continue;
       }
-      const image = row.pid === null
-        ? null
-        : source.runningImage?.(row.pid, row.processStartTime) ?? null;
+      const key = `${row.pid}\0${row.processStartTime}\0${row.processPath}`;
+      let pending = byProcess.get(key);
+      if (!pending) {
+        const image = row.pid === null
+          ? null
+          : source.runningImage?.(row.pid, row.processStartTime) ?? null;
+        byProcess.set(key, pending = hasher.hash(row.processPath, image));
+      }
       work.push(
-        hasher.hash(row.processPath, image).then((r) => {
+        pending.then((r) => {
           if ("sha256" in r) row.imageSha256 = r.sha256;
           else row.unavailable.imageSha256 = r.reason;
         }),

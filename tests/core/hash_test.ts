@@ -28,6 +28,24 @@ describe("ImageHasher", () => {
     assert.deepEqual(second, { sha256: createHash("sha256").update("two").digest("hex") });
   });
 
+  it("keeps at most 16 files open, however many hashes are asked for at once", async () => {
+    writeFileSync(file, "shared");
+    const hasher = new ImageHasher();
+    let open = 0, most = 0;
+    const image = {
+      file,
+      stillSame: () => {
+        most = Math.max(most, ++open); // asked while the file is open
+        return true;
+      },
+    };
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => hasher.hash(file, image).finally(() => open--)),
+    );
+    assert.ok(results.every((r) => "sha256" in r));
+    assert.ok(most >= 2 && most <= 16, `${most} files were open at once`);
+  });
+
   it("says why there is no hash", async () => {
     assert.deepEqual(await new ImageHasher().hash(join(dir, "missing")), { reason: "not-found" });
     if (process.getuid?.() !== 0) {
