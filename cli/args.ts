@@ -86,8 +86,17 @@ export const DEFAULT_TABLE_FIELDS = [
   "processPath",
 ] as const;
 
-function commaList(text: string): string[] {
-  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+/**
+ * The items of a comma list, trimmed. An empty item (`80,,443`, `5,`) is refused rather than
+ * dropped, since it is most often a value a script failed to fill in.
+ */
+function commaList(text: string, what: string, usage: string): string[] {
+  const items = text.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) {
+    const why = items.every((s) => s === "") ? "it is empty" : "it has an empty item";
+    throw new RangeError(`Invalid ${what} list "${text}": ${why}; expected ${usage}`);
+  }
+  return items;
 }
 
 function parsePort(text: string): number {
@@ -98,15 +107,9 @@ function parsePort(text: string): number {
   return n;
 }
 
-/** A parser of a comma list whose items `item` parses; an empty list is refused. */
+/** A parser of a comma list whose items `item` parses; an empty list or item is refused. */
 function listOf<T>(what: string, usage: string, item: (text: string) => T) {
-  return (text: string): T[] => {
-    const items = commaList(text);
-    if (items.length === 0) {
-      throw new RangeError(`Invalid ${what} list "${text}": expected ${usage}`);
-    }
-    return items.map(item);
-  };
+  return (text: string): T[] => commaList(text, what, usage).map(item);
 }
 
 const parsePids = listOf("pid", "N[,N...]", (item) => {
@@ -126,14 +129,11 @@ const parseAddresses = listOf("address", "ADDR[,ADDR...]", (item) => {
 const parseNames = listOf("name", "a name", (item) => item);
 
 function parseFields(text: string): string[] {
-  const items = commaList(text);
+  const usage = `a comma list of ${CONNECTION_FIELDS.join(", ")}`;
+  const items = commaList(text, "field", usage);
   const known = new Set<string>(CONNECTION_FIELDS);
   const bad = items.find((f) => !known.has(f));
-  if (bad !== undefined || items.length === 0) {
-    throw new RangeError(
-      `Unknown field "${bad ?? text}": expected a comma list of ${CONNECTION_FIELDS.join(", ")}`,
-    );
-  }
+  if (bad !== undefined) throw new RangeError(`Unknown field "${bad}": expected ${usage}`);
   return items;
 }
 

@@ -212,7 +212,14 @@ describe("parseArgs", () => {
     usage(["--name", "sshd", "--name", "-bash"], /write --name=-bash$/);
     usage(["--local-port", "80,x"], /"x".*0 to 65535/);
     usage(["--local", "127.0.0.1,nowhere"], /"nowhere"/);
-    usage(["--name", ","], /name list ","/);
+    usage(["--name", ","], /^Invalid name list ",": it is empty; expected a name$/);
+    // An empty item is refused the same way in every list, wherever it stands.
+    usage(["--port", "80,,443"], /^Invalid port list "80,,443": it has an empty item; expected N/);
+    usage(["--pid", "5,"], /^Invalid pid list "5,": it has an empty item/);
+    usage(["--pid", " , "], /^Invalid pid list " , ": it is empty/);
+    usage(["--state", ",LISTEN"], /^Invalid state list ",LISTEN": it has an empty item/);
+    usage(["--local", "::1, ,10.0.0.0/8"], /^Invalid address list .*: it has an empty item/);
+    usage(["--fields", "pid,,protocol"], /^Invalid field list "pid,,protocol": it has an empty/);
     usage(["--remote", "10.0.0.0/33"], /"10.0.0.0\/33".*0 to 32/);
     usage(["--format", "xml"], /"xml".*table, json, ndjson, csv/);
     usage(["--pid"], /'--pid <pids>' needs a value/);
