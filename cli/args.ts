@@ -274,7 +274,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     flag: "--local",
     value: "<addrs>",
     parse: parseAddresses,
-    help: "local addresses or CIDR blocks, comma separated (127.0.0.0/8, ::1)",
+    help: "local addresses or CIDR blocks, comma separated (127.0.0.0/8, [::1], fe80::1%4)",
   },
   {
     key: "remote",

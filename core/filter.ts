@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mappedIPv4, parseAddress } from "./address.ts";
+import { isScopedIPv6, mappedIPv4, parseAddress, type ParsedAddress } from "./address.ts";
 import type { Family, Protocol, TcpState } from "./fields.ts";
 import type { RawSocket } from "./source.ts";
 
@@ -55,36 +55,70 @@ export interface Cidr {
   bytes: Uint8Array;
   /** Prefix length in bits. */
   prefix: number;
+  /**
+   * The interface index a scoped IPv6 address must carry (`fe80::1%4` → 4; 0 matches addresses
+   * shown without one); absent when the text gave no zone, so that any interface matches.
+   */
+  zone?: number;
 }
 
 /**
- * Parses an address or CIDR block (`10.0.0.0/8`, `fe80::/10`, `192.168.1.5`).
+ * Parses an address or CIDR block (`10.0.0.0/8`, `fe80::/10`, `192.168.1.5`). An IPv6 address may
+ * be in brackets as the table prints it (`[::1]`, `[fe80::1%4]/64`), and a link-local or
+ * interface/link-local multicast address may name its interface by index as the listing shows it
+ * (`fe80::1%4`, `fe80::%4/64`).
  *
  * @param text The address or block.
  * @returns The parsed block; a plain address is a full-length prefix.
- * @throws {RangeError} When the text is not an address or the prefix is out of range.
+ * @throws {RangeError} When the text is not an address, the prefix is out of range, or the zone
+ *   is not an interface index on a scoped IPv6 address.
  *
  * @example
  * ```ts
  * import { parseCidr } from "./filter.ts";
  * parseCidr("10.0.0.0/8").prefix; // 8
+ * parseCidr("[fe80::1%4]").zone; // 4
  * ```
  */
 export function parseCidr(text: string): Cidr {
-  const [addrText, prefixText, extra] = text.trim().split("/");
-  const addr = parseAddress(addrText);
-  if (!addr || extra !== undefined) {
+  const trimmed = text.trim();
+  const bracketed = /^\[([^[\]/]*)\](\/.*)?$/.exec(trimmed);
+  const body = bracketed ? bracketed[1] + (bracketed[2] ?? "") : trimmed;
+  const [addrText, prefixText, extra] = body.split("/");
+  const percent = addrText.indexOf("%");
+  const zoneText = percent < 0 ? null : addrText.slice(percent + 1);
+  const addr = parseAddress(percent < 0 ? addrText : addrText.slice(0, percent));
+  if (!addr || extra !== undefined || (bracketed && addr.version !== 6)) {
     throw new RangeError(
       `Invalid address "${text}": expected an IPv4 or IPv6 address or CIDR block`,
     );
   }
-  const max = addr.version === 4 ? 32 : 128;
-  if (prefixText === undefined) return { ...addr, prefix: max };
+  const block: Cidr = { ...addr, prefix: addr.version === 4 ? 32 : 128 };
+  if (zoneText !== null) block.zone = parseZone(text, zoneText, addr);
+  if (prefixText === undefined) return block;
   const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-  if (!(prefix >= 0 && prefix <= max)) {
-    throw new RangeError(`Invalid prefix length in "${text}": expected 0 to ${max}`);
+  if (!(prefix >= 0 && prefix <= block.prefix)) {
+    throw new RangeError(`Invalid prefix length in "${text}": expected 0 to ${block.prefix}`);
   }
-  return { ...addr, prefix };
+  return { ...block, prefix };
+}
+
+/** The interface index of a `%zone`; only scoped IPv6 addresses have one, and only numeric. */
+function parseZone(text: string, zone: string, addr: ParsedAddress): number {
+  if (addr.version === 4 || !isScopedIPv6(addr.bytes)) {
+    throw new RangeError(
+      `Invalid zone in "${text}": only link-local IPv6 addresses (fe80::/10, ff01::/16, ` +
+        `ff02::/16) have one`,
+    );
+  }
+  const index = /^\d{1,10}$/.test(zone) ? Number(zone) : NaN;
+  if (!(index <= 0xffffffff)) {
+    throw new RangeError(
+      `Invalid zone "%${zone}" in "${text}": expected an interface index as the listing prints ` +
+        `it, e.g. fe80::1%4`,
+    );
+  }
+  return index;
 }
 
 /**
@@ -92,7 +126,7 @@ export function parseCidr(text: string): Cidr {
  * matches IPv4 blocks, since it is that IPv4 peer; and an IPv4 address matches a block within
  * `::ffff:0:0/96` (`::ffff:10.0.0.0/104` is 10.0.0.0/8), but not a wider one such as `::/0`.
  *
- * @param address Address text (a `%scope` suffix is ignored).
+ * @param address Address text; its `%zone` counts only when the block names one.
  * @param cidr The block.
  * @returns True when the address is inside the block.
  *
@@ -105,6 +139,10 @@ export function parseCidr(text: string): Cidr {
 export function cidrContains(address: string, cidr: Cidr): boolean {
   const parsed = parseAddress(address);
   if (!parsed) return false;
+  if (cidr.zone !== undefined) {
+    const percent = address.indexOf("%");
+    if ((percent < 0 ? 0 : Number(address.slice(percent + 1))) !== cidr.zone) return false;
+  }
   let bytes = parsed.bytes;
   let prefix = cidr.prefix;
   let block = cidr.bytes;

@@ -203,6 +203,12 @@ describe("parseArgs", () => {
     assert.equal(version.action, "version");
     assert.match(version.text, /^procconn \d+\.\d+\.\d+ \((deno|node) [\d.]+; \w+ \w+\)\n$/);
   });
+  it("takes IPv6 addresses in brackets and numeric zones, as the table prints them", () => {
+    const r = parseArgs(["--local", "[::1],[fe80::1%4]/64", "--remote", "fe80::%2/10"]);
+    assert.equal(r.action, "list");
+    assert.deepEqual(r.filters.local, ["[::1]", "[fe80::1%4]/64"]);
+    assert.deepEqual(r.filters.remote, ["fe80::%2/10"]);
+  });
   it("rejects bad values with one line naming the value and what is allowed", () => {
     usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
     usage(["--port", "70000"], /"70000".*0 to 65535/);
@@ -220,6 +226,11 @@ describe("parseArgs", () => {
     usage(["--state", ",LISTEN"], /^Invalid state list ",LISTEN": it has an empty item/);
     usage(["--local", "::1, ,10.0.0.0/8"], /^Invalid address list .*: it has an empty item/);
     usage(["--fields", "pid,,protocol"], /^Invalid field list "pid,,protocol": it has an empty/);
+    usage(["--local", "127.0.0.1%eth0"], /"127.0.0.1%eth0": only link-local IPv6 addresses/);
+    usage(["--local", "fe80::1%eth0"], /zone "%eth0" in "fe80::1%eth0": expected an interface/);
+    usage(["--remote", "fe80::1%"], /zone "%" in "fe80::1%"/);
+    usage(["--local", "[127.0.0.1]"], /Invalid address "\[127.0.0.1\]"/);
+    usage(["--local", "[::1]:80"], /Invalid address "\[::1\]:80"/);
     usage(["--remote", "10.0.0.0/33"], /"10.0.0.0\/33".*0 to 32/);
     usage(["--format", "xml"], /"xml".*table, json, ndjson, csv/);
     usage(["--pid"], /'--pid <pids>' needs a value/);

@@ -31,6 +31,26 @@ describe("parseCidr", () => {
     assert.throws(() => parseCidr("example.com"), /Invalid address "example.com"/);
     assert.throws(() => parseCidr("1.2.3.4/8/9"), RangeError);
   });
+  it("takes IPv6 in brackets as the table prints it, and only IPv6", () => {
+    assert.deepEqual(parseCidr("[::1]"), parseCidr("::1"));
+    assert.deepEqual(parseCidr("[fe80::1%4]/64"), parseCidr("fe80::1%4/64"));
+    assert.throws(() => parseCidr("[10.0.0.1]"), /Invalid address "\[10.0.0.1\]"/);
+    assert.throws(() => parseCidr("[::1]:80"), RangeError);
+    assert.throws(() => parseCidr("[::1"), RangeError);
+  });
+  it("reads a zone as an interface index, only on scoped IPv6 addresses", () => {
+    assert.equal(parseCidr("fe80::1%4").zone, 4);
+    assert.equal(parseCidr("fe80::%4/64").zone, 4);
+    assert.equal(parseCidr("ff02::1%1").zone, 1);
+    assert.equal(parseCidr("fe80::1%0").zone, 0);
+    assert.equal(parseCidr("fe80::1").zone, undefined);
+    assert.throws(() => parseCidr("fe80::1%eth0"), /zone "%eth0".*interface index/);
+    assert.throws(() => parseCidr("fe80::1%"), /zone "%"/);
+    assert.throws(() => parseCidr("fe80::1%99999999999"), /zone/);
+    assert.throws(() => parseCidr("127.0.0.1%2"), /only link-local IPv6/);
+    assert.throws(() => parseCidr("2001:db8::1%2"), /only link-local IPv6/);
+    assert.throws(() => parseCidr("ff05::1%2"), /only link-local IPv6/);
+  });
 });
 
 describe("cidrContains", () => {
@@ -43,6 +63,15 @@ describe("cidrContains", () => {
   it("matches IPv6 blocks and ignores scope ids", () => {
     assert.equal(cidrContains("fe80::1%3", parseCidr("fe80::/10")), true);
     assert.equal(cidrContains("fec0::1", parseCidr("fe80::/10")), false);
+  });
+  it("matches a zone only when the block names one", () => {
+    assert.equal(cidrContains("fe80::1%4", parseCidr("fe80::1%4")), true);
+    assert.equal(cidrContains("fe80::1%3", parseCidr("fe80::1%4")), false);
+    assert.equal(cidrContains("fe80::1", parseCidr("fe80::1%4")), false);
+    assert.equal(cidrContains("fe80::1", parseCidr("fe80::1%0")), true);
+    assert.equal(cidrContains("fe80::9%4", parseCidr("fe80::%4/64")), true);
+    assert.equal(cidrContains("fe80::9%2", parseCidr("fe80::%4/64")), false);
+    assert.equal(cidrContains("fe80::1%7", parseCidr("[fe80::1]")), true);
   });
   it("treats an IPv4-mapped IPv6 peer as IPv4", () => {
     assert.equal(cidrContains("::ffff:10.9.8.7", parseCidr("10.0.0.0/8")), true);

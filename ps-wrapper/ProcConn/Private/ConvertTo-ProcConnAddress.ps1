@@ -8,7 +8,9 @@ function ConvertTo-ProcConnAddress {
     Follows the engine's parser (core/filter.ts parseCidr, core/address.ts parseAddress) rule for
     rule, so that parameter validation refuses exactly what the engine would: an IPv4 address is
     four decimal numbers up to 255; an IPv6 address is hex groups with at most one ::, optionally
-    ending in an IPv4 address; a %scope suffix is allowed; a /prefix is 0-32 or 0-128.
+    ending in an IPv4 address; a /prefix is 0-32 or 0-128. A %zone is an interface index as the
+    listing prints it (fe80::1%4), and only a link-local address (fe80::/10) or an interface- or
+    link-local multicast group (ff01::/16, ff02::/16) has one.
     [ipaddress]::TryParse is not used: it also takes "1", "0x7f.1" and "[::1]:80", which the
     engine refuses.
 
@@ -25,7 +27,7 @@ function ConvertTo-ProcConnAddress {
     }
     $parts = $Text -split '/'
     if ($parts.Count -gt 2) { return $null }
-    $address = $parts[0] -replace '%.*\z', ''
+    $address, $zone = $parts[0] -split '%', 2
 
     $isV4 = {
         param($t)
@@ -52,7 +54,12 @@ function ConvertTo-ProcConnAddress {
         foreach ($group in $head + $tail) {
             if ($group -notmatch '\A[0-9a-fA-F]{1,4}\z') { return $null }
         }
+        $first = if ($head.Count -gt 0) { [Convert]::ToInt32($head[0], 16) } else { 0 }
+        $scoped = ($first -band 0xffc0) -eq 0xfe80 -or
+            (($first -band 0xff00) -eq 0xff00 -and ($first -band 0xf) -in 1, 2)
     }
+    if ($null -ne $zone -and ($max -eq 32 -or -not $scoped -or $zone -notmatch '\A[0-9]{1,10}\z' -or
+            [long]$zone -gt [uint32]::MaxValue)) { return $null }
     if ($parts.Count -eq 2 -and ($parts[1] -notmatch '\A[0-9]{1,3}\z' -or [int]$parts[1] -gt $max)) { return $null }
     $Text
 }

@@ -34,7 +34,9 @@ function Get-ProcConnection {
 
     .PARAMETER LocalAddress
     Local addresses or CIDR blocks (127.0.0.0/8, ::1). A row matching any of them is kept. An IPv6
-    address may be written in brackets, as the default table shows it ([::1], [fe80::1%12]).
+    address may be written in brackets, as the default table shows it ([::1], [fe80::1%12]). A
+    link-local address with a zone (fe80::1%12, fe80::%12/64) matches only on that interface index;
+    without one it matches on every interface. Zones are interface indexes, not names.
 
     .PARAMETER LocalPort
     Local ports. A row on any of them is kept.
@@ -150,7 +152,7 @@ function Get-ProcConnection {
     param(
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty()]
-        [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8)")]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8, fe80::1%4)")]
         [string[]] $LocalAddress,
 
         [Parameter(Position = 1)]
@@ -158,7 +160,7 @@ function Get-ProcConnection {
         [uint16[]] $LocalPort,
 
         [ValidateNotNullOrEmpty()]
-        [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8)")]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8, fe80::1%4)")]
         [string[]] $RemoteAddress,
 
         [ValidateNotNullOrEmpty()]

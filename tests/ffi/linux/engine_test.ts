@@ -12,6 +12,7 @@ import {
 import { defaultSource } from "../../../ffi/mod.ts";
 import { type Libc, loadLibc, nativeCallsGranted } from "../../../ffi/linux/_libc.ts";
 import type { ProcessInfo, RawSocket } from "../../../core/source.ts";
+import { socketPredicate } from "../../../core/filter.ts";
 import { bpfOwnersBlocker, LOAD_TRIES } from "../../../ffi/linux/bpf_owners.ts";
 import { files } from "../../../ffi/_files.ts";
 import { NODE, PYTHON, type Running, start, startHeadless } from "./_children.ts";
@@ -348,6 +349,12 @@ describe("createLinuxSource on real sockets", { skip: !onLinux || !NODE || !PYTH
       const row = find(rows, { localPort: run.ready.port });
       assert.equal(row.localAddress, "ff02::1%1");
       assert.deepEqual(row.pids, [run.child.pid]);
+      // --local matches the interface when it names one, and any interface when it does not.
+      const local = (text: string) => socketPredicate({ local: text })(row);
+      assert.deepEqual(
+        ["ff02::1%1", "[ff02::1%1]", "ff02::1", "ff02::%1/16", "ff02::1%2", "ff02::1%0"].map(local),
+        [true, true, true, true, false, false],
+      );
     } finally {
       await run.stop();
     }
