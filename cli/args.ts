@@ -314,7 +314,11 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
       "Asks first; --yes where no terminal can ask",
   },
   { key: "yes", flag: "--yes", short: "y", help: "answer yes to --enable-stats's question" },
-  { key: "resolve", flag: "--resolve", help: "reverse DNS of remote addresses (remoteHostName)" },
+  {
+    key: "resolve",
+    flag: "--resolve",
+    help: "names of remote addresses (remoteHostName): the hosts file, then reverse DNS",
+  },
   {
     key: "resolveTimeout",
     flag: "--resolve-timeout",

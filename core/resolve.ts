@@ -1,10 +1,14 @@
 /**
- * Reverse DNS for remote addresses: cached, each lookup time-boxed, a bounded number in flight,
- * so a slow resolver never holds output up for longer than the timeout.
+ * Reverse DNS for remote addresses: the hosts file first, as the system's own lookups do, then
+ * DNS; cached, each lookup time-boxed, a bounded number in flight, so a slow resolver never holds
+ * output up for longer than the timeout.
  *
  * @module
  */
 import { Resolver } from "node:dns/promises";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { parseAddress } from "./address.ts";
 import type { Reason } from "./record.ts";
 
 const MAX_ENTRIES = 10_000;
@@ -17,6 +21,12 @@ export interface ResolveOptions {
   concurrency?: number;
   /** DNS servers (`host:port`) to ask instead of the system's. */
   servers?: string[];
+  /**
+   * The hosts file to look in before DNS: the system's by default (`/etc/hosts`, on Windows
+   * `%SystemRoot%\System32\drivers\etc\hosts`); null to ask DNS only. A missing or unreadable
+   * file counts as empty.
+   */
+  hostsFile?: string | null;
 }
 
 /** A host name, or why there is none. */
@@ -29,6 +39,8 @@ export class ReverseResolver {
   #timeoutMs: number;
   #slots: number;
   #waiting: (() => void)[] = [];
+  #hostsFile: string | null;
+  #hosts: Map<string, string> | null = null;
 
   /**
    * Sets up a resolver of its own, so that the servers given apply to this one only.
@@ -40,13 +52,15 @@ export class ReverseResolver {
     this.#slots = options.concurrency ?? 16;
     this.#resolver = new Resolver({ timeout: this.#timeoutMs, tries: 1 });
     if (options.servers) this.#resolver.setServers(options.servers);
+    this.#hostsFile = options.hostsFile === undefined ? systemHostsFile() : options.hostsFile;
   }
 
   /**
    * Looks up the name of an address.
    *
    * @param address IPv4 or IPv6 text (a `%scope` suffix is dropped).
-   * @returns The first PTR name, or the reason there is none (`not-found`, `timeout`).
+   * @returns The hosts file's first name for the address, else the first PTR name, or the reason
+   *   there is none (`not-found`, `timeout`).
    */
   lookup(address: string): Promise<ResolveResult> {
     const bare = address.replace(/%.*$/, "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
@@ -75,6 +89,9 @@ export class ReverseResolver {
   }
 
   async #lookupOnce(address: string): Promise<ResolveResult> {
+    const key = addressKey(address);
+    const listed = key === null ? undefined : this.#hostNames().get(key);
+    if (listed !== undefined) return { name: listed };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<ResolveResult>((resolve) => {
       timer = setTimeout(() => resolve({ reason: "timeout" }), this.#timeoutMs);
@@ -91,4 +108,36 @@ export class ReverseResolver {
       clearTimeout(timer);
     }
   }
+
+  /** The hosts file's names by address (the first name given for an address), read once. */
+  #hostNames(): Map<string, string> {
+    if (this.#hosts) return this.#hosts;
+    this.#hosts = new Map();
+    if (this.#hostsFile === null) return this.#hosts;
+    let text = "";
+    try {
+      text = readFileSync(this.#hostsFile, "utf8");
+    } catch {
+      return this.#hosts; // no hosts file: DNS alone, as the system resolver does
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const [address, name] = line.replace(/#.*/, "").trim().split(/\s+/);
+      const key = name === undefined ? null : addressKey(address);
+      if (key !== null && !this.#hosts.has(key)) this.#hosts.set(key, name);
+    }
+    return this.#hosts;
+  }
+}
+
+/** The system's hosts file. */
+function systemHostsFile(): string {
+  if (process.platform !== "win32") return "/etc/hosts";
+  const root = process.env.SystemRoot ?? process.env.windir ?? "C:\\Windows";
+  return `${root}\\System32\\drivers\\etc\\hosts`;
+}
+
+/** One key for every spelling of an address (`::1`, `0:0::1`), or null when it is not one. */
+function addressKey(text: string): string | null {
+  const parsed = parseAddress(text);
+  return parsed && parsed.bytes.join(".");
 }

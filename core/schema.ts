@@ -63,7 +63,7 @@ export function buildConnectionSchema() {
     segmentsIn: counter.nullable().describe("Segments received (TCP, with --stats)"),
     segmentsOut: counter.nullable().describe("Segments sent (TCP, with --stats)"),
     remoteHostName: z.string().nullable().describe(
-      "Reverse DNS name of the remote address (with --resolve)",
+      "Name of the remote address (with --resolve): the hosts file's first name for it, else its reverse DNS name",
     ),
     unavailable: z.partialRecord(z.enum(EXPLAINABLE_FIELDS), z.enum(REASONS)).describe(
       "For each field that is null although it applies to this row: why it could not be read",

@@ -3,6 +3,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ReverseResolver } from "../../core/resolve.ts";
 import { listConnections } from "../../core/list.ts";
 import type { SocketSource } from "../../core/source.ts";
@@ -99,6 +102,32 @@ describe("ReverseResolver", () => {
     assert.equal(count() - start, 1, "one query for three listings sharing a cache");
     await listConnections({ source, resolve: { servers } });
     assert.equal(count() - start, 2, "a listing without the cache asks again");
+  });
+
+  it("looks in the hosts file first, by any spelling of the address, then asks DNS", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "procconn-hosts-"));
+    try {
+      const hostsFile = join(dir, "hosts");
+      writeFileSync(
+        hostsFile,
+        "# comment 10.1.2.3 commented.test\r\n10.1.2.3 web.hosts.test web # alias\n" +
+          "10.1.2.3 second.hosts.test\n0:0::0:1 loop6.hosts.test\n10.7.7.7\nnot-an-address x\n",
+      );
+      const r = new ReverseResolver({ servers, hostsFile });
+      const before = dns.queries.length;
+      assert.deepEqual(await r.lookup("::ffff:10.1.2.3"), { name: "web.hosts.test" });
+      assert.deepEqual(await r.lookup("::1"), { name: "loop6.hosts.test" });
+      assert.equal(dns.queries.length, before, "names from the hosts file ask no server");
+      assert.deepEqual(await r.lookup("10.9.9.10"), { reason: "not-found" });
+      assert.equal(dns.queries.length, before + 1, "an address the file lacks goes to DNS");
+      // No hosts file at all: DNS alone.
+      const missing = new ReverseResolver({ servers, hostsFile: join(dir, "none") });
+      assert.deepEqual(await missing.lookup("10.1.2.3"), { name: "web.test.internal" });
+      const dnsOnly = new ReverseResolver({ servers, hostsFile: null });
+      assert.deepEqual(await dnsOnly.lookup("10.1.2.3"), { name: "web.test.internal" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("gives up after the timeout when the server does not answer", async () => {

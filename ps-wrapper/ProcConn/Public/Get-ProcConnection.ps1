@@ -89,8 +89,8 @@ function Get-ProcConnection {
     counters of every connection, so there nothing changes and nothing is asked.
 
     .PARAMETER ResolveHostName
-    Adds RemoteHostName, the reverse DNS name of each remote address (cached, at most 500 ms per
-    lookup).
+    Adds RemoteHostName, the name of each remote address: the first name the hosts file gives it,
+    else its reverse DNS name (cached, at most 500 ms per lookup).
 
     .EXAMPLE
     Get-ProcConnection | Where-Object State -eq ESTABLISHED
