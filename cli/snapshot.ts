@@ -60,7 +60,11 @@ export interface SnapshotFs {
   /** As `fs.fchmodSync`. */
   fchmodSync(fd: number, mode: number): void;
   /** As `fs.statSync`. */
-  statSync(path: string): { mode: number; mtimeMs: number; isFile(): boolean };
+  statSync(
+    path: string,
+  ): { mode: number; mtimeMs: number; uid?: number; gid?: number; isFile(): boolean };
+  /** As `fs.fchownSync`; optional for stand-ins without owners. */
+  fchownSync?(fd: number, uid: number, gid: number): void;
   /** As `fs.realpathSync`. */
   realpathSync(path: string): string;
   /** As `fs.lstatSync`; optional for stand-ins without symbolic links. */
@@ -234,8 +238,9 @@ function isSnapshotField(field: string): boolean {
 
 /**
  * Replaces a file atomically: writes a temporary file next to it (keeping the old file's
- * permissions), flushes it to disk and renames it over the target. On failure the temporary file
- * is removed and the target is untouched.
+ * permissions, and its owner and group where this user may give them, as root may), flushes it to
+ * disk and renames it over the target. On failure the temporary file is removed and the target is
+ * untouched.
  *
  * @param path The file to replace or create.
  * @param text The new content.
@@ -248,12 +253,14 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
   // Write through a symbolic link to the file it names, and keep that file's permissions.
   let target = path;
   let mode: number | undefined;
+  let owner: { uid?: number; gid?: number } = {};
   let file = true;
   try {
     target = fs.realpathSync(path);
     const stat = fs.statSync(target);
     file = stat.isFile();
     mode = stat.mode & 0o777;
+    owner = stat;
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") {
       throw fail(new Error(lookupReason(fs, err, dirname(path))));
@@ -281,7 +288,14 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
   let replacing = false;
   try {
     fd = fs.openSync(temp, "wx", mode ?? 0o666);
-    if (mode !== undefined) fs.fchmodSync(fd, mode);
+    if (mode !== undefined) {
+      if (process.platform !== "win32" && owner.uid !== undefined && owner.gid !== undefined) {
+        const [uid, gid, made] = [owner.uid, owner.gid, fd];
+        // Only root may give a file away; anyone else's new file is theirs, as an editor's is.
+        ignoreError(() => fs.fchownSync?.(made, uid, gid));
+      }
+      fs.fchmodSync(fd, mode);
+    }
     writeAll(fs, fd, new TextEncoder().encode(text), 0);
     fs.fsyncSync(fd);
     fs.closeSync(fd);

@@ -205,6 +205,20 @@ describe("runSnapshot", () => {
     assert.deepEqual(nodeFs.readdirSync(dir), ["conns.csv"]);
   });
 
+  it("without --append, as root: the new file keeps the old one's owner and group", {
+    skip: process.getuid?.() !== 0 && "only root may give a file to another user",
+  }, async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "owner-"));
+    const path = join(dir, "conns.csv");
+    nodeFs.writeFileSync(path, "old content\n");
+    nodeFs.chownSync(path, 65534, 65533);
+    nodeFs.chmodSync(path, 0o604);
+    assert.equal(await snapshot(["--out", path, "--fields", "localPort"], deps()), 0);
+    const stat = nodeFs.statSync(path);
+    assert.equal(read(path).includes("old content"), false);
+    assert.deepEqual([stat.uid, stat.gid, stat.mode & 0o777], [65534, 65533, 0o604]);
+  });
+
   it("a missing directory: exit 1, the message names the file", async () => {
     for (const append of [[], ["--append"]]) {
       const path = join(work, "no-such-dir", "conns.csv");
