@@ -389,8 +389,27 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
     ntdll: libs.ntdll,
     userName: createUserNameReader(k32, libs.advapi32, libs.ntdll),
   };
+  const denied: ProcessInfo[] = [];
   for (const pid of pids) {
-    out.set(pid, describeProcess(k32, pid, table.get(pid), pathBuffer, extra));
+    const info = describeProcess(k32, pid, table.get(pid), pathBuffer, extra);
+    out.set(pid, info);
+    if (Object.values(info.unavailable).includes("access-denied")) denied.push(info);
+  }
+  // A process that was in the snapshot but could not be opened was denied, or it exited in
+  // between: a second snapshot tells which (the pid gone, or now another program's).
+  if (denied.length > 0) {
+    const now = snapshotProcesses(k32);
+    for (const info of denied) {
+      const before = table.get(info.pid)!, after = now.get(info.pid);
+      if (after && after.parentPid === before.parentPid && after.exeFile === before.exeFile) {
+        continue;
+      }
+      for (const [field, reason] of Object.entries(info.unavailable)) {
+        if (reason === "access-denied") {
+          info.unavailable[field as keyof ProcessInfo["unavailable"]] = "process-exited";
+        }
+      }
+    }
   }
   return out;
 }
@@ -441,7 +460,7 @@ function describeProcess(
   };
   if (info.name === null) info.unavailable.name = "not-found";
   // Without GetLastError (Deno does not capture it) a failed open of a pid that is in the
-  // snapshot is taken as a denial; the process may also have exited in between.
+  // snapshot is taken as a denial here; describeProcesses tells an exit in between apart.
   const details = readOpenedDetails(k32, pid, pathBuffer, extra);
   info.path = details?.path ?? null;
   info.startTime = details?.startTime ?? null;

@@ -286,6 +286,11 @@ export interface FakeProcess {
   commandLine?: string | number;
   /** The SID bytes of the token's user, or "deny" when OpenProcessToken fails. */
   sid?: number[] | "deny";
+  /**
+   * It exits as OpenProcess is called for it: the open fails and later snapshots lack it, or
+   * list this process under its pid instead (the pid reused).
+   */
+  exitsOnOpen?: true | FakeProcess;
 }
 
 export interface Kernel32Fake {
@@ -384,6 +389,12 @@ export function fakeKernel32(
       assert.equal(inherit, 0);
       fake.opened.push(pid);
       const p = processes.find((x) => x.pid === pid);
+      if (p?.exitsOnOpen) {
+        const at = processes.indexOf(p);
+        if (p.exitsOnOpen === true) processes.splice(at, 1);
+        else processes[at] = p.exitsOnOpen;
+        return null;
+      }
       return p && p.path !== null ? handle(p) : null;
     },
     QueryFullProcessImageNameW(h, flags, name, size) {

@@ -243,11 +243,47 @@ Deno.test("describeProcesses reads name, parent, path, start time and session (n
   assert.deepEqual(counts(), { opened: 1, closed: 1 });
 });
 
+Deno.test("describeProcesses tells a process that exited before it was opened from a denied one", async () => {
+  const web = PROCESSES[3];
+  const k32 = fakeKernel32([
+    ...PROCESSES,
+    { ...web, pid: 7100, exitsOnOpen: true },
+    { ...web, pid: 7200, exitsOnOpen: { ...web, pid: 7200, exe: "other.exe" } },
+    { ...web, pid: 7300, exitsOnOpen: { ...web, pid: 7300, parent: 4 } },
+  ]);
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
+  const info = await source.describeProcesses([612, 7000, 7100, 7200, 7300]);
+  assert.equal(k32.snapshots, 2, "a second snapshot, as some process could not be opened");
+  assert.equal(info.get(612)!.unavailable.path, "access-denied", "still there: denied");
+  assert.deepEqual(info.get(7000)!.unavailable, {
+    commandLine: "not-supported",
+    userName: "not-supported",
+  });
+  for (const pid of [7100, 7200, 7300]) {
+    const gone = info.get(pid)!;
+    // What the first snapshot said while it ran is kept; the rest is null because it exited.
+    assert.deepEqual([gone.name, gone.parentPid, gone.path, gone.startTime], [
+      "web.exe",
+      612,
+      null,
+      null,
+    ]);
+    assert.deepEqual(gone.unavailable, {
+      path: "process-exited",
+      startTime: "process-exited",
+      commandLine: "process-exited",
+      userName: "process-exited",
+      ...(gone.sessionId === null ? { sessionId: "process-exited" } : {}),
+    });
+  }
+  assert.deepEqual([...k32.open], [], "every handle closed");
+});
+
 Deno.test("describeProcesses classifies processes it cannot read", async () => {
   const k32 = fakeKernel32(PROCESSES);
   const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
   const info = await source.describeProcesses([0, 4, 612, 7000, 99999, 612]);
-  assert.equal(k32.snapshots, 1, "one snapshot per call");
+  assert.equal(k32.snapshots, 2, "a second snapshot to tell denied from exited");
   assert.equal(info.size, 5);
   assert.deepEqual(info.get(0), {
     pid: 0,
