@@ -30,7 +30,7 @@ const KEYS = [
   "cache",
 ] as const;
 
-const RESOLVE_KEYS = ["timeoutMs", "concurrency", "servers"];
+const RESOLVE_KEYS = ["timeoutMs", "concurrency", "servers", "hostsFile"];
 
 /**
  * Checks the options of a listing (`listConnections`, `openListing`). An option set to
@@ -38,7 +38,8 @@ const RESOLVE_KEYS = ["timeoutMs", "concurrency", "servers"];
  *
  * @param options The options as the caller gave them.
  * @throws {TypeError} For an unknown option or a value of the wrong type.
- * @throws {RangeError} For a value outside what the option allows (a state, a port, a pid...).
+ * @throws {RangeError} For a value outside what the option allows (a state, a port, a pid...),
+ *   or an empty list (it would keep nothing).
  *
  * @example
  * ```ts
@@ -99,12 +100,22 @@ export function checkListOptions(options: unknown): void {
   }
 }
 
+/** An empty list would match no row: most likely a value the caller failed to fill in. */
+function notEmpty(key: string, list: readonly unknown[]): void {
+  if (list.length === 0) {
+    throw new RangeError(
+      `Option "${key}" is an empty list, which would keep nothing: leave it out to keep every row`,
+    );
+  }
+}
+
 /** A list whose every value is one of `allowed`. */
 function oneOf(key: string, v: unknown, allowed: readonly string[], hint = ""): void {
   if (v === undefined) return;
   if (!Array.isArray(v)) {
     throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
   }
+  notEmpty(key, v);
   for (const item of v) {
     if (typeof item !== "string") {
       throw new TypeError(
@@ -124,6 +135,7 @@ function numbers(key: string, v: unknown, max: number, single: boolean): void {
   if (v === undefined) return;
   const list = Array.isArray(v) ? v : single ? [v] : null;
   if (list === null) throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
+  notEmpty(key, list);
   for (const item of list) {
     if (typeof item !== "number") {
       throw new TypeError(
@@ -141,6 +153,7 @@ function numbers(key: string, v: unknown, max: number, single: boolean): void {
 /** A non-empty string, or a list of them. */
 function strings(key: string, v: unknown): void {
   if (v === undefined) return;
+  if (Array.isArray(v)) notEmpty(key, v);
   for (const item of Array.isArray(v) ? v : [v]) {
     if (typeof item !== "string" || item.trim() === "") {
       throw new TypeError(
@@ -154,7 +167,7 @@ function checkResolve(v: unknown): void {
   if (v === undefined || typeof v === "boolean") return;
   if (v === null || typeof v !== "object" || Array.isArray(v)) {
     throw new TypeError(
-      `Option "resolve" must be true, false or { timeoutMs, concurrency, servers }, ` +
+      `Option "resolve" must be true, false or { timeoutMs, concurrency, servers, hostsFile }, ` +
         `not ${describe(v)}`,
     );
   }
@@ -169,6 +182,12 @@ function checkResolve(v: unknown): void {
   // Node's resolver takes whole milliseconds up to 2^31 - 1; the command line allows up to an hour.
   wholeNumber("resolve.timeoutMs", given.timeoutMs, 1, 3_600_000);
   wholeNumber("resolve.concurrency", given.concurrency, 1, 1024);
+  const hostsFile = given.hostsFile;
+  if (hostsFile !== undefined && hostsFile !== null && typeof hostsFile !== "string") {
+    throw new TypeError(
+      `Option "resolve.hostsFile" must be a path or null (DNS only), not ${describe(hostsFile)}`,
+    );
+  }
   const servers = given.servers;
   if (servers === undefined) return;
   if (!Array.isArray(servers)) {

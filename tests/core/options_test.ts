@@ -32,7 +32,7 @@ describe("checkListOptions", () => {
       hash: false,
       stats: true,
       enableStats: false,
-      resolve: { timeoutMs: 250, concurrency: 4, servers: ["127.0.0.1:53"] },
+      resolve: { timeoutMs: 250, concurrency: 4, servers: ["127.0.0.1:53"], hostsFile: null },
       source,
       cache: {},
     });
@@ -86,6 +86,14 @@ describe("checkListOptions", () => {
     [{ resolve: { servers: ["1.1.1.1%x"] } }, RangeError, /^Invalid resolve.servers value/],
     [{ resolve: { servers: [53] } }, TypeError, /^Invalid resolve.servers value 53/],
     [{ resolve: { servers: "1.1.1.1" } }, TypeError, /^Option "resolve.servers" must be a list/],
+    [{ resolve: { hostsFile: 1 } }, TypeError, /^Option "resolve.hostsFile" must be a path/],
+    // An empty list would keep nothing, as an empty item is refused on the command line.
+    [{ pids: [] }, RangeError, /^Option "pids" is an empty list, which would keep nothing/],
+    [{ states: [] }, RangeError, /^Option "states" is an empty list/],
+    [{ protocols: [] }, RangeError, /^Option "protocols" is an empty list/],
+    [{ port: [] }, RangeError, /^Option "port" is an empty list/],
+    [{ name: [] }, RangeError, /^Option "name" is an empty list/],
+    [{ local: [] }, RangeError, /^Option "local" is an empty list/],
     [{ source: {} }, TypeError, /^Option "source" must be a SocketSource/],
     [{ cache: null }, TypeError, /^Option "cache" must be an object/],
     [null, TypeError, /^The options must be an object, not null$/],
