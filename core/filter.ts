@@ -72,6 +72,7 @@ export interface Cidr {
  * @returns The parsed block; a plain address is a full-length prefix.
  * @throws {RangeError} When the text is not an address, the prefix is out of range, or the zone
  *   is not an interface index on a scoped IPv6 address.
+ * @throws {TypeError} When it is not a string.
  *
  * @example
  * ```ts
@@ -81,6 +82,11 @@ export interface Cidr {
  * ```
  */
 export function parseCidr(text: string): Cidr {
+  if (typeof text !== "string") {
+    throw new TypeError(
+      `Invalid address ${JSON.stringify(text) ?? String(text)}: expected a string`,
+    );
+  }
   const trimmed = text.trim();
   const bracketed = /^\[([^[\]/]*)\](\/.*)?$/.exec(trimmed);
   const body = bracketed ? bracketed[1] + (bracketed[2] ?? "") : trimmed;
@@ -170,6 +176,7 @@ export function cidrContains(address: string, cidr: Cidr): boolean {
  * @param pattern Pattern with `*` and `?`, or several (a name matching any of them matches);
  *   `.exe` on either side is optional.
  * @returns A predicate over process names.
+ * @throws {TypeError} When a pattern is not a string.
  *
  * @example
  * ```ts
@@ -179,6 +186,13 @@ export function cidrContains(address: string, cidr: Cidr): boolean {
  * ```
  */
 export function nameMatcher(pattern: string | readonly string[]): (name: string | null) => boolean {
+  for (const p of asList(pattern)) {
+    if (typeof p !== "string") {
+      throw new TypeError(
+        `Invalid name pattern ${JSON.stringify(p) ?? String(p)}: expected a string`,
+      );
+    }
+  }
   const stripExe = (s: string) => s.replace(/\.exe$/i, "");
   const body = (p: string) =>
     stripExe(p).split("").map((c) =>

@@ -527,7 +527,9 @@ function joinRow(
  * @returns The records, validated against the schema, in a stable order.
  * @throws {TypeError} For an unknown option (`ports` for `port`) or a value of the wrong type.
  * @throws {RangeError} For a value an option does not allow (a state spelled other than
- *   `TCP_STATES` spells it, a port above 65535), before anything is read.
+ *   `TCP_STATES` spells it, a port above 65535, an empty list), before anything is read.
+ * @throws {Error} With `tree` and `pids` or `name`, when the backend cannot list processes
+ *   (it has no `listProcesses`).
  *
  * @example
  * ```ts
@@ -606,7 +608,9 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
   let nameOk = options.name === undefined ? null : nameMatcher(options.name);
   if (options.tree && (wantedPids || nameOk)) {
     if (!source.listProcesses) {
-      throw new Error(`The ${source.name} backend cannot list processes, which --tree needs`);
+      throw new Error(
+        `The ${source.name} backend cannot list processes, which the tree option (--tree) needs`,
+      );
     }
     const table = await source.listProcesses();
     const roots = table.filter((p) =>

@@ -30,6 +30,15 @@ describe("parseCidr", () => {
     assert.throws(() => parseCidr("10.0.0.0/x"), RangeError);
     assert.throws(() => parseCidr("example.com"), /Invalid address "example.com"/);
     assert.throws(() => parseCidr("1.2.3.4/8/9"), RangeError);
+    // From JavaScript, without a type checker: a clear error, not "text.trim is not a function".
+    assert.throws(
+      () => parseCidr(5 as unknown as string),
+      /^TypeError: Invalid address 5: expected a string$/,
+    );
+    assert.throws(
+      () => nameMatcher(["ok", null] as unknown as string[]),
+      /^TypeError: Invalid name pattern null: expected a string$/,
+    );
   });
   it("takes IPv6 in brackets as the table prints it, and only IPv6", () => {
     assert.deepEqual(parseCidr("[::1]"), parseCidr("::1"));
