@@ -189,7 +189,8 @@ function endpoint(address: unknown, port: unknown): string {
 
 function valueCell(row: Record<string, unknown>, field: string): Cell {
   const value = row[field];
-  if (value !== null && value !== undefined) {
+  // An empty list (a process with no service) is "-", as a value that is not there.
+  if (value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0)) {
     return { text: sanitize(plainText(value, ", ")), reason: false };
   }
   const unavailable = row.unavailable;

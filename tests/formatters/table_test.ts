@@ -108,6 +108,14 @@ describe("createTableFormatter", () => {
     assert.deepEqual(cells(body[0]), ["5", "<x>", "-"]);
   });
 
+  it("shows an empty list as a dash, and a list as its items", () => {
+    const rows = [{ pid: 5, services: [] }, { pid: 6, services: ["Dnscache", "W32Time"] }];
+    const { body, cells } = parse(
+      run(createTableFormatter({ fields: ["pid", "services"] }), rows),
+    );
+    assert.deepEqual(body.map(cells), [["5", "-"], ["6", "Dnscache, W32Time"]]);
+  });
+
   it("keeps address and port apart when only one of the pair is chosen", () => {
     const { header, body, cells } = parse(
       run(createTableFormatter({ fields: ["localAddress", "remotePort"] }), [IPV6_FORMULA]),
