@@ -102,7 +102,7 @@ function commaList(text: string, what: string, usage: string): string[] {
 function parsePort(text: string): number {
   const n = /^\d{1,5}$/.test(text.trim()) ? Number(text) : NaN;
   if (!(n >= 0 && n <= 65535)) {
-    throw new RangeError(`Invalid port "${text}": expected an integer from 0 to 65535`);
+    throw new RangeError(`Invalid port "${text}": expected a whole number from 0 to 65535`);
   }
   return n;
 }
