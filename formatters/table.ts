@@ -91,9 +91,9 @@ interface Cell {
  * row's `unavailable` object shows that reason in angle brackets (`<access-denied>`); other nulls
  * show `-`. Control characters are replaced so a process name cannot drive the terminal.
  *
- * To fit `width`, text columns are cut with `…`: the path first, then the process name, then the
- * addresses; columns and rows are never dropped, so a table of many fixed-width columns can stay
- * wider than asked.
+ * To fit `width`, a title wider than every value of its column is cut first, then text columns
+ * are cut with `…`: the path first, then the process name, then the addresses; columns and rows
+ * are never dropped, so a table of many fixed-width columns can stay wider than asked.
  *
  * @param options The fields (columns in order), the width to fit (default 120, 0 for no limit)
  * and whether the header may be bold (default false).
@@ -212,11 +212,12 @@ function render(
   limit: number,
   color: boolean,
 ): string {
-  const widths = columns.map((c) => displayWidth(c.title));
+  const cells = columns.map(() => 0);
   for (const row of rows) {
-    row.forEach((text, i) => widths[i] = Math.max(widths[i], displayWidth(text)));
+    row.forEach((text, i) => cells[i] = Math.max(cells[i], displayWidth(text)));
   }
-  if (limit > 0) fit(widths, shrink, limit);
+  const widths = columns.map((c, i) => Math.max(cells[i], displayWidth(c.title)));
+  if (limit > 0) fit(widths, cells, shrink, limit);
   const line = (texts: readonly string[]) =>
     texts.map((t, i) => (i === texts.length - 1 ? t : padEnd(t, widths[i]))).join(GAP)
       .replace(/ +$/, "");
@@ -230,14 +231,22 @@ function render(
   return out.join("\n") + "\n";
 }
 
-/** Narrows `widths` in place until the table fits `limit` or nothing can give way. */
-function fit(widths: number[], shrink: readonly Shrink[], limit: number): void {
+/**
+ * Narrows `widths` in place until the table fits `limit` or nothing can give way: first titles
+ * wider than every value of their column (a title is cut before any value is), then values.
+ */
+function fit(
+  widths: number[],
+  cells: readonly number[],
+  shrink: readonly Shrink[],
+  limit: number,
+): void {
   let excess = widths.reduce((a, b) => a + b, 0) + GAP.length * (widths.length - 1) - limit;
-  const narrow = (candidates: readonly number[], floor: (s: Shrink) => number) => {
+  const narrow = (candidates: readonly number[], floor: (i: number) => number) => {
     while (excess > 0) {
       let pick = -1;
       for (const i of candidates) {
-        if (widths[i] <= floor(shrink[i])) continue;
+        if (widths[i] <= floor(i)) continue;
         if (pick < 0 || widths[i] > widths[pick]) pick = i;
       }
       if (pick < 0) return;
@@ -245,8 +254,9 @@ function fit(widths: number[], shrink: readonly Shrink[], limit: number): void {
       excess--;
     }
   };
+  narrow(widths.map((_, i) => i), (i) => Math.max(cells[i], HARD_MIN));
   const ranks = [...new Set(shrink.map((s) => s.rank))].sort((a, b) => a - b);
   const ofRank = (rank: number) => widths.map((_, i) => i).filter((i) => shrink[i].rank === rank);
-  for (const rank of ranks) narrow(ofRank(rank), (s) => s.floor);
-  for (const rank of ranks) narrow(ofRank(rank), (s) => s.min);
+  for (const rank of ranks) narrow(ofRank(rank), (i) => shrink[i].floor);
+  for (const rank of ranks) narrow(ofRank(rank), (i) => shrink[i].min);
 }

@@ -154,6 +154,37 @@ describe("createTableFormatter", () => {
     );
   });
 
+  it("cuts a title wider than its values before it cuts any value", () => {
+    const row = {
+      localAddress: "::1",
+      localPort: 80,
+      remoteAddress: "::1",
+      remotePort: 81,
+      pid: 4,
+      processName: "python3.11",
+    };
+    const fields = [
+      "localAddress",
+      "localPort",
+      "remoteAddress",
+      "remotePort",
+      "pid",
+      "processName",
+    ];
+    const wide = parse(run(createTableFormatter({ fields, width: 0 }), [row]));
+    assert.deepEqual(wide.cells(wide.header), [
+      "Local Address",
+      "Remote Address",
+      "PID",
+      "Process",
+    ]);
+    // 13 + 14 + 3 + 10 and three gaps: 46 columns; at 40 only the titles give way.
+    const t = parse(run(createTableFormatter({ fields, width: 40 }), [row]));
+    for (const line of t.lines) assert.ok(line.length <= 40, `${line.length}: ${line}`);
+    assert.deepEqual(t.cells(t.body[0]), ["[::1]:80", "[::1]:81", "4", "python3.11"]);
+    assert.match(t.header, /^Local Ad\S*…  Remote Ad\S*…  PID  Process$/);
+  });
+
   it("fits width 60 by cutting text columns, keeping every row and column", () => {
     const rows = [...ROWS, LONG];
     const wide = parse(run(createTableFormatter({ fields: TABLE_FIELDS, width: 0 }), rows));
