@@ -581,6 +581,17 @@ function readFlags(
     for (let at = 0; at < argv.length - 1; at++) {
       const next = argv[at + 1];
       if (given(argv[at]) && next.startsWith("-") && next.length > 1) {
+        // A value the option could never take (--pid -1) is refused as such, rather than with
+        // advice to write --pid=-1 that leads to that refusal; an option's name is left alone.
+        const isFlag = options.some((x) => next === x.flag || next === `-${x.short}`) ||
+          next.startsWith("--");
+        if (o.parse && !isFlag) {
+          try {
+            o.parse(next);
+          } catch (err) {
+            throw new UsageError((err as Error).message);
+          }
+        }
         throw new UsageError(
           `option '${o.flag} ${o.value}' needs a value; for one that starts with "-", ` +
             `write ${o.flag}=${next}`,

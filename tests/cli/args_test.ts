@@ -212,7 +212,14 @@ describe("parseArgs", () => {
   it("rejects bad values with one line naming the value and what is allowed", () => {
     usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
     usage(["--port", "70000"], /"70000".*0 to 65535/);
-    usage(["--port", "-1"], /'--port <ports>' needs a value; .* write --port=-1$/);
+    // A value starting with "-" that the option could never take is refused as a value...
+    usage(["--port", "-1"], /^Invalid port "-1": expected a whole number from 0 to 65535$/);
+    usage(["--pid", "-1"], /^Invalid pid "-1": expected a whole number/);
+    usage(["--local", "-10.0.0.1"], /^Invalid address "-10.0.0.1"/);
+    // ...one it could take gets the advice to attach it, and an option's name is not a value.
+    usage(["--name", "-zsh"], /'--name <globs>' needs a value; .* write --name=-zsh$/);
+    usage(["--pid", "-4"], /'--pid <pids>' needs a value/);
+    usage(["--pid", "-l"], /'--pid <pids>' needs a value/);
     usage(["--port=-1"], /"-1".*0 to 65535/);
     usage(["--name", "-bash"], /write --name=-bash$/);
     usage(["--name", "sshd", "--name", "-bash"], /write --name=-bash$/);
