@@ -182,7 +182,7 @@ describe("createTableFormatter", () => {
     const t = parse(run(createTableFormatter({ fields, width: 40 }), [row]));
     for (const line of t.lines) assert.ok(line.length <= 40, `${line.length}: ${line}`);
     assert.deepEqual(t.cells(t.body[0]), ["[::1]:80", "[::1]:81", "4", "python3.11"]);
-    assert.match(t.header, /^Local Ad\S*…  Remote Ad\S*…  PID  Process$/);
+    assert.match(t.header, /^Local Ad\S*… {2}Remote Ad\S*… {2}PID {2}Process$/);
   });
 
   it("fits width 60 by cutting text columns, keeping every row and column", () => {
