@@ -66,7 +66,12 @@ export class ReverseResolver {
     const bare = address.replace(/%.*$/, "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
     let pending = this.#cache.get(bare);
     if (!pending) {
-      pending = this.#limited(() => this.#lookupOnce(bare));
+      // A name from the hosts file does not wait for a slot behind slow DNS queries.
+      const key = addressKey(bare);
+      const listed = key === null ? undefined : this.#hostNames().get(key);
+      pending = listed !== undefined
+        ? Promise.resolve({ name: listed })
+        : this.#limited(() => this.#lookupOnce(bare));
       this.#cache.set(bare, pending);
       // Bounded, oldest first out; a timeout is not remembered, so a later listing asks again.
       if (this.#cache.size > MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
@@ -89,9 +94,6 @@ export class ReverseResolver {
   }
 
   async #lookupOnce(address: string): Promise<ResolveResult> {
-    const key = addressKey(address);
-    const listed = key === null ? undefined : this.#hostNames().get(key);
-    if (listed !== undefined) return { name: listed };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<ResolveResult>((resolve) => {
       timer = setTimeout(() => resolve({ reason: "timeout" }), this.#timeoutMs);
