@@ -1,10 +1,12 @@
 /**
- * The JSON Schema of a connection record, generated from the zod schema.
+ * The JSON Schema of a connection record, generated from the zod schema and the rules between
+ * fields (`rules.ts`).
  *
  * @module
  */
 import { z } from "./_zod.ts";
 import { connectionSchema } from "./schema.ts";
+import { rulesJsonSchema } from "./rules.ts";
 
 /**
  * Renders the JSON Schema (draft 2020-12) of a connection record as the text shipped in
@@ -24,6 +26,8 @@ export function connectionJsonSchemaText(): string {
     description: "One TCP or UDP endpoint and the process behind it, as procconn outputs it " +
       "(one element of --format json, one line of --format ndjson).",
     ...z.toJSONSchema(connectionSchema()),
+    // zod writes each field's own type; the rules between fields follow as if/then pairs.
+    allOf: rulesJsonSchema(),
   };
   return JSON.stringify(schema, null, 2) + "\n";
 }

@@ -7,7 +7,8 @@
 import { z } from "./_zod.ts";
 // @ts-types="./_connection_check.d.ts"
 import { checkConnection } from "../gen/connection_check.js";
-import { connectionSchema, type ConnectionSchemaType } from "./schema.ts";
+import { buildFieldSchema, connectionSchema, type ConnectionSchemaType } from "./schema.ts";
+import { followsRules } from "./rules.ts";
 import { useSchemaCheck } from "./check.ts";
 
 export {
@@ -28,10 +29,10 @@ export {
 export type Connection = z.infer<ConnectionSchemaType>;
 
 /**
- * The check every record goes through: the schema compiled by zod (`z.compile`) when the packages
- * were installed, so that a listing neither builds the schema nor compiles it (about 30 ms on a
- * slow machine). It returns false for a record the schema may reject; the schema itself then
- * decides, and names what is wrong. Where the install could not compile it (no esbuild), the
+ * The check every record goes through: the schema of the fields compiled by zod (`z.compile`) when
+ * the packages were installed, so that a listing neither builds the schema nor compiles it (about
+ * 30 ms on a slow machine), then the rules between fields (`followsRules`). It returns false for a
+ * record the schema may reject; the schema itself then decides, and names what is wrong. Where the install could not compile it (no esbuild), the
  * schema is compiled on first use instead. A listing that has not loaded this module runs the
  * compiled check alone (`check.ts`), and loads this module only for a record that fails it.
  */
@@ -39,8 +40,8 @@ let check: ((record: unknown) => boolean) | undefined;
 
 function compiledCheck(): (record: unknown) => boolean {
   if (checkConnection) return checkConnection;
-  const compiled = z.compile(connectionSchema());
-  return (record) => compiled.validate(record);
+  const compiled = z.compile(buildFieldSchema());
+  return (record) => compiled.validate(record) && followsRules(record as Connection);
 }
 
 /**

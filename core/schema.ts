@@ -9,15 +9,16 @@
 import { z } from "./_zod.ts";
 
 import { EXPLAINABLE_FIELDS, FAMILIES, PROTOCOLS, REASONS, TCP_STATES } from "./fields.ts";
+import { ruleProblems } from "./rules.ts";
 
 /**
- * Builds the zod schema every connection record satisfies. Each call builds a new one: use
- * {@linkcode connectionSchema}, which builds it once. `scripts/bundle_zod.mjs` compiles it into
- * the check `validateConnection` runs.
+ * Builds the zod schema of each field's own type, without the rules between fields
+ * (`rules.ts`). `scripts/bundle_zod.mjs` compiles it into the check a listing runs before
+ * `followsRules` (`rules.ts`).
  *
- * @returns The schema.
+ * @returns The schema of the fields.
  */
-export function buildConnectionSchema() {
+export function buildFieldSchema() {
   const port = z.number().int().min(0).max(65535);
   const pid = z.number().int().min(0).max(0xffffffff);
   const counter = z.number().int().min(0);
@@ -69,6 +70,22 @@ export function buildConnectionSchema() {
       "For each field that is null although it applies to this row: why it could not be read",
     ),
   }).strict();
+}
+
+/**
+ * Builds the zod schema every connection record satisfies: each field's own type
+ * ({@linkcode buildFieldSchema}) and the rules between fields, each broken rule reported on the
+ * field that breaks it. Each call builds a new one: use {@linkcode connectionSchema}, which builds
+ * it once.
+ *
+ * @returns The schema.
+ */
+export function buildConnectionSchema() {
+  return buildFieldSchema().superRefine((record, context) => {
+    for (const problem of ruleProblems(record)) {
+      context.addIssue({ code: "custom", path: [problem.field], message: problem.message });
+    }
+  });
 }
 
 /** The schema as the rest of procconn knows it. */

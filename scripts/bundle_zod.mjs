@@ -14,11 +14,12 @@
  * validates and reports exactly as the package does. `core/_zod.ts` imports it with the
  * package's own types.
  *
- * The check: `z.compile` turns the schema into one generated function, and this script writes
- * that function out with the constants it closes over (sets of allowed values, regular
- * expressions, zod's own helpers, the functions compiled for nested parts). A listing then runs
- * zod's code for the schema without building the schema (every field's constructors) and
- * compiling it first, which costs about 30 ms on a slow machine. When a record fails the check,
+ * The check: `z.compile` turns the schema of the fields (`buildFieldSchema`) into one generated
+ * function, and this script writes that function out with the constants it closes over (sets of
+ * allowed values, regular expressions, zod's own helpers, the functions compiled for nested
+ * parts), followed by the rules between fields (`followsRules` from `core/rules.ts`, bundled from
+ * the source). A listing then runs zod's code for the schema without building the schema (every
+ * field's constructors) and compiling it first, which costs about 30 ms on a slow machine. When a record fails the check,
  * the schema is built after all, to decide and to name what is wrong.
  *
  * Without esbuild (`npm ci --omit=dev`), `gen/zod.js` re-exports the package and
@@ -111,7 +112,7 @@ const NO_CHECK = "export const checkConnection = null;\n";
  */
 
 /**
- * Compiles the connection schema as `validateConnection` would, and records every function zod
+ * Compiles the schema of the fields as `validateConnection` would, and records every function zod
  * generates on the way. zod makes them with `new Function(...names, body)` and calls the result
  * with the constants; the global `Function` is wrapped for that one call.
  *
@@ -121,7 +122,7 @@ const NO_CHECK = "export const checkConnection = null;\n";
 async function compileSchema(esbuild) {
   const entry = `export * as util from ${JSON.stringify(ZOD_UTIL)};\n` +
     `export { compile } from "zod";\n` +
-    `export { buildConnectionSchema } from "./core/schema.ts";\n`;
+    `export { buildFieldSchema } from "./core/schema.ts";\n`;
   const text = await bundleModule(esbuild, entry, "check-entry.js", {
     plugins: [{
       // core/_zod.ts imports the bundle this script writes; here the package stands in for it.
@@ -158,7 +159,7 @@ async function compileSchema(esbuild) {
   let compiled;
   globalThis.Function = /** @type {any} */ (Recording);
   try {
-    compiled = module.compile(module.buildConnectionSchema(), { strict: true });
+    compiled = module.compile(module.buildFieldSchema(), { strict: true });
   } finally {
     globalThis.Function = RealFunction;
   }
@@ -244,10 +245,12 @@ export async function connectionCheck() {
   const imports = used.size
     ? `import { ${[...used].sort().join(", ")} } from ${JSON.stringify(ZOD_UTIL)};\n`
     : "";
+  // The rules between fields are plain functions of the sources, bundled as they are.
   const contents = imports +
+    `import { followsRules } from "./core/rules.ts";\n` +
     `const INVALID = Symbol.for("zod.compile.invalid");\n` +
     `const check = ${body};\n` +
-    `export const checkConnection = (record) => check(record) !== INVALID;\n`;
+    `export const checkConnection = (record) => check(record) !== INVALID && followsRules(record);\n`;
   const text = await bundleModule(esbuild, contents, "connection-check.js");
   return { text, how: "compiled by z.compile" };
 }

@@ -31,7 +31,8 @@ export const NO_ENRICHMENT: Pick<
 };
 
 /**
- * A validated TCP record on 127.0.0.1 with no remote end and no owner, with `over` applied.
+ * A validated record on 127.0.0.1 with no owner, with `over` applied: TCP and listening unless
+ * `over` says otherwise (the state follows the protocol and the remote address when not given).
  *
  * @param over The fields that differ.
  * @returns The record.
@@ -44,7 +45,7 @@ export function connection(over: Partial<Connection>): Connection {
     localPort: 1,
     remoteAddress: null,
     remotePort: null,
-    state: null,
+    state: over.protocol === "UDP" ? null : over.remoteAddress ? "ESTABLISHED" : "LISTEN",
     pid: null,
     processName: null,
     processPath: null,

@@ -14,8 +14,11 @@ import {
   type RunningChild,
   startSocketChild,
 } from "../_socket_child.ts";
+import { shippedSchemaCheck } from "../_json_schema.ts";
 
 const MAIN_SCRIPT = fileURLToPath(new URL("../../main.ts", import.meta.url));
+/** The shipped JSON Schema, which every row from the Windows engine must satisfy too. */
+const shipped = shippedSchemaCheck();
 /** Slack allowed around the child's start time (clock granularity, Wine's bookkeeping). */
 const START_SLACK_MS = 5_000;
 
@@ -71,6 +74,11 @@ function assertChildRows(rows: readonly Connection[], child: RunningChild, sourc
   const listing = rows.map(describeEndpoint).join("\n  ");
   for (const row of rows) {
     validateConnection(row);
+    assert.deepEqual(
+      shipped(row),
+      [],
+      `${source}: against the JSON Schema: ${JSON.stringify(row)}`,
+    );
     assert.equal(row.pid, child.sockets.pid, `${source}: a row of another process:\n  ${listing}`);
   }
   const expected = expectedEndpoints(child.sockets);
@@ -134,6 +142,7 @@ Deno.test({
           assert.ok(rows.length > 0);
           for (const row of rows) {
             const what = describeEndpoint(row);
+            assert.deepEqual(shipped(row), [], `${what}: against the JSON Schema`);
             assert.match(row.userName ?? "", /^[^\\]+\\[^\\]+$/, `${what}: userName DOMAIN\\user`);
             // Each of these is either a value or null with its reason, never a silent null.
             for (
