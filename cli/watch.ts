@@ -9,7 +9,7 @@ import { eventLine, toEvent } from "../core/events.ts";
 import { type EnrichmentCache, listConnections } from "../core/list.ts";
 import type { Connection } from "../core/record.ts";
 import type { SocketSource } from "../core/source.ts";
-import { defaultSource } from "../ffi/mod.ts";
+import { defaultSource, outputReaderCheck } from "../ffi/mod.ts";
 import { ListingNotes } from "./_gaps.ts";
 import { BrokenPipe, runsAsRoot, type TextWriter, writeError } from "./_io.ts";
 import {
@@ -38,7 +38,15 @@ export interface WatchDeps {
   warn?: (line: string) => void;
   /** Whether this process runs as root (default: asked of the OS); decides the advice given. */
   root?: boolean;
+  /**
+   * Whether the reader of the event stream has gone, asked between refreshes (default: a check
+   * of standard output where the OS has one, see `outputReaderCheck`; null for none).
+   */
+  readerGone?: (() => boolean) | null;
 }
+
+/** How often the event stream asks whether its reader has gone while it waits. */
+const READER_CHECK_MS = 250;
 
 /**
  * Runs `procconn watch`: lists the connections every `request.intervalMs` with the request's
@@ -133,13 +141,24 @@ async function eventStream(request: CliRequest, out: TextWriter, deps: WatchDeps
   const tracker = createChangeTracker();
   const warn = deps.warn ?? writeError;
   let first = true;
-  await refreshLoop(request, deps, new AbortController().signal, async (rows, time, notes) => {
-    for (const change of tracker.update(rows)) await out.write(eventLine(toEvent(change, time)));
-    await out.flush();
-    // Once: a log of the stream needs the caveat, not one per refresh.
-    if (first) (await notes()).forEach((line) => warn(line));
-    first = false;
-  });
+  // A reader that has gone is noticed without a write, or a stream with nothing new to say
+  // would outlive it (`watch | head -1`): the wait, or a listing in progress, is cut short.
+  const readerGone = deps.readerGone === undefined ? await outputReaderCheck() : deps.readerGone;
+  const gone = new AbortController();
+  const checks = readerGone
+    ? setInterval(() => readerGone() && gone.abort(), READER_CHECK_MS)
+    : undefined;
+  try {
+    await refreshLoop(request, deps, gone.signal, async (rows, time, notes) => {
+      for (const change of tracker.update(rows)) await out.write(eventLine(toEvent(change, time)));
+      await out.flush();
+      // Once: a log of the stream needs the caveat, not one per refresh.
+      if (first) (await notes()).forEach((line) => warn(line));
+      first = false;
+    });
+  } finally {
+    clearInterval(checks);
+  }
 }
 
 async function liveView(

@@ -49,3 +49,26 @@ export async function defaultSource(options: DefaultSourceOptions = {}): Promise
   if (os === "windows") return (await import("./windows/engine.ts")).createWindowsSource();
   throw new UnsupportedPlatformError(os);
 }
+
+/**
+ * A check of whether standard output's reader has gone, made without writing to it; undefined
+ * where the OS or the runtime's permissions give none (Windows; Linux without native calls).
+ * `watch` asks it between refreshes, so that `procconn watch | head -1` ends once `head` has its
+ * line even while nothing changes.
+ *
+ * @returns The check, or undefined.
+ *
+ * @example
+ * ```ts ignore
+ * import { outputReaderCheck } from "./mod.ts";
+ * const gone = await outputReaderCheck();
+ * gone?.(); // false while stdout has a reader
+ * ```
+ */
+export async function outputReaderCheck(): Promise<(() => boolean) | undefined> {
+  if (osName() !== "linux") return undefined;
+  const { nativeCallsGranted } = await import("./linux/_libc.ts");
+  if (!nativeCallsGranted()) return undefined;
+  const { readerGone } = await import("./linux/output.ts");
+  return () => readerGone(1);
+}

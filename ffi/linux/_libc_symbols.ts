@@ -65,6 +65,8 @@ export const LIBC_SYMBOLS = {
     result: "usize",
     optional: true,
   },
+  /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   /** `int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)` */
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /**
@@ -97,6 +99,12 @@ export const SIG_BLOCK = 0;
 export const SIG_SETMASK = 2;
 /** `sizeof(sigset_t)` in glibc and musl (the kernel reads the first 8 bytes). */
 export const SIGSET_SIZE = 128;
+/** `POLLERR`: for the writing end of a pipe, its reader has closed it. */
+export const POLLERR = 0x8;
+/** `POLLHUP`: the other end hung up (a terminal, a socket). */
+export const POLLHUP = 0x10;
+/** `POLLNVAL`: the descriptor is not open. */
+export const POLLNVAL = 0x20;
 /** `MSG_TRUNC`: with it, `recv` returns a datagram's real length even when it was cut. */
 export const MSG_TRUNC = 0x20;
 

@@ -626,6 +626,33 @@ describe("procconn watch as a subprocess", () => {
     validateEvent(JSON.parse(r.stdout));
   });
 
+  it("ends when its reader goes away even while nothing changes (Linux: no write needed)", () => {
+    // One listener that stays as it is: after the first event the stream has nothing to write,
+    // so only noticing the closed pipe without writing can end it.
+    const holder = "require('net').createServer().listen(0, '127.0.0.1', () => " +
+      "console.log('ready')); setTimeout(() => {}, 120000)";
+    const dir = mkdtempSync(join(tmpdir(), "procconn-watch-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const started = Date.now();
+    const r = spawnSync("bash", [
+      "-c",
+      `node -e "${holder}" > "$READY/ready" & holder=$!; ` +
+      `for i in $(seq 100); do grep -q ready "$READY/ready" && break; sleep 0.1; done; ` +
+      `"${DENO}" run -A --no-check main.ts watch --tcp --pid $holder --interval 1s | head -1; ` +
+      "rc=${PIPESTATUS[0]}; kill $holder; exit $rc",
+    ], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, READY: dir },
+    });
+    assert.equal(r.signal, null, `still running after ${Date.now() - started} ms: ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    const event = validateEvent(JSON.parse(r.stdout));
+    assert.equal(event.event, "opened");
+    assert.equal(event.state, "LISTEN");
+  });
+
   const script = spawnSync("script", ["--version"], { encoding: "utf8" });
   const noPty = script.status === 0 ? false : "util-linux script(1), which gives a pty, is missing";
   for (const [key, name] of [["q", "q"], ["\x03", "Ctrl-C"]]) {
