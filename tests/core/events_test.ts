@@ -70,6 +70,11 @@ describe("ConnectionEventSchema", () => {
       }, "previousState"],
       ["an unknown previous state", { event: "changed", previousState: "GONE" }, "previousState"],
       ["a bad record field", { localPort: 70000 }, "localPort"],
+      [
+        "a record that breaks a rule between fields",
+        { remotePort: null },
+        "remotePort: must be set",
+      ],
       ["an extra field", { extra: 1 }, "(event)"],
     ] as const
   ) {
