@@ -349,6 +349,9 @@ const OWNER_FIELDS = [
 
 const STAT_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
 
+/** The unspecified addresses as procconn writes them: no host at all. */
+const UNSPECIFIED = new Set(["0.0.0.0", "::", "::ffff:0.0.0.0"]);
+
 /** The owner list of a socket without owners: one row with a null pid. */
 const NO_OWNER: readonly null[] = [null];
 
@@ -805,8 +808,11 @@ async function enrich(
     const fresh = () => new ReverseResolver(options.resolve === true ? {} : options.resolve || {});
     const resolver = options.cache ? (options.cache.resolver ??= fresh()) : fresh();
     for (const row of rows) {
-      if (row.remoteAddress === null) {
-        row.unavailable.remoteHostName = "not-applicable"; // no remote end to look up
+      // No remote end to look up. Windows gives its CLOSED and BOUND rows the unspecified
+      // address as their remote end, which a hosts file that blocks names by mapping them to
+      // 0.0.0.0 would otherwise name.
+      if (row.remoteAddress === null || UNSPECIFIED.has(row.remoteAddress)) {
+        row.unavailable.remoteHostName = "not-applicable";
         continue;
       }
       work.push(

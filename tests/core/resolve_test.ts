@@ -130,6 +130,41 @@ describe("ReverseResolver", () => {
     }
   });
 
+  it("listConnections names no unspecified remote end (Windows CLOSED, BOUND), whatever the hosts file maps to it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "procconn-hosts-"));
+    try {
+      const hostsFile = join(dir, "hosts");
+      // A blocking hosts file: names mapped to the unspecified address.
+      writeFileSync(hostsFile, "0.0.0.0 ads.blocked.test\n:: ads6.blocked.test\n");
+      const row = (family: "IPv4" | "IPv6", remoteAddress: string, state: "CLOSED" | "BOUND") => ({
+        protocol: "TCP" as const,
+        family,
+        localAddress: family === "IPv4" ? "10.0.0.2" : "fe80::2%3",
+        localPort: 50000,
+        remoteAddress,
+        remotePort: 0,
+        state,
+        pids: [],
+      });
+      const source: SocketSource = {
+        name: "fake",
+        listSockets: () =>
+          Promise.resolve([row("IPv4", "0.0.0.0", "CLOSED"), row("IPv6", "::", "BOUND")]),
+        describeProcesses: () => Promise.resolve(new Map()),
+      };
+      const before = dns.queries.length;
+      const rows = await listConnections({ source, resolve: { servers, hostsFile } });
+      assert.equal(rows.length, 2);
+      for (const r of rows) {
+        assert.equal(r.remoteHostName, null, r.remoteAddress!);
+        assert.equal(r.unavailable.remoteHostName, "not-applicable");
+      }
+      assert.equal(dns.queries.length, before, "nothing asked of DNS");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("gives up after the timeout when the server does not answer", async () => {
     const started = Date.now();
     const result = await new ReverseResolver({ servers, timeoutMs: 300 }).lookup("10.9.9.9");
