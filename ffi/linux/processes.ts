@@ -505,11 +505,31 @@ function maybeCut(comm: string): boolean {
   return utf8.encode(comm).length >= 15;
 }
 
-/** The executable name: comm is cut at 15 bytes, and then the image's file name is better. */
-function processName(comm: string, path: string | null): string {
-  if (!maybeCut(comm) || path === null) return comm;
-  const base = path.replace(/ \(deleted\)$/, "").replace(/^.*\//, "");
-  return base.startsWith(comm) ? base : comm;
+/**
+ * The executable name. The kernel keeps at most 15 bytes of it (comm); when comm may have been
+ * cut, the first of these whose file name starts with comm is the whole name: the image the
+ * process runs, the name it was started by (argv[0]: a link to the image, as `busybox` applets
+ * are), and the script an interpreter runs (argv[1]: the kernel names a script's process after
+ * the script, and runs the interpreter with the script's path after it).
+ *
+ * @param comm The name from `stat`.
+ * @param path The image's path, or null.
+ * @param cmdline The raw command line (NUL-separated), or a function that reads it, or null.
+ */
+function processName(
+  comm: string,
+  path: string | null,
+  cmdline: string | null | (() => string | null),
+): string {
+  if (!maybeCut(comm)) return comm;
+  const named = (file: string | undefined) => {
+    const base = file?.replace(/ \(deleted\)$/, "").replace(/^.*\//, "");
+    return base !== undefined && base.length > comm.length && base.startsWith(comm) ? base : null;
+  };
+  const fromImage = named(path ?? undefined);
+  if (fromImage !== null) return fromImage;
+  const args = (typeof cmdline === "function" ? cmdline() : cmdline)?.split("\0");
+  return named(args?.[0]) ?? named(args?.[1]) ?? comm;
 }
 
 function readStat(root: string, pid: number): { value: ProcStat } | { failure: ReadFailure } {
@@ -620,7 +640,7 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
 
   return {
     pid,
-    name: processName(comm, path),
+    name: processName(comm, path, "value" in cmdline ? cmdline.value : null),
     path,
     parentPid,
     startTime: startTimeIso(ctx.bootTime, startTicks),
@@ -686,7 +706,10 @@ export function listProcesses(options: ProcfsOptions = {}): ProcessSummary[] {
     let name = comm;
     if (maybeCut(comm)) {
       const exe = attempt(() => files.readLink(`${root}/${pid}/exe`));
-      name = processName(comm, "value" in exe ? exe.value : null);
+      name = processName(comm, "value" in exe ? exe.value : null, () => {
+        const cmdline = attempt(() => files.readText(`${root}/${pid}/cmdline`, "utf8"));
+        return "value" in cmdline ? cmdline.value : null;
+      });
     }
     out.push({ pid, parentPid, name, startTime: startTimeIso(bootTime, startTicks) });
   }

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import {
   describeProcesses,
+  listProcesses,
   type OwnerScan,
   scanSocketOwners,
   ScanWorker,
@@ -107,6 +108,46 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
       assert.deepEqual(info.unavailable, { path: "process-exited", commandLine: "process-exited" });
     } finally {
       await run.stop();
+    }
+  });
+
+  it("names a process by its whole name when the kernel cut it at 15 bytes", async () => {
+    // Three ways a long name reaches the kernel: the image itself, a link to an image (the
+    // image's own name differs), and a script (the interpreter is the image).
+    const dir = mkdtempSync(join(tmpdir(), "procconn-names-"));
+    const sleep = spawnSync("sh", ["-c", "command -v sleep"], { encoding: "utf8" }).stdout.trim();
+    const names = {
+      image: "procconn-image-named-long",
+      link: "procconn-link-named-long",
+      script: "procconn-script-named-long.sh",
+    };
+    writeFileSync(join(dir, names.image), readFileSync(sleep));
+    chmodSync(join(dir, names.image), 0o755);
+    symlinkSync(sleep, join(dir, names.link));
+    writeFileSync(join(dir, names.script), "#!/bin/sh\nread line\n"); // waits on its stdin
+    chmodSync(join(dir, names.script), 0o755);
+    const children = [
+      spawn(join(dir, names.image), ["30"]),
+      spawn(join(dir, names.link), ["30"]),
+      spawn(join(dir, names.script), [], { stdio: ["pipe", "ignore", "ignore"] }),
+    ];
+    try {
+      const pids = children.map((c) => c.pid!);
+      // Until each has made its exec, its name is its parent's.
+      const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      for (let i = 0; i < 100 && pids.some((p) => comm(p) === basename(process.execPath)); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const infos = describeProcesses(pids);
+      const listed = new Map(listProcesses().map((p) => [p.pid, p.name]));
+      for (const [i, name] of [names.image, names.link, names.script].entries()) {
+        assert.equal(comm(pids[i]), name.slice(0, 15), "the kernel cut it");
+        assert.equal(infos.get(pids[i])?.name, name);
+        assert.equal(listed.get(pids[i]), name, "listProcesses, which --name selects by");
+      }
+    } finally {
+      for (const c of children) c.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
