@@ -67,6 +67,12 @@ Describe 'Help on every command' -ForEach @(
         foreach ($e in $help.Examples.Example) { ($e.Remarks | Out-String).Trim() | Should -Not -BeNullOrEmpty }
     }
 
+    It '<Name> links only to help topics, each a name alone (a comment after the help block would join them)' {
+        foreach ($link in @($help.relatedLinks.navigationLink)) {
+            $link.linkText | Should -Match '\A(about_ProcConn|[A-Z][a-z]+-[A-Za-z]+)\z'
+        }
+    }
+
     It '<Name> describes each of its parameters' {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
         foreach ($p in (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }) {
@@ -96,11 +102,13 @@ Describe 'Parameter lists (pinned)' {
         $positional.Name -join ', ' | Should -Be $Expected
     }
 
-    It 'Get-ProcConnection keeps the types and pipeline binding of Get-NetTCPConnection' {
+    It 'Get-ProcConnection keeps the pipeline binding of Get-NetTCPConnection' {
         $p = (Get-Command Get-ProcConnection).Parameters
-        $p.LocalPort.ParameterType | Should -Be ([uint16[]])
-        $p.RemotePort.ParameterType | Should -Be ([uint16[]])
-        $p.OwningProcess.ParameterType | Should -Be ([uint32[]])
+        # Ports and ids are text checked as whole numbers (the validation tests): as [uint16[]] and
+        # [uint32[]], as Get-NetTCPConnection has them, '' would become port or pid 0.
+        $p.LocalPort.ParameterType | Should -Be ([string[]])
+        $p.RemotePort.ParameterType | Should -Be ([string[]])
+        $p.OwningProcess.ParameterType | Should -Be ([string[]])
         $p.OwningProcess.Aliases | Should -Contain 'Id'
         $p.OwningProcess.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName | Should -Contain $true
         $p.ProcessName.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName | Should -Not -Contain $true
@@ -179,7 +187,10 @@ Describe 'Validation before the engine runs' {
         @{ Name = 'LocalAddress'; Value = 'nowhere'; Pattern = "'nowhere' is not an IPv4 or IPv6 address" }
         @{ Name = 'RemoteAddress'; Value = '1.2.3'; Pattern = "'1.2.3' is not an IPv4 or IPv6 address" }
         @{ Name = 'RemoteAddress'; Value = '10.0.0.0/33'; Pattern = '10.0.0.0/33' }
-        @{ Name = 'LocalPort'; Value = 70000; Pattern = '70000' }
+        @{ Name = 'LocalPort'; Value = 70000; Pattern = "'70000' is not a port" }
+        @{ Name = 'LocalPort'; Value = ''; Pattern = "'' is not a port" }
+        @{ Name = 'RemotePort'; Value = @(' ', 80); Pattern = "' ' is not a port" }
+        @{ Name = 'RemotePort'; Value = '0x50'; Pattern = "'0x50' is not a port" }
         @{ Name = 'ProcessName'; Value = 'a,b'; Pattern = "'a,b' is not a process name pattern" }
         @{ Name = 'Protocol'; Value = 'SCTP'; Pattern = 'SCTP' }
         @{ Name = 'AddressFamily'; Value = 'IPv5'; Pattern = 'IPv5' }
@@ -192,13 +203,48 @@ Describe 'Validation before the engine runs' {
     }
 
     It 'refuses an empty or $null -<_> with a parameter error and never starts the engine' -ForEach @(
-        'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'Protocol', 'AddressFamily'
+        'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'ProcessName', 'Protocol', 'AddressFamily'
     ) {
         $empty = @{ $_ = @() }
         { Get-ProcConnection @empty } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Get-ProcConnection' -Because "-$_ @()"
         $nothing = @{ $_ = $null }
         { Get-ProcConnection @nothing } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Get-ProcConnection' -Because "-$_ `$null"
         "$engine.args" | Should -Not -Exist
+    }
+
+    It 'refuses an -OwningProcess that is empty, $null, blank or not a whole number, and never starts the engine' -ForEach @(
+        @{ Value = @(); Id = 'ProcConnNoProcessId' }
+        @{ Value = $null; Id = 'ProcConnNoProcessId' }
+        @{ Value = ''; Id = 'ProcConnNoProcessId' }
+        @{ Value = @(5, ' '); Id = 'ProcConnNoProcessId' }
+        @{ Value = '-1'; Id = 'ProcConnBadProcessId' }
+        @{ Value = '1.5'; Id = 'ProcConnBadProcessId' }
+        @{ Value = '4294967296'; Id = 'ProcConnBadProcessId' }
+    ) {
+        # As [uint32], '' would have been pid 0: on Windows the System Idle Process.
+        { Get-ProcConnection -OwningProcess $Value } | Should -Throw -ErrorId "$Id,Get-ProcConnection"
+        "$engine.args" | Should -Not -Exist
+    }
+
+    It 'gives an input object without a process id an error of its own, and lists the others' {
+        # Rows without an owner, and Import-Csv's empty cells, have no id: none of them is pid 0.
+        $inputs = [pscustomobject]@{ OwningProcess = $null }, [pscustomobject]@{ Id = '' },
+        [pscustomobject]@{ ProcessId = 'abc' }, [pscustomobject]@{ Id = 7 }
+        $inputs | Get-ProcConnection -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
+        @($problems.FullyQualifiedErrorId) | Should -Be @(
+            'ProcConnNoProcessId,Get-ProcConnection', 'ProcConnNoProcessId,Get-ProcConnection',
+            'ProcConnBadProcessId,Get-ProcConnection')
+        $problems[2].Exception.Message | Should -BeLike "'abc' is not a process id*"
+        $problems[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Get-Content "$engine.args" | Should -Contain '--pid=7'
+    }
+
+    It 'passes ports and ids as whole numbers, without the spaces around them' {
+        Get-ProcConnection -LocalPort ' 80', 443 -RemotePort '22 ' -OwningProcess ' 6 ', 5 | Out-Null
+        $arguments = Get-Content "$engine.args"
+        $arguments | Should -Contain '--local-port=80,443'
+        $arguments | Should -Contain '--remote-port=22'
+        $arguments | Should -Contain '--pid=5,6'
     }
 
     It 'passes pid 0 to the engine like any pid: -OwningProcess, -IncludeChildProcess and the pipeline' {

@@ -39,7 +39,7 @@ function Get-ProcConnection {
     without one it matches on every interface. Zones are interface indexes, not names.
 
     .PARAMETER LocalPort
-    Local ports. A row on any of them is kept.
+    Local ports, whole numbers from 0 to 65535. A row on any of them is kept.
 
     .PARAMETER RemoteAddress
     Remote addresses or CIDR blocks (10.0.0.0/8, fe80::/10), IPv6 addresses also in brackets.
@@ -47,15 +47,17 @@ function Get-ProcConnection {
     IPv4-mapped addresses (::ffff:10.0.0.0/104). Rows without a remote end never match.
 
     .PARAMETER RemotePort
-    Remote ports. A row connected to any of them is kept.
+    Remote ports, whole numbers from 0 to 65535. A row connected to any of them is kept.
 
     .PARAMETER State
     TCP states to keep. UDP endpoints have no state, so they are left out when -State is given.
 
     .PARAMETER OwningProcess
-    Ids of the owning processes. Bound by property name from the pipeline, so the Id of
-    Get-Process objects selects their endpoints. 0 is an id like any other: on Windows, the System
-    Idle Process, which owns the TIME_WAIT rows.
+    Ids of the owning processes, whole numbers from 0 to 4294967295. Bound by property name from the
+    pipeline, so the Id of Get-Process objects selects their endpoints. 0 is an id like any other:
+    on Windows, the System Idle Process, which owns the TIME_WAIT rows. An empty id is refused,
+    not taken as 0: an input object without one (a row without an owning process, an empty cell
+    of Import-Csv) gets an error of its own and selects nothing, and the other objects go on.
 
     .PARAMETER ProcessName
     Names of the owning processes, with the wildcards * and ?, in any case; the .exe suffix is
@@ -142,11 +144,13 @@ function Get-ProcConnection {
     .LINK
     Export-ProcConnectionSnapshot
     #>
-    # ShouldProcess is asked only for -EnableStatistics, the one parameter that changes the system.
+
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('ProcConn.Connection')]
     # ValidateNotNullOrEmpty on every list: an empty one would otherwise reach the engine as a flag
-    # without a value, or be taken as no filter at all.
+    # without a value, or be taken as no filter at all. Ports and process ids are taken as text and
+    # checked as whole numbers: as [uint16] or [uint32], '' and ' ' would become 0, a real port or
+    # process id (the System Idle Process on Windows).
     # Positional as in Get-NetTCPConnection: the local address, then the local port; the rest by
     # name only.
     param(
@@ -157,14 +161,16 @@ function Get-ProcConnection {
 
         [Parameter(Position = 1)]
         [ValidateNotNullOrEmpty()]
-        [uint16[]] $LocalPort,
+        [ValidateScript({ Test-ProcConnNumber $_ 65535 }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535")]
+        [string[]] $LocalPort,
 
         [ValidateNotNullOrEmpty()]
         [ValidateScript({ $null -ne (ConvertTo-ProcConnAddress $_) }, ErrorMessage = "'{0}' is not an IPv4 or IPv6 address or CIDR block (127.0.0.1, ::1, [::1], 10.0.0.0/8, fe80::1%4)")]
         [string[]] $RemoteAddress,
 
         [ValidateNotNullOrEmpty()]
-        [uint16[]] $RemotePort,
+        [ValidateScript({ Test-ProcConnNumber $_ 65535 }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535")]
+        [string[]] $RemotePort,
 
         [ValidateNotNullOrEmpty()]
         [ValidateSet('LISTEN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RCVD', 'FIN_WAIT1', 'FIN_WAIT2',
@@ -173,10 +179,12 @@ function Get-ProcConnection {
             'DeleteTCB')]
         [string[]] $State,
 
+        # Checked in the process block, not by validation, so that an input object without an id
+        # (a row without an owner, an empty CSV cell) gets its own error and the rest go on.
         [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('Id', 'ProcessId')]
-        [ValidateNotNullOrEmpty()]
-        [uint32[]] $OwningProcess,
+        [AllowNull()]
+        [string[]] $OwningProcess,
 
         [SupportsWildcards()]
         [ArgumentCompleter({
@@ -226,8 +234,28 @@ function Get-ProcConnection {
     }
 
     process {
-        # Not "if ($OwningProcess)": that is false for 0, the System Idle Process on Windows.
-        if ($null -ne $OwningProcess) { $pids.UnionWith($OwningProcess) }
+        if (-not $PSBoundParameters.ContainsKey('OwningProcess')) { return }
+        # A $null, or an empty list, is one item without an id.
+        $items = @($OwningProcess)
+        if ($items.Count -eq 0) { $items = @($null) }
+        foreach ($item in $items) {
+            if (Test-ProcConnNumber $item ([uint32]::MaxValue)) {
+                [void]$pids.Add([uint32]::Parse("$item".Trim(), [cultureinfo]::InvariantCulture))
+                continue
+            }
+            $text = if ($null -eq $item) { '' } else { "$item" }
+            $record = if ($text.Trim() -eq '') {
+                New-ProcConnErrorRecord ([System.ArgumentException]::new(
+                        "No process id: -OwningProcess (or an input object's OwningProcess, ProcessId or Id) is empty, as it is for a row without an owning process; it selects nothing")) 'ProcConnNoProcessId' $item
+            } else {
+                New-ProcConnErrorRecord ([System.ArgumentException]::new(
+                        "'$text' is not a process id: use a whole number from 0 to 4294967295")) 'ProcConnBadProcessId' $item
+            }
+            # An input object's bad id is its own error, and the others go on; a bad -OwningProcess
+            # given on the command line stops the command before the engine runs.
+            if ($MyInvocation.ExpectingInput) { $PSCmdlet.WriteError($record); continue }
+            $PSCmdlet.ThrowTerminatingError($record)
+        }
     }
 
     end {
@@ -242,9 +270,9 @@ function Get-ProcConnection {
         $arguments.AddRange([string[]]@('--format', 'ndjson'))
         $list = @{
             '--local'       = $(if ($LocalAddress) { $LocalAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
-            '--local-port'  = $LocalPort
+            '--local-port'  = $(if ($LocalPort) { $LocalPort | ForEach-Object { "$_".Trim() } })
             '--remote'      = $(if ($RemoteAddress) { $RemoteAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
-            '--remote-port' = $RemotePort
+            '--remote-port' = $(if ($RemotePort) { $RemotePort | ForEach-Object { "$_".Trim() } })
             '--state'       = $State
             '--name'        = $ProcessName
         }
@@ -259,7 +287,8 @@ function Get-ProcConnection {
         if ($IncludeChildProcess) { $arguments.Add('--tree') }
         if ($IncludeImageHash) { $arguments.Add('--hash') }
         if ($EnableStatistics) {
-            # The engine would ask too; here PowerShell asks, and the engine is told the answer.
+            # The engine would ask too; here PowerShell asks, and the engine is told the answer. It
+            # is the one parameter that changes the system, so the only one ShouldProcess is for.
             $switchOn = -not $IsWindows -or $PSCmdlet.ShouldProcess(
                 'TCP connections whose kernel statistics are off',
                 'Switch the statistics on (they stay on until each connection ends)')
