@@ -440,7 +440,7 @@ function appendLocked(
       if (existing !== header) {
         throw fail(
           `its header "${existing}" differs from this snapshot's "${header}": ` +
-            "use the same --fields and --format, or another file",
+            "append with the same fields and format, or to another file",
         );
       }
     }
@@ -554,13 +554,13 @@ function checkRecordFields(
   const shown = line.length > 100 ? `${line.slice(0, 100)}...` : line;
   if (keys === null) {
     throw fail(
-      `its first line "${shown}" is not an NDJSON record: use the same --format, or another file`,
+      `its first line "${shown}" is not an NDJSON record: append in the same format, or to another file`,
     );
   }
   if (keys.join(",") !== fields.join(",")) {
     throw fail(
       `its records have the fields "${keys.join(",")}" and this snapshot's "${fields.join(",")}"` +
-        ": use the same --fields and --format, or another file",
+        ": append with the same fields and format, or to another file",
     );
   }
 }
@@ -655,12 +655,20 @@ function breakAbandonedLock(
   staleMs: number,
   token: string,
 ): boolean {
-  let mtime: number;
+  let stat: ReturnType<SnapshotFs["statSync"]>;
   try {
-    mtime = fs.statSync(lockPath).mtimeMs;
+    stat = fs.statSync(lockPath);
   } catch {
     return true; // released in the meantime
   }
+  // Never a lock: a folder (or anything else) of that name is the user's, and stays.
+  if (!stat.isFile()) {
+    throw new Error(
+      `"${lockPath}" is in the way of the append lock and is not a file: move it, or write to ` +
+        "another file",
+    );
+  }
+  const mtime = stat.mtimeMs;
   const holder = readLock(fs, lockPath);
   const age = Date.now() - mtime;
   // A lock file still being written has no content yet; give it time. Its holder writes it the

@@ -158,6 +158,21 @@ describe("runSnapshot", () => {
     assert.match(errors[0], /header "a,b" differs/);
   });
 
+  it("--append leaves a folder in the lock file's place alone, and says so", async () => {
+    const path = fresh();
+    nodeFs.writeFileSync(path, "");
+    nodeFs.mkdirSync(`${path}.lock`);
+    // Old enough to count as an abandoned lock, were it one.
+    nodeFs.utimesSync(`${path}.lock`, new Date(0), new Date(0));
+    const errors: string[] = [];
+    const code = await snapshot(["--out", path, "--append"], deps({ errors }));
+    assert.equal(code, 1);
+    assert.ok(nodeFs.statSync(`${path}.lock`).isDirectory(), "the folder is still there");
+    assert.equal(read(path), "");
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /\.lock" is in the way of the append lock and is not a file/);
+  });
+
   it("--append --format ndjson refuses a CSV file, or records with other fields, and leaves it alone", async () => {
     const refused = async (content: string, args: string[], pattern: RegExp) => {
       const path = fresh("ndjson");
@@ -172,12 +187,12 @@ describe("runSnapshot", () => {
     await refused(
       "snapshotTime,hostName,pid\r\n2026-01-01T00:00:00.000Z,h,1\r\n",
       ["--format", "ndjson", "--fields", "pid"],
-      /its first line "snapshotTime,hostName,pid" is not an NDJSON record: use the same --format/,
+      /its first line "snapshotTime,hostName,pid" is not an NDJSON record: append in the same format/,
     );
     await refused(
       '{"snapshotTime":"2026-01-01T00:00:00.000Z","hostName":"h","pid":1}\n',
       ["--fields", "pid,localPort"],
-      /its records have the fields "snapshotTime,hostName,pid" and this snapshot's "snapshotTime,hostName,pid,localPort": use the same --fields/,
+      /its records have the fields "snapshotTime,hostName,pid" and this snapshot's "snapshotTime,hostName,pid,localPort": append with the same fields and format/,
     );
     await refused("[1,2]\n", ["--fields", "pid"], /"\[1,2\]" is not an NDJSON record/);
     // A first record too long to read whole is not checked: the snapshot is added.
