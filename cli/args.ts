@@ -652,9 +652,11 @@ function readFlags(
           `(${distinct.map((v) => `"${v}"`).join(", ")}): give it once`,
       );
     }
-    const raw = o.list ? given.join(",") : given[0];
     try {
-      values[o.key] = o.parse!(raw);
+      // Each occurrence of a list is parsed on its own, so an error quotes what was typed.
+      values[o.key] = o.list
+        ? given.flatMap((value) => o.parse!(value) as unknown[])
+        : o.parse!(given[0]);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }

@@ -6,16 +6,22 @@
  */
 import { TCP_STATES, type TcpState } from "./fields.ts";
 
-const squash = (s: string) => s.toUpperCase().replace(/[_\-\s]/g, "");
-
-const ALIASES: ReadonlyMap<string, TcpState> = new Map<string, TcpState>([
-  ...TCP_STATES.map((s) => [squash(s), s] as [string, TcpState]),
-  ["LISTENING", "LISTEN"],
-  ["SYNRECEIVED", "SYN_RCVD"],
-  ["SYNRECV", "SYN_RCVD"],
-  ["ESTAB", "ESTABLISHED"],
-  ["DELETETCB", "DELETE_TCB"],
-]);
+/**
+ * Every accepted spelling as its words: netstat's names (`FIN_WAIT1` is FIN, WAIT, 1), then the
+ * other spellings. Words may be joined directly or by one `_`, `-` or space, so `TimeWait`,
+ * `time-wait` and `FIN_WAIT_2` are read, and `LIS TEN` is not.
+ */
+const WORDS: readonly (readonly [string[], TcpState])[] = [
+  ...TCP_STATES.map((s) => [s.split(/_|(?=\d)/), s] as const),
+  [["LISTENING"], "LISTEN"],
+  [["SYN", "RECEIVED"], "SYN_RCVD"],
+  [["SYN", "RECV"], "SYN_RCVD"],
+  [["ESTAB"], "ESTABLISHED"],
+  [["DELETE", "TCB"], "DELETE_TCB"],
+];
+const SPELLINGS: readonly (readonly [RegExp, TcpState])[] = WORDS.map((
+  [words, state],
+) => [new RegExp(`^${words.join("[_\\-\\s]?")}$`), state]);
 
 /**
  * Parses a state name in any accepted spelling.
@@ -35,7 +41,8 @@ export function parseState(text: string): TcpState {
   if (typeof text !== "string") {
     throw new TypeError(`A state must be a string, not ${typeof text}`);
   }
-  const state = ALIASES.get(squash(text.trim()));
+  const spelled = text.trim().toUpperCase();
+  const state = SPELLINGS.find(([pattern]) => pattern.test(spelled))?.[1];
   if (!state) {
     throw new RangeError(
       `Unknown state "${text}": expected one of ${TCP_STATES.join(", ")} (any case; ` +

@@ -140,6 +140,12 @@ describe("parseArgs", () => {
     usage(["watch", "--interval", "1s", "--interval", "2s"], /'--interval' is given 2 times/);
     usage(["snapshot", "--out", "a.csv", "--out", "b.csv"], /'--out' is given 2 times/);
   });
+  it("names the value typed when one of a repeated list's values is bad, not the lists joined", () => {
+    usage(["--pid", "1", "--pid", "2,,3"], /^Invalid pid list "2,,3": it has an empty item/);
+    usage(["--state", "listen", "--state", ","], /^Invalid state list ",": it is empty/);
+    usage(["--port", ",5", "--port", "1"], /^Invalid port list ",5": it has an empty item/);
+    usage(["--fields", "pid", "--fields", "nope"], /^Unknown field "nope"/);
+  });
   it("knows no negation but --no-color and --no-bpf", () => {
     for (
       const flag of ["--no-tcp", "--no-udp", "--no-listening", "--no-help", "--color", "--bpf"]

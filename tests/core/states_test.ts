@@ -15,6 +15,14 @@ describe("parseState", () => {
     assert.equal(parseState("FIN_WAIT_2"), "FIN_WAIT2");
     assert.equal(parseState("DeleteTcb"), "DELETE_TCB");
     assert.equal(parseState("Bound"), "BOUND");
+    assert.equal(parseState(" time-wait "), "TIME_WAIT");
+    assert.equal(parseState("syn recv"), "SYN_RCVD");
+    assert.equal(parseState("FinWait1"), "FIN_WAIT1");
+  });
+  it("takes a separator only between words, and one at most", () => {
+    for (const bad of ["LIS TEN", "TIME__WAIT", "T_IMEWAIT", "_LISTEN", "LISTEN-", "FIN WAIT  2"]) {
+      assert.throws(() => parseState(bad), RangeError, bad);
+    }
   });
   it("accepts every canonical name", () => {
     for (const s of TCP_STATES) assert.equal(parseState(s), s);
