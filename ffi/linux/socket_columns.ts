@@ -13,16 +13,16 @@ import { FAMILIES, KIND_STRIDE, PROTOCOLS, REASONS, TCP_STATES } from "../../cor
 import type { Family, Protocol, Reason, TcpState } from "../../core/record.ts";
 import type { EndpointColumns, RawSocket, SocketRows, SocketStats } from "../../core/source.ts";
 
-/** Why a socket's creation time is null: neither `/proc/net` nor sock_diag says it. */
-export const NO_CREATED: NonNullable<RawSocket["unavailable"]> = Object.freeze({
-  created: "not-supported",
-});
-/** {@linkcode NO_CREATED}, and why the counters are null, by `statsReason`. */
-export const NO_CREATED_NO_STATS: Readonly<
-  Record<StatsReason, NonNullable<RawSocket["unavailable"]>>
-> = {
-  "not-supported": Object.freeze({ created: "not-supported", stats: "not-supported" }),
-  "not-applicable": Object.freeze({ created: "not-supported", stats: "not-applicable" }),
+/**
+ * Nothing to explain about a socket. Linux keeps no creation time for a socket at all (neither
+ * `/proc/net` nor sock_diag has one), so, like `sessionId`, it is left out rather than explained:
+ * the record's `connectionCreated` is null without a reason.
+ */
+export const NOTHING_UNAVAILABLE: NonNullable<RawSocket["unavailable"]> = Object.freeze({});
+/** Why the counters are null, by `statsReason`. */
+export const NO_STATS: Readonly<Record<StatsReason, NonNullable<RawSocket["unavailable"]>>> = {
+  "not-supported": Object.freeze({ stats: "not-supported" }),
+  "not-applicable": Object.freeze({ stats: "not-applicable" }),
 };
 
 /** The owners of a socket until a scan finds some; shared, so frozen. */
@@ -319,7 +319,6 @@ export class SocketColumns implements SocketRows {
       state: this.state(i),
       pids: this.pids(i),
       ownerReason: this.ownerReason(i),
-      created: null,
       unavailable: this.unavailable(i),
       inode: this.inode(i),
       cookie: this.cookie(i),
@@ -383,14 +382,14 @@ export class SocketColumns implements SocketRows {
   }
 
   /** See {@linkcode SocketRows}. */
-  created(_i: number): null {
-    return null;
+  created(_i: number): undefined {
+    return undefined;
   }
 
   /** See {@linkcode SocketRows}. */
   unavailable(i: number): NonNullable<RawSocket["unavailable"]> {
     const reason = STATS_REASONS[this.#counted[i]];
-    return reason === undefined ? NO_CREATED : NO_CREATED_NO_STATS[reason];
+    return reason === undefined ? NOTHING_UNAVAILABLE : NO_STATS[reason];
   }
 
   /** See {@linkcode SocketRows}. */
@@ -523,8 +522,8 @@ class ColumnSocket implements SockDiagSocket {
   get ownerReason(): Reason | undefined {
     return this.#columns.ownerReason(this.#row);
   }
-  get created(): null {
-    return null;
+  get created(): undefined {
+    return undefined;
   }
   get unavailable(): NonNullable<RawSocket["unavailable"]> {
     return this.#columns.unavailable(this.#row);

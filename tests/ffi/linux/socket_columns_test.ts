@@ -59,8 +59,7 @@ function fill(columns: SocketColumns, count: number, seed: number): Expected[] {
       state,
       pids: [],
       ownerReason: inode === 0 ? "no-owner" : undefined,
-      created: null,
-      unavailable: { created: "not-supported" },
+      unavailable: {},
       inode,
       cookie,
     };
@@ -92,7 +91,7 @@ function fill(columns: SocketColumns, count: number, seed: number): Expected[] {
         columns.setStatsReason(row, reason);
         socket.stats = null;
         socket.statsReason = reason;
-        socket.unavailable = { created: "not-supported", stats: reason };
+        socket.unavailable = { stats: reason };
       }
     }
     expected.push(socket);
@@ -112,7 +111,6 @@ function read(socket: SockDiagSocket): Expected {
     state: socket.state,
     pids: socket.pids,
     ownerReason: socket.ownerReason,
-    created: socket.created,
     unavailable: socket.unavailable,
     inode: socket.inode,
     cookie: socket.cookie,
@@ -139,7 +137,7 @@ describe("SocketColumns", () => {
         [expected[i].localAddress, expected[i].remotePort, expected[i].state, expected[i].pids],
       );
       assert.equal(columns.services(i), undefined);
-      assert.equal(columns.created(i), null);
+      assert.equal(columns.created(i), undefined);
     }
     // So do the endpoint columns the listing orders by (kind: protocol * 3 + family).
     const ends = columns.endpointColumns();
