@@ -130,7 +130,9 @@ function ConvertTo-ProcConnObject {
                         $services.PSObject.TypeNames.Insert(0, 'ProcConn.Services')
                     }
                     # Times are shown in local time, as Get-Process shows StartTime, so that comparisons
-                    # with Get-Date hold. The engine writes them in ISO 8601, in UTC.
+                    # with Get-Date hold. The engine writes them in ISO 8601, in UTC. (On Linux the
+                    # engine counts from the boot time in whole seconds, as ps does: up to 1 s before
+                    # Get-Process's StartTime, see the README.)
                     $started = $null
                     if ($null -ne $r.processStartTime) { $started = [datetime]::Parse($r.processStartTime, $invariant, $roundtrip).ToLocalTime() }
                     $created = $null
