@@ -12,6 +12,7 @@
  */
 import * as nodeFs from "node:fs";
 import { hostname } from "node:os";
+import { parse as parseCsv } from "csv-parse/sync";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { listConnections } from "../core/list.ts";
@@ -437,7 +438,7 @@ function appendLocked(
     if (header === "" && text.fields) checkRecordFields(fs, fd, size, text.fields, fail);
     if (header !== "") {
       const existing = firstLine(fs, fd, size).line;
-      if (existing !== header) {
+      if (existing !== header && !sameCsvHeader(existing, header)) {
         throw fail(
           `its header "${existing}" differs from this snapshot's "${header}": ` +
             "append with the same fields and format, or to another file",
@@ -514,6 +515,23 @@ function verify(fs: SnapshotFs, fd: number, bytes: Uint8Array, position: number)
  * The file's first line, without its line break, read from at most `limit` bytes; `complete` is
  * false when the line goes on past them.
  */
+/**
+ * Whether two CSV header lines name the same columns in the same order, however each is quoted
+ * (PowerShell's `Export-Csv` quotes every name): read by csv-parse, as RFC 4180 reads them.
+ */
+function sameCsvHeader(a: string, b: string): boolean {
+  const names = (line: string): string[] | null => {
+    try {
+      const rows = parseCsv(line, { bom: true, relax_column_count: true }) as string[][];
+      return rows.length === 1 ? rows[0] : null;
+    } catch {
+      return null; // not CSV at all: not the same header
+    }
+  };
+  const [x, y] = [names(a), names(b)];
+  return x !== null && y !== null && x.length === y.length && x.every((name, i) => name === y[i]);
+}
+
 function firstLine(
   fs: SnapshotFs,
   fd: number,

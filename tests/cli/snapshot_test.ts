@@ -158,6 +158,23 @@ describe("runSnapshot", () => {
     assert.match(errors[0], /header "a,b" differs/);
   });
 
+  it("--append takes a header with the same columns however it is quoted (Export-Csv quotes all)", async () => {
+    const path = fresh();
+    const header = '"snapshotTime","hostName","pid"\r\n';
+    nodeFs.writeFileSync(path, header);
+    const errors: string[] = [];
+    const code = await snapshot(["--out", path, "--append", "--fields", "pid"], deps({ errors }));
+    assert.deepEqual(errors, []);
+    assert.equal(code, 0);
+    const lines = read(path).split("\r\n");
+    assert.equal(lines[0], header.trimEnd(), "the header as it was");
+    assert.ok(lines.length > 2, "rows appended");
+    // Other columns, however quoted, are still refused.
+    const other = fresh();
+    nodeFs.writeFileSync(other, '"snapshotTime","hostName","ppid"\r\n');
+    assert.equal(await snapshot(["--out", other, "--append", "--fields", "pid"], deps({})), 1);
+  });
+
   it("--append leaves a folder in the lock file's place alone, and says so", async () => {
     const path = fresh();
     nodeFs.writeFileSync(path, "");
