@@ -74,9 +74,8 @@ export const REASONS = [
 /** Why a field is null. */
 export type Reason = typeof REASONS[number];
 
-/** Record fields that may be null with a reason. */
-export const EXPLAINABLE_FIELDS = [
-  "pid",
+/** The fields that describe the owning process, after its pid. */
+export const PROCESS_FIELDS = [
   "processName",
   "processPath",
   "parentPid",
@@ -86,11 +85,17 @@ export const EXPLAINABLE_FIELDS = [
   "sessionId",
   "services",
   "imageSha256",
+] as const;
+
+/** The TCP counters (`--stats`). */
+export const COUNTER_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
+
+/** Record fields that may be null with a reason. */
+export const EXPLAINABLE_FIELDS = [
+  "pid",
+  ...PROCESS_FIELDS,
   "connectionCreated",
-  "bytesIn",
-  "bytesOut",
-  "segmentsIn",
-  "segmentsOut",
+  ...COUNTER_FIELDS,
   "remoteHostName",
 ] as const;
 /** A field that may be null with a reason. */

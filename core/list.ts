@@ -8,6 +8,7 @@ import { compareAddressText } from "./address.ts";
 import { type FilterOptions, nameMatcher, type SocketEndpoint, socketPredicate } from "./filter.ts";
 import { checkListed, explained, prepareCheck } from "./check.ts";
 import {
+  COUNTER_FIELDS,
   type ExplainableField,
   FAMILIES,
   KIND_STRIDE,
@@ -347,7 +348,7 @@ const OWNER_FIELDS = [
   "services",
 ] as const;
 
-const STAT_FIELDS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
+const STAT_FIELDS = COUNTER_FIELDS;
 
 /** The unspecified addresses as procconn writes them: no host at all. */
 const UNSPECIFIED = new Set(["0.0.0.0", "::", "::ffff:0.0.0.0"]);

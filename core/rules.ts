@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { EXPLAINABLE_FIELDS } from "./fields.ts";
+import { COUNTER_FIELDS, EXPLAINABLE_FIELDS, PROCESS_FIELDS } from "./fields.ts";
 import type { Connection } from "./record.ts";
 
 /** A test of one field's value, with its JSON Schema and its words. */
@@ -84,22 +84,6 @@ function names(field: string): Condition {
   };
 }
 
-/** The TCP counters (`--stats`). */
-const COUNTERS = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut"] as const;
-
-/** The fields that describe the owning process. */
-const PROCESS_FIELDS = [
-  "processName",
-  "processPath",
-  "parentPid",
-  "processStartTime",
-  "commandLine",
-  "userName",
-  "sessionId",
-  "services",
-  "imageSha256",
-] as const;
-
 function each(fields: readonly (keyof Connection)[], condition: Condition): Rule["then"] {
   return Object.fromEntries(fields.map((field) => [field, condition]));
 }
@@ -116,7 +100,7 @@ function each(fields: readonly (keyof Connection)[], condition: Condition): Rule
 export const CONNECTION_RULES: readonly Rule[] = [
   {
     when: { protocol: is("UDP") },
-    then: each(["state", ...COUNTERS], NULL),
+    then: each(["state", ...COUNTER_FIELDS], NULL),
     why: "a UDP socket has no TCP state and no TCP counters",
   },
   {

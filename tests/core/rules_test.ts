@@ -9,7 +9,7 @@ import { checkConnection } from "../../gen/connection_check.js";
 import { CONNECTION_RULES, followsRules, ruleProblems } from "../../core/rules.ts";
 import { type Connection, validateConnection } from "../../core/record.ts";
 import { buildFieldSchema, connectionSchema } from "../../core/schema.ts";
-import { EXPLAINABLE_FIELDS, REASONS } from "../../core/fields.ts";
+import { EXPLAINABLE_FIELDS, PROCESS_FIELDS, REASONS } from "../../core/fields.ts";
 import { shippedSchemaCheck } from "../_json_schema.ts";
 import { connection, ownedConnection } from "../_record.ts";
 
@@ -95,18 +95,7 @@ describe("the rules between fields", () => {
         /when unavailable names processName/,
       ],
     ];
-    const processFields = [
-      "processName",
-      "processPath",
-      "parentPid",
-      "processStartTime",
-      "commandLine",
-      "userName",
-      "sessionId",
-      "services",
-      "imageSha256",
-    ] as const;
-    for (const field of processFields) {
+    for (const field of PROCESS_FIELDS) {
       breaks.push([
         `${field} without a pid`,
         { ...ownerless(), [field]: SET_VALUES[field] },
