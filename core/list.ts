@@ -348,8 +348,6 @@ const OWNER_FIELDS = [
   "services",
 ] as const;
 
-const STAT_FIELDS = COUNTER_FIELDS;
-
 /** The unspecified addresses as procconn writes them: no host at all. */
 const UNSPECIFIED = new Set(["0.0.0.0", "::", "::ffff:0.0.0.0"]);
 
@@ -500,7 +498,7 @@ function joinRow(
   const socketWhy = rows.unavailable(i) ?? {};
   if (created === null) unavailable.connectionCreated = socketWhy.created ?? "not-supported";
   if (stats === null) {
-    for (const f of STAT_FIELDS) unavailable[f] = socketWhy.stats ?? "not-supported";
+    for (const f of COUNTER_FIELDS) unavailable[f] = socketWhy.stats ?? "not-supported";
   }
   if (pid === null || !owner) {
     const reason: Reason = pid === null ? rows.ownerReason(i) ?? "no-owner" : "process-exited";
@@ -735,7 +733,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     const pid = ownersAt(i)[ownerOf[index]];
     const row = joinRow(rows, i, pid, pid === null ? undefined : partOf(pid));
     if (stats && rows.protocol(i) === "UDP") {
-      for (const f of STAT_FIELDS) row.unavailable[f] = "not-applicable";
+      for (const f of COUNTER_FIELDS) row.unavailable[f] = "not-applicable";
     }
     return row;
   };
