@@ -7,13 +7,12 @@
 import { z } from "./_zod.ts";
 import { CHANGE_KINDS, type ConnectionChange } from "./diff.ts";
 import { TCP_STATES } from "./record.ts";
-import { connectionSchema } from "./schema.ts";
-import { ruleProblems } from "./rules.ts";
+import { addRuleIssues, connectionSchema } from "./schema.ts";
 
 /**
  * The zod schema of one event: `time`, `event` and `previousState`, then every field of
- * the connection schema (`schema.ts`), with its rules between fields (`rules.ts`). `previousState` is set exactly for `changed` events, and then
- * differs from `state`.
+ * the connection schema (`schema.ts`), with its rules between fields (`rules.ts`).
+ * `previousState` is set exactly for `changed` events, and then differs from `state`.
  */
 export const ConnectionEventSchema = z.object({
   time: z.iso.datetime({ offset: true }).describe(
@@ -29,9 +28,7 @@ export const ConnectionEventSchema = z.object({
   ...connectionSchema().shape,
 }).strict().superRefine((event, ctx) => {
   // The record's own rules between fields (the shape above carries only each field's type).
-  for (const problem of ruleProblems(event)) {
-    ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
-  }
+  addRuleIssues(event, ctx);
   if (event.event !== "changed") {
     if (event.previousState !== null) {
       ctx.addIssue({

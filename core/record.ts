@@ -31,10 +31,11 @@ export type Connection = z.infer<ConnectionSchemaType>;
 /**
  * The check every record goes through: the schema of the fields compiled by zod (`z.compile`) when
  * the packages were installed, so that a listing neither builds the schema nor compiles it (about
- * 30 ms on a slow machine), then the rules between fields (`followsRules`). It returns false for a
- * record the schema may reject; the schema itself then decides, and names what is wrong. Where the install could not compile it (no esbuild), the
- * schema is compiled on first use instead. A listing that has not loaded this module runs the
- * compiled check alone (`check.ts`), and loads this module only for a record that fails it.
+ * 30 ms on a slow machine), then the rules between fields (`followsRules`). It returns false for
+ * a record the schema may reject; the schema itself then decides, and names what is wrong. Where
+ * the install could not compile it (no esbuild), the schema is compiled on first use instead. A
+ * listing that has not loaded this module runs the compiled check alone (`check.ts`), and loads
+ * this module only for a record that fails it.
  */
 let check: ((record: unknown) => boolean) | undefined;
 

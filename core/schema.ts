@@ -81,11 +81,23 @@ export function buildFieldSchema() {
  * @returns The schema.
  */
 export function buildConnectionSchema() {
-  return buildFieldSchema().superRefine((record, context) => {
-    for (const problem of ruleProblems(record)) {
-      context.addIssue({ code: "custom", path: [problem.field], message: problem.message });
-    }
-  });
+  return buildFieldSchema().superRefine(addRuleIssues);
+}
+
+/**
+ * Reports each rule between fields that a record breaks as a zod issue on the field that breaks
+ * it: the refinement of the connection schema, and of every schema that takes its fields.
+ *
+ * @param record The record, each field of its own type.
+ * @param context The refinement's context.
+ */
+export function addRuleIssues(
+  record: Readonly<Record<string, unknown>>,
+  context: { addIssue(issue: { code: "custom"; path: string[]; message: string }): void },
+): void {
+  for (const problem of ruleProblems(record)) {
+    context.addIssue({ code: "custom", path: [problem.field], message: problem.message });
+  }
 }
 
 /** The schema as the rest of procconn knows it. */
