@@ -34,6 +34,7 @@ import {
   timeCommand,
 } from "./_harness.mjs";
 import { judge, SYSTEM_PYTHON, takeSnapshot } from "./correctness_check.mjs";
+import { readOptions } from "./_options.mjs";
 
 /** @typedef {import("./_harness.mjs").Loadgen} Loadgen */
 /** @typedef {import("./_harness.mjs").Timing} Timing */
@@ -94,61 +95,37 @@ node_modules/.bin/deno; set PROCCONN_CMD to time another command (for example a 
  * @throws {RangeError} On an unknown flag or a bad number; the message quotes it.
  */
 export function parseCompareArgs(args) {
-  const opts = {
-    speed: false,
-    rss: false,
-    cold: false,
-    watch: false,
-    connections: 20000,
-    processes: 50,
-    runs: 5,
-    rssConnections: 50000,
-    rssRuns: 3,
-    coldRuns: 30,
-    watchConnections: 5000,
-    watchRuns: 3,
-    write: false,
+  const read = readOptions(args, ["speed", "rss", "cold", "watch", "write"], {
+    connections: 1,
+    processes: 2,
+    runs: 1,
+    "rss-connections": 1,
+    "rss-runs": 1,
+    "cold-runs": 1,
+    "watch-connections": 1,
+    "watch-runs": 1,
+  });
+  if (read === null) return null;
+  const number = (/** @type {string} */ name, /** @type {number} */ fallback) =>
+    read.numbers.get(name) ?? fallback;
+  const parts = ["speed", "rss", "cold", "watch"];
+  // Naming no part runs them all.
+  const all = !parts.some((part) => read.switches.has(part));
+  return {
+    speed: all || read.switches.has("speed"),
+    rss: all || read.switches.has("rss"),
+    cold: all || read.switches.has("cold"),
+    watch: all || read.switches.has("watch"),
+    connections: number("connections", 20000),
+    processes: number("processes", 50),
+    runs: number("runs", 5),
+    rssConnections: number("rss-connections", 50000),
+    rssRuns: number("rss-runs", 3),
+    coldRuns: number("cold-runs", 30),
+    watchConnections: number("watch-connections", 5000),
+    watchRuns: number("watch-runs", 3),
+    write: read.switches.has("write"),
   };
-  /**
-   * @type {Record<string, "connections" | "processes" | "runs" | "rssConnections" | "rssRuns" |
-   *   "coldRuns" | "watchConnections" | "watchRuns">}
-   */
-  const numeric = {
-    "--connections": "connections",
-    "--processes": "processes",
-    "--runs": "runs",
-    "--rss-connections": "rssConnections",
-    "--rss-runs": "rssRuns",
-    "--cold-runs": "coldRuns",
-    "--watch-connections": "watchConnections",
-    "--watch-runs": "watchRuns",
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-h" || arg === "--help") return null;
-    if (["--speed", "--rss", "--cold", "--watch", "--write"].includes(arg)) {
-      opts[/** @type {"speed" | "rss" | "cold" | "watch" | "write"} */ (arg.slice(2))] = true;
-      continue;
-    }
-    const [flag, inline] = arg.split("=", 2);
-    const key = numeric[flag];
-    if (!key) throw new RangeError(`Unknown option "${arg}"`);
-    const value = inline ?? args[++i];
-    const n = Number(value);
-    const least = key === "processes" ? 2 : 1;
-    if (!Number.isInteger(n) || n < least) {
-      throw new RangeError(`Invalid ${flag} "${value}": expected an integer of at least ${least}`);
-    }
-    opts[key] = n;
-  }
-  if (!opts.speed && !opts.rss && !opts.cold && !opts.watch) {
-    opts.speed =
-      opts.rss =
-      opts.cold =
-      opts.watch =
-        true;
-  }
-  return opts;
 }
 
 /**

@@ -22,6 +22,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { readOptions } from "./_options.mjs";
 
 const HOST = "127.0.0.1";
 /** File descriptors a Node process uses besides its sockets (stdio, epoll, IPC, libuv). */
@@ -86,31 +87,13 @@ export function planWorkers(connections, processes, limits) {
  * @throws {RangeError} On an unknown flag or a bad number; the message quotes it.
  */
 export function parseLoadgenArgs(args) {
-  const opts = { connections: 20000, processes: 50, ignoreStdin: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-h" || arg === "--help") return null;
-    if (arg === "--ignore-stdin") {
-      opts.ignoreStdin = true;
-      continue;
-    }
-    const [flag, inline] = arg.split("=", 2);
-    if (flag !== "--connections" && flag !== "--processes") {
-      throw new RangeError(`Unknown option "${arg}"`);
-    }
-    const value = inline ?? args[++i];
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || (flag === "--processes" && n < 2)) {
-      throw new RangeError(
-        `Invalid ${flag} "${value}": expected an integer of at least ${
-          flag === "--processes" ? 2 : 1
-        }`,
-      );
-    }
-    if (flag === "--connections") opts.connections = n;
-    else opts.processes = n;
-  }
-  return opts;
+  const read = readOptions(args, ["ignore-stdin"], { connections: 1, processes: 2 });
+  if (read === null) return null;
+  return {
+    connections: read.numbers.get("connections") ?? 20000,
+    processes: read.numbers.get("processes") ?? 50,
+    ignoreStdin: read.switches.has("ignore-stdin"),
+  };
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { executableTarget } from "./_exe_format.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -81,6 +82,9 @@ export class CompileError extends Error {
     this.name = "CompileError";
   }
 }
+
+/** A command line compile.ts cannot read (exit code 2). */
+class UsageError extends CompileError {}
 
 /**
  * Returns where `deno compile` looks for a cached denort release zip.
@@ -287,30 +291,29 @@ interface Options {
   outDir: string;
 }
 
+const USAGE = "usage: compile.ts [--target linux|windows|all] [--out-dir DIR]";
+
 function parseCommandLine(args: readonly string[]): Options {
-  let target = "all";
-  let explicitTarget = false;
-  let outDir = join(ROOT, "dist");
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new CompileError(`Missing value for ${arg}`);
-      return v;
-    };
-    if (arg === "--target") {
-      target = value();
-      explicitTarget = true;
-    } else if (arg === "--out-dir") {
-      outDir = resolve(value());
-    } else {
-      throw new CompileError(
-        `Unknown argument "${arg}": usage: compile.ts [--target linux|windows|all] [--out-dir DIR]`,
-      );
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: { target: { type: "string" }, "out-dir": { type: "string" } },
+      strict: true,
+    }));
+  } catch (err) {
+    // util.parseArgs names the unknown option or the missing value in its message.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+      throw new UsageError(`${(err as Error).message}: ${USAGE}`);
     }
+    throw err;
   }
+  const target = values.target ?? "all";
+  const explicitTarget = values.target !== undefined;
+  const outDir = values["out-dir"] === undefined ? join(ROOT, "dist") : resolve(values["out-dir"]);
   if (target !== "all" && !(target in TARGETS)) {
-    throw new CompileError(`Invalid target "${target}": expected linux, windows or all`);
+    throw new UsageError(`Invalid target "${target}": expected linux, windows or all`);
   }
   const targets = target === "all"
     ? (Object.keys(TARGETS) as TargetName[])
@@ -322,7 +325,8 @@ function parseCommandLine(args: readonly string[]): Options {
  * Builds the executables.
  *
  * @param args Command-line arguments: `--target linux|windows|all`, `--out-dir DIR`.
- * @returns The exit code: 0 built, 1 failed (the reason is printed on stderr).
+ * @returns The exit code: 0 built, 1 failed, 2 a command line it cannot read (the reason is
+ *   printed on stderr).
  *
  * @example
  * ```ts ignore
@@ -365,7 +369,7 @@ export async function main(args: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CompileError) {
       console.error(`compile: ${err.message}`);
-      return 1;
+      return err instanceof UsageError ? 2 : 1;
     }
     throw err;
   }

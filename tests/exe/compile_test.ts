@@ -170,3 +170,18 @@ Deno.test("denortCachePath follows the DENO_DIR's separator", () => {
     "C:\\Users\\me\\AppData\\Local\\deno\\dl\\release\\v2.9.5\\denort-x86_64-pc-windows-msvc.zip",
   );
 });
+
+Deno.test("compile.ts refuses a command line it cannot read with one line and exit code 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /^compile: Unknown option '--bogus'.*: usage: compile\.ts \[--target/],
+    [["--target"], /^compile: Option '--target <value>' argument missing: usage: compile\.ts /],
+    [["--target", "mac"], /^compile: Invalid target "mac": expected linux, windows or all\n$/],
+    [["dist"], /^compile: Unexpected argument 'dist'.*: usage: compile\.ts /],
+  ];
+  for (const [args, message] of cases) {
+    const r = await compile(args, NO_NETWORK);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  }
+});
