@@ -18,6 +18,7 @@
  * @module
  */
 import process from "node:process";
+import { parseArgs as readCommandLine } from "node:util";
 import type { TextWriter } from "../cli/_io.ts";
 import { parseArgs } from "../cli/args.ts";
 import { runWatch } from "../cli/watch.ts";
@@ -42,14 +43,22 @@ function options(args: readonly string[]): Options {
     changes: 0.005,
     processes: 200,
   };
-  for (let i = 0; i < args.length; i += 2) {
-    const key = args[i].replace(/^--/, "");
-    const value = Number(args[i + 1]);
-    if (!(key in o) || !(value >= 0)) {
-      throw new RangeError(
-        `Invalid option "${args[i]} ${args[i + 1] ?? ""}": expected --refreshes N, ` +
-          "--connections N, --churn F, --changes F or --processes N",
-      );
+  const allowed =
+    "expected --refreshes N, --connections N, --churn F, --changes F or --processes N";
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = readCommandLine({
+      args: [...args],
+      options: Object.fromEntries(Object.keys(o).map((key) => [key, { type: "string" }])),
+      strict: true,
+    }));
+  } catch (err) {
+    throw new RangeError(`${(err as Error).message}: ${allowed}`);
+  }
+  for (const [key, text] of Object.entries(values)) {
+    const value = Number(text);
+    if (typeof text !== "string" || text.trim() === "" || !(value >= 0)) {
+      throw new RangeError(`Invalid --${key} "${text}": expected a number of at least 0`);
     }
     o[key as keyof Options] = value;
   }

@@ -23,6 +23,7 @@ import {
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { parseArgs } from "node:util";
 import { TarArchive, ZipArchive } from "archiver";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -118,10 +119,17 @@ function pack(bundle, entries, target) {
  * @returns {Promise<number>} Exit code.
  */
 export async function main(argv) {
-  const distIndex = argv.indexOf("--dist");
-  const dist = distIndex >= 0 ? argv[distIndex + 1] : join(ROOT, "dist");
-  if (!dist || argv.some((a, i) => a !== "--dist" && i !== distIndex + 1)) {
-    process.stderr.write("release: usage: node scripts/release.mjs [--dist DIR]\n");
+  let dist;
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { dist: { type: "string", default: join(ROOT, "dist") } },
+      strict: true,
+    });
+    dist = values.dist;
+  } catch (err) {
+    const message = /** @type {Error} */ (err).message;
+    process.stderr.write(`release: ${message}: usage: node scripts/release.mjs [--dist DIR]\n`);
     return 2;
   }
   const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;

@@ -24,6 +24,22 @@ function run(cmd: string, args: string[], cwd: string) {
 }
 
 describe("scripts/release.mjs", { skip: process.platform !== "linux" }, () => {
+  it("refuses a command line it cannot read with one line and exit code 2", () => {
+    const cases: [string[], RegExp][] = [
+      [["--bogus"], /^release: Unknown option '--bogus'.*: usage: node scripts\/release\.mjs /],
+      [["--dist"], /^release: Option '--dist <value>' argument missing: usage: /],
+      [["dist"], /^release: Unexpected argument 'dist'.*: usage: /],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync("node", [join(ROOT, "scripts/release.mjs"), ...args], {
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    }
+  });
+
   it("packs both bundles with the executable, schema, README and checksums", () => {
     const dist = mkdtempSync(join(tmpdir(), "procconn-release-"));
     try {
