@@ -89,12 +89,14 @@ function churningSource(o: Options, onListing: (n: number) => void): SocketSourc
   let nextPort = 0;
   const socket = (): RawSocket => {
     const port = 1024 + (nextPort++ % 60000);
+    const protocol = rand() < 0.9 ? "TCP" : "UDP";
+    const v4 = rand() < 0.8;
     return {
-      protocol: rand() < 0.9 ? "TCP" : "UDP",
-      family: rand() < 0.8 ? "IPv4" : "IPv6",
-      localAddress: "10.0.0.2",
+      protocol,
+      family: v4 ? "IPv4" : "IPv6",
+      localAddress: v4 ? "10.0.0.2" : "fd00::2",
       localPort: port,
-      remoteAddress: "10.1.0.9",
+      remoteAddress: v4 ? "10.1.0.9" : "fd00:1::9",
       remotePort: 443,
       state: "ESTABLISHED",
       pids: [1000 + Math.floor(rand() * o.processes)],
