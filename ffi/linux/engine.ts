@@ -12,7 +12,7 @@
  * @module
  */
 import { files } from "../_files.ts";
-import type { Family, Protocol, Reason } from "../../core/record.ts";
+import type { Family, Protocol } from "../../core/record.ts";
 import type {
   OtherNetwork,
   ProcessInfo,
@@ -25,7 +25,7 @@ import type {
 } from "../../core/source.ts";
 import { type Libc, loadLibc, nativeCallsUnavailable } from "./_libc.ts";
 import { openSockDiag, type SockDiagSession } from "./netlink.ts";
-import { SockDiagError } from "./sock_diag.ts";
+import { MAX_FILTER_PORTS, SockDiagError } from "./sock_diag.ts";
 import { SocketColumns } from "./socket_columns.ts";
 import {
   parseIfInet6,
@@ -392,16 +392,91 @@ async function readAndJoin(
     scan.cancel();
   } else {
     owners ??= await scan.finish();
-    const missing: Reason = owners.incomplete ? "access-denied" : "no-owner";
+    const ownerless: number[] = [];
     for (let i = 0; i < columns.size; i++) {
       const inode = columns.inode(i);
       if (inode === 0) continue;
       const pids = owners.byInode.get(inode);
       if (pids) columns.setOwners(i, pids);
-      else columns.setOwnerReason(i, missing);
+      else ownerless.push(i);
+    }
+    if (owners.incomplete) {
+      labelOwnerless(columns, ownerless, how.netlink ? () => openSockDiag(how.libc!) : null);
+    } else {
+      for (const i of ownerless) columns.setOwnerReason(i, "no-owner");
     }
   }
   return columns;
+}
+
+/**
+ * Gives the reason to the sockets whose owner a scan that could not read every process's fds
+ * did not find. Such a socket may belong to a process whose fds are hidden (`access-denied`),
+ * or its owner may have closed it or exited between the table read and the scan: the sockets
+ * that came from netlink (those with a cookie) are asked for again, and the ones the kernel no
+ * longer has are `process-exited`. The second dump asks only for their local ports (a filter the
+ * kernel runs) and decodes only their inodes, so it costs little; a socket that now has another
+ * state is still found. When that dump cannot be made, or for rows from `/proc/net`, the reason
+ * stays `access-denied`.
+ *
+ * @param columns The listing's sockets.
+ * @param rows The rows of `columns` without owners.
+ * @param open Opens a sock_diag session for the second dump; null when netlink is not used.
+ */
+export function labelOwnerless(
+  columns: SocketColumns,
+  rows: readonly number[],
+  open: (() => SockDiagSession) | null,
+): void {
+  const gone = open === null ? new Set<number>() : vanished(columns, rows, open);
+  for (const i of rows) columns.setOwnerReason(i, gone.has(i) ? "process-exited" : "access-denied");
+}
+
+/** The rows among `rows` (those with a cookie) whose socket a new dump no longer has. */
+function vanished(
+  columns: SocketColumns,
+  rows: readonly number[],
+  open: () => SockDiagSession,
+): Set<number> {
+  const groups = new Map<string, { protocol: Protocol; family: Family; rows: number[] }>();
+  for (const i of rows) {
+    if (columns.cookie(i) === 0) continue;
+    // One dump per protocol and family that has such sockets (the kernel may refuse the dump of
+    // TCP over both families, and one family's dump walks fewer sockets).
+    const protocol = columns.protocol(i);
+    const family = columns.family(i);
+    const key = `${protocol}/${family}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, group = { protocol, family, rows: [] });
+    group.rows.push(i);
+  }
+  const gone = new Set<number>();
+  if (groups.size === 0) return gone;
+  let session: SockDiagSession;
+  try {
+    session = open();
+  } catch {
+    return gone;
+  }
+  try {
+    for (const { protocol, family, rows } of groups.values()) {
+      const ports = [...new Set(rows.map((i) => columns.localPort(i)))];
+      const now = new SocketColumns(rows.length);
+      session.scan(protocol, family, {
+        only: new Set(rows.map((i) => columns.inode(i))),
+        localPorts: ports.length <= MAX_FILTER_PORTS ? ports : undefined,
+      }, now);
+      const present = new Set<number>();
+      for (let j = 0; j < now.size; j++) present.add(now.inode(j));
+      for (const i of rows) if (!present.has(columns.inode(i))) gone.add(i);
+    }
+  } catch {
+    // Without the second dump nothing is known to have gone.
+    return new Set();
+  } finally {
+    session.close();
+  }
+  return gone;
 }
 
 /** Runs synchronous work as a promise, so a throw becomes a rejection. */
@@ -418,7 +493,9 @@ function settle<T>(work: () => T): Promise<T> {
  * first and only their sockets are listed. With `tcpStates`, a netlink dump asks the kernel for
  * those TCP states only.
  * A socket without an inode (TIME_WAIT) has no owner (`no-owner`); an inode no readable fd
- * refers to is `access-denied` when some fd directory could not be read, else `no-owner`.
+ * refers to is `no-owner` when every fd directory was read; when some could not be, it is
+ * `access-denied`, or `process-exited` when a second netlink dump no longer finds the socket
+ * (see {@linkcode labelOwnerless}).
  *
  * With `stats`, TCP sockets carry byte and segment counters when the tables come from
  * netlink; from `/proc/net` they are null (`not-supported`; `not-applicable` for listeners and

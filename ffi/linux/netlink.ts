@@ -38,6 +38,11 @@ export interface DumpOptions {
   only?: ReadonlySet<number>;
   /** TCP: ask the kernel for the sockets in these states only. */
   tcpStates?: readonly TcpState[];
+  /**
+   * Ask the kernel for the sockets with one of these local ports only (at most
+   * `MAX_FILTER_PORTS` different ones).
+   */
+  localPorts?: readonly number[];
 }
 
 /** An open netlink sock_diag socket. */
@@ -132,6 +137,7 @@ export function openSockDiag(libc: Libc = loadLibc()): SockDiagSession {
       family,
       stats: options.stats,
       tcpStates: options.tcpStates,
+      localPorts: options.localPorts,
       sequence,
     });
     const sent = Number(

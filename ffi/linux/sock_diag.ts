@@ -128,6 +128,11 @@ export interface SockDiagRequest {
    * default every state `/proc/net/tcp` shows.
    */
   tcpStates?: readonly TcpState[];
+  /**
+   * Ask for the sockets with one of these local ports alone: a filter the kernel runs on each
+   * socket before it writes an answer ({@linkcode localPortFilter}). By default every port.
+   */
+  localPorts?: readonly number[];
   /** The sequence number that the answers echo. */
   sequence: number;
   /** Byte order of the host the request is for; defaults to this machine's. */
@@ -156,9 +161,22 @@ export interface SockDiagRequest {
 export function encodeSockDiagRequest(request: SockDiagRequest): Uint8Array {
   const little = request.littleEndian ?? HOST_LITTLE_ENDIAN;
   const tcp = request.protocol === "TCP";
-  /** A dump request of `type` with `size` bytes after its header. */
+  const filter = request.localPorts === undefined
+    ? null
+    : localPortFilter(request.localPorts, little);
+  /**
+   * A dump request of `type` with `size` bytes after its header, and the filter (an
+   * `INET_DIAG_REQ_BYTECODE` attribute) after those.
+   */
   const message = (type: number, size: number) => {
-    const bytes = new Uint8Array(NLMSG_HEADER_SIZE + size);
+    const attribute = filter === null ? 0 : RTATTR_HEADER_SIZE + filter.length;
+    const bytes = new Uint8Array(NLMSG_HEADER_SIZE + size + attribute);
+    if (filter !== null) {
+      const at = NLMSG_HEADER_SIZE + size;
+      new DataView(bytes.buffer).setUint16(at, attribute, little);
+      new DataView(bytes.buffer).setUint16(at + 2, INET_DIAG_REQ_BYTECODE, little);
+      bytes.set(filter, at + RTATTR_HEADER_SIZE);
+    }
     const view = new DataView(bytes.buffer);
     view.setUint32(0, bytes.length, little);
     view.setUint16(4, type, little);
@@ -180,6 +198,90 @@ export function encodeSockDiagRequest(request: SockDiagRequest): Uint8Array {
   bytes[req + 1] = tcp ? IPPROTO_TCP : IPPROTO_UDP;
   bytes[req + 2] = tcp && request.stats ? 1 << (INET_DIAG_INFO - 1) : 0;
   view.setUint32(req + 4, tcp ? tcpStatesMask(request.tcpStates) : UDP_STATES_MASK, little);
+  return bytes;
+}
+
+/** `INET_DIAG_REQ_BYTECODE` (linux/inet_diag.h): the request attribute that carries a filter. */
+export const INET_DIAG_REQ_BYTECODE = 1;
+// enum of linux/inet_diag.h: the filter's operations used here. Each is a `struct
+// inet_diag_bc_op` (code u8 @0, yes u8 @1, no u16 @2, host order); a port comparison is followed
+// by a second one whose `no` holds the port.
+const BC_JMP = 1;
+const BC_S_GE = 2;
+const BC_S_LE = 3;
+/** Bytes of the filter for one port: `sport >= p` and `sport <= p`, each with its port. */
+const BC_PORT_BYTES = 16;
+/** Bytes of the jump between two ports' tests. */
+const BC_JMP_BYTES = 4;
+/**
+ * The most ports one filter tests: a jump's `no` is a u16, and the whole filter must fit in a
+ * netlink attribute (whose length is a u16 too).
+ */
+export const MAX_FILTER_PORTS = 1024;
+
+/**
+ * The sock_diag filter (`inet_diag_bc_op` bytecode, as `ss` builds for `sport = :p or ...`) that
+ * passes a socket whose local port is one of `ports`. The kernel runs it from the first
+ * operation: a test that holds goes on by its `yes` bytes, one that fails jumps by its `no`
+ * bytes; landing exactly on the end passes the socket, landing 4 bytes past it drops it. Each
+ * port is `sport >= p` then `sport <= p` (the `S_EQ` operation needs Linux 4.17); between two
+ * ports a jump sends a match to the end and a failure on to the next port's test.
+ *
+ * @param ports The local ports, each 0 to 65535; repeats are tested once.
+ * @param littleEndian Byte order of the host the filter is for; defaults to this machine's.
+ * @returns The bytecode.
+ * @throws {RangeError} When there is no port, a port is not 0 to 65535, or there are more than
+ *   {@linkcode MAX_FILTER_PORTS} different ports.
+ *
+ * @example
+ * ```ts
+ * import { localPortFilter } from "./sock_diag.ts";
+ * localPortFilter([22]).length; // 16
+ * localPortFilter([22, 443]).length; // 36: two tests and the jump between them
+ * ```
+ */
+export function localPortFilter(
+  ports: readonly number[],
+  littleEndian = HOST_LITTLE_ENDIAN,
+): Uint8Array {
+  const unique = [...new Set(ports)];
+  if (unique.length === 0) throw new RangeError("A port filter needs at least one port");
+  if (unique.length > MAX_FILTER_PORTS) {
+    throw new RangeError(
+      `Too many ports for one filter: ${unique.length} (at most ${MAX_FILTER_PORTS})`,
+    );
+  }
+  for (const port of unique) {
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+      throw new RangeError(`Invalid port ${port}: expected 0 to 65535`);
+    }
+  }
+  const length = unique.length * BC_PORT_BYTES + (unique.length - 1) * BC_JMP_BYTES;
+  const bytes = new Uint8Array(length);
+  const view = new DataView(bytes.buffer);
+  const op = (at: number, code: number, yes: number, no: number) => {
+    bytes[at] = code;
+    bytes[at + 1] = yes;
+    view.setUint16(at + 2, no, littleEndian);
+  };
+  let at = 0;
+  for (let i = 0; i < unique.length; i++) {
+    const port = unique[i];
+    // Where this port's tests end: the jump to the next port, or the end of the filter.
+    const end = at + BC_PORT_BYTES;
+    // A failed test goes past the jump, to the next port's test (or 4 bytes past the end).
+    const fail = end + BC_JMP_BYTES;
+    op(at, BC_S_GE, 8, fail - at);
+    op(at + 4, 0, 0, port);
+    op(at + 8, BC_S_LE, 8, fail - (at + 8));
+    op(at + 12, 0, 0, port);
+    if (i < unique.length - 1) {
+      // A match runs into the jump, which always takes its `no`: to the end of the filter. Its
+      // `yes` leads into the next port's test, the path the kernel follows to check the filter.
+      op(end, BC_JMP, BC_JMP_BYTES, length - end);
+    }
+    at = fail;
+  }
   return bytes;
 }
 

@@ -193,6 +193,61 @@ describe("openSockDiag on this kernel", {
     }
   });
 
+  it("asks the kernel for some local ports only, whatever the state, in every kind of dump", async () => {
+    const { createServer, connect } = await import("node:net");
+    const { createSocket } = await import("node:dgram");
+    const servers = ["127.0.0.1", "::1", "127.0.0.1"].map(() => createServer());
+    await Promise.all(
+      servers.map((server, i) =>
+        new Promise<void>((done) => server.listen(0, i === 1 ? "::1" : "127.0.0.1", done))
+      ),
+    );
+    const ports = servers.map((server) => (server.address() as { port: number }).port);
+    // A connection to the first listener: its accepted end has the listener's local port too.
+    const client = connect(ports[0], "127.0.0.1");
+    await new Promise<void>((done) => client.on("connect", () => done()));
+    const udp = createSocket("udp4");
+    await new Promise<void>((done) => udp.bind(0, "127.0.0.1", () => done()));
+    const udpPort = udp.address().port;
+    const session = openSockDiag(libc!);
+    try {
+      const key = (r: SockDiagSocket) => `${r.protocol} ${r.localPort} ${r.state} ${r.cookie}`;
+      const wanted = [ports[0], ports[1], 1];
+      for (const family of [null, "IPv4", "IPv6"] as const) {
+        const all = session.dump("TCP", family).filter((r) => wanted.includes(r.localPort));
+        const some = session.dump("TCP", family, { localPorts: wanted });
+        assert.deepEqual(some.map(key).sort(), all.map(key).sort(), `TCP/${family}`);
+      }
+      const both = session.dump("TCP", null, { localPorts: wanted });
+      assert.deepEqual(
+        both.map((r) => `${r.localPort} ${r.state}`).sort(),
+        [
+          `${ports[0]} ESTABLISHED`,
+          `${ports[0]} LISTEN`,
+          `${ports[1]} LISTEN`,
+        ].sort(),
+      );
+      const udpRows = session.dump("UDP", "IPv4", { localPorts: [udpPort, ports[2]] });
+      assert.deepEqual(udpRows.map((r) => `${r.localAddress}:${r.localPort}`), [
+        `127.0.0.1:${udpPort}`,
+      ]);
+      // The largest filter the kernel is sent still tests the port at its end, and passes no
+      // other port (other programs' sockets may have some of these ports).
+      const many = [
+        ...Array.from({ length: 1023 }, (_, i) => (ports[2] + 1 + i) % 65536),
+        ports[2],
+      ];
+      const last = session.dump("TCP", null, { localPorts: many });
+      assert.ok(last.every((r) => many.includes(r.localPort)));
+      assert.ok(last.some((r) => r.localPort === ports[2] && r.state === "LISTEN"));
+    } finally {
+      session.close();
+      client.destroy();
+      udp.close();
+      for (const server of servers) server.close();
+    }
+  });
+
   it("refuses to dump once closed", () => {
     const session = openSockDiag(libc!);
     session.close();

@@ -5,6 +5,8 @@ import {
   decodeSockDiag,
   encodeSockDiagRequest,
   kernelAddress,
+  localPortFilter,
+  MAX_FILTER_PORTS,
   SockDiagError,
   SockDiagFormatError,
   type SockDiagSocket,
@@ -484,5 +486,67 @@ describe("encodeSockDiagRequest", () => {
   it("addresses the kernel as netlink port 0", () => {
     assert.deepEqual([...kernelAddress(true)], [16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert.deepEqual([...kernelAddress(false)], [0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe("localPortFilter", () => {
+  it("tests one port with >= and <=, each followed by the port", () => {
+    assert.deepEqual([...localPortFilter([22], true)], [
+      ...[2, 8, 20, 0], // S_GE: on to +8, else +20 (4 past the end: drop)
+      ...[0, 0, 22, 0], // its port
+      ...[3, 8, 12, 0], // S_LE: on to +8 (the end: pass), else +12 (drop)
+      ...[0, 0, 22, 0],
+    ]);
+  });
+
+  it("joins two ports with a jump that sends a match to the end", () => {
+    assert.deepEqual([...localPortFilter([22, 443, 22], false)], [
+      ...[2, 8, 0, 20], // S_GE 22: else to the second port (+20)
+      ...[0, 0, 0, 22],
+      ...[3, 8, 0, 12], // S_LE 22: on to the jump, else to the second port (+12)
+      ...[0, 0, 0, 22],
+      ...[1, 4, 0, 20], // JMP: always +20, the end (its +4 is the path the kernel checks)
+      ...[2, 8, 0, 20], // S_GE 443: else 4 past the end
+      ...[0, 0, 1, 0xbb],
+      ...[3, 8, 0, 12], // S_LE 443: on to the end, else 4 past it
+      ...[0, 0, 1, 0xbb],
+    ]);
+  });
+
+  it("refuses no port, a port out of range and too many ports, naming the problem", () => {
+    assert.throws(() => localPortFilter([]), /needs at least one port/);
+    assert.throws(
+      () => localPortFilter([65536]),
+      /^RangeError: Invalid port 65536: expected 0 to 65535$/,
+    );
+    assert.throws(() => localPortFilter([1.5]), /Invalid port 1.5/);
+    const ports = Array.from({ length: MAX_FILTER_PORTS + 1 }, (_, i) => i);
+    assert.throws(
+      () => localPortFilter(ports),
+      /Too many ports for one filter: 1025 \(at most 1024\)/,
+    );
+    assert.equal(localPortFilter(ports.slice(1)).length, MAX_FILTER_PORTS * 20 - 4);
+  });
+
+  it("goes after the request as an INET_DIAG_REQ_BYTECODE attribute, in both requests", () => {
+    const filter = [...localPortFilter([8080], true)];
+    const v2 = encodeSockDiagRequest({
+      protocol: "UDP",
+      family: "IPv4",
+      localPorts: [8080],
+      sequence: 1,
+      littleEndian: true,
+    });
+    assert.deepEqual([...v2.subarray(0, 4)], [92, 0, 0, 0]);
+    assert.deepEqual([...v2.subarray(72)], [20, 0, 1, 0, ...filter]);
+    const old = encodeSockDiagRequest({
+      protocol: "TCP",
+      family: null,
+      localPorts: [8080],
+      sequence: 1,
+      littleEndian: true,
+    });
+    assert.deepEqual([...old.subarray(0, 4)], [96, 0, 0, 0]);
+    assert.deepEqual([...old.subarray(76)], [20, 0, 1, 0, ...filter]);
   });
 });
