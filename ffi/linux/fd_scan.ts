@@ -20,6 +20,24 @@ export function failureOf(err: unknown): ReadFailure | null {
   return null;
 }
 
+/**
+ * Whether an error is Deno's refusal of a name or link target that is not UTF-8 (Linux names are
+ * bytes; Node decodes such a target with U+FFFD for each bad byte instead).
+ *
+ * @param err What a file call threw.
+ * @returns True for that refusal.
+ *
+ * @example
+ * ```ts
+ * import { notUtf8 } from "./fd_scan.ts";
+ * notUtf8(Object.assign(new Error("not valid UTF-8"), { name: "InvalidData" })); // true
+ * notUtf8(new Error("other")); // false
+ * ```
+ */
+export function notUtf8(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === "InvalidData";
+}
+
 /** Runs a read; a known failure comes back as its meaning, anything else is thrown. */
 export function attempt<T>(read: () => T): { value: T } | { failure: ReadFailure } {
   try {
@@ -193,7 +211,14 @@ export class FdScanner {
 
   /** One fd through the file calls; false only when it could not be read for lack of rights. */
   #scanOne(path: string, pid: number, sink: OwnerSink): boolean {
-    const link = attempt(() => this.#files.readLink(path));
+    let link;
+    try {
+      link = attempt(() => this.#files.readLink(path));
+    } catch (err) {
+      // A target Deno cannot read as text is a file name, never a socket.
+      if (notUtf8(err)) return true;
+      throw err;
+    }
     if ("failure" in link) return link.failure !== "access-denied";
     const inode = socketInodeOfLink(link.value);
     if (inode !== null) sink(inode, pid);

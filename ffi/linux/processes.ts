@@ -18,6 +18,7 @@ import type {
   RunningImage,
 } from "../../core/source.ts";
 import type { Libc } from "./_libc.ts";
+import { linkTarget } from "./_link_target.ts";
 import { bpfOwnersBlocker, type OwnerIteration, startOwnerIteration } from "./bpf_owners.ts";
 import { OwnerMap, type OwnerTable } from "./owner_table.ts";
 import {
@@ -523,7 +524,9 @@ function processName(
 ): string {
   if (!maybeCut(comm)) return comm;
   const named = (file: string | undefined) => {
-    const base = file?.replace(/ \(deleted\)$/, "").replace(/^.*\//, "");
+    // The folder part ends at the last "/" (a folder's name may hold a line break).
+    const bare = file?.replace(/ \(deleted\)$/, "");
+    const base = bare?.slice(bare.lastIndexOf("/") + 1);
     return base !== undefined && base.length > comm.length && base.startsWith(comm) ? base : null;
   };
   const fromImage = named(path ?? undefined);
@@ -606,10 +609,12 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   };
 
   let path: string | null = null;
-  const exe = attempt(() => files.readLink(`${dir}/exe`));
+  const exe = attempt(() => linkTarget(`${dir}/exe`));
   if ("value" in exe) {
-    // A " (deleted)" suffix stays: the image was replaced or removed while running.
-    path = exe.value;
+    // A " (deleted)" suffix stays: the image was replaced or removed while running. A path that
+    // is not UTF-8 cannot be read as text without native calls under Deno.
+    if (exe.value === null) unavailable.path = "not-supported";
+    else path = exe.value;
   } else if (exe.failure === "access-denied") {
     unavailable.path = "access-denied";
   } else if ((flags & PF_KTHREAD) !== 0 || zombie || joined === "") {
@@ -705,7 +710,7 @@ export function listProcesses(options: ProcfsOptions = {}): ProcessSummary[] {
     const { comm, parentPid, startTicks } = stat.value;
     let name = comm;
     if (maybeCut(comm)) {
-      const exe = attempt(() => files.readLink(`${root}/${pid}/exe`));
+      const exe = attempt(() => linkTarget(`${root}/${pid}/exe`));
       name = processName(comm, "value" in exe ? exe.value : null, () => {
         const cmdline = attempt(() => files.readText(`${root}/${pid}/cmdline`, "utf8"));
         return "value" in cmdline ? cmdline.value : null;

@@ -25,6 +25,7 @@ import {
 } from "../../../ffi/linux/processes.ts";
 import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
 import { PidClaims } from "../../../ffi/linux/fd_scan.ts";
+import { linkTarget } from "../../../ffi/linux/_link_target.ts";
 import { NODE, PYTHON, start } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
@@ -126,10 +127,15 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
     symlinkSync(sleep, join(dir, names.link));
     writeFileSync(join(dir, names.script), "#!/bin/sh\nread line\n"); // waits on its stdin
     chmodSync(join(dir, names.script), 0o755);
+    // The image again, in a folder whose name holds a line break.
+    mkdirSync(join(dir, "line\nbreak"));
+    writeFileSync(join(dir, "line\nbreak", names.image), readFileSync(sleep));
+    chmodSync(join(dir, "line\nbreak", names.image), 0o755);
     const children = [
       spawn(join(dir, names.image), ["30"]),
       spawn(join(dir, names.link), ["30"]),
       spawn(join(dir, names.script), [], { stdio: ["pipe", "ignore", "ignore"] }),
+      spawn(join(dir, "line\nbreak", names.image), ["30"]),
     ];
     try {
       const pids = children.map((c) => c.pid!);
@@ -140,13 +146,84 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
       }
       const infos = describeProcesses(pids);
       const listed = new Map(listProcesses().map((p) => [p.pid, p.name]));
-      for (const [i, name] of [names.image, names.link, names.script].entries()) {
+      for (const [i, name] of [names.image, names.link, names.script, names.image].entries()) {
         assert.equal(comm(pids[i]), name.slice(0, 15), "the kernel cut it");
         assert.equal(infos.get(pids[i])?.name, name);
         assert.equal(listed.get(pids[i]), name, "listProcesses, which --name selects by");
       }
     } finally {
       for (const c of children) c.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads an image path that is not UTF-8, each bad byte as U+FFFD", {
+    skip: !PYTHON && "needs python3",
+  }, async () => {
+    // Python runs the copy of `sleep` at a path with the byte 0xff, which a JS string cannot
+    // name; a link that cannot be read as text must not stop the listing.
+    const dir = mkdtempSync(join(tmpdir(), "procconn-bytes-"));
+    const sleep = spawnSync("sh", ["-c", "command -v sleep"], { encoding: "utf8" }).stdout.trim();
+    const name = "procconn-not-utf8-named-long";
+    const child = spawn(PYTHON!.path, [
+      "-c",
+      "import os, shutil, sys\n" +
+      "path = os.fsencode(sys.argv[1]) + b'/\\xff' + os.fsencode(sys.argv[3])\n" +
+      "shutil.copyfile(sys.argv[2], path)\n" +
+      "os.chmod(path, 0o755)\n" +
+      "os.execv(path, [path, '30'])\n",
+      dir,
+      sleep,
+      name,
+    ]);
+    try {
+      const pid = child.pid!;
+      const comm = () => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      for (let i = 0; i < 100 && comm() !== "\ufffd" + name.slice(0, 14); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const info = describeProcesses([pid]).get(pid)!;
+      assert.equal(info.path, `${dir}/\ufffd${name}`);
+      assert.deepEqual(info.unavailable, {});
+      assert.equal(info.name, `\ufffd${name}`, "the whole name, from the image");
+      assert.equal(listProcesses().find((p) => p.pid === pid)?.name, `\ufffd${name}`);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("finds the sockets of a process that holds a file whose name is not UTF-8", {
+    skip: !PYTHON && "needs python3",
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "procconn-bytes-"));
+    const run = await start<{ inode: number }>(PYTHON!, [
+      "-c",
+      "import json, os, socket, sys\n" +
+      "kept = open(os.fsencode(sys.argv[1]) + b'/\\xffopen', 'w')\n" +
+      "os.symlink(b'/nowhere/\\xff', os.fsencode(sys.argv[1]) + b'/link')\n" +
+      "s = socket.socket()\n" +
+      "s.bind(('127.0.0.1', 0))\n" +
+      "s.listen()\n" +
+      "print(json.dumps({'inode': os.fstat(s.fileno()).st_ino}), flush=True)\n" +
+      "sys.stdin.read()\n",
+      dir,
+    ]);
+    try {
+      const pid = run.child.pid!;
+      // The file calls (as without native calls) and, where bound, the C library.
+      for (const calls of [undefined, libc ?? undefined]) {
+        const owners = scanSocketOwners({ pids: [pid] }, calls);
+        assert.deepEqual(owners.byInode.get(run.ready.inode), [pid]);
+      }
+      // A link that cannot be read as text, without a way to read its bytes: no text. (Node
+      // reads it as text itself, each bad byte as U+FFFD.)
+      const link = join(dir, "link");
+      assert.equal(linkTarget(link, null), "Deno" in globalThis ? null : "/nowhere/\ufffd");
+      if (libc) assert.equal(linkTarget(link), "/nowhere/\ufffd");
+      assert.throws(() => linkTarget(join(dir, "missing")), { code: "ENOENT" });
+    } finally {
+      await run.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
