@@ -6,7 +6,9 @@
  * renamed over the target, so a reader sees the old file or the new one. Appending: the whole
  * batch is built in memory, then written in one write at the end of the file while an exclusive
  * lock file (`<file>.lock`) is held, then read back; a failure truncates the file to its earlier
- * length. Only node:fs is used, so this runs the same on Deno and Node.
+ * length, and an append killed in the middle is cut off by the next one (`<file>.unfinished`
+ * records the length to go back to). Only node:fs is used, so this runs the same on Deno and
+ * Node.
  *
  * @module
  */
@@ -56,8 +58,8 @@ export interface SnapshotFs {
   fsyncSync(fd: number): void;
   /** As `fs.ftruncateSync`. */
   ftruncateSync(fd: number, length: number): void;
-  /** As `fs.fstatSync`. */
-  fstatSync(fd: number): { size: number };
+  /** As `fs.fstatSync`; `dev` and `ino` tell one file from another of the same name. */
+  fstatSync(fd: number): { size: number; dev?: number; ino?: number };
   /** As `fs.fchmodSync`. */
   fchmodSync(fd: number, mode: number): void;
   /** As `fs.statSync`. */
@@ -159,8 +161,17 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
   });
   const fs = deps.fs ?? nodeFs;
   try {
-    if (request.append) await appendSnapshot(path, text, { fs, lock: deps.lock });
-    else replaceFile(path, text.header + text.body, fs);
+    if (request.append) {
+      const removed = await appendSnapshot(path, text, { fs, lock: deps.lock });
+      if (removed > 0) {
+        (deps.reportError ?? writeError)(
+          `procconn: an earlier append to "${path}" was stopped before it finished: its partial ` +
+            `snapshot (${removed} bytes at the end) was removed`,
+        );
+      }
+    } else {
+      replaceFile(path, text.header + text.body, fs);
+    }
     await new ListingNotes(request.filters).addAll(rows).report(source);
     return 0;
   } catch (err) {
@@ -378,11 +389,15 @@ function folderExists(fs: SnapshotFs, folder: string): boolean {
 /**
  * Appends one snapshot to a file under an exclusive lock: the header only when the file is new
  * or empty, a line break first when the file does not end with one, then the rows, in one write,
- * flushed and read back. A failure truncates the file to its length before the write.
+ * flushed and read back. A failure truncates the file to its length before the write. Before it
+ * writes, the append records the file's length in `<file>.unfinished`, and removes that record
+ * once the rows are written whole: an append that finds such a record (its run was killed, or the
+ * machine went down, in the middle) first cuts the file back to that length.
  *
  * @param path The file to append to (created when missing).
  * @param text The snapshot.
  * @param options The file system and the lock timing.
+ * @returns The bytes of an unfinished earlier append that were cut off (0 when there were none).
  * @throws {Error} `Cannot append the snapshot to "<path>": <reason>`, also when an existing CSV
  * file has another header (other columns).
  */
@@ -390,7 +405,7 @@ export async function appendSnapshot(
   path: string,
   text: SnapshotText,
   options: { fs?: SnapshotFs; lock?: LockOptions } = {},
-): Promise<void> {
+): Promise<number> {
   const fs = options.fs ?? nodeFs;
   const fail = (reason: string, cause?: unknown) =>
     new Error(`Cannot append the snapshot to "${path}": ${reason}`, { cause });
@@ -415,7 +430,10 @@ export async function appendSnapshot(
       throw fail((err as Error).message, err);
     }
     try {
-      appendLocked(fs, fd, text, fail);
+      const undo = `${path}.unfinished`;
+      const removed = undoUnfinished(fs, fd, undo, fail);
+      appendLocked(fs, fd, text, undo, fail);
+      return removed;
     } finally {
       ignoreError(() => fs.closeSync(fd));
     }
@@ -424,10 +442,79 @@ export async function appendSnapshot(
   }
 }
 
+/** What an append in progress records in `<file>.unfinished` before it writes. */
+interface UnfinishedAppend {
+  /** The file's length before the append. */
+  size: number;
+  /** The file's device and inode, so that a file replaced since is left alone. */
+  dev: number | null;
+  ino: number | null;
+}
+
+/**
+ * Takes back an append that was stopped before it finished (killed, or the machine went down):
+ * such a run leaves its `<file>.unfinished` record behind, and the file is cut back to the length
+ * the record gives. Runs under the append lock, as every append does.
+ *
+ * @returns The bytes removed (0 when there was nothing to take back).
+ */
+function undoUnfinished(
+  fs: SnapshotFs,
+  fd: number,
+  undoPath: string,
+  fail: (reason: string, cause?: unknown) => Error,
+): number {
+  let record: UnfinishedAppend;
+  try {
+    record = JSON.parse(fs.readFileSync(undoPath, "utf8"));
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return 0;
+    // A record cut short was being written when the run stopped, before any row was.
+    if (err instanceof SyntaxError) {
+      ignoreError(() => fs.unlinkSync(undoPath));
+      return 0;
+    }
+    throw fail(`cannot read "${undoPath}": ${(err as Error).message}`, err);
+  }
+  const now = fs.fstatSync(fd);
+  const same = (record.dev ?? null) === (now.dev ?? null) &&
+    (record.ino ?? null) === (now.ino ?? null);
+  let removed = 0;
+  if (same && Number.isSafeInteger(record.size) && record.size >= 0 && now.size > record.size) {
+    try {
+      fs.ftruncateSync(fd, record.size);
+      fs.fsyncSync(fd);
+    } catch (err) {
+      throw fail(
+        `an earlier append was stopped before it finished, and cutting its partial snapshot off ` +
+          `(back to ${record.size} bytes) failed: ${(err as Error).message}`,
+        err,
+      );
+    }
+    removed = now.size - record.size;
+  }
+  fs.unlinkSync(undoPath);
+  return removed;
+}
+
+/** Writes `<file>.unfinished` (flushed) before an append writes its rows. */
+function recordUnfinished(fs: SnapshotFs, fd: number, undoPath: string, size: number): void {
+  const stat = fs.fstatSync(fd);
+  const record: UnfinishedAppend = { size, dev: stat.dev ?? null, ino: stat.ino ?? null };
+  const out = fs.openSync(undoPath, "w", 0o600);
+  try {
+    writeAll(fs, out, new TextEncoder().encode(JSON.stringify(record) + "\n"), 0);
+    fs.fsyncSync(out);
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
 function appendLocked(
   fs: SnapshotFs,
   fd: number,
   text: SnapshotText,
+  undoPath: string,
   fail: (reason: string, cause?: unknown) => Error,
 ): void {
   const size = fs.fstatSync(fd).size;
@@ -450,17 +537,26 @@ function appendLocked(
   if (content === "") return;
   const bytes = new TextEncoder().encode(content);
   try {
+    recordUnfinished(fs, fd, undoPath, size);
+  } catch (err) {
+    ignoreError(() => fs.unlinkSync(undoPath));
+    throw fail(`cannot write "${undoPath}": ${(err as Error).message}`, err);
+  }
+  try {
     writeAll(fs, fd, bytes, size);
     fs.fsyncSync(fd);
     verify(fs, fd, bytes, size);
+    // Written whole: from here on a stop keeps this snapshot.
+    fs.unlinkSync(undoPath);
   } catch (err) {
     let reason = (err as Error).message;
     try {
       fs.ftruncateSync(fd, size);
       fs.fsyncSync(fd);
+      fs.unlinkSync(undoPath);
     } catch (undo) {
       reason += `; truncating back to ${size} bytes also failed, so the file may end with a ` +
-        `partial snapshot: ${(undo as Error).message}`;
+        `partial snapshot, which the next append removes: ${(undo as Error).message}`;
     }
     throw fail(reason, err);
   }

@@ -695,3 +695,127 @@ for (let k = 0; k < 5; k++) {
     for (const [key, rows] of blocks) assert.equal(rows, 5000, key);
   });
 });
+
+describe("an append killed in the middle of its write", () => {
+  /** Runs an append in a child that SIGKILLs itself once half of its rows are on disk. */
+  async function killedAppend(
+    path: string,
+    format: "csv" | "ndjson",
+  ): Promise<{ signal: unknown; stderr: string }> {
+    const probe = join(work, `killed_probe_${format}.ts`);
+    nodeFs.writeFileSync(
+      probe,
+      `import * as fs from "node:fs";
+import process from "node:process";
+import { runSnapshot } from ${JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)};
+import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
+const [out, format] = Deno.args;
+const sockets = Array.from({ length: 3000 }, (_, i) => ({ protocol: "TCP", family: "IPv4",
+  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
+  state: "LISTEN", pids: [] }));
+const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
+  describeProcesses: () => Promise.resolve(new Map()) };
+let target = -1;
+const killing = { ...fs,
+  openSync(p, flags, mode) { const fd = fs.openSync(p, flags, mode); if (p === out) target = fd; return fd; },
+  writeSync(fd, buffer, offset, length, position) {
+    if (fd !== target) return fs.writeSync(fd, buffer, offset, length, position);
+    fs.writeSync(fd, buffer, offset, Math.floor(length / 2), position);
+    fs.fsyncSync(fd);
+    process.kill(process.pid, "SIGKILL");
+  },
+};
+await runSnapshot(parseArgs(["snapshot", "--append", "--out", out, "--format", format]),
+  { source, hostName: "killed", fs: killing });
+Deno.exit(3);
+`,
+    );
+    const child = spawn(DENO, [
+      "run",
+      "-A",
+      "--no-check",
+      "--config",
+      join(ROOT, "deno.json"),
+      probe,
+      path,
+      format,
+    ], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const signal = await new Promise((resolve) => child.on("close", (_code, sig) => resolve(sig)));
+    return { signal, stderr };
+  }
+
+  for (const format of ["csv", "ndjson"] as const) {
+    it(`${format}: the next append cuts the partial snapshot off, says so, and adds its own whole`, async () => {
+      const path = fresh(format);
+      assert.equal(await snapshot(["--out", path, "--append"], deps()), 0);
+      const before = nodeFs.readFileSync(path);
+      const killed = await killedAppend(path, format);
+      assert.equal(killed.signal, "SIGKILL", killed.stderr);
+      // What the killed run left: half a snapshot, its record of the length before, its lock.
+      assert.ok(nodeFs.statSync(path).size > before.length);
+      assert.deepEqual(
+        JSON.parse(read(path + ".unfinished")).size,
+        before.length,
+      );
+      assert.ok(nodeFs.existsSync(path + ".lock"));
+
+      const errors: string[] = [];
+      const later = new Date("2026-02-03T05:00:00.000Z");
+      assert.equal(
+        await snapshot(["--out", path, "--append"], deps({ errors, now: () => later })),
+        0,
+      );
+      const text = read(path);
+      assert.ok(text.startsWith(before.toString("utf8")), "the earlier snapshot is kept");
+      assert.equal(text.includes("killed"), false, "nothing of the killed run is left");
+      const added = text.slice(before.length);
+      if (format === "csv") {
+        assert.equal(crlfLines(added).length, 3);
+        assert.ok(crlfLines(added).every((l) => l.startsWith("2026-02-03T05:00:00.000Z,host-a,")));
+      } else {
+        const lines = added.split("\n").slice(0, -1);
+        assert.equal(lines.length, 3);
+        for (const line of lines) assert.equal(JSON.parse(line).hostName, "host-a");
+      }
+      assert.equal(errors.length, 1);
+      assert.match(
+        errors[0],
+        /^procconn: an earlier append to ".*" was stopped before it finished: its partial snapshot \(\d+ bytes at the end\) was removed$/,
+      );
+      assert.equal(nodeFs.existsSync(path + ".unfinished"), false);
+      assert.equal(nodeFs.existsSync(path + ".lock"), false);
+    });
+  }
+
+  it("a record left for a file that was replaced since leaves the new file alone", async () => {
+    const path = fresh();
+    assert.equal(await snapshot(["--out", path], deps()), 0);
+    // Another file's record (another inode), with a length shorter than this file.
+    nodeFs.writeFileSync(path + ".unfinished", JSON.stringify({ size: 10, dev: 1, ino: 1 }));
+    const before = read(path);
+    const errors: string[] = [];
+    assert.equal(await snapshot(["--out", path, "--append"], deps({ errors })), 0);
+    assert.ok(read(path).startsWith(before));
+    assert.equal(crlfLines(read(path)).length, 1 + 3 + 3);
+    assert.deepEqual(errors, []);
+    assert.equal(nodeFs.existsSync(path + ".unfinished"), false);
+  });
+
+  it("a whole append leaves no record behind, and writes it before its rows", async () => {
+    const path = fresh();
+    assert.equal(await snapshot(["--out", path, "--append"], deps()), 0);
+    const seen: boolean[] = [];
+    const watching: SnapshotFs = {
+      ...nodeFs,
+      writeSync(fd, buffer, offset, length, position) {
+        if (length > 200) seen.push(nodeFs.existsSync(path + ".unfinished"));
+        return nodeFs.writeSync(fd, buffer, offset, length, position);
+      },
+    };
+    assert.equal(await snapshot(["--out", path, "--append"], deps({ fs: watching })), 0);
+    assert.deepEqual(seen, [true]);
+    assert.equal(nodeFs.existsSync(path + ".unfinished"), false);
+  });
+});
