@@ -153,7 +153,8 @@ export function parseDuration(text: string, minMs = 100): number {
   const ms = m ? Number(m[1]) * UNIT_MS[m[2] ?? "s"] : NaN;
   if (!(ms >= minMs && ms <= 3_600_000)) {
     throw new RangeError(
-      `Invalid duration "${text}": expected ${minMs}ms to 1h, e.g. 2s or 500ms`,
+      `Invalid duration "${text}": expected ${minMs}ms to 1h, e.g. 2s or 500ms ` +
+        "(a plain number is seconds)",
     );
   }
   return Math.round(ms);
@@ -325,7 +326,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     value: "<duration>",
     parse: (text) => parseDuration(text, 1),
     fallback: 500,
-    help: "longest wait for one reverse lookup",
+    help: "longest wait for one reverse lookup (a plain number is seconds)",
     fallbackText: "500ms",
   },
   { key: "noColor", flag: "--no-color", help: "no colour (also when NO_COLOR is set, not empty)" },
@@ -415,7 +416,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
         value: "<duration>",
         parse: (text) => parseDuration(text),
         fallback: 1000,
-        help: "time between refreshes (500ms, 2s, 1m)",
+        help: "time between refreshes (500ms, 2s, 1m; a plain number is seconds)",
         fallbackText: "1s",
       },
       {
