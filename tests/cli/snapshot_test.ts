@@ -72,6 +72,30 @@ const snapshot = (args: string[], d: SnapshotDeps) =>
 const read = (path: string) => nodeFs.readFileSync(path, "utf8");
 const crlfLines = (text: string) => text.split("\r\n").slice(0, -1);
 
+/** Runs a probe script (written into the work folder) under Deno with the project's config. */
+function runProbe(
+  probe: string,
+  args: string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(DENO, [
+      "run",
+      "-A",
+      "--no-check",
+      "--config",
+      join(ROOT, "deno.json"),
+      probe,
+      ...args,
+    ], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("close", (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
 describe("renderSnapshot", () => {
   it("leads every row with snapshotTime and hostName, written by the CSV formatter", async () => {
     const { listConnections } = await import("../../core/list.ts");
@@ -670,25 +694,7 @@ for (let k = 0; k < 5; k++) {
 }
 `,
     );
-    const runs = Array.from(
-      { length: 4 },
-      (_, id) =>
-        new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(DENO, [
-            "run",
-            "-A",
-            "--no-check",
-            "--config",
-            join(ROOT, "deno.json"),
-            probe,
-            path,
-            String(id),
-          ], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-          let stderr = "";
-          child.stderr!.on("data", (d) => (stderr += d));
-          child.on("close", (code) => resolve({ code, stderr }));
-        }),
-    );
+    const runs = Array.from({ length: 4 }, (_, id) => runProbe(probe, [path, String(id)]));
     for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
     const blocks = checkBlocks(read(path), 5);
     assert.equal(blocks.size, 20);
@@ -701,7 +707,7 @@ describe("an append killed in the middle of its write", () => {
   async function killedAppend(
     path: string,
     format: "csv" | "ndjson",
-  ): Promise<{ signal: unknown; stderr: string }> {
+  ): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
     const probe = join(work, `killed_probe_${format}.ts`);
     nodeFs.writeFileSync(
       probe,
@@ -730,20 +736,7 @@ await runSnapshot(parseArgs(["snapshot", "--append", "--out", out, "--format", f
 Deno.exit(3);
 `,
     );
-    const child = spawn(DENO, [
-      "run",
-      "-A",
-      "--no-check",
-      "--config",
-      join(ROOT, "deno.json"),
-      probe,
-      path,
-      format,
-    ], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const signal = await new Promise((resolve) => child.on("close", (_code, sig) => resolve(sig)));
-    return { signal, stderr };
+    return await runProbe(probe, [path, format]);
   }
 
   for (const format of ["csv", "ndjson"] as const) {

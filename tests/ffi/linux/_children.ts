@@ -135,3 +135,22 @@ export async function startHeadless(): Promise<Running<{ port: number }>> {
   }
   return child;
 }
+
+/**
+ * TCP listeners of this process on the given addresses, each on a port the kernel picks.
+ *
+ * @param addresses One address per listener, such as `127.0.0.1` or `::1`.
+ * @returns The servers (close them when done) and their ports, in the order of `addresses`.
+ */
+export async function listenOn(
+  addresses: readonly string[],
+): Promise<{ servers: import("node:net").Server[]; ports: number[] }> {
+  const { createServer } = await import("node:net");
+  const servers = addresses.map(() => createServer());
+  await Promise.all(
+    servers.map((server, i) =>
+      new Promise<void>((done) => server.listen(0, addresses[i], () => done()))
+    ),
+  );
+  return { servers, ports: servers.map((server) => (server.address() as { port: number }).port) };
+}

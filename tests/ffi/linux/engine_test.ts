@@ -18,7 +18,7 @@ import type { ProcessInfo, RawSocket } from "../../../core/source.ts";
 import { socketPredicate } from "../../../core/filter.ts";
 import { bpfOwnersBlocker, LOAD_TRIES } from "../../../ffi/linux/bpf_owners.ts";
 import { files } from "../../../ffi/_files.ts";
-import { NODE, PYTHON, type Running, start, startHeadless } from "./_children.ts";
+import { listenOn, NODE, PYTHON, type Running, start, startHeadless } from "./_children.ts";
 
 const onLinux = process.platform === "linux";
 
@@ -931,15 +931,8 @@ describe("labelOwnerless: the reason of a socket that an incomplete scan found n
   skip: !native && NO_NATIVE,
 }, () => {
   it("gives process-exited to the sockets gone since the dump, access-denied to the rest", async () => {
-    const { createServer } = await import("node:net");
     const { createSocket } = await import("node:dgram");
-    const servers = ["127.0.0.1", "::1", "127.0.0.1"].map(() => createServer());
-    await Promise.all(
-      servers.map((server, i) =>
-        new Promise<void>((done) => server.listen(0, i === 1 ? "::1" : "127.0.0.1", done))
-      ),
-    );
-    const ports = servers.map((server) => (server.address() as { port: number }).port);
+    const { servers, ports } = await listenOn(["127.0.0.1", "::1", "127.0.0.1"]);
     const udp = ["udp4", "udp6"].map((type) => createSocket(type as "udp4" | "udp6"));
     await Promise.all(
       udp.map((u, i) =>

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { type Libc, loadLibc } from "../../../ffi/linux/_libc.ts";
 import { openSockDiag, type SockDiagSocket } from "../../../ffi/linux/netlink.ts";
-import { PYTHON, start } from "./_children.ts";
+import { listenOn, PYTHON, start } from "./_children.ts";
 
 function nativeLibc(): Libc | null {
   if (process.platform !== "linux") return null;
@@ -161,16 +161,9 @@ describe("openSockDiag on this kernel", {
   });
 
   it("dumps TCP over both families in one request, as one dump per family does", async () => {
-    const { createServer } = await import("node:net");
-    const servers = ["127.0.0.1", "::1"].map(() => createServer());
-    await Promise.all(
-      servers.map((server, i) =>
-        new Promise<void>((done) => server.listen(0, i === 0 ? "127.0.0.1" : "::1", done))
-      ),
-    );
+    const { servers, ports } = await listenOn(["127.0.0.1", "::1"]);
     const session = openSockDiag(libc!);
     try {
-      const ports = servers.map((server) => (server.address() as { port: number }).port);
       const mine = (rows: SockDiagSocket[]) =>
         rows.filter((r) => r.state === "LISTEN" && ports.includes(r.localPort))
           .map((r) => `${r.family} ${r.localAddress} ${r.localPort} ${r.inode} ${r.cookie}`)
@@ -194,15 +187,9 @@ describe("openSockDiag on this kernel", {
   });
 
   it("asks the kernel for some local ports only, whatever the state, in every kind of dump", async () => {
-    const { createServer, connect } = await import("node:net");
+    const { connect } = await import("node:net");
     const { createSocket } = await import("node:dgram");
-    const servers = ["127.0.0.1", "::1", "127.0.0.1"].map(() => createServer());
-    await Promise.all(
-      servers.map((server, i) =>
-        new Promise<void>((done) => server.listen(0, i === 1 ? "::1" : "127.0.0.1", done))
-      ),
-    );
-    const ports = servers.map((server) => (server.address() as { port: number }).port);
+    const { servers, ports } = await listenOn(["127.0.0.1", "::1", "127.0.0.1"]);
     // A connection to the first listener: its accepted end has the listener's local port too.
     const client = connect(ports[0], "127.0.0.1");
     await new Promise<void>((done) => client.on("connect", () => done()));
