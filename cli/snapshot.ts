@@ -464,17 +464,20 @@ function undoUnfinished(
   undoPath: string,
   fail: (reason: string, cause?: unknown) => Error,
 ): number {
-  let record: UnfinishedAppend;
+  let record: UnfinishedAppend | null;
   try {
     record = JSON.parse(fs.readFileSync(undoPath, "utf8"));
   } catch (err) {
     if ((err as { code?: string }).code === "ENOENT") return 0;
-    // A record cut short was being written when the run stopped, before any row was.
-    if (err instanceof SyntaxError) {
-      ignoreError(() => fs.unlinkSync(undoPath));
-      return 0;
+    if (!(err instanceof SyntaxError)) {
+      throw fail(`cannot read "${undoPath}": ${(err as Error).message}`, err);
     }
-    throw fail(`cannot read "${undoPath}": ${(err as Error).message}`, err);
+    record = null;
+  }
+  // A record cut short was being written when the run stopped, before any row was.
+  if (typeof record !== "object" || record === null) {
+    ignoreError(() => fs.unlinkSync(undoPath));
+    return 0;
   }
   const now = fs.fstatSync(fd);
   const same = (record.dev ?? null) === (now.dev ?? null) &&
@@ -493,7 +496,11 @@ function undoUnfinished(
     }
     removed = now.size - record.size;
   }
-  fs.unlinkSync(undoPath);
+  try {
+    fs.unlinkSync(undoPath);
+  } catch (err) {
+    throw fail(`cannot remove "${undoPath}": ${(err as Error).message}`, err);
+  }
   return removed;
 }
 

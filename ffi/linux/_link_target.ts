@@ -38,11 +38,8 @@ export function linkTarget(
   try {
     return files.readLink(path);
   } catch (err) {
-    if (!notUtf8(err) || readBytes === null) {
-      if (notUtf8(err)) return null;
-      throw err;
-    }
-    const bytes = readBytes(path);
+    if (!notUtf8(err)) throw err;
+    const bytes = readBytes === null ? null : readBytes(path);
     return bytes === null ? null : new TextDecoder().decode(bytes);
   }
 }

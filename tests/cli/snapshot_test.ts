@@ -796,6 +796,21 @@ Deno.exit(3);
     assert.equal(nodeFs.existsSync(path + ".unfinished"), false);
   });
 
+  it("a record cut short (its run stopped while writing it, before any row) is dropped", async () => {
+    for (const cut of ['{"si', "null", ""]) {
+      const path = fresh();
+      assert.equal(await snapshot(["--out", path], deps()), 0);
+      const before = read(path);
+      nodeFs.writeFileSync(path + ".unfinished", cut);
+      const errors: string[] = [];
+      assert.equal(await snapshot(["--out", path, "--append"], deps({ errors })), 0);
+      assert.ok(read(path).startsWith(before), JSON.stringify(cut));
+      assert.equal(crlfLines(read(path)).length, 1 + 3 + 3);
+      assert.deepEqual(errors, []);
+      assert.equal(nodeFs.existsSync(path + ".unfinished"), false);
+    }
+  });
+
   it("a whole append leaves no record behind, and writes it before its rows", async () => {
     const path = fresh();
     assert.equal(await snapshot(["--out", path, "--append"], deps()), 0);
