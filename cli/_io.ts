@@ -123,8 +123,34 @@ export function stdoutWriter(highWater = 64 * 1024): TextWriter {
 
 let stderrGuarded = false;
 
-/** Writes one line to standard error; a closed stderr is ignored (nothing left to tell). */
-export function writeError(line: string): void {
+/**
+ * Characters that would make a line on stderr say something other than its text: C0 and C1
+ * controls and DEL (a line break, a terminal's escape sequences), the Unicode line and
+ * paragraph separators, and the bidirectional overrides and isolates that reorder what follows.
+ */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * `text` with each unprintable character written as its escape (`\n`, `\x1b`, `\u202e`), so
+ * that a value echoed in a message, such as a bad option value or a file name, stays on its one
+ * line and cannot drive the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ??
+      (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`);
+  });
+}
+
+/**
+ * Writes one line to standard error, its unprintable characters escaped ({@linkcode printable});
+ * a closed stderr is ignored (nothing left to tell).
+ */
+export function writeError(text: string): void {
+  const line = printable(text);
   if (deno) {
     try {
       deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));

@@ -298,6 +298,15 @@ describe("procconn CLI errors", () => {
     });
   }
 
+  it("a value with control characters is echoed escaped, on one line", () => {
+    const r = procconn(["--state", "\x1b[2J\nESTAB\u202eLISHED\t\x9b"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+    assert.ok(r.stderr.includes(String.raw`"\x1b[2J\nESTAB\u202eLISHED\t\x9b"`), r.stderr);
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(r.stderr.trimEnd(), /[\x00-\x1f\x7f-\x9f\u202e]/);
+  });
+
   it("--version and --help exit 0", () => {
     const v = procconn(["--version"]);
     assert.equal(v.code, 0);
