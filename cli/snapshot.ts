@@ -80,6 +80,8 @@ export interface SnapshotFs {
   unlinkSync(path: string): void;
   /** As `fs.readFileSync(path, "utf8")`. */
   readFileSync(path: string, encoding: "utf8"): string;
+  /** As `fs.readdirSync(path)`; optional for stand-ins without folders. */
+  readdirSync?(path: string): string[];
 }
 
 /** How long to wait for the append lock, and when a lock left behind counts as abandoned. */
@@ -170,7 +172,12 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
         );
       }
     } else {
-      replaceFile(path, text.header + text.body, fs);
+      for (const left of replaceFile(path, text.header + text.body, fs)) {
+        (deps.reportError ?? writeError)(
+          `procconn: an earlier snapshot (pid ${left.pid}) was stopped before it finished: its ` +
+            `temporary file "${left.path}" was removed`,
+        );
+      }
     }
     await new ListingNotes(request.filters).addAll(rows).report(source);
     return 0;
@@ -252,14 +259,21 @@ function isSnapshotField(field: string): boolean {
  * Replaces a file atomically: writes a temporary file next to it (keeping the old file's
  * permissions, and its owner and group where this user may give them, as root may), flushes it to
  * disk and renames it over the target. On failure the temporary file is removed and the target is
- * untouched.
+ * untouched. The temporary files of earlier replaces of the same file that were stopped before
+ * they finished (killed, or the machine went down) are removed first
+ * ({@linkcode removeAbandonedTemps}).
  *
  * @param path The file to replace or create.
  * @param text The new content.
  * @param fs The file system.
+ * @returns The abandoned temporary files that were removed, each with the pid that made it.
  * @throws {Error} `Cannot write the snapshot to "<path>": <reason>`.
  */
-export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs): void {
+export function replaceFile(
+  path: string,
+  text: string,
+  fs: SnapshotFs = nodeFs,
+): AbandonedTemp[] {
   const fail = (err: unknown) =>
     new Error(`Cannot write the snapshot to "${path}": ${(err as Error).message}`, { cause: err });
   // Write through a symbolic link to the file it names, and keep that file's permissions.
@@ -295,6 +309,7 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
     }
   }
   if (!file) throw fail(new Error("it is not a regular file"));
+  const removed = removeAbandonedTemps(fs, target);
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomToken()}.tmp`);
   let fd: number | undefined;
   let replacing = false;
@@ -323,6 +338,55 @@ export function replaceFile(path: string, text: string, fs: SnapshotFs = nodeFs)
       ),
     );
   }
+  return removed;
+}
+
+/** A temporary file that an earlier replace left behind, and the pid of the run that made it. */
+export interface AbandonedTemp {
+  path: string;
+  pid: number;
+}
+
+/**
+ * How long a temporary file must have gone unchanged before it counts as abandoned: a run that
+ * writes it changes it within moments, and a process that no longer runs here may be one of
+ * another host writing to a shared folder.
+ */
+const ABANDONED_TEMP_MS = 60_000;
+
+/**
+ * Removes the temporary files `.<name>.<pid>.<16 hex digits>.tmp` that earlier replaces of
+ * `target` left in its folder when they were stopped before they could rename or remove them.
+ * Only regular files are removed, and only those whose pid no longer runs here and that have not
+ * changed for a minute; anything that cannot be looked at or removed is left as it is.
+ */
+function removeAbandonedTemps(fs: SnapshotFs, target: string): AbandonedTemp[] {
+  const folder = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync?.(folder) ?? [];
+  } catch {
+    return [];
+  }
+  const removed: AbandonedTemp[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const made = /^(\d{1,10})\.[0-9a-f]{16}$/.exec(name.slice(prefix.length, -".tmp".length));
+    const pid = Number(made?.[1]);
+    if (!made || pid === process.pid || processRuns(pid)) continue;
+    const path = join(folder, name);
+    try {
+      if (fs.lstatSync?.(path).isSymbolicLink()) continue;
+      const stat = fs.statSync(path);
+      if (!stat.isFile() || Date.now() - stat.mtimeMs < ABANDONED_TEMP_MS) continue;
+      fs.unlinkSync(path);
+      removed.push({ path, pid });
+    } catch {
+      // Gone already, or not ours to remove: left as it is.
+    }
+  }
+  return removed;
 }
 
 /**
@@ -369,8 +433,23 @@ function folderReason(fs: SnapshotFs, err: unknown, folder: string): string {
     EACCES: `no permission to create files in "${folder}"`,
     EPERM: `no permission to create files in "${folder}"`,
     EROFS: `"${folder}" is on a read-only file system`,
+  };
+  return code !== undefined && Object.hasOwn(words, code)
+    ? `${words[code]} (${code})`
+    : writeReason(err);
+}
+
+/**
+ * A failure to write, in the same words whichever way the snapshot is written (a replace or an
+ * append); other failures keep their message. The error code stays at the end.
+ */
+function writeReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const words: Record<string, string> = {
     ENOSPC: "no space left on the device",
     EDQUOT: "the disk quota is used up",
+    EFBIG: "the file would grow larger than its file system or its limit allows",
+    EIO: "the device reported an input/output error",
   };
   return code !== undefined && Object.hasOwn(words, code)
     ? `${words[code]} (${code})`
@@ -547,7 +626,7 @@ function appendLocked(
     recordUnfinished(fs, fd, undoPath, size);
   } catch (err) {
     ignoreError(() => fs.unlinkSync(undoPath));
-    throw fail(`cannot write "${undoPath}": ${(err as Error).message}`, err);
+    throw fail(`cannot write "${undoPath}": ${writeReason(err)}`, err);
   }
   try {
     writeAll(fs, fd, bytes, size);
@@ -556,7 +635,7 @@ function appendLocked(
     // Written whole: from here on a stop keeps this snapshot.
     fs.unlinkSync(undoPath);
   } catch (err) {
-    let reason = (err as Error).message;
+    let reason = writeReason(err);
     try {
       fs.ftruncateSync(fd, size);
       fs.fsyncSync(fd);

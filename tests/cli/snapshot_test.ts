@@ -827,3 +827,102 @@ Deno.exit(3);
     assert.equal(nodeFs.existsSync(path + ".unfinished"), false);
   });
 });
+
+describe("a replace killed in the middle of its write", () => {
+  /** Runs a replace in a child that SIGKILLs itself once half of its temporary file is written. */
+  async function killedReplace(path: string): Promise<{ signal: NodeJS.Signals | null }> {
+    const probe = join(work, "killed_replace_probe.ts");
+    nodeFs.writeFileSync(
+      probe,
+      `import * as fs from "node:fs";
+import process from "node:process";
+import { runSnapshot } from ${JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)};
+import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
+const sockets = Array.from({ length: 300 }, (_, i) => ({ protocol: "TCP", family: "IPv4",
+  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
+  state: "LISTEN", pids: [] }));
+const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
+  describeProcesses: () => Promise.resolve(new Map()) };
+const temps = new Set();
+const killing = { ...fs,
+  openSync(p, flags, mode) {
+    const fd = fs.openSync(p, flags, mode);
+    if (p.endsWith(".tmp")) temps.add(fd);
+    return fd;
+  },
+  writeSync(fd, buffer, offset, length, position) {
+    if (!temps.has(fd)) return fs.writeSync(fd, buffer, offset, length, position);
+    fs.writeSync(fd, buffer, offset, Math.floor(length / 2), position);
+    process.kill(process.pid, "SIGKILL");
+  },
+};
+await runSnapshot(parseArgs(["snapshot", "--out", Deno.args[0]]),
+  { source, hostName: "killed", fs: killing });
+Deno.exit(3);
+`,
+    );
+    return await runProbe(probe, [path]);
+  }
+
+  it("the next replace removes its temporary file once it has sat for a minute, and says so", async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "killed-replace-"));
+    const path = join(dir, "conns.csv");
+    assert.equal(await snapshot(["--out", path], deps()), 0);
+    const before = read(path);
+    assert.equal((await killedReplace(path)).signal, "SIGKILL");
+    assert.equal(read(path), before, "the file itself is untouched");
+    const [left] = nodeFs.readdirSync(dir).filter((name) => name !== "conns.csv");
+    const made = /^\.conns\.csv\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(left);
+    assert.ok(made, left);
+    const pid = Number(made[1]);
+
+    // Alongside it: names and files that are not an abandoned temporary file of this one.
+    const sleeper = spawn("sleep", ["60"], { stdio: "ignore" });
+    const kept = [
+      `.conns.csv.${sleeper.pid}.0123456789abcdef.tmp`, // its process still runs
+      `.other.csv.${pid}.0123456789abcdef.tmp`, // another file's
+      `.conns.csv.${pid}.not-hex-digits-xx.tmp`, // not a name procconn makes
+      `.conns.csv.${pid}.fedcba9876543210.tmp.bak`,
+    ];
+    for (const name of kept) nodeFs.writeFileSync(join(dir, name), "x");
+    nodeFs.symlinkSync(path, join(dir, `.conns.csv.${pid}.00000000000000ff.tmp`));
+    kept.push(`.conns.csv.${pid}.00000000000000ff.tmp`);
+    try {
+      // Just left: a run of another host writing to a shared folder could look the same.
+      const errors: string[] = [];
+      assert.equal(await snapshot(["--out", path], deps({ errors })), 0);
+      assert.deepEqual(errors, []);
+      assert.ok(nodeFs.existsSync(join(dir, left)));
+
+      const aMinuteAgo = new Date(Date.now() - 61_000);
+      for (const name of [left, ...kept]) {
+        nodeFs.lutimesSync(join(dir, name), aMinuteAgo, aMinuteAgo);
+      }
+      assert.equal(await snapshot(["--out", path], deps({ errors })), 0);
+      assert.deepEqual(errors, [
+        `procconn: an earlier snapshot (pid ${pid}) was stopped before it finished: its ` +
+        `temporary file "${join(dir, left)}" was removed`,
+      ]);
+      assert.deepEqual(nodeFs.readdirSync(dir).sort(), ["conns.csv", ...kept].sort());
+    } finally {
+      sleeper.kill();
+    }
+  });
+});
+
+describe("a full disk", () => {
+  it("is told in the same words when replacing and when appending", async () => {
+    for (const append of [false, true]) {
+      const path = fresh();
+      assert.equal(await snapshot(["--out", path], deps()), 0);
+      const errors: string[] = [];
+      const args = ["--out", path, ...(append ? ["--append"] : [])];
+      const fs = failingFs(path, "half-then-error");
+      assert.equal(await snapshot(args, deps({ errors, fs })), 1);
+      assert.deepEqual(errors, [
+        `procconn: Cannot ${append ? "append the snapshot to" : "write the snapshot to"} ` +
+        `"${path}": no space left on the device (ENOSPC)`,
+      ]);
+    }
+  });
+});
