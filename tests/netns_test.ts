@@ -3,7 +3,9 @@
 // child's pid, and the `nsenter` it suggests must list them.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import net from "node:net";
+import { once } from "node:events";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { otherNetworkNamespaces } from "../ffi/linux/processes.ts";
@@ -98,6 +100,28 @@ describe("another network namespace", {
       inside.stdout,
     );
     assert.ok(rows.some((r) => r.protocol === "UDP" && r.pid === pid), inside.stdout);
+  });
+
+  it("from inside it, names processes of the other namespaces, never a kernel thread", async () => {
+    // The test holds a socket here, so this namespace is among those the hint names.
+    const server = net.createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const inside = procconn(["--format", "json"], [NSENTER!, "-t", String(pid), "-n"]);
+      const hint = /network namespaces? \(pids? ([\d, .]+)\) .* nsenter -t (\d+) -n procconn$/m
+        .exec(inside.stderr);
+      assert.ok(hint, inside.stderr);
+      const named = [...hint[1].matchAll(/\d+/g)].map(Number);
+      assert.equal(Number(hint[2]), named[0]);
+      for (const shown of named) {
+        const flags = Number(
+          readFileSync(`/proc/${shown}/stat`, "utf8").split(") ")[1].split(" ")[6],
+        );
+        assert.equal(flags & 0x00200000, 0, `pid ${shown} is a kernel thread`);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it("says nothing of namespaces a selection does not reach", () => {

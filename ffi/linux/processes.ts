@@ -822,11 +822,13 @@ export function runningImage(
  * from a listing made outside it. Each namespace's sockets are counted from the `sockstat` and
  * `sockstat6` files `/proc/<pid>/net/` shows for the first of its processes (the namespace's own
  * counters: reading its socket tables instead would walk every socket of the machine). A process
- * whose namespace cannot be read (another user's, without privileges) is left out.
+ * whose namespace cannot be read (another user's, without privileges) is left out. Each
+ * namespace's pids are in order, but for its first process that is not a kernel thread, which
+ * leads.
  *
  * @param options Where procfs is mounted.
  * @param pids Look at these processes only (default every process).
- * @returns The namespaces with sockets, ordered by their first pid.
+ * @returns The namespaces with sockets, in the order their lowest pids come.
  *
  * @example
  * ```ts
@@ -860,7 +862,20 @@ export function otherNetworkNamespaces(
       const counts = parseSockstat(text.value);
       for (const label of INET_COUNTS) sockets += counts.get(label) ?? 0;
     }
-    if (sockets > 0) out.push({ namespace, pids: members, sockets });
+    if (sockets > 0) out.push({ namespace, pids: userProcessFirst(root, members), sockets });
   }
   return out;
+}
+
+/**
+ * `pids` (in order) with the first that is not a kernel thread moved to the front: the pid a hint
+ * names (`nsenter -t <pid> -n`) should be a process the user knows, not kthreadd, which is the
+ * first the host's namespace shows from inside another one where pid 1 cannot be read.
+ */
+function userProcessFirst(root: string, pids: number[]): number[] {
+  const at = pids.findIndex((pid) => {
+    const stat = readStat(root, pid);
+    return "value" in stat && (stat.value.flags & PF_KTHREAD) === 0;
+  });
+  return at <= 0 ? pids : [pids[at], ...pids.slice(0, at), ...pids.slice(at + 1)];
 }
