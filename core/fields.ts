@@ -61,6 +61,8 @@ export const KIND_STRIDE = FAMILIES.length + 1;
  *   TCP listener).
  * - `not-enabled`: the OS keeps this only when switched on, and it is off (Windows TCP counters
  *   without `--enable-stats`).
+ * - `out-of-range`: the OS gave a value the record cannot hold exactly (a 64-bit counter above
+ *   2^53 - 1, the largest integer a JSON reader keeps exactly).
  */
 export const REASONS = [
   "no-owner",
@@ -72,6 +74,7 @@ export const REASONS = [
   "timeout",
   "not-applicable",
   "not-enabled",
+  "out-of-range",
 ] as const;
 /** Why a field is null. */
 export type Reason = typeof REASONS[number];

@@ -499,6 +499,15 @@ function joinRow(
   if (created === null) unavailable.connectionCreated = socketWhy.created ?? "not-supported";
   if (stats === null) {
     for (const f of COUNTER_FIELDS) unavailable[f] = socketWhy.stats ?? "not-supported";
+  } else if (stats) {
+    // A 64-bit count beyond 2^53 - 1 cannot be held exactly as a number: the row stays, the
+    // counter says why it is empty.
+    for (const f of COUNTER_FIELDS) {
+      if (!Number.isSafeInteger(stats[f])) {
+        record[f] = null;
+        unavailable[f] = "out-of-range";
+      }
+    }
   }
   if (pid === null || !owner) {
     const reason: Reason = pid === null ? rows.ownerReason(i) ?? "no-owner" : "process-exited";

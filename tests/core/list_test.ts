@@ -321,6 +321,25 @@ describe("joinRecord via listConnections: fields a backend provides or not", () 
     assert.equal(udp.bytesIn, null);
     assert.equal(udp.unavailable.bytesIn, "not-applicable");
   });
+  it("--stats: a counter beyond 2^53 - 1 is null, out-of-range, and the row stays", async () => {
+    const source = fakeSource();
+    const huge = 2 ** 64 - 2 ** 11; // what a 64-bit count near its top reads as
+    source.listSockets = () =>
+      Promise.resolve([{
+        ...SOCKETS[1],
+        pids: [10],
+        stats: { bytesIn: huge, bytesOut: 2 ** 53 - 1, segmentsIn: 2 ** 53, segmentsOut: 3 },
+      }]);
+    const [row] = await listConnections({ source, stats: true });
+    assert.deepEqual(
+      [row.bytesIn, row.bytesOut, row.segmentsIn, row.segmentsOut],
+      [null, 2 ** 53 - 1, null, 3],
+    );
+    assert.equal(row.unavailable.bytesIn, "out-of-range");
+    assert.equal(row.unavailable.segmentsIn, "out-of-range");
+    assert.equal(row.unavailable.bytesOut, undefined);
+    assert.equal(row.pid, 10);
+  });
   it("enableStats asks the backend to switch counters on, and reads them (stats implied)", async () => {
     const source = fakeSource();
     const rows = await listConnections({ source, enableStats: true, protocols: ["UDP"] });
