@@ -124,7 +124,26 @@ Describe 'Export-ProcConnectionSnapshot' {
         $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshot,Export-ProcConnectionSnapshot'
         $err.Exception.Message | Should -BeLike "Cannot write the snapshot to `"$file`": *"
         $err.TargetObject | Should -Be $file
+        $err.CategoryInfo.Category | Should -Be 'WriteError'
         Join-Path $dir 'no-such-folder' | Should -Not -Exist
+    }
+
+    It 'a refused permission the engine reports (<Code>) is PermissionDenied' -ForEach @(
+        @{ Code = 'EACCES' }, @{ Code = 'EPERM' }
+    ) {
+        # Run as root, nothing is refused here: a stand-in engine says what a user would be told.
+        $file = Join-Path $dir "refused-$Code.csv"
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir "stand-in-$Code") -ExitCode 1 `
+            -Stderr "procconn: Cannot write the snapshot to `"$file`": no permission to create files in `"$dir`" ($Code)"
+        try {
+            $err = $null
+            try { Export-ProcConnectionSnapshot -Path $file } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshot,Export-ProcConnectionSnapshot'
+            $err.Exception.Message | Should -Be "Cannot write the snapshot to `"$file`": no permission to create files in `"$dir`" ($Code)"
+            $err.CategoryInfo.Category | Should -Be 'PermissionDenied'
+        } finally {
+            Remove-Item Env:PROCCONN_EXE
+        }
     }
 }
 

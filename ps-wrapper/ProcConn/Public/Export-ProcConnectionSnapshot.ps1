@@ -88,7 +88,7 @@ function Export-ProcConnectionSnapshot {
     try {
         Invoke-ProcConnEngine -ArgumentList $arguments -Cmdlet $PSCmdlet | Out-Null
     } catch {
-        $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshot' $file))
+        $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshot' $file -Failure WriteError))
     }
     if ($PassThru) { Get-Item -LiteralPath $file }
 }
