@@ -355,8 +355,37 @@ export function hiddenOwnersLine(
 }
 
 /**
- * The line {@linkcode SelectionCheck} writes: the pids that are not in the process table, and the
- * name patterns that match no process in it.
+ * Linux's own name of a process (`comm`, what `ps` and `ss` show) keeps its first 15 bytes, where
+ * procconn names a process by its whole image name. A pattern without wildcards of exactly that
+ * length that starts the name of a running process was most likely copied from `ps`: the hint
+ * says which name it cut, and the pattern that matches it.
+ */
+function cutNameHint(patterns: readonly string[], table: readonly ProcessSummary[]): string | null {
+  for (const pattern of patterns) {
+    if (/[*?]/.test(pattern) || new TextEncoder().encode(pattern).length !== 15) continue;
+    const lower = pattern.toLowerCase();
+    const whole = table.find((p) => p.name?.toLowerCase().startsWith(lower));
+    if (whole) {
+      return `"${pattern}" is the start of the name "${whole.name}" as ps cuts it ` +
+        `(--name "${pattern}*" matches it)`;
+    }
+  }
+  return null;
+}
+
+/** How many pids, or processes a thread belongs to, a line names before it counts the rest. */
+const SHOWN = 10;
+
+/** `ids` joined, the first {@linkcode SHOWN} of them and the count of the rest. */
+function someOf(ids: readonly number[]): string {
+  if (ids.length <= SHOWN) return ids.join(", ");
+  return `${ids.slice(0, SHOWN).join(", ")} and ${ids.length - SHOWN} more`;
+}
+
+/**
+ * The line {@linkcode SelectionCheck} writes: the pids that are not in the process table (the
+ * first ten, and how many more), the thread ids among them with their processes, and the name
+ * patterns that match no process in it.
  *
  * @param pids Selected pids that had no row.
  * @param name The `--name` patterns, when they kept no row.
@@ -379,24 +408,44 @@ export function notRunningLine(
   processOfThread: (id: number) => number | null = () => null,
 ): string | null {
   const running = new Set(table.map((p) => p.pid));
+  const selected = new Set(pids);
   const gone: number[] = [];
-  const threads: string[] = [];
+  // Thread ids by the process they belong to; a thread of a process that is selected itself says
+  // nothing new, as that process's sockets are listed.
+  const threads = new Map<number, number[]>();
   for (const pid of pids) {
     if (running.has(pid)) continue;
     const process = processOfThread(pid);
     if (process === null) gone.push(pid);
-    else threads.push(`${pid} is a thread of pid ${process} (--pid ${process} lists its sockets)`);
+    else if (!selected.has(process) || !running.has(process)) {
+      const ids = threads.get(process);
+      if (ids) ids.push(pid);
+      else threads.set(process, [pid]);
+    }
   }
   const parts: string[] = [];
   if (gone.length) {
-    parts.push(`no process runs with pid${gone.length === 1 ? "" : "s"} ${gone.join(", ")}`);
+    parts.push(`no process runs with pid${gone.length === 1 ? "" : "s"} ${someOf(gone)}`);
   }
-  parts.push(...threads);
+  const groups = [...threads];
+  for (const [process, ids] of groups.slice(0, SHOWN)) {
+    parts.push(
+      `${someOf(ids)} ${ids.length === 1 ? "is a thread" : "are threads"} of pid ${process} ` +
+        `(--pid ${process} lists its sockets)`,
+    );
+  }
+  if (groups.length > SHOWN) {
+    const more = groups.slice(SHOWN).reduce((n, [, ids]) => n + ids.length, 0);
+    parts.push(`${more} more are threads of ${groups.length - SHOWN} other processes`);
+  }
   if (name !== undefined) {
     const matches = nameMatcher(name);
     if (!table.some((p) => matches(p.name))) {
-      const names = (typeof name === "string" ? [name] : name).map((n) => `"${n}"`).join(", ");
+      const patterns = typeof name === "string" ? [name] : name;
+      const names = patterns.map((n) => `"${n}"`).join(", ");
       parts.push(`${parts.length ? "none" : "no process"} matches --name ${names}`);
+      const cut = cutNameHint(patterns, table);
+      if (cut) parts.push(cut);
     }
   }
   return parts.length ? `procconn: ${parts.join(", and ")}` : null;

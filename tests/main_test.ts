@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -275,6 +276,37 @@ describe("procconn CLI", () => {
     assert.equal(r.stderr, "");
     assert.equal(r.stdout.trim().split("\n").length, 1);
     JSON.parse(r.stdout);
+  });
+});
+
+describe("procconn CLI: a selection that matches nothing", () => {
+  it("a name ps cut to 15 bytes gets a hint naming the whole one", {
+    skip: process.platform !== "linux" && "Linux names",
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "procconn-name-"));
+    const program = join(dir, "longexe_name_is_here");
+    copyFileSync("/bin/sleep", program);
+    chmodSync(program, 0o755);
+    const child = spawn(program, ["30"], { stdio: "ignore" });
+    try {
+      // The process's own name, as ps shows it, is the first 15 bytes.
+      for (let i = 0; i < 50; i++) {
+        if (readFileSync(`/proc/${child.pid}/comm`, "utf8").trim() === "longexe_name_is") break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const r = procconn(["--name", "longexe_name_is"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        r.stderr.includes(
+          '"longexe_name_is" is the start of the name "longexe_name_is_here" as ps cuts it ' +
+            '(--name "longexe_name_is*" matches it)',
+        ),
+        r.stderr,
+      );
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

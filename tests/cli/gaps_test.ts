@@ -164,6 +164,53 @@ describe("a selection that names no running process", () => {
     );
   });
 
+  it("a name of 15 bytes that starts a longer process name is taken for one ps cut short", () => {
+    const named = [...table, {
+      pid: 900,
+      parentPid: 1,
+      name: "longexe_name_is_here",
+      startTime: null,
+    }];
+    assert.equal(
+      notRunningLine([], "longexe_name_is", named),
+      'procconn: no process matches --name "longexe_name_is", and "longexe_name_is" is the start ' +
+        'of the name "longexe_name_is_here" as ps cuts it (--name "longexe_name_is*" matches it)',
+    );
+    // Shorter, or with a wildcard: an ordinary miss.
+    assert.equal(
+      notRunningLine([], "longexe_name", named),
+      'procconn: no process matches --name "longexe_name"',
+    );
+  });
+
+  it("names ten pids and counts the rest, and groups thread ids by their process", () => {
+    const many = Array.from({ length: 2500 }, (_, i) => 10_000 + i);
+    const line = notRunningLine(many, undefined, table)!;
+    assert.equal(
+      line,
+      "procconn: no process runs with pids 10000, 10001, 10002, 10003, 10004, 10005, 10006, " +
+        "10007, 10008, 10009 and 2490 more",
+    );
+    // Threads of init (1), selected itself, say nothing; those of nginx (812) are one part.
+    const threadsOf = (id: number) => id >= 60 && id < 80 ? 1 : id >= 900 && id < 903 ? 812 : null;
+    assert.equal(
+      notRunningLine(
+        [1, ...Array.from({ length: 20 }, (_, i) => 60 + i), 900, 901, 902],
+        undefined,
+        table,
+        threadsOf,
+      ),
+      "procconn: 900, 901, 902 are threads of pid 812 (--pid 812 lists its sockets)",
+    );
+    // Threads of twelve processes: ten are named, the rest counted.
+    const owners = (id: number) => id >= 5000 ? 100 + Math.floor((id - 5000) / 2) : null;
+    const ids = Array.from({ length: 24 }, (_, i) => 5000 + i);
+    assert.match(
+      notRunningLine(ids, undefined, table, owners)!,
+      /^procconn: 5000, 5001 are threads of pid 100 \(--pid 100 lists its sockets\), and .*, and 5018, 5019 are threads of pid 109 \(--pid 109 lists its sockets\), and 4 more are threads of 2 other processes$/,
+    );
+  });
+
   function source(processes: () => Promise<ProcessSummary[]>) {
     const calls = { count: 0 };
     const fake: SocketSource = {
