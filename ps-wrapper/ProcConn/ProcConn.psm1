@@ -9,8 +9,9 @@ foreach ($folder in 'Private', 'Public') {
     }
 }
 
-# How two properties read as text (Export-Csv, "$x"), as procconn's own CSV writes them:
-# Unavailable (why fields are empty) as field=reason;field=reason, Services as a;b.
+# How two properties read as text in Export-Csv, as procconn's own CSV writes them: Unavailable
+# (why fields are empty) as field=reason;field=reason, Services as a;b. "$x" gives the same for
+# Unavailable; Services, a list, is joined there by $OFS (a space), as any list is.
 # Update-TypeData -Force rather than a types file, so a second import (another copy of the module,
 # or -Force) replaces the members instead of failing.
 Update-TypeData -TypeName ProcConn.Services -MemberType ScriptMethod -MemberName ToString -Force -Value {

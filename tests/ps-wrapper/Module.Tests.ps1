@@ -84,7 +84,7 @@ Describe 'Help on every command' -ForEach @(
 
 Describe 'Parameter lists (pinned)' {
     It '<Name> takes exactly <Expected>' -ForEach @(
-        @{ Name = 'Get-ProcConnection'; Expected = 'AddressFamily, Confirm, EnableStatistics, IncludeChildProcess, IncludeImageHash, IncludeStatistics, LocalAddress, LocalPort, OwningProcess, ProcessName, Protocol, RemoteAddress, RemotePort, ResolveHostName, State, WhatIf' }
+        @{ Name = 'Get-ProcConnection'; Expected = 'AddressFamily, Confirm, EnableStatistics, IncludeChildProcess, IncludeImageHash, IncludeStatistics, Listening, LocalAddress, LocalPort, OwningProcess, Port, ProcessName, Protocol, RemoteAddress, RemotePort, ResolveHostName, State, WhatIf' }
         @{ Name = 'Export-ProcConnectionSnapshot'; Expected = 'Append, Confirm, Format, PassThru, Path, WhatIf' }
         @{ Name = 'Register-ProcConnectionSnapshotTask'; Expected = 'Confirm, Force, Format, Interval, Path, TaskName, TaskPath, User, WhatIf' }
     ) {
@@ -110,6 +110,7 @@ Describe 'Parameter lists (pinned)' {
         $p.RemotePort.ParameterType | Should -Be ([string[]])
         $p.OwningProcess.ParameterType | Should -Be ([string[]])
         $p.OwningProcess.Aliases | Should -Contain 'Id'
+        $p.OwningProcess.Aliases | Should -Contain 'Pid'
         $p.OwningProcess.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName | Should -Contain $true
         $p.ProcessName.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName | Should -Not -Contain $true
         (Get-Command Get-ProcConnection).OutputType.Name | Should -Contain 'ProcConn.Connection'
@@ -191,6 +192,7 @@ Describe 'Validation before the engine runs' {
         @{ Name = 'LocalPort'; Value = ''; Pattern = "'' is not a port" }
         @{ Name = 'RemotePort'; Value = @(' ', 80); Pattern = "' ' is not a port" }
         @{ Name = 'RemotePort'; Value = '0x50'; Pattern = "'0x50' is not a port" }
+        @{ Name = 'Port'; Value = 65536; Pattern = "'65536' is not a port" }
         @{ Name = 'ProcessName'; Value = 'a,b'; Pattern = "'a,b' is not a process name pattern" }
         @{ Name = 'Protocol'; Value = 'SCTP'; Pattern = 'SCTP' }
         @{ Name = 'AddressFamily'; Value = 'IPv5'; Pattern = 'IPv5' }
@@ -203,7 +205,7 @@ Describe 'Validation before the engine runs' {
     }
 
     It 'refuses an empty or $null -<_> with a parameter error and never starts the engine' -ForEach @(
-        'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'ProcessName', 'Protocol', 'AddressFamily'
+        'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'Port', 'State', 'ProcessName', 'Protocol', 'AddressFamily'
     ) {
         $empty = @{ $_ = @() }
         { Get-ProcConnection @empty } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Get-ProcConnection' -Because "-$_ @()"
@@ -245,6 +247,10 @@ Describe 'Validation before the engine runs' {
         $arguments | Should -Contain '--local-port=80,443'
         $arguments | Should -Contain '--remote-port=22'
         $arguments | Should -Contain '--pid=5,6'
+        Get-ProcConnection -Port ' 53', 443 -Listening | Out-Null
+        $arguments = Get-Content "$engine.args"
+        $arguments | Should -Contain '--port=53,443'
+        $arguments | Should -Contain '--listening'
     }
 
     It 'passes pid 0 to the engine like any pid: -OwningProcess, -IncludeChildProcess and the pipeline' {

@@ -101,6 +101,36 @@ Describe 'Export-ProcConnectionSnapshot' {
         }
     }
 
+    It 'a path with a wildcard (<Name>) is refused, and nothing is written' -ForEach @(
+        @{ Name = '*.csv' }, @{ Name = 'conns?.csv' }
+    ) {
+        $before = @(Get-ChildItem -LiteralPath $dir -Name)
+        $err = $null
+        try { Export-ProcConnectionSnapshot -Path (Join-Path $dir $Name) -Append } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnPath,Export-ProcConnectionSnapshot'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike "*has a wildcard (* or ?): a snapshot is written to one file*"
+        @(Get-ChildItem -LiteralPath $dir -Name) | Should -Be $before
+    }
+
+    It 'a drive made inside a function is refused with what to do instead' {
+        function Save-InFunction {
+            New-PSDrive -Name ProcConnEvidence -PSProvider FileSystem -Root $dir | Out-Null
+            Export-ProcConnectionSnapshot -Path ProcConnEvidence:/in-function.csv
+        }
+        $err = $null
+        try { Save-InFunction } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnPath,Export-ProcConnectionSnapshot'
+        $err.Exception.Message | Should -BeLike '*make it with -Scope Global, or give the file-system path*'
+        New-PSDrive -Name ProcConnEvidence -PSProvider FileSystem -Root $dir -Scope Global | Out-Null
+        try {
+            Export-ProcConnectionSnapshot -Path ProcConnEvidence:/global.csv
+            Join-Path $dir 'global.csv' | Should -Exist
+        } finally {
+            Remove-PSDrive -Name ProcConnEvidence -Scope Global
+        }
+    }
+
     It 'resolves a relative path against the current location' {
         Push-Location $dir
         try {
@@ -124,8 +154,16 @@ Describe 'Export-ProcConnectionSnapshot' {
         $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshot,Export-ProcConnectionSnapshot'
         $err.Exception.Message | Should -BeLike "Cannot write the snapshot to `"$file`": *"
         $err.TargetObject | Should -Be $file
-        $err.CategoryInfo.Category | Should -Be 'WriteError'
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
         Join-Path $dir 'no-such-folder' | Should -Not -Exist
+    }
+
+    It 'any other failure the engine reports (a folder given as the file) is a WriteError' {
+        $err = $null
+        try { Export-ProcConnectionSnapshot -Path $dir -Format Csv } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshot,Export-ProcConnectionSnapshot'
+        $err.Exception.Message | Should -Be "Cannot write the snapshot to `"$dir`": it is not a regular file"
+        $err.CategoryInfo.Category | Should -Be 'WriteError'
     }
 
     It 'a refused permission the engine reports (<Code>) is PermissionDenied' -ForEach @(

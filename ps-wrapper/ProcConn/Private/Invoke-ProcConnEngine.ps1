@@ -1,3 +1,21 @@
+# The parameter of Get-ProcConnection that passes each engine option, to name it in warnings.
+$script:ProcConnParameterOfOption = @{
+    'name'         = '-ProcessName'
+    'pid'          = '-OwningProcess'
+    'tree'         = '-IncludeChildProcess'
+    'port'         = '-Port'
+    'local-port'   = '-LocalPort'
+    'remote-port'  = '-RemotePort'
+    'local'        = '-LocalAddress'
+    'remote'       = '-RemoteAddress'
+    'state'        = '-State'
+    'listening'    = '-Listening'
+    'hash'         = '-IncludeImageHash'
+    'stats'        = '-IncludeStatistics'
+    'enable-stats' = '-EnableStatistics'
+    'resolve'      = '-ResolveHostName'
+}
+
 function Invoke-ProcConnEngine {
     <#
     .SYNOPSIS
@@ -11,7 +29,9 @@ function Invoke-ProcConnEngine {
     JSON parse, several times faster than one parse per line. After the engine ends:
     - exit 0: each line it wrote on stderr (what it could not read or find) becomes a warning
       of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply, unless
-      it is in $Warned (written by an earlier run for the same command);
+      it is in $Warned (written by an earlier run for the same command); the engine's options it
+      names (--name, --pid) are given as the parameters that pass them (-ProcessName,
+      -OwningProcess);
     - exit 2: an ArgumentException with the engine's message (a command line it refused);
     - any other exit: an InvalidOperationException with the engine's message.
     These, and an engine that cannot be found or started, are engine faults
@@ -91,7 +111,12 @@ function Invoke-ProcConnEngine {
     }
 
     if ($code -eq 0) {
-        foreach ($m in $messages) {
+        foreach ($line in $messages) {
+            $m = [regex]::Replace($line, '(?<![\w-])--([a-z][a-z-]*)(?![\w-])', {
+                    param($match)
+                    $parameter = $script:ProcConnParameterOfOption[$match.Groups[1].Value]
+                    if ($parameter) { $parameter } else { $match.Value }
+                })
             if ($null -eq $Warned -or $Warned.Add($m)) { $Cmdlet.WriteWarning($m) }
         }
         return

@@ -11,6 +11,11 @@ function Resolve-ProcConnSnapshotPath {
     - a name ending in .json without -Format: the engine refuses to guess whether that is CSV or
       NDJSON (one JSON document cannot take appended snapshots). It would say so itself, in terms
       of its command line (--format); a scheduled task would fail at every run.
+    - a path with the wildcards * or ?: a snapshot goes to one file, which would otherwise be
+      made with a * in its name (brackets, also wildcards elsewhere, are taken as they are: a
+      file named conns[v2].csv is written as such);
+    - a drive this module cannot see (one made with New-PSDrive inside a function or a script
+      is that scope's own), said with what to do instead.
     The format of any other name is left to the engine (.ndjson and .jsonl NDJSON, others CSV).
     #>
     [OutputType([string])]
@@ -19,6 +24,10 @@ function Resolve-ProcConnSnapshotPath {
         [AllowEmptyString()] [string] $Format,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet
     )
+    if ($Path.IndexOfAny([char[]]'*?') -ge 0) {
+        throw [System.ArgumentException]::new(
+            "'$Path' has a wildcard (* or ?): a snapshot is written to one file; give its name")
+    }
     $provider = $null
     $drive = $null
     try {
@@ -26,7 +35,10 @@ function Resolve-ProcConnSnapshotPath {
     } catch {
         # A drive that does not exist (Q:\x): the method's own exception sits inside PowerShell's.
         $cause = if ($_.Exception.InnerException) { $_.Exception.InnerException } else { $_.Exception }
-        throw [System.ArgumentException]::new("Cannot use '$Path' as a file path: $($cause.Message)", $cause)
+        $hint = if ($cause -is [System.Management.Automation.DriveNotFoundException]) {
+            ' (a drive made with New-PSDrive inside a function or a script belongs to it, and this module cannot see it: make it with -Scope Global, or give the file-system path)'
+        }
+        throw [System.ArgumentException]::new("Cannot use '$Path' as a file path: $($cause.Message)$hint", $cause)
     }
     if ($provider.ImplementingType -ne [Microsoft.PowerShell.Commands.FileSystemProvider]) {
         throw [System.ArgumentException]::new(

@@ -49,12 +49,21 @@ function Get-ProcConnection {
     .PARAMETER RemotePort
     Remote ports, whole numbers from 0 to 65535. A row connected to any of them is kept.
 
+    .PARAMETER Port
+    Ports on either end, whole numbers from 0 to 65535: a row whose local or remote port is any
+    of them is kept (-Port 443 finds a local web server and the connections to remote ones).
+
+    .PARAMETER Listening
+    Only endpoints that wait for others: TCP listeners and UDP sockets without a remote end. Unlike
+    -State Listen, which leaves every UDP endpoint out, it keeps the UDP servers.
+
     .PARAMETER State
     TCP states to keep. UDP endpoints have no state, so they are left out when -State is given.
 
     .PARAMETER OwningProcess
     Ids of the owning processes, whole numbers from 0 to 4294967295. Bound by property name from the
-    pipeline, so the Id of Get-Process objects selects their endpoints. 0 is an id like any other:
+    pipeline, so the Id of Get-Process objects selects their endpoints, as do the ProcessId of
+    Win32_Process objects and the pid column of a snapshot file read back with Import-Csv. 0 is an id like any other:
     on Windows, the System Idle Process, which owns the TIME_WAIT rows. An empty id is refused,
     not taken as 0: an input object without one (a row without an owning process, an empty cell
     of Import-Csv) gets an error of its own and selects nothing, and the other objects go on.
@@ -121,6 +130,16 @@ function Get-ProcConnection {
     Listening TCP ports and the programs behind them.
 
     .EXAMPLE
+    Get-ProcConnection -Listening | Sort-Object Protocol, LocalPort
+
+    Every TCP and UDP server endpoint: what this machine offers to the network.
+
+    .EXAMPLE
+    Import-Csv conns.csv | Where-Object remoteAddress -eq 203.0.113.7 | Get-ProcConnection
+
+    The endpoints now of the processes a snapshot file saw talking to 203.0.113.7.
+
+    .EXAMPLE
     Get-ProcConnection -State Established -EnableStatistics | Sort-Object BytesIn -Descending | Select-Object -First 10
 
     The ten connections that received the most bytes. On Windows, run elevated; it asks before
@@ -133,7 +152,7 @@ function Get-ProcConnection {
 
     .INPUTS
     System.Diagnostics.Process, or any object with an Id, ProcessId (Win32_Process from
-    Get-CimInstance) or OwningProcess property.
+    Get-CimInstance), OwningProcess or pid (a snapshot's rows from Import-Csv) property.
 
     .OUTPUTS
     ProcConn.Connection
@@ -173,6 +192,12 @@ function Get-ProcConnection {
         [string[]] $RemotePort,
 
         [ValidateNotNullOrEmpty()]
+        [ValidateScript({ Test-ProcConnNumber $_ 65535 }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535")]
+        [string[]] $Port,
+
+        [switch] $Listening,
+
+        [ValidateNotNullOrEmpty()]
         [ValidateSet('LISTEN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RCVD', 'FIN_WAIT1', 'FIN_WAIT2',
             'CLOSE_WAIT', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSED', 'DELETE_TCB', 'BOUND',
             'SynSent', 'SynReceived', 'FinWait1', 'FinWait2', 'CloseWait', 'LastAck', 'TimeWait',
@@ -182,7 +207,7 @@ function Get-ProcConnection {
         # Checked in the process block, not by validation, so that an input object without an id
         # (a row without an owner, an empty CSV cell) gets its own error and the rest go on.
         [Parameter(ValueFromPipelineByPropertyName)]
-        [Alias('Id', 'ProcessId')]
+        [Alias('Id', 'ProcessId', 'Pid')]
         [AllowNull()]
         [string[]] $OwningProcess,
 
@@ -273,6 +298,7 @@ function Get-ProcConnection {
             '--local-port'  = $(if ($LocalPort) { $LocalPort | ForEach-Object { "$_".Trim() } })
             '--remote'      = $(if ($RemoteAddress) { $RemoteAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
             '--remote-port' = $(if ($RemotePort) { $RemotePort | ForEach-Object { "$_".Trim() } })
+            '--port'        = $(if ($Port) { $Port | ForEach-Object { "$_".Trim() } })
             '--state'       = $State
             '--name'        = $ProcessName
         }
@@ -284,6 +310,7 @@ function Get-ProcConnection {
         if ($AddressFamily -and @($AddressFamily | Sort-Object -Unique).Count -eq 1) {
             $arguments.Add($(if ($AddressFamily[0] -eq 'IPv4') { '-4' } else { '-6' }))
         }
+        if ($Listening) { $arguments.Add('--listening') }
         if ($IncludeChildProcess) { $arguments.Add('--tree') }
         if ($IncludeImageHash) { $arguments.Add('--hash') }
         if ($EnableStatistics) {
