@@ -603,9 +603,11 @@ function appendLocked(
   undoPath: string,
   fail: (reason: string, cause?: unknown) => Error,
 ): void {
-  const size = fs.fstatSync(fd).size;
+  const found = fs.fstatSync(fd).size;
+  const blank = blankLength(fs, fd, found, text.header !== "");
+  const size = blank ?? found;
   let content = text.body;
-  if (size === 0) content = text.header + text.body;
+  if (size === 0 || blank !== null) content = text.header + text.body;
   else {
     const header = text.header.replace(/\r?\n$/, "");
     if (header === "" && text.fields) checkRecordFields(fs, fd, size, text.fields, fail);
@@ -629,6 +631,7 @@ function appendLocked(
     throw fail(`cannot write "${undoPath}": ${writeReason(err)}`, err);
   }
   try {
+    if (blank !== null) fs.ftruncateSync(fd, size);
     writeAll(fs, fd, bytes, size);
     fs.fsyncSync(fd);
     verify(fs, fd, bytes, size);
@@ -646,6 +649,24 @@ function appendLocked(
     }
     throw fail(reason, err);
   }
+}
+
+/**
+ * A file that holds nothing but line breaks, spaces and tabs, after a UTF-8 byte order mark or
+ * without one, is empty: what `Set-Content conns.csv ''` or an editor leaves when a log file is
+ * made ready for appends. Returns the length of it to keep, where the snapshot then starts with
+ * its header: the byte order mark of a CSV file (spreadsheets read it as UTF-8), nothing of an
+ * NDJSON file (a JSON reader refuses the mark). Null for a file with content, or an empty one.
+ */
+function blankLength(fs: SnapshotFs, fd: number, size: number, csv: boolean): number | null {
+  if (size === 0 || size > 4096) return null;
+  const bytes = new Uint8Array(size);
+  if (fs.readSync(fd, bytes, 0, size, 0) !== size) return null;
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const rest = bytes.subarray(bom);
+  // Line feed, carriage return, space, tab.
+  if (!rest.every((b) => b === 0x0a || b === 0x0d || b === 0x20 || b === 0x09)) return null;
+  return csv ? bom : 0;
 }
 
 /** Opens the file for reading and writing at chosen offsets, creating it when missing. */

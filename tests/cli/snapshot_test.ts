@@ -156,6 +156,40 @@ describe("runSnapshot", () => {
     );
   });
 
+  it("--append to a file of blank lines (and a byte order mark) writes the header in their place", async () => {
+    const rows = ["1000", "1001", "1002"].map((p) => `2026-02-03T04:05:06.007Z,host-a,${p}\r\n`);
+    for (
+      const [blank, kept] of [["\n", ""], ["\r\n", ""], ["\ufeff", "\ufeff"], [
+        "\ufeff\r\n \t\n",
+        "\ufeff",
+      ]]
+    ) {
+      const path = fresh();
+      nodeFs.writeFileSync(path, blank);
+      const errors: string[] = [];
+      assert.equal(
+        await snapshot(["--out", path, "--append", "--fields", "localPort"], deps({ errors })),
+        0,
+        JSON.stringify(errors),
+      );
+      assert.equal(read(path), kept + "snapshotTime,hostName,localPort\r\n" + rows.join(""));
+    }
+    // NDJSON: the byte order mark goes too, which a JSON reader would refuse.
+    const path = fresh("ndjson");
+    nodeFs.writeFileSync(path, "\ufeff\n");
+    assert.equal(await snapshot(["--out", path, "--append", "--fields", "localPort"], deps()), 0);
+    assert.deepEqual(
+      read(path).split("\n").slice(0, -1).map((line) => JSON.parse(line).localPort),
+      [1000, 1001, 1002],
+    );
+    // A blank line before content is content: the header check still applies.
+    const other = fresh();
+    nodeFs.writeFileSync(other, "\r\nsomething,else\r\n");
+    const errors: string[] = [];
+    assert.equal(await snapshot(["--out", other, "--append"], deps({ errors })), 1);
+    assert.match(errors[0], /its header "" differs/);
+  });
+
   it("--append starts on a new line when the file does not end with one", async () => {
     const path = fresh("ndjson");
     nodeFs.writeFileSync(
