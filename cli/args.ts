@@ -99,8 +99,10 @@ function commaList(text: string, what: string, usage: string): string[] {
   return items;
 }
 
+// Ports and pids are whole numbers in decimal digits, leading zeros allowed (a port of 5 digits
+// written in 6, 080, is still port 80), the value in range.
 function parsePort(text: string): number {
-  const n = /^\d{1,5}$/.test(text.trim()) ? Number(text) : NaN;
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!(n >= 0 && n <= 65535)) {
     throw new RangeError(`Invalid port "${text}": expected a whole number from 0 to 65535`);
   }
@@ -113,7 +115,7 @@ function listOf<T>(what: string, usage: string, item: (text: string) => T) {
 }
 
 const parsePids = listOf("pid", "N[,N...]", (item) => {
-  const n = /^\d{1,10}$/.test(item) ? Number(item) : NaN;
+  const n = /^\d+$/.test(item) ? Number(item) : NaN;
   if (!(n >= 0 && n <= 0xffffffff)) {
     throw new RangeError(`Invalid pid "${item}": expected a whole number from 0 to 4294967295`);
   }

@@ -215,6 +215,16 @@ describe("parseArgs", () => {
     assert.deepEqual(r.filters.local, ["[::1]", "[fe80::1%4]/64"]);
     assert.deepEqual(r.filters.remote, ["fe80::%2/10"]);
   });
+  it("reads ports and pids alike: decimal digits, leading zeros allowed, the value in range", () => {
+    const r = parseArgs(["--port", "041001,080", "--pid", "015866,00000000000000000001"]);
+    assert.equal(r.action, "list");
+    assert.deepEqual(r.filters.port, [41001, 80]);
+    assert.deepEqual(r.filters.pids, [15866, 1]);
+    usage(["--port", "065536"], /^Invalid port "065536": expected a whole number from 0 to 65535$/);
+    usage(["--pid", "04294967296"], /^Invalid pid "04294967296": expected a whole number/);
+    usage(["--port", "1e3"], /^Invalid port "1e3"/);
+    usage(["--pid", "0x10"], /^Invalid pid "0x10"/);
+  });
   it("rejects bad values with one line naming the value and what is allowed", () => {
     usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
     usage(["--port", "70000"], /"70000".*0 to 65535/);
