@@ -20,7 +20,7 @@ import {
   systemTerminal,
   type Terminal,
 } from "./_screen.ts";
-import type { CliRequest } from "./args.ts";
+import { type CliRequest, UsageError } from "./args.ts";
 
 /** What `runWatch` uses from the outside world; tests and benchmarks replace parts of it. */
 export interface WatchDeps {
@@ -87,6 +87,12 @@ export async function runWatch(
   deps: WatchDeps = {},
 ): Promise<number> {
   const terminal = deps.terminal ?? systemTerminal();
+  if (request.format === "table" && request.formatGiven && !terminal.isTerminal()) {
+    throw new UsageError(
+      "watch --format table draws a live view on a terminal, and standard output is not one: " +
+        "leave --format out (or give --format ndjson) for a stream of events",
+    );
+  }
   try {
     if (request.format === "table" && terminal.isTerminal()) {
       await liveView(request, out, terminal, deps);

@@ -253,6 +253,23 @@ describe("runWatch event stream", () => {
     assert.equal(out.text().trimEnd().split("\n").length, 3);
   });
 
+  it("--format table without a terminal is refused, not turned into events", async () => {
+    const { source } = scriptedSource(LISTINGS);
+    const out = captureWriter();
+    const request = parseArgs(["watch", "--count", "1", "--format", "table"]);
+    await assert.rejects(
+      runWatch(request, out.writer, {
+        ...deps({}),
+        source,
+        terminal: fakeTerminal(false).terminal,
+      }),
+      (err: Error) =>
+        err.name === "UsageError" &&
+        /^watch --format table draws a live view on a terminal/.test(err.message),
+    );
+    assert.equal(out.text(), "");
+  });
+
   it("ends quietly with exit code 0 when standard output is closed", async () => {
     const { source, queries, closes } = scriptedSource(LISTINGS);
     const out = captureWriter({ breakAfter: 1 });
