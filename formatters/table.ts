@@ -202,6 +202,8 @@ function valueCell(row: Record<string, unknown>, field: string): Cell {
       return { text: sanitize(`<${reason}>`), reason: true };
     }
   }
+  // The remote end of a listener or an unconnected UDP socket, shown on its own as in `*:*`.
+  if (field === "remoteAddress" || field === "remotePort") return { text: "*", reason: false };
   return { text: "-", reason: false };
 }
 

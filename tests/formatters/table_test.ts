@@ -124,6 +124,20 @@ describe("createTableFormatter", () => {
     assert.deepEqual(cells(body[0]), ["::1", "51514"]);
   });
 
+  it("shows the missing remote end of a listener as *, in its own columns as in *:*", () => {
+    const listener = { pid: 5, remoteAddress: null, remotePort: null, state: "LISTEN" };
+    for (
+      const [fields, expected] of [
+        [["remoteAddress", "pid"], ["*", "5"]],
+        [["pid", "remotePort"], ["5", "*"]],
+        [["pid", "remotePort", "remoteAddress"], ["5", "*:*"]],
+      ]
+    ) {
+      const { body, cells } = parse(run(createTableFormatter({ fields }), [listener]));
+      assert.deepEqual(cells(body[0]), expected, fields.join());
+    }
+  });
+
   it("derives titles from field names of any case style", () => {
     const fields = ["snapshotTime", "hostName", "remoteIPAddress", "bytes_in", "event-kind"];
     const { header, cells } = parse(run(createTableFormatter({ fields }), []));
