@@ -61,12 +61,14 @@ function Get-ProcConnection {
     TCP states to keep. UDP endpoints have no state, so they are left out when -State is given.
 
     .PARAMETER OwningProcess
-    Ids of the owning processes, whole numbers from 0 to 4294967295. Bound by property name from the
+    Ids of the owning processes, whole numbers from 0 to 4294967295 (aliases Id, ProcessId and
+    Pid, which Get-Help leaves out of comment-based help). Bound by property name from the
     pipeline, so the Id of Get-Process objects selects their endpoints, as do the ProcessId of
-    Win32_Process objects and the pid column of a snapshot file read back with Import-Csv. 0 is an id like any other:
-    on Windows, the System Idle Process, which owns the TIME_WAIT rows. An empty id is refused,
-    not taken as 0: an input object without one (a row without an owning process, an empty cell
-    of Import-Csv) gets an error of its own and selects nothing, and the other objects go on.
+    Win32_Process objects and the pid column of a snapshot file read back with Import-Csv. 0 is
+    an id like any other: on Windows, the System Idle Process, which owns the TIME_WAIT rows. An
+    empty id is refused, not taken as 0: an input object without one (a row without an owning
+    process, an empty cell of Import-Csv) gets an error of its own and selects nothing, and the
+    other objects go on.
 
     .PARAMETER ProcessName
     Names of the owning processes, with the wildcards * and ?, in any case; the .exe suffix is
