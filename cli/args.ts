@@ -612,10 +612,15 @@ function readFlags(
         o.flag === flag || (o.short !== undefined && `-${o.short}` === flag)
       )
     );
-    const where = owners.map((name) => name === "list" ? "procconn" : `procconn ${name}`);
+    const named = (name: Action) => name === "list" ? "procconn" : `procconn ${name}`;
+    const where = owners.map(named);
+    const here = named((Object.keys(COMMANDS) as Action[]).find((n) => COMMANDS[n] === command)!);
+    const list = where.length === 1
+      ? where[0]
+      : `${where.slice(0, -1).join(", ")} and ${where[where.length - 1]}`;
     throw new UsageError(
       owners.length
-        ? `option '${flag}' belongs to ${where.join(" and ")}: run ${where[0]} --help`
+        ? `${here} does not take '${flag}', which belongs to ${list}: run ${where[0]} --help`
         : `unknown option '${flag}': run procconn --help for the options`,
     );
   }

@@ -182,16 +182,25 @@ describe("parseArgs", () => {
     });
     usage(
       ["--out", "x.csv"],
-      /option '--out' belongs to procconn snapshot: run procconn snapshot --help$/,
+      /^procconn does not take '--out', which belongs to procconn snapshot: run procconn snapshot --help$/,
     );
     usage(
       ["--interval", "2s"],
-      /option '--interval' belongs to procconn watch: run procconn watch --help$/,
+      /^procconn does not take '--interval', which belongs to procconn watch: run procconn watch --help$/,
     );
-    usage(["tree", "--count", "2"], /option '--count' belongs to procconn watch: run/);
+    usage(
+      ["tree", "--count", "2"],
+      /^procconn tree does not take '--count', which belongs to procconn watch: run/,
+    );
     // A tree draws each endpoint in one form; its columns are not chosen.
-    usage(["tree", "--fields", "pid"], /option '--fields' belongs to procconn and procconn watch/);
-    usage(["watch", "--version"], /option '--version' belongs to procconn: run procconn --help$/);
+    usage(
+      ["tree", "--fields", "pid"],
+      /^procconn tree does not take '--fields', which belongs to procconn, procconn watch and procconn snapshot: run procconn --help$/,
+    );
+    usage(
+      ["watch", "--version"],
+      /^procconn watch does not take '--version', which belongs to procconn: run procconn --help$/,
+    );
     usage(["watch", "--bogus"], /unknown option '--bogus': run procconn --help for the options$/);
   });
   it("help and version print text", () => {
