@@ -72,6 +72,23 @@ const snapshot = (args: string[], d: SnapshotDeps) =>
 const read = (path: string) => nodeFs.readFileSync(path, "utf8");
 const crlfLines = (text: string) => text.split("\r\n").slice(0, -1);
 
+/**
+ * The start of a probe script: `runSnapshot` and `parseArgs` imported, and `source`, a backend
+ * of `count` TCP listeners without owners.
+ */
+function probeHead(count: number): string {
+  return `import { runSnapshot } from ${
+    JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)
+  };
+import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
+const sockets = Array.from({ length: ${count} }, (_, i) => ({ protocol: "TCP", family: "IPv4",
+  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
+  state: "LISTEN", pids: [] }));
+const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
+  describeProcesses: () => Promise.resolve(new Map()) };
+`;
+}
+
 /** Runs a probe script (written into the work folder) under Deno with the project's config. */
 function runProbe(
   probe: string,
@@ -710,16 +727,7 @@ describe("concurrent appends", () => {
     const probe = join(work, "append_probe.ts");
     nodeFs.writeFileSync(
       probe,
-      `import { runSnapshot } from ${
-        JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)
-      };
-import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
-const [out, id] = Deno.args;
-const sockets = Array.from({ length: 5000 }, (_, i) => ({ protocol: "TCP", family: "IPv4",
-  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
-  state: "LISTEN", pids: [] }));
-const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
-  describeProcesses: () => Promise.resolve(new Map()) };
+      `${probeHead(5000)}const [out, id] = Deno.args;
 for (let k = 0; k < 5; k++) {
   const code = await runSnapshot(parseArgs(["snapshot", "--append", "--out", out, "--fields",
     "protocol,localPort,state"]), { source, hostName: "probe-" + id,
@@ -747,14 +755,7 @@ describe("an append killed in the middle of its write", () => {
       probe,
       `import * as fs from "node:fs";
 import process from "node:process";
-import { runSnapshot } from ${JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)};
-import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
-const [out, format] = Deno.args;
-const sockets = Array.from({ length: 3000 }, (_, i) => ({ protocol: "TCP", family: "IPv4",
-  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
-  state: "LISTEN", pids: [] }));
-const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
-  describeProcesses: () => Promise.resolve(new Map()) };
+${probeHead(3000)}const [out, format] = Deno.args;
 let target = -1;
 const killing = { ...fs,
   openSync(p, flags, mode) { const fd = fs.openSync(p, flags, mode); if (p === out) target = fd; return fd; },
@@ -870,14 +871,7 @@ describe("a replace killed in the middle of its write", () => {
       probe,
       `import * as fs from "node:fs";
 import process from "node:process";
-import { runSnapshot } from ${JSON.stringify(new URL("cli/snapshot.ts", "file://" + ROOT).href)};
-import { parseArgs } from ${JSON.stringify(new URL("cli/args.ts", "file://" + ROOT).href)};
-const sockets = Array.from({ length: 300 }, (_, i) => ({ protocol: "TCP", family: "IPv4",
-  localAddress: "127.0.0.1", localPort: i, remoteAddress: null, remotePort: null,
-  state: "LISTEN", pids: [] }));
-const source = { name: "probe", listSockets: () => Promise.resolve(sockets),
-  describeProcesses: () => Promise.resolve(new Map()) };
-const temps = new Set();
+${probeHead(300)}const temps = new Set();
 const killing = { ...fs,
   openSync(p, flags, mode) {
     const fd = fs.openSync(p, flags, mode);
