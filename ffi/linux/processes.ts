@@ -506,6 +506,20 @@ function maybeCut(comm: string): boolean {
   return utf8.encode(comm).length >= 15;
 }
 
+const utf8Text = new TextDecoder();
+
+/**
+ * Whether `name` is longer than `comm` and starts with it. comm is the name's first 15 bytes, so
+ * a character the kernel cut in the middle ends comm as U+FFFD: then the name's own first 15
+ * bytes, decoded the same way, are compared.
+ */
+function startsWithComm(name: string, comm: string): boolean {
+  if (name.length > comm.length && name.startsWith(comm)) return true;
+  if (!comm.endsWith("\ufffd")) return false;
+  const bytes = utf8.encode(name);
+  return bytes.length > 15 && utf8Text.decode(bytes.subarray(0, 15)) === comm;
+}
+
 /**
  * The executable name. The kernel keeps at most 15 bytes of it (comm); when comm may have been
  * cut, the first of these whose file name starts with comm is the whole name: the image the
@@ -527,7 +541,7 @@ function processName(
     // The folder part ends at the last "/" (a folder's name may hold a line break).
     const bare = file?.replace(/ \(deleted\)$/, "");
     const base = bare?.slice(bare.lastIndexOf("/") + 1);
-    return base !== undefined && base.length > comm.length && base.startsWith(comm) ? base : null;
+    return base !== undefined && startsWithComm(base, comm) ? base : null;
   };
   const fromImage = named(path ?? undefined);
   if (fromImage !== null) return fromImage;

@@ -157,6 +157,33 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
     }
   });
 
+  it("names a process whole when the kernel cut its name in the middle of a character", async () => {
+    // "ä" is two bytes, the 15th and 16th: comm keeps the first, which reads as U+FFFD.
+    const dir = mkdtempSync(join(tmpdir(), "procconn-names-"));
+    const sleep = spawnSync("sh", ["-c", "command -v sleep"], { encoding: "utf8" }).stdout.trim();
+    const name = "procconn-cuts-\u00e4d\u00e4mon";
+    writeFileSync(join(dir, name), readFileSync(sleep));
+    chmodSync(join(dir, name), 0o755);
+    const child = spawn(join(dir, name), ["30"]);
+    try {
+      const pid = child.pid!;
+      const comm = () => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      for (let i = 0; i < 100 && comm() !== "procconn-cuts-\ufffd"; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(comm(), "procconn-cuts-\ufffd", "the kernel cut the name inside the \u00e4");
+      assert.equal(describeProcesses([pid]).get(pid)?.name, name);
+      assert.equal(
+        listProcesses().find((p) => p.pid === pid)?.name,
+        name,
+        "what --name selects by",
+      );
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reads an image path that is not UTF-8, each bad byte as U+FFFD", {
     skip: !PYTHON && "needs python3",
   }, async () => {
