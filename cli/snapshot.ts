@@ -65,7 +65,16 @@ export interface SnapshotFs {
   /** As `fs.statSync`. */
   statSync(
     path: string,
-  ): { mode: number; mtimeMs: number; uid?: number; gid?: number; isFile(): boolean };
+  ): {
+    mode: number;
+    mtimeMs: number;
+    uid?: number;
+    gid?: number;
+    size?: number;
+    dev?: number;
+    ino?: number;
+    isFile(): boolean;
+  };
   /** As `fs.fchownSync`; optional for stand-ins without owners. */
   fchownSync?(fd: number, uid: number, gid: number): void;
   /** As `fs.realpathSync`. */
@@ -502,17 +511,22 @@ export async function appendSnapshot(
     throw fail(folderReason(fs, err, dirname(path)), err);
   }
   try {
-    let fd: number;
+    let opened: { fd: number; created: boolean };
     try {
-      fd = openForAppend(fs, path);
+      opened = openForAppend(fs, path);
     } catch (err) {
       throw fail((err as Error).message, err);
     }
+    const { fd, created } = opened;
     try {
       const undo = `${path}.unfinished`;
       const removed = undoUnfinished(fs, fd, undo, fail);
       appendLocked(fs, fd, text, undo, fail);
       return removed;
+    } catch (err) {
+      // A file this append made is not left behind, empty, by its failure.
+      if (created) removeIfEmptySame(fs, fd, path);
+      throw err;
     } finally {
       ignoreError(() => fs.closeSync(fd));
     }
@@ -613,9 +627,15 @@ function appendLocked(
     if (header === "" && text.fields) checkRecordFields(fs, fd, size, text.fields, fail);
     if (header !== "") {
       const existing = firstLine(fs, fd, size).line;
+      if (existing.startsWith("{")) {
+        throw fail(
+          `its first line "${excerpt(existing)}" is an NDJSON record, not a CSV header: ` +
+            "append in the same format, or to another file",
+        );
+      }
       if (existing !== header && !sameCsvHeader(existing, header)) {
         throw fail(
-          `its header "${existing}" differs from this snapshot's "${header}": ` +
+          `its header "${excerpt(existing)}" differs from this snapshot's "${header}": ` +
             "append with the same fields and format, or to another file",
         );
       }
@@ -669,20 +689,43 @@ function blankLength(fs: SnapshotFs, fd: number, size: number, csv: boolean): nu
   return csv ? bom : 0;
 }
 
-/** Opens the file for reading and writing at chosen offsets, creating it when missing. */
-function openForAppend(fs: SnapshotFs, path: string): number {
+/**
+ * Opens the file for reading and writing at chosen offsets, creating it when missing; `created`
+ * tells whether this call made it.
+ */
+function openForAppend(fs: SnapshotFs, path: string): { fd: number; created: boolean } {
   try {
-    return fs.openSync(path, "r+");
+    return { fd: fs.openSync(path, "r+"), created: false };
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") throw err;
   }
   try {
-    return fs.openSync(path, "wx+");
+    return { fd: fs.openSync(path, "wx+"), created: true };
   } catch (err) {
     // Created by someone else in between: open theirs.
-    if ((err as { code?: string }).code === "EEXIST") return fs.openSync(path, "r+");
+    if ((err as { code?: string }).code === "EEXIST") {
+      return { fd: fs.openSync(path, "r+"), created: false };
+    }
     throw err;
   }
+}
+
+/**
+ * Removes `path` when it still is the file open as `fd` (same device and inode) and is empty:
+ * what a failed append leaves of the file it created. Anything else is left alone.
+ */
+function removeIfEmptySame(fs: SnapshotFs, fd: number, path: string): void {
+  ignoreError(() => {
+    const open = fs.fstatSync(fd);
+    const named = fs.statSync(path);
+    const known = (n: number | undefined): n is number => typeof n === "number";
+    if (
+      known(open.dev) && known(open.ino) && open.dev === named.dev && open.ino === named.ino &&
+      open.size === 0 && named.size === 0
+    ) {
+      fs.unlinkSync(path);
+    }
+  });
 }
 
 function writeAll(fs: SnapshotFs, fd: number, bytes: Uint8Array, position: number): void {
@@ -772,10 +815,10 @@ function checkRecordFields(
   } catch {
     // not JSON: said below
   }
-  const shown = line.length > 100 ? `${line.slice(0, 100)}...` : line;
   if (keys === null) {
     throw fail(
-      `its first line "${shown}" is not an NDJSON record: append in the same format, or to another file`,
+      `its first line "${excerpt(line)}" is not an NDJSON record: ` +
+        "append in the same format, or to another file",
     );
   }
   if (keys.join(",") !== fields.join(",")) {
@@ -784,6 +827,11 @@ function checkRecordFields(
         ": append with the same fields and format, or to another file",
     );
   }
+}
+
+/** A line from the file as an error shows it: its first 100 characters. */
+function excerpt(line: string): string {
+  return line.length > 100 ? `${line.slice(0, 100)}...` : line;
 }
 
 function endsWithNewline(fs: SnapshotFs, fd: number, size: number): boolean {

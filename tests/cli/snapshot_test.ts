@@ -233,6 +233,28 @@ describe("runSnapshot", () => {
     assert.match(errors[0], /header "a,b" differs/);
   });
 
+  it("--append to CSV names an NDJSON file as such, and shows at most 100 characters of its line", async () => {
+    const refused = async (content: string) => {
+      const path = fresh();
+      nodeFs.writeFileSync(path, content);
+      const errors: string[] = [];
+      assert.equal(await snapshot(["--out", path, "--append"], deps({ errors })), 1);
+      assert.equal(read(path), content);
+      assert.equal(errors.length, 1);
+      return errors[0];
+    };
+    const record = JSON.stringify({ snapshotTime: "t", hostName: "h", x: "y".repeat(5000) });
+    const ndjson = await refused(record + "\n");
+    assert.match(
+      ndjson,
+      /its first line "\{"snapshotTime":"t",.*\.\.\." is an NDJSON record, not a CSV header/,
+    );
+    assert.ok(ndjson.length < 400, `${ndjson.length} characters`);
+    const wide = await refused(`a,${"x".repeat(5000)}\r\n1,2\r\n`);
+    assert.match(wide, /its header "a,x{98}\.\.\." differs from this snapshot's "snapshotTime,/);
+    assert.ok(wide.length < 800, `${wide.length} characters`);
+  });
+
   it("--append takes a header with the same columns however it is quoted (Export-Csv quotes all)", async () => {
     const path = fresh();
     const header = '"snapshotTime","hostName","pid"\r\n';
@@ -467,6 +489,16 @@ describe("runSnapshot failures keep the file intact", () => {
       assert.equal(nodeFs.existsSync(path + ".lock"), false);
     });
   }
+
+  it("--append to a file that was not there, disk full: exit 1, no file left behind", async () => {
+    const dir = nodeFs.mkdtempSync(join(work, "fail-"));
+    const path = join(dir, "conns.ndjson");
+    const errors: string[] = [];
+    const fs = failingFs(path, "half-then-error");
+    assert.equal(await snapshot(["--out", path, "--append"], deps({ errors, fs })), 1);
+    assert.match(errors[0], /ENOSPC/);
+    assert.deepEqual(nodeFs.readdirSync(dir), [], "neither the file nor its lock or record");
+  });
 
   it("--append, the lock cannot be written (disk full): exit 1, no lock left behind", async () => {
     const path = fresh();
