@@ -229,7 +229,8 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     flag: "--state",
     value: "<states>",
     parse: parseStates,
-    help: "TCP states, comma separated (ESTABLISHED, TimeWait, listening, ... any case)",
+    help: "TCP states, comma separated (ESTABLISHED, TimeWait, listening, ... any case); " +
+      "leaves UDP out",
   },
   {
     key: "pid",
@@ -715,6 +716,12 @@ export function parseArgs(
     : o.tcp
     ? ["TCP"]
     : ["UDP"];
+  if (o.state !== undefined && protocols?.[0] === "UDP") {
+    throw new UsageError(
+      `--state ${o.state.join(",")} selects TCP endpoints and --udp leaves none: ` +
+        "UDP endpoints have no state (--listening takes in UDP servers)",
+    );
+  }
   const families: Family[] | undefined = !!o.ipv4 === !!o.ipv6
     ? undefined
     : o.ipv4

@@ -55,6 +55,15 @@ describe("parseArgs", () => {
     assert.equal(r.filters.protocols, undefined);
     assert.equal(r.filters.families, undefined);
   });
+  it("refuses --state with --udp alone, which nothing can match", () => {
+    usage(
+      ["--udp", "--state", "listen,Established"],
+      /^--state LISTEN,ESTABLISHED selects TCP endpoints and --udp leaves none: UDP endpoints have no state \(--listening takes in UDP servers\)$/,
+    );
+    usage(["watch", "--state", "listen", "--udp"], /--udp leaves none/);
+    assert.deepEqual(parseArgs(["--udp", "--tcp", "--state", "listen"]).filters.states, ["LISTEN"]);
+    assert.equal(parseArgs(["--udp", "--listening"]).filters.listening, true);
+  });
   it("defaults: table with the classic columns; json with every field", () => {
     assert.deepEqual(parseArgs([]).fields, DEFAULT_TABLE_FIELDS);
     assert.deepEqual(parseArgs(["--format", "json"]).fields, CONNECTION_FIELDS);

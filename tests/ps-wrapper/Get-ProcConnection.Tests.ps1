@@ -109,6 +109,14 @@ Describe 'Get-ProcConnection on real sockets' {
             Should -Be 'no process matches -ProcessName "-no-such-process"'
     }
 
+    It '-State with -Protocol UDP alone is refused, naming the parameters' {
+        $err = $null
+        try { Get-ProcConnection -Protocol UDP -State Listen, Established } catch { $err = $_ }
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Be ('-State LISTEN,ESTABLISHED selects TCP endpoints and -Protocol UDP ' +
+            'leaves none: UDP endpoints have no state (-Listening takes in UDP servers)')
+    }
+
     It '-Protocol UDP: no state and no remote end' {
         $rows = @(Get-ProcConnection -Protocol UDP -LocalPort $sockets.udp4.port)
         $rows.Count | Should -Be 1

@@ -1,5 +1,8 @@
-# The parameter of Get-ProcConnection that passes each engine option, to name it in warnings.
+# The parameter of Get-ProcConnection that passes each engine option, to name it in warnings
+# and in the engine's refusals of a parameter combination.
 $script:ProcConnParameterOfOption = @{
+    'tcp'          = '-Protocol TCP'
+    'udp'          = '-Protocol UDP'
     'name'         = '-ProcessName'
     'pid'          = '-OwningProcess'
     'tree'         = '-IncludeChildProcess'
@@ -110,13 +113,17 @@ function Invoke-ProcConnEngine {
         $process.Dispose()
     }
 
-    if ($code -eq 0) {
-        foreach ($line in $messages) {
-            $m = [regex]::Replace($line, '(?<![\w-])--([a-z][a-z-]*)(?![\w-])', {
+    # Warnings and refusals name the parameters given, not the engine's options. An option in
+    # quotes is one the engine does not know ('--x'): named as it is, it tells the versions differ.
+    $messages = @($messages | ForEach-Object {
+            [regex]::Replace($_, '(?<![\w''-])--([a-z][a-z-]*)(?![\w''-])', {
                     param($match)
                     $parameter = $script:ProcConnParameterOfOption[$match.Groups[1].Value]
                     if ($parameter) { $parameter } else { $match.Value }
                 })
+        })
+    if ($code -eq 0) {
+        foreach ($m in $messages) {
             if ($null -eq $Warned -or $Warned.Add($m)) { $Cmdlet.WriteWarning($m) }
         }
         return

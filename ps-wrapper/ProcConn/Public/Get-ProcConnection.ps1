@@ -58,7 +58,8 @@ function Get-ProcConnection {
     -State Listen, which leaves every UDP endpoint out, it keeps the UDP servers.
 
     .PARAMETER State
-    TCP states to keep. UDP endpoints have no state, so they are left out when -State is given.
+    TCP states to keep. UDP endpoints have no state, so they are left out when -State is given,
+    and -State with -Protocol UDP alone is refused.
 
     .PARAMETER OwningProcess
     Ids of the owning processes, whole numbers from 0 to 4294967295 (aliases Id, ProcessId and
