@@ -467,7 +467,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
         fallbackText: "ndjson for a .ndjson or .jsonl file, else csv",
       },
     ],
-    after: "\nExample:\n  procconn snapshot --out conns.csv --append" + EXIT_CODES,
+    after: "\nExample:\n  procconn snapshot --out conns.csv --append\n" + EXIT_CODES,
     required: { key: "out", why: "the file to write" },
   },
   tree: {
@@ -484,7 +484,7 @@ const COMMANDS: Record<Action, CommandSpec> = {
         help: "output format (table, json)",
       },
     ],
-    after: "\nExample:\n  procconn tree --name 'notepad++' --resolve" + EXIT_CODES,
+    after: "\nExample:\n  procconn tree --name 'notepad++' --resolve\n" + EXIT_CODES,
   },
 };
 

@@ -216,7 +216,14 @@ describe("parseArgs", () => {
     const help = parseArgs(["--help"]);
     assert.equal(help.action, "help");
     assert.match(help.text, /--state <states>/);
-    assert.match(help.text, /Exit codes/);
+    for (const command of [[], ["watch"], ["snapshot"], ["tree"]]) {
+      const text = parseArgs([...command, "--help"]).text;
+      assert.match(
+        text,
+        /\S\n\nExit codes: [^\n]+\n$/,
+        `${command} --help: a blank line, then the codes`,
+      );
+    }
     assert.match(help.text, /^Usage: procconn \[watch\|snapshot\|tree\] \[options\]\n/);
     assert.match(help.text, /^ {2}-h, --help +show this help$/m);
     assert.match(help.text, /^ {2}--format <format> +output format \(table, json, ndjson, csv\)$/m);
