@@ -100,11 +100,15 @@ export function cut(text: string, width: number, side: CutSide): string {
 // deno-lint-ignore no-control-regex
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
+// Tab, and the characters Unicode counts as line breaks: LF, VT, FF, CR, NEL, LS, PS.
+// deno-lint-ignore no-control-regex
+const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/;
+
 /**
  * Makes text safe for one terminal cell: tabs and line breaks (Unicode's too) become spaces,
  * other control and bidirectional formatting characters become `?`, so nothing can move the
  * cursor or reorder text.
  */
 export function sanitize(text: string): string {
-  return text.replace(UNSAFE, (c) => (/[\t\n\r\u2028\u2029]/.test(c) ? " " : "?"));
+  return text.replace(UNSAFE, (c) => (BREAKS.test(c) ? " " : "?"));
 }

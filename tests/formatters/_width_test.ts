@@ -46,6 +46,7 @@ describe("cut", () => {
 describe("sanitize", () => {
   it("turns whitespace controls into spaces and other controls into ?", () => {
     assert.equal(sanitize("a\tb\nc\rd\u2028e"), "a b c d e");
+    assert.equal(sanitize("a\vb\fc\u0085d\u2029e"), "a b c d e", "the other Unicode line breaks");
     assert.equal(sanitize("\x1b[31mred\x07\x7f\x9b"), "?[31mred???");
     assert.equal(sanitize("gpj\u202eexe.scr"), "gpj?exe.scr");
   });
