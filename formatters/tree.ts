@@ -61,7 +61,7 @@ export function renderTree(
   for (const root of roots) walk(root, "", "", "");
   if (ownerless.length) lines.push("(no owner)");
   for (const c of ownerless) {
-    lines.push(`     ${connectionLine(c)}  [${c.unavailable.pid ?? "unknown"}]`);
+    lines.push(`     ${connectionLine(c)}  <${c.unavailable.pid ?? "unknown"}>`);
   }
   lines.push(`${plural(endpoints, "endpoint")} in ${plural(holders, "process", "processes")}`);
   return lines.join("\n") + "\n";

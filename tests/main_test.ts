@@ -442,7 +442,7 @@ describe(
         assert.equal(tree.status, 0, tree.stderr);
         assert.equal(
           tree.stdout,
-          `(no owner)\n     TCP  127.0.0.1:${port}  LISTEN  [access-denied]\n` +
+          `(no owner)\n     TCP  127.0.0.1:${port}  LISTEN  <access-denied>\n` +
             "1 endpoint in 0 processes\n",
         );
       } finally {
