@@ -62,7 +62,7 @@ export const KIND_STRIDE = FAMILIES.length + 1;
  * - `not-enabled`: the OS keeps this only when switched on, and it is off (Windows TCP counters
  *   without `--enable-stats`).
  * - `out-of-range`: the OS gave a value the record cannot hold exactly (a 64-bit counter above
- *   2^53 - 1, the largest integer a JSON reader keeps exactly).
+ *   2^53 - 1, the largest integer a JSON reader keeps exactly; a time after the year 9999).
  */
 export const REASONS = [
   "no-owner",

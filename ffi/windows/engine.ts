@@ -322,6 +322,8 @@ function snapshotProcesses(k32: Kernel32Symbols): Map<number, ProcessEntry> {
 interface OpenedDetails {
   path: string | null;
   startTime: string | null;
+  /** Why `startTime` is null though the process was opened. */
+  startTimeReason?: Reason;
   commandLine?: Lookup<string>;
   userName?: Lookup<string>;
 }
@@ -356,6 +358,7 @@ function readOpenedDetails(
     const creation = new Uint8Array(8);
     const unused = new Uint8Array(24);
     let startTime: string | null = null;
+    let startTimeReason: Reason | undefined;
     if (
       k32.GetProcessTimes(
         handle,
@@ -365,12 +368,18 @@ function readOpenedDetails(
         unused.subarray(16, 24),
       ) && creation.some((b) => b !== 0)
     ) {
-      startTime = decodeFiletime(creation);
+      try {
+        startTime = decodeFiletime(creation);
+      } catch {
+        // Beyond the year 9999: Wine gives 0x5555555555555555 for a process still being made.
+        startTimeReason = "out-of-range";
+      }
     }
-    if (!extra) return { path, startTime };
+    if (!extra) return { path, startTime, startTimeReason };
     return {
       path,
       startTime,
+      startTimeReason,
       commandLine: readCommandLine(extra.ntdll, handle),
       userName: extra.userName(handle),
     };
@@ -465,7 +474,9 @@ function describeProcess(
   info.path = details?.path ?? null;
   info.startTime = details?.startTime ?? null;
   if (info.path === null) info.unavailable.path = "access-denied";
-  if (info.startTime === null) info.unavailable.startTime = "access-denied";
+  if (info.startTime === null) {
+    info.unavailable.startTime = details?.startTimeReason ?? "access-denied";
+  }
   const denied = { reason: "access-denied" } as const;
   for (const field of ["commandLine", "userName"] as const) {
     const found = details?.[field] ?? denied;

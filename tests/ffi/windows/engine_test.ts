@@ -396,6 +396,34 @@ Deno.test("listProcesses lists every process with parent and start time", async 
   assert.deepEqual([...k32.open], []);
 });
 
+Deno.test("a creation time beyond the year 9999 is out-of-range, and the listing goes on", async () => {
+  // What Wine 10 answers for a child process still being created.
+  const k32 = fakeKernel32([
+    ...PROCESSES,
+    {
+      pid: 7100,
+      parent: 7000,
+      exe: "child.exe",
+      path: "C:\\child.exe",
+      created: 0x5555555555555555n,
+    },
+  ]);
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
+  const child = (await source.describeProcesses([7100, 7000])).get(7100)!;
+  assert.equal(child.startTime, null);
+  assert.equal(child.unavailable.startTime, "out-of-range");
+  assert.equal(child.path, "C:\\child.exe", "the rest is read");
+  const listed = await source.listProcesses!();
+  assert.deepEqual(listed.find((p) => p.pid === 7100), {
+    pid: 7100,
+    parentPid: 7000,
+    name: "child.exe",
+    startTime: null,
+  });
+  assert.equal(listed.find((p) => p.pid === 7000)?.startTime, "2000-01-01T00:00:01.500Z");
+  assert.deepEqual([...k32.open], []);
+});
+
 Deno.test("a library that cannot be opened rejects the call instead of throwing", async () => {
   const source = createWindowsSource({
     openLibraries() {
