@@ -413,7 +413,7 @@ export function notRunningLine(
   // Thread ids by the process they belong to; a thread of a process that is selected itself says
   // nothing new, as that process's sockets are listed.
   const threads = new Map<number, number[]>();
-  for (const pid of pids) {
+  for (const pid of selected) {
     if (running.has(pid)) continue;
     const process = processOfThread(pid);
     if (process === null) gone.push(pid);

@@ -151,6 +151,11 @@ describe("a selection that names no running process", () => {
       'procconn: no process runs with pids 4242, 4243, and none matches --name "ngnix", "httpd*"',
     );
     assert.equal(notRunningLine([], "ngnix", table), 'procconn: no process matches --name "ngnix"');
+    assert.equal(
+      notRunningLine([4242, 4242, 1, 4243, 4242], undefined, table),
+      "procconn: no process runs with pids 4242, 4243",
+      "each pid once, however often it was given",
+    );
     // Running without sockets: the empty listing is the answer, nothing to add.
     assert.equal(notRunningLine([812], "NGINX.exe", table), null);
   });
