@@ -47,9 +47,13 @@ export function renderTree(
     endpoints += node.connections.length;
     if (node.connections.length) holders++;
     const path = node.connections.find((c) => c.processPath)?.processPath;
+    // Without a path, why there is none (as the table shows it), when an endpoint says.
+    const why = path ? undefined : node.connections.find((c) => c.unavailable.processPath)
+      ?.unavailable.processPath;
     // A name or path may hold a line break or an escape sequence (a process chooses its own name).
     const name = sanitize(node.name ?? "?");
-    lines.push(`${lead}${branch}${name} (${node.pid})${path ? `  ${sanitize(path)}` : ""}`);
+    const after = path ? `  ${sanitize(path)}` : why ? `  <${why}>` : "";
+    lines.push(`${lead}${branch}${name} (${node.pid})${after}`);
     const inner = lead + next;
     const bar = node.children.length ? "│  " : "   ";
     for (const c of node.connections) lines.push(`${inner}${bar}  ${connectionLine(c)}`);

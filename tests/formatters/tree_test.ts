@@ -64,6 +64,17 @@ describe("renderTree", () => {
       ].join("\n"),
     );
   });
+  it("says why a process has no path, as the table does", () => {
+    const node = {
+      pid: 14,
+      name: "locked.exe",
+      connections: [
+        conn({ pid: 14, processPath: null, unavailable: { processPath: "access-denied" } }),
+      ],
+      children: [],
+    };
+    assert.equal(renderTree([node]).split("\n")[0], "locked.exe (14)  <access-denied>");
+  });
   it("says so when nothing was selected", () => {
     assert.equal(renderTree([]), "0 endpoints in 0 processes\n");
   });
