@@ -220,8 +220,8 @@ export interface SocketSource {
   countersUnavailable?(): string | null;
   /**
    * The process that `id` is a thread of, or null when `id` is a process or does not run, so that
-   * a thread id given as a pid can be explained. Optional: a backend whose process and thread ids
-   * cannot be confused in its tables leaves it out (Windows: a thread id matches no row).
+   * a thread id given as a pid can be explained (Linux: `/proc/<tid>` exists for every thread;
+   * Windows: process and thread ids come from one pool). Optional.
    */
   processOfThread?(id: number): number | null;
   /**

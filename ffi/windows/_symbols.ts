@@ -154,6 +154,22 @@ export const KERNEL32_SYMBOLS = {
     result: "i32", // BOOL
     optional: true,
   },
+  OpenThread: {
+    parameters: [
+      "u32", // DWORD dwDesiredAccess
+      "i32", // BOOL bInheritHandle
+      "u32", // DWORD dwThreadId
+    ],
+    result: "pointer", // HANDLE; NULL on failure
+    optional: true,
+  },
+  GetProcessIdOfThread: {
+    parameters: [
+      "pointer", // HANDLE Thread
+    ],
+    result: "u32", // DWORD: the process id; 0 on failure
+    optional: true,
+  },
   /** CloseHandle again, for a handle that arrived as a number in an out-parameter (a token). */
   CloseHandleValue: {
     name: "CloseHandle",
@@ -291,6 +307,8 @@ export const TH32CS_SNAPPROCESS = 0x2;
 export const PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
 /** QueryFullProcessImageNameW flag for a Win32 path (C:\...). */
 export const PROCESS_NAME_WIN32 = 0;
+/** OpenThread access right: enough for GetProcessIdOfThread. */
+export const THREAD_QUERY_LIMITED_INFORMATION = 0x0800;
 /** The failure value of CreateToolhelp32Snapshot: (HANDLE)-1, not NULL. */
 export const INVALID_HANDLE_VALUE = 0xffff_ffff_ffff_ffffn;
 /** Characters in the longest Win32 path (\\?\ form), the image path buffer size. */

@@ -43,6 +43,7 @@ import {
   TCP_TABLE_OWNER_MODULE_ALL,
   TCP_TABLE_OWNER_PID_ALL,
   TH32CS_SNAPPROCESS,
+  THREAD_QUERY_LIMITED_INFORMATION,
   UDP_TABLE_OWNER_MODULE,
   UDP_TABLE_OWNER_PID,
 } from "./_symbols.ts";
@@ -136,7 +137,35 @@ export function createWindowsSource(options: WindowsSourceOptions = {}): SocketS
     listSockets: (query) => withLibraries((libs) => listSockets(libs, query)),
     describeProcesses: (pids) => withLibraries((libs) => describeProcesses(libs, new Set(pids))),
     listProcesses: () => withLibraries((libs) => listProcesses(libs.kernel32)),
+    processOfThread(id: number): number | null {
+      try {
+        const libs = open();
+        try {
+          return processOfThread(libs.kernel32, id);
+        } finally {
+          libs.close();
+        }
+      } catch {
+        return null; // Only explains a pid that matched nothing: never a reason to fail.
+      }
+    },
   };
+}
+
+/**
+ * The process that thread `id` runs in, or null when no thread has that id (process and thread
+ * ids come from one pool, so a running process's id is no thread's) or it cannot be opened.
+ */
+function processOfThread(k32: Kernel32Symbols, id: number): number | null {
+  if (!k32.OpenThread || !k32.GetProcessIdOfThread) return null;
+  const handle = k32.OpenThread(THREAD_QUERY_LIMITED_INFORMATION, 0, id);
+  if (handle === null) return null;
+  try {
+    const pid = k32.GetProcessIdOfThread(handle);
+    return pid === 0 || pid === id ? null : pid;
+  } finally {
+    k32.CloseHandle(handle);
+  }
 }
 
 function openSystemLibraries(): WindowsLibraries {

@@ -15,6 +15,8 @@ import {
   startSocketChild,
 } from "../_socket_child.ts";
 import { shippedSchemaCheck } from "../_json_schema.ts";
+import { systemLibraryPath } from "../../ffi/_native.ts";
+import { createWindowsSource } from "../../ffi/windows/engine.ts";
 
 const MAIN_SCRIPT = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** The shipped JSON Schema, which every row from the Windows engine must satisfy too. */
@@ -272,6 +274,40 @@ Deno.test({
       mine.map((e) => [e.event, e.pid]),
       [["opened", Deno.pid], ["closed", Deno.pid]],
       `events for port ${port}:\n${text}`,
+    );
+  },
+});
+
+Deno.test({
+  name: "Windows engine under Wine: a thread id given as --pid is named as a thread of its process",
+  ignore: Deno.build.os !== "windows",
+  async fn() {
+    // This process's own thread: its id comes from kernel32, not from procconn.
+    const k32 = Deno.dlopen(systemLibraryPath("kernel32.dll"), {
+      GetCurrentThreadId: { parameters: [], result: "u32" },
+    });
+    let thread: number;
+    try {
+      thread = k32.symbols.GetCurrentThreadId();
+    } finally {
+      k32.close();
+    }
+    assert.notEqual(thread, Deno.pid, "a thread id is no process id on Windows");
+    assert.equal(createWindowsSource().processOfThread!(thread), Deno.pid);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", MAIN_SCRIPT, "--format", "json", "--pid", String(thread)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), []);
+    assert.match(
+      stderr,
+      new RegExp(
+        `${thread} is a thread of pid ${Deno.pid} \\(--pid ${Deno.pid} lists its sockets\\)`,
+      ),
     );
   },
 });

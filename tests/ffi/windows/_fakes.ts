@@ -307,7 +307,11 @@ export interface Kernel32Fake {
   tokenOf(token: bigint): FakeProcess;
 }
 
-type Handle = { kind: "snapshot"; next: number } | { kind: "token"; p: FakeProcess } | FakeProcess;
+type Handle =
+  | { kind: "snapshot"; next: number }
+  | { kind: "token"; p: FakeProcess }
+  | { kind: "thread"; pid: number }
+  | FakeProcess;
 
 export function fakeKernel32(
   processes: FakeProcess[],
@@ -316,6 +320,9 @@ export function fakeKernel32(
     noCloseHandleValue?: boolean;
     snapshotFails?: boolean;
     queryThrows?: boolean;
+    /** Thread ids and the process each runs in (OpenThread opens these only). */
+    threads?: Record<number, number>;
+    noThreadSymbols?: boolean;
   } = {},
 ): Kernel32Fake {
   const open = new Set<bigint>();
@@ -424,6 +431,17 @@ export function fakeKernel32(
       const value = Deno.UnsafePointer.value(h);
       if (!open.delete(value)) throw new Error(`closing a handle that is not open: ${value}`);
       return 1;
+    },
+    OpenThread: options.noThreadSymbols ? null : (access, inherit, id) => {
+      assert.equal(access, 0x0800);
+      assert.equal(inherit, 0);
+      const pid = options.threads?.[id];
+      return pid === undefined ? null : handle({ kind: "thread", pid });
+    },
+    GetProcessIdOfThread: options.noThreadSymbols ? null : (h) => {
+      const t = lookup(h);
+      if (!("kind" in t) || t.kind !== "thread") throw new Error("not a thread handle");
+      return t.pid;
     },
     ProcessIdToSessionId: options.noSessionSymbol ? null : (pid, out) => {
       const p = processes.find((x) => x.pid === pid);

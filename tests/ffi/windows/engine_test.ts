@@ -424,6 +424,27 @@ Deno.test("a creation time beyond the year 9999 is out-of-range, and the listing
   assert.deepEqual([...k32.open], []);
 });
 
+Deno.test("processOfThread names the process a thread id runs in", () => {
+  const k32 = fakeKernel32(PROCESSES, { threads: { 7004: 7000, 7008: 7000 } });
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
+  assert.equal(source.processOfThread!(7004), 7000);
+  assert.equal(source.processOfThread!(7008), 7000);
+  assert.equal(source.processOfThread!(7000), null, "a process id is no thread's");
+  assert.equal(source.processOfThread!(9999), null, "nothing runs with it");
+  assert.deepEqual([...k32.open], [], "every thread handle closed");
+  const old = fakeKernel32(PROCESSES, { threads: { 7004: 7000 }, noThreadSymbols: true });
+  assert.equal(
+    sourceWith(fakeIphlpapi(() => 0).symbols, old.symbols).source.processOfThread!(7004),
+    null,
+  );
+  const broken = createWindowsSource({
+    openLibraries: () => {
+      throw new Error("kernel32.dll cannot be loaded");
+    },
+  });
+  assert.equal(broken.processOfThread!(7004), null, "only a note: never a failure");
+});
+
 Deno.test("a library that cannot be opened rejects the call instead of throwing", async () => {
   const source = createWindowsSource({
     openLibraries() {

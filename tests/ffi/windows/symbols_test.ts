@@ -88,6 +88,8 @@ describe("Windows symbol tables", () => {
       GetProcessTimes: 5,
       CloseHandle: 1,
       ProcessIdToSessionId: 2,
+      OpenThread: 3,
+      GetProcessIdOfThread: 1,
       CloseHandleValue: 1,
       OpenProcessToken: 3,
       GetTokenInformation: 5,
