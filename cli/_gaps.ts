@@ -109,8 +109,11 @@ export class ListingNotes {
    * @returns The lines, none when there is nothing to say.
    */
   async lines(source: SocketSource, root: boolean = runsAsRoot()): Promise<string[]> {
+    let gaps = this.#gaps.line(root);
+    // Windows has no root: there an elevated token is what the advice would bring.
+    if (gaps !== null && !root && source.runsElevated?.() === true) gaps = this.#gaps.line(true);
     const lines = [
-      this.#gaps.line(root),
+      gaps,
       statsOffLine(this.#statsOff),
       statsUnsupportedLine(this.#statsUnsupported, source),
       ...await this.#selection.lines(source, root),

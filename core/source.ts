@@ -225,6 +225,12 @@ export interface SocketSource {
    */
   processOfThread?(id: number): number | null;
   /**
+   * Whether this process runs with an administrator's full rights where root is not the measure
+   * (Windows: an elevated token), so that a refusal is not met with advice to run elevated; null
+   * when it cannot tell. Optional.
+   */
+  runsElevated?(): boolean | null;
+  /**
    * The network namespaces other than this process's that hold TCP or UDP sockets, which the
    * tables of this namespace do not show (Linux: a container's, an `ip netns` namespace's).
    * Optional: a backend without namespaces has none.

@@ -154,6 +154,11 @@ export const KERNEL32_SYMBOLS = {
     result: "i32", // BOOL
     optional: true,
   },
+  GetCurrentProcessId: {
+    parameters: [],
+    result: "u32", // DWORD: this process's id
+    optional: true,
+  },
   OpenThread: {
     parameters: [
       "u32", // DWORD dwDesiredAccess
@@ -298,6 +303,8 @@ export const STATUS_ACCESS_DENIED = 0xc0000022 | 0;
 
 /** OpenProcessToken access right to read the token. */
 export const TOKEN_QUERY = 0x0008;
+/** TOKEN_INFORMATION_CLASS TokenElevation: a TOKEN_ELEVATION (one DWORD, TokenIsElevated). */
+export const TOKEN_ELEVATION_CLASS = 20;
 /** TOKEN_INFORMATION_CLASS TokenUser (a TOKEN_USER). */
 export const TOKEN_USER_CLASS = 1;
 

@@ -44,6 +44,8 @@ import {
   TCP_TABLE_OWNER_PID_ALL,
   TH32CS_SNAPPROCESS,
   THREAD_QUERY_LIMITED_INFORMATION,
+  TOKEN_ELEVATION_CLASS,
+  TOKEN_QUERY,
   UDP_TABLE_OWNER_MODULE,
   UDP_TABLE_OWNER_PID,
 } from "./_symbols.ts";
@@ -149,7 +151,48 @@ export function createWindowsSource(options: WindowsSourceOptions = {}): SocketS
         return null; // Only explains a pid that matched nothing: never a reason to fail.
       }
     },
+    runsElevated(): boolean | null {
+      try {
+        const libs = open();
+        try {
+          return tokenIsElevated(libs);
+        } finally {
+          libs.close();
+        }
+      } catch {
+        return null; // Only shapes a note's advice.
+      }
+    },
   };
+}
+
+/** Whether this process's token is elevated (TokenElevation); null when it cannot be read. */
+function tokenIsElevated(libs: WindowsLibraries): boolean | null {
+  const k32 = libs.kernel32, adv = libs.advapi32;
+  const closeToken = k32.CloseHandleValue;
+  if (
+    !k32.GetCurrentProcessId || !closeToken || !adv?.OpenProcessToken || !adv.GetTokenInformation
+  ) {
+    return null;
+  }
+  const process = k32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, k32.GetCurrentProcessId());
+  if (process === null) return null;
+  try {
+    const handle = new BigUint64Array(1);
+    if (!adv.OpenProcessToken(process, TOKEN_QUERY, handle) || handle[0] === 0n) return null;
+    try {
+      const elevation = new Uint32Array(1);
+      const returned = new Uint32Array(1);
+      if (!adv.GetTokenInformation(handle[0], TOKEN_ELEVATION_CLASS, elevation, 4, returned)) {
+        return null;
+      }
+      return elevation[0] !== 0;
+    } finally {
+      closeToken(handle[0]);
+    }
+  } finally {
+    k32.CloseHandle(process);
+  }
 }
 
 /**

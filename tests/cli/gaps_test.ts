@@ -57,6 +57,23 @@ describe("GapCounter", () => {
     ]);
   });
 
+  it("gives no advice to elevate where the backend says this process runs elevated", async () => {
+    const source = (elevated: boolean | null): SocketSource => ({
+      name: "fake",
+      listSockets: () => Promise.resolve([]),
+      describeProcesses: () => Promise.resolve(new Map()),
+      runsElevated: () => elevated,
+    });
+    const lines = (elevated: boolean | null) =>
+      new ListingNotes({}).addAll([denied]).lines(source(elevated), false);
+    assert.deepEqual(await lines(true), [
+      "procconn: 1 process could not be fully read (access denied)",
+    ]);
+    for (const answer of [false, null]) {
+      assert.match((await lines(answer))[0], /: run elevated for paths/, `runsElevated ${answer}`);
+    }
+  });
+
   it("gives root no advice to elevate", () => {
     assert.deepEqual(said([ownerUnknown, denied], true), [
       "procconn: the owner of 1 endpoint could not be identified and 1 process could not be " +

@@ -279,7 +279,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Windows engine under Wine: a thread id given as --pid is named as a thread of its process",
+  name: "Windows engine under Wine: a thread id given as --pid is named as a thread of its " +
+    "process; this process's token elevation is read",
   ignore: Deno.build.os !== "windows",
   async fn() {
     // This process's own thread: its id comes from kernel32, not from procconn.
@@ -293,7 +294,11 @@ Deno.test({
       k32.close();
     }
     assert.notEqual(thread, Deno.pid, "a thread id is no process id on Windows");
-    assert.equal(createWindowsSource().processOfThread!(thread), Deno.pid);
+    const source = createWindowsSource();
+    assert.equal(source.processOfThread!(thread), Deno.pid);
+    // The same real kernel32 and advapi32 read this process's token: Wine answers whether it is
+    // elevated (so a note knows whether to advise elevating).
+    assert.equal(typeof source.runsElevated!(), "boolean", "TokenElevation was read");
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-lock", MAIN_SCRIPT, "--format", "json", "--pid", String(thread)],
       stdin: "null",

@@ -286,6 +286,8 @@ export interface FakeProcess {
   commandLine?: string | number;
   /** The SID bytes of the token's user, or "deny" when OpenProcessToken fails. */
   sid?: number[] | "deny";
+  /** TokenElevation's TokenIsElevated; unset: GetTokenInformation fails for that class. */
+  elevated?: boolean;
   /**
    * It exits as OpenProcess is called for it: the open fails and later snapshots lack it, or
    * list this process under its pid instead (the pid reused).
@@ -323,6 +325,8 @@ export function fakeKernel32(
     /** Thread ids and the process each runs in (OpenThread opens these only). */
     threads?: Record<number, number>;
     noThreadSymbols?: boolean;
+    /** What GetCurrentProcessId answers; unset: the symbol is missing. */
+    selfPid?: number;
   } = {},
 ): Kernel32Fake {
   const open = new Set<bigint>();
@@ -432,6 +436,7 @@ export function fakeKernel32(
       if (!open.delete(value)) throw new Error(`closing a handle that is not open: ${value}`);
       return 1;
     },
+    GetCurrentProcessId: options.selfPid === undefined ? null : () => options.selfPid!,
     OpenThread: options.noThreadSymbols ? null : (access, inherit, id) => {
       assert.equal(access, 0x0800);
       assert.equal(inherit, 0);
@@ -549,6 +554,12 @@ export function fakeAdvapi32(
     },
     GetTokenInformation(token, infoClass, buf, length, ret) {
       const p = k32.tokenOf(BigInt(token));
+      if (infoClass === 20) { // TokenElevation: one DWORD
+        viewOf(ret).setUint32(0, 4, true);
+        if (p.elevated === undefined || buf === null || length < 4) return 0;
+        viewOf(buf).setUint32(0, p.elevated ? 1 : 0, true);
+        return 1;
+      }
       assert.equal(infoClass, 1); // TokenUser
       fake.tokenInfoCalls.push({ length, withBuffer: buf !== null });
       const sid = p.sid as number[];

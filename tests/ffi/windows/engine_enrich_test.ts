@@ -725,3 +725,30 @@ Deno.test("process details: the token is closed when the lookup throws", async (
   assert.deepEqual([...k32.open], []);
   assert.deepEqual(counts(), { opened: 1, closed: 1 });
 });
+
+Deno.test("runsElevated reads this process's TokenElevation, and closes what it opens", () => {
+  const self = (elevated?: boolean): FakeProcess => ({
+    pid: 7000,
+    parent: 612,
+    exe: "procconn.exe",
+    path: "C:\\procconn.exe",
+    sid: ALICE_SID,
+    elevated,
+  });
+  for (const [elevated, expected] of [[true, true], [false, false], [undefined, null]] as const) {
+    const k32 = fakeKernel32([self(elevated)], { selfPid: 7000 });
+    const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols, {
+      advapi32: fakeAdvapi32(k32, ACCOUNTS).symbols,
+    });
+    assert.equal(source.runsElevated!(), expected, `TokenIsElevated ${elevated}`);
+    assert.deepEqual([...k32.open], [], "process and token handles closed");
+  }
+  // Without advapi32, or without GetCurrentProcessId, it cannot tell.
+  const k32 = fakeKernel32([self(true)], { selfPid: 7000 });
+  assert.equal(sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols).source.runsElevated!(), null);
+  const old = fakeKernel32([self(true)]);
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, old.symbols, {
+    advapi32: fakeAdvapi32(old, ACCOUNTS).symbols,
+  });
+  assert.equal(source.runsElevated!(), null);
+});

@@ -88,6 +88,7 @@ describe("Windows symbol tables", () => {
       GetProcessTimes: 5,
       CloseHandle: 1,
       ProcessIdToSessionId: 2,
+      GetCurrentProcessId: 0,
       OpenThread: 3,
       GetProcessIdOfThread: 1,
       CloseHandleValue: 1,
