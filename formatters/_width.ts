@@ -101,7 +101,6 @@ export function cut(text: string, width: number, side: CutSide): string {
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 // Tab, and the characters Unicode counts as line breaks: LF, VT, FF, CR, NEL, LS, PS.
-// deno-lint-ignore no-control-regex
 const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]/;
 
 /**
