@@ -62,6 +62,18 @@ process.stdin.resume();
 process.stdin.on("end", () => process.exit(0));
 `;
 
+/**
+ * Waits (up to about 2 s) until the process's name as the kernel keeps it (comm) is `expected`,
+ * as it becomes once the process has made its exec; returns the name it has then.
+ */
+async function commBecomes(pid: number, expected: string): Promise<string> {
+  const comm = () => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  for (let i = 0; i < 100 && comm() !== expected; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return comm();
+}
+
 describe("describeProcesses on real processes", { skip: !onLinux }, () => {
   it("gives a pid that no longer exists process-exited on every field", async () => {
     const child = spawn("true");
@@ -167,11 +179,11 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
     const child = spawn(join(dir, name), ["30"]);
     try {
       const pid = child.pid!;
-      const comm = () => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-      for (let i = 0; i < 100 && comm() !== "procconn-cuts-\ufffd"; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.equal(comm(), "procconn-cuts-\ufffd", "the kernel cut the name inside the \u00e4");
+      assert.equal(
+        await commBecomes(pid, "procconn-cuts-\ufffd"),
+        "procconn-cuts-\ufffd",
+        "the kernel cut the name inside the \u00e4",
+      );
       assert.equal(describeProcesses([pid]).get(pid)?.name, name);
       assert.equal(
         listProcesses().find((p) => p.pid === pid)?.name,
@@ -205,10 +217,7 @@ describe("describeProcesses on real processes", { skip: !onLinux }, () => {
     ]);
     try {
       const pid = child.pid!;
-      const comm = () => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-      for (let i = 0; i < 100 && comm() !== "\ufffd" + name.slice(0, 14); i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await commBecomes(pid, "\ufffd" + name.slice(0, 14));
       const info = describeProcesses([pid]).get(pid)!;
       assert.equal(info.path, `${dir}/\ufffd${name}`);
       assert.deepEqual(info.unavailable, {});
