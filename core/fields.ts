@@ -52,7 +52,8 @@ export const KIND_STRIDE = FAMILIES.length + 1;
  * - `access-denied`: the process exists but could not be opened or read.
  * - `process-exited`: the process went away between listing the socket and reading it (or, on
  *   Linux when some processes' fds cannot be read, the socket went away before its owner was
- *   found).
+ *   found); on Windows also when the socket was made before the process that has its pid now
+ *   started (the pid was reused).
  * - `system-process`: a pseudo-process (Windows PID 0) that has no image or start time.
  * - `not-supported`: this platform, runtime or OS version does not provide the field.
  * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).

@@ -698,6 +698,15 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
   const processes: Map<number, ProcessInfo> = pids.size
     ? await source.describeProcesses(pids)
     : new Map();
+  // The process a socket's pid names now, unless it started after the socket was made: then the
+  // socket's maker has exited and its pid went to a later process (Windows keeps the maker's pid
+  // on a socket that outlives it in a child that inherited the handle, and reuses pids soon).
+  const ownerAt = (i: number, pid: number): ProcessInfo | undefined => {
+    const info = processes.get(pid);
+    if (info === undefined || info.startTime === null) return info;
+    const created = rows.created(i);
+    return created && startedAfter(info.startTime, created) ? undefined : info;
+  };
 
   // One entry per record: its socket's row, which of its owners, and its pid (-1 for none).
   // Typed arrays instead of an object per record: at 100k sockets those cost megabytes of
@@ -711,7 +720,7 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
     const list = ownersAt(i);
     for (let o = 0; o < list.length; o++) {
       const pid = list[o];
-      if (nameOk && !nameOk((pid === null ? undefined : processes.get(pid))?.name ?? null)) {
+      if (nameOk && !nameOk((pid === null ? undefined : ownerAt(i, pid))?.name ?? null)) {
         continue;
       }
       socketOf[count] = i;
@@ -740,7 +749,8 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
   const build = (index: number): Connection => {
     const i = socketOf[index];
     const pid = ownersAt(i)[ownerOf[index]];
-    const row = joinRow(rows, i, pid, pid === null ? undefined : partOf(pid));
+    const owner = pid === null || ownerAt(i, pid) === undefined ? undefined : partOf(pid);
+    const row = joinRow(rows, i, pid, owner);
     if (stats && rows.protocol(i) === "UDP") {
       for (const f of COUNTER_FIELDS) row.unavailable[f] = "not-applicable";
     }
@@ -768,6 +778,18 @@ export async function openListing(options: ListOptions = {}): Promise<Listing> {
       }
     },
   };
+}
+
+/**
+ * Whether a process started after a socket was made, so that it cannot have made it. Both times
+ * come from the same clock (the system time, to the millisecond as records write it).
+ *
+ * @param startTime The process's start time, ISO 8601.
+ * @param created When the socket was made, ISO 8601.
+ * @returns True when the process is the newer of the two.
+ */
+function startedAfter(startTime: string, created: string): boolean {
+  return Date.parse(startTime) > Date.parse(created);
 }
 
 /** The TCP states the filters keep (`--state`, `--listening`), or undefined for all of them. */

@@ -303,6 +303,39 @@ describe("joinRecord via listConnections: fields a backend provides or not", () 
     assert.deepEqual(row.services, ["Dnscache"]);
     assert.equal(row.connectionCreated, "2026-11-01T10:00:00.000Z");
   });
+  it("a socket made before its pid's process started keeps the pid, not that process", async () => {
+    // Windows: the socket's maker exited (a child kept the socket), and pid 10 went to a later
+    // process, nginx, started at 10:00:00.
+    const made = (localPort: number, created: string | null) => ({
+      ...SOCKETS[1],
+      localPort,
+      pids: [10],
+      created,
+      ...(created === null ? { unavailable: { created: "not-supported" as const } } : {}),
+    });
+    const source = fakeSource();
+    source.listSockets = () =>
+      Promise.resolve([
+        made(1, "2026-11-01T09:59:59.999Z"),
+        made(2, "2026-11-01T10:00:00.000Z"),
+        made(3, null),
+      ]);
+    const rows = await listConnections({ source });
+    const byPort = new Map(rows.map((r) => [r.localPort, r]));
+    const before = byPort.get(1)!;
+    assert.equal(before.pid, 10);
+    assert.equal(before.processName, null);
+    assert.equal(before.processStartTime, null);
+    assert.equal(before.unavailable.processName, "process-exited");
+    assert.equal(before.unavailable.processPath, "process-exited");
+    assert.equal(before.unavailable.pid, undefined);
+    assert.equal(before.connectionCreated, "2026-11-01T09:59:59.999Z");
+    // Made the same millisecond, or with no known time: the process that has the pid is the owner.
+    for (const port of [2, 3]) assert.equal(byPort.get(port)!.processName, "nginx", `${port}`);
+    // --name goes by the owner, so the newcomer's name does not take in the older socket.
+    const named = await listConnections({ source, name: "nginx" });
+    assert.deepEqual(named.map((r) => r.localPort), [2, 3]);
+  });
   it("--stats: counters for TCP, not-applicable for UDP", async () => {
     const source = fakeSource();
     source.listSockets = (q) =>
@@ -388,6 +421,18 @@ describe("a backend that hands over rows (listSocketRows)", () => {
       created: null,
       stats: null,
       unavailable: { services: "access-denied", created: "not-supported", stats: "timeout" },
+    },
+    {
+      // Made before pid 20's process started: its maker has exited.
+      protocol: "UDP",
+      family: "IPv4",
+      localAddress: "0.0.0.0",
+      localPort: 5355,
+      remoteAddress: null,
+      remotePort: null,
+      state: null,
+      pids: [20],
+      created: "2026-11-01T10:00:01.000Z",
     },
   ];
 
