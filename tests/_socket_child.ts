@@ -37,10 +37,15 @@ export type Endpoint = Pick<
 
 const SCRIPT = fileURLToPath(import.meta.url);
 
-/** Starts this file as a child with the running Deno and waits for its JSON line. */
-export async function startSocketChild(): Promise<RunningChild> {
+/**
+ * Starts this file as a child and waits for its JSON line.
+ *
+ * @param execPath The Deno executable to run it with: the running one unless given (a link to it
+ *   under another name, to see how that name is reported).
+ */
+export async function startSocketChild(execPath = Deno.execPath()): Promise<RunningChild> {
   const spawnedAt = Date.now();
-  const proc = new Deno.Command(Deno.execPath(), {
+  const proc = new Deno.Command(execPath, {
     args: ["run", "-A", "--no-lock", SCRIPT],
     stdin: "piped",
     stdout: "piped",

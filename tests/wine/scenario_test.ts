@@ -316,3 +316,62 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "Windows engine under Wine: an image path outside ASCII comes back exactly, and --name finds it",
+  ignore: Deno.build.os !== "windows",
+  async fn() {
+    // Accents, CJK and a character outside the BMP (a UTF-16 surrogate pair), in the folder and in
+    // the image name: QueryFullProcessImageNameW's UTF-16 must come back as the same text.
+    const dir = await Deno.makeTempDir({ prefix: "procconn-ü日本🦕-" });
+    const image = `${dir}\\dëno-日本-🦕.exe`;
+    try {
+      try {
+        await Deno.link(Deno.execPath(), image);
+      } catch {
+        await Deno.copyFile(Deno.execPath(), image);
+      }
+      const child = await startSocketChild(image);
+      try {
+        const rows = await listConnections({ pids: [child.sockets.pid] });
+        assert.ok(rows.length > 0, "no rows for the child");
+        for (const row of rows) {
+          assert.equal(row.processName, "dëno-日本-🦕.exe", `${describeEndpoint(row)}: name`);
+          assert.equal(
+            row.processPath?.toLowerCase(),
+            image.toLowerCase(),
+            `${describeEndpoint(row)}: path`,
+          );
+        }
+        const output = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--no-lock",
+            MAIN_SCRIPT,
+            "--format",
+            "json",
+            "--name",
+            "DËNO-日本-🦕",
+          ],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const stderr = new TextDecoder().decode(output.stderr);
+        assert.equal(output.code, 0, stderr);
+        const named: Connection[] = JSON.parse(new TextDecoder().decode(output.stdout));
+        assert.deepEqual(
+          named.map((r) => [r.pid, r.processName, r.processPath?.toLowerCase()]),
+          rows.map((r) => [r.pid, r.processName, r.processPath?.toLowerCase()]),
+          "--name with the image name (other case, no .exe) finds the same rows",
+        );
+      } finally {
+        await child.stop();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -23,9 +23,12 @@ WINE_LOADER=/usr/lib/wine/wine64
 WINE_READY_MARKER=.procconn-wine-ready
 
 # The environment of the Windows processes. Wine takes WINEPREFIX as a Unix path; deno.exe
-# takes DENO_DIR as a Windows one (Z: is Wine's drive for the chroot's /).
+# takes DENO_DIR as a Windows one (Z: is Wine's drive for the chroot's /). Wine turns Windows
+# names into Unix file names in the locale's character set: in the C locale a name outside
+# ASCII cannot be created or read back, so the locale is UTF-8 (C.UTF-8 is built into glibc).
 WINE_ENV=(
   HOME=/root
+  LANG=C.UTF-8
   XDG_RUNTIME_DIR=/tmp
   WINEPREFIX="$WINE_STATE_MOUNT/wine-prefix"
   WINEDEBUG=-all
