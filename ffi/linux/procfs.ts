@@ -6,6 +6,7 @@
  * @module
  */
 import { formatIPv6, isScopedIPv6 } from "../../core/address.ts";
+import type { SocketEndpoint } from "../../core/filter.ts";
 import type { Family, Protocol, TcpState } from "../../core/record.ts";
 import { ipv4Text } from "./_ipv4_text.ts";
 import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
@@ -13,22 +14,11 @@ import { TCP_STATE_BY_CODE } from "./_tcp_states.ts";
 /** The socket tables under `/proc/net/` that procconn reads. */
 export type ProcNetTable = "tcp" | "tcp6" | "udp" | "udp6";
 
-/** One row of a `/proc/net/{tcp,tcp6,udp,udp6}` table. */
-export interface ProcNetSocket {
-  /** Transport protocol. */
-  protocol: Protocol;
-  /** Address family. */
-  family: Family;
-  /** Formatted local address, with `%scope` for a link-local address whose interface is known. */
-  localAddress: string;
-  /** Local port. */
-  localPort: number;
-  /** Formatted remote address; null for listening sockets and unconnected UDP sockets. */
-  remoteAddress: string | null;
-  /** Remote port; null when remoteAddress is null. */
-  remotePort: number | null;
-  /** TCP state; null for UDP. */
-  state: TcpState | null;
+/**
+ * One row of a `/proc/net/{tcp,tcp6,udp,udp6}` table: its endpoint (a link-local address carries
+ * `%scope` when its interface is known), and its inode.
+ */
+export interface ProcNetSocket extends SocketEndpoint {
   /** The socket's inode number; 0 when no file refers to it (TIME_WAIT, not yet accepted). */
   inode: number;
 }
