@@ -14,9 +14,20 @@ foreach ($folder in 'Private', 'Public') {
 # Unavailable; Services, a list, is joined there by $OFS (a space), as any list is.
 # Update-TypeData -Force rather than a types file, so a second import (another copy of the module,
 # or -Force) replaces the members instead of failing.
-Update-TypeData -TypeName ProcConn.Services -MemberType ScriptMethod -MemberName ToString -Force -Value {
-    $this -join ';'
+# The same for the copies that Import-Clixml and remoting (Invoke-Command) hand back.
+foreach ($prefix in '', 'Deserialized.') {
+    Update-TypeData -TypeName "${prefix}ProcConn.Services" -MemberType ScriptMethod -MemberName ToString -Force -Value {
+        $this -join ';'
+    }
+    Update-TypeData -TypeName "${prefix}ProcConn.Unavailable" -MemberType ScriptMethod -MemberName ToString -Force -Value {
+        ($this.PSObject.Properties | ForEach-Object { '{0}={1}' -f $_.Name, $_.Value }) -join ';'
+    }
 }
-Update-TypeData -TypeName ProcConn.Unavailable -MemberType ScriptMethod -MemberName ToString -Force -Value {
-    ($this.PSObject.Properties | ForEach-Object { '{0}={1}' -f $_.Name, $_.Value }) -join ';'
+
+# Id, the owning process's id as [int], as a Process object has it: piped to Stop-Process, a row
+# binds -Id. Without it Stop-Process binds -Name from ProcessName and acts on every process of that
+# name (Linux) or finds none (Windows, whose names end in .exe). Get-Process prefers -Name all the
+# same: the help says to use Get-Process -Id $_.OwningProcess.
+Update-TypeData -TypeName ProcConn.Connection -MemberType ScriptProperty -MemberName Id -Force -Value {
+    if ($null -ne $this.OwningProcess -and $this.OwningProcess -le [int]::MaxValue) { [int]$this.OwningProcess }
 }

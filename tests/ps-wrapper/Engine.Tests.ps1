@@ -195,6 +195,33 @@ Describe 'Running the engine' {
         Get-Process -Id $enginePid -ErrorAction Ignore | Should -BeNullOrEmpty
     }
 
+    It 'Stop-Job stops a job waiting on a silent engine at once, and the engine with it' {
+        $engine = New-StandInEngine -Path (Join-Path $dir 'stand-in-silent-long') -Sleep 60
+        $job = Start-ThreadJob -ScriptBlock {
+            param($manifest, $engine)
+            Import-Module $manifest
+            $env:PROCCONN_EXE = $engine
+            Get-ProcConnection
+        } -ArgumentList $manifest, $engine
+        try {
+            $deadline = [datetime]::UtcNow.AddSeconds(20)
+            while (-not (Test-Path -LiteralPath "$engine.pid") -and [datetime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 50
+            }
+            Test-Path -LiteralPath "$engine.pid" | Should -BeTrue -Because 'the job started the engine'
+            $watch = [System.Diagnostics.Stopwatch]::StartNew()
+            Stop-Job -Job $job
+            $watch.Stop()
+            # Waiting for the engine in one blocking call would hold Stop-Job for the whole minute.
+            $watch.Elapsed.TotalSeconds | Should -BeLessThan 20
+            $enginePid = [int](Get-Content "$engine.pid")
+            Start-Sleep -Milliseconds 200
+            Get-Process -Id $enginePid -ErrorAction Ignore | Should -BeNullOrEmpty
+        } finally {
+            Remove-Job -Job $job -Force
+        }
+    }
+
     It 'a warning every run of the engine gives is written once' {
         $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-runs') -Stdout (New-TestRecordLine) `
             -Stderr 'procconn: sockets in 2 other network namespaces are not listed'

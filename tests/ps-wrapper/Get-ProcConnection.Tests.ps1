@@ -288,6 +288,47 @@ Describe 'Get-ProcConnection on real sockets' {
         @($rows | Where-Object OwningProcess -ne $PID).Count | Should -Be 0
     }
 
+    It 'takes ids piped as such: numbers, and text such as the lines of a file' {
+        foreach ($id in $PID, "$PID", " $PID ") {
+            $rows = @($id | Get-ProcConnection -Protocol TCP -State Listen)
+            @($rows | Where-Object LocalPort -eq $port).Count | Should -Be 1 -Because "piped: '$id'"
+            @($rows | Where-Object OwningProcess -ne $PID).Count | Should -Be 0
+        }
+    }
+
+    It 'an object with several ids takes OwningProcess, then ProcessId, then Id (an event record''s Id is the event''s)' {
+        $rows = @([pscustomobject]@{ Id = 4624; ProcessId = $PID } | Get-ProcConnection -Protocol TCP -State Listen)
+        @($rows | Where-Object LocalPort -eq $port).Count | Should -Be 1
+        @($rows | Where-Object OwningProcess -ne $PID).Count | Should -Be 0
+    }
+
+    It 'an input object with no id, or a bad one, is an error naming that object; the others go on' {
+        $noId = [pscustomobject]@{ Name = 'no id here' }
+        $badId = [pscustomobject]@{ Name = 'bad'; OwningProcess = 'x1' }
+        $rows = @($noId, $badId, [pscustomobject]@{ ProcessId = $PID } |
+                Get-ProcConnection -Protocol TCP -State Listen -ErrorVariable errs -ErrorAction SilentlyContinue)
+        @($rows | Where-Object LocalPort -eq $port).Count | Should -Be 1
+        $errs.Count | Should -Be 2
+        $errs[0].FullyQualifiedErrorId | Should -Be 'ProcConnNoProcessId,Get-ProcConnection'
+        $errs[0].Exception.Message | Should -BeLike 'The input object (System.Management.Automation.PSCustomObject) has no process id*'
+        $errs[0].TargetObject | Should -Be $noId
+        $errs[1].FullyQualifiedErrorId | Should -Be 'ProcConnBadProcessId,Get-ProcConnection'
+        $errs[1].TargetObject | Should -Be $badId
+    }
+
+    It 'a row piped to Stop-Process binds -Id, its owner, not -Name (every process of that name)' {
+        $row = @(Get-ProcConnection -LocalPort $port -State Listen)
+        $row.Count | Should -Be 1
+        $row[0].Id | Should -BeOfType [int]
+        $row[0].Id | Should -Be $PID
+        # -WhatIf in another PowerShell, whose own name is this one's: bound by name, it would
+        # name both processes.
+        $run = Invoke-TestPwsh -Script "Import-Module '$ModuleManifest'; Get-ProcConnection -LocalPort $port -State Listen | Stop-Process -WhatIf"
+        $run.ExitCode | Should -Be 0 -Because $run.Stderr
+        $lines = @($run.Stdout -split '\r?\n' | Where-Object { $_ -like 'What if:*' })
+        $lines | Should -Be @("What if: Performing the operation ""Stop-Process"" on target ""$($me.ProcessName) ($PID)"".")
+    }
+
     It 'with -IncludeChildProcess, a process reached from two runs of the engine is listed once' {
         # One id per run: this process in one, its child (the socket child) in another, and the
         # child is also this process's descendant.

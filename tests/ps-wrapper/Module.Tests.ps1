@@ -84,7 +84,8 @@ Describe 'Help on every command' -ForEach @(
 
 Describe 'Parameter lists (pinned)' {
     It '<Name> takes exactly <Expected>' -ForEach @(
-        @{ Name = 'Get-ProcConnection'; Expected = 'AddressFamily, Confirm, EnableStatistics, IncludeChildProcess, IncludeImageHash, IncludeStatistics, Listening, LocalAddress, LocalPort, OwningProcess, Port, ProcessName, Protocol, RemoteAddress, RemotePort, ResolveHostName, State, WhatIf' }
+        # InputObject takes the pipeline object itself (ids piped as such); it is hidden (DontShow).
+        @{ Name = 'Get-ProcConnection'; Expected = 'AddressFamily, Confirm, EnableStatistics, IncludeChildProcess, IncludeImageHash, IncludeStatistics, InputObject, Listening, LocalAddress, LocalPort, OwningProcess, Port, ProcessName, Protocol, RemoteAddress, RemotePort, ResolveHostName, State, WhatIf' }
         @{ Name = 'Export-ProcConnectionSnapshot'; Expected = 'Append, Confirm, Format, PassThru, Path, WhatIf' }
         @{ Name = 'Register-ProcConnectionSnapshotTask'; Expected = 'Confirm, Force, Format, Interval, Path, TaskName, TaskPath, User, WhatIf' }
     ) {
@@ -353,6 +354,13 @@ Describe 'The record mapping' {
             $csv = $o | ConvertTo-Csv | ConvertFrom-Csv
             $csv.Unavailable | Should -Be 'ProcessPath=access-denied;CommandLine=access-denied'
             $csv.Services | Should -Be 'ssh.service;x.service'
+            # The same for the copy that Import-Clixml (and remoting) hands back.
+            $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($o))
+            $copy.PSObject.TypeNames[0] | Should -Be 'Deserialized.ProcConn.Connection'
+            $csv = $copy | ConvertTo-Csv | ConvertFrom-Csv
+            $csv.Unavailable | Should -Be 'ProcessPath=access-denied;CommandLine=access-denied'
+            $csv.Services | Should -Be 'ssh.service;x.service'
+            $csv.Id | Should -Be '4242'
         }
     }
 

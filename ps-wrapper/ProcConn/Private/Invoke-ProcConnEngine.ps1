@@ -90,6 +90,11 @@ function Invoke-ProcConnEngine {
                 Write-Output -NoEnumerate $batch.ToArray()
                 $batch.Clear()
             }
+            # Waited for in steps: PowerShell sees a request to stop (Stop-Job, a remote session
+            # stopped, a host's Stop()) only between statements, not inside one blocking call.
+            while (-not $next.IsCompleted) {
+                [void][System.Threading.Tasks.Task]::WaitAny([System.Threading.Tasks.Task[]]@($next), 200)
+            }
             $line = $next.GetAwaiter().GetResult()
             if ($null -eq $line) { break }
             if ($line.Length -gt 0) { $batch.Add($line) }

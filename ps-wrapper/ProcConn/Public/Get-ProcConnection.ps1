@@ -62,14 +62,17 @@ function Get-ProcConnection {
     and -State with -Protocol UDP alone is refused.
 
     .PARAMETER OwningProcess
-    Ids of the owning processes, whole numbers from 0 to 4294967295 (aliases Id, ProcessId and
-    Pid, which Get-Help leaves out of comment-based help). Bound by property name from the
-    pipeline, so the Id of Get-Process objects selects their endpoints, as do the ProcessId of
-    Win32_Process objects and the pid column of a snapshot file read back with Import-Csv. 0 is
+    Ids of the owning processes, whole numbers from 0 to 4294967295 (aliases ProcessId, Pid and
+    Id, which Get-Help leaves out of comment-based help); Tab offers the running processes' ids.
+    From the pipeline it takes ids themselves (1234 | Get-ProcConnection, or the lines of a file
+    of ids from Get-Content), and the id property of other objects: the Id of Get-Process objects,
+    the OwningProcess of Get-NetTCPConnection's, the ProcessId of Win32_Process objects and the pid
+    column of a snapshot file read back with Import-Csv. When an object has several, the first
+    of OwningProcess, ProcessId, Pid and Id is taken (an event record's Id is the event's). 0 is
     an id like any other: on Windows, the System Idle Process, which owns the TIME_WAIT rows. An
     empty id is refused, not taken as 0: an input object without one (a row without an owning
-    process, an empty cell of Import-Csv) gets an error of its own and selects nothing, and the
-    other objects go on.
+    process, an empty cell of Import-Csv, an object with no id property) gets an error of its own
+    that names it and selects nothing, and the other objects go on.
 
     .PARAMETER ProcessName
     Names of the owning processes, with the wildcards * and ?, in any case; the .exe suffix is
@@ -119,7 +122,16 @@ function Get-ProcConnection {
     .EXAMPLE
     Get-ProcConnection -LocalPort 443 | Export-Csv -Path c.csv -NoTypeInformation
 
-    Endpoints on local port 443, saved as CSV.
+    Endpoints on local port 443, saved as CSV. Export-Csv writes times in this session's culture
+    (02/01/2026 in en-GB, 1/2/2026 in en-US), to the second; Export-ProcConnectionSnapshot writes
+    ISO 8601 UTC to the millisecond, which reads back the same on every machine.
+
+    .EXAMPLE
+    Get-ProcConnection -LocalPort 4444 -State Listen | Stop-Process -WhatIf
+
+    Stops the process listening on port 4444 (without -WhatIf). A row binds Stop-Process's -Id by
+    its Id property (the owning process's id), never -Name: other processes of that name are left
+    alone. Get-Process prefers -Name, so use Get-Process -Id $row.OwningProcess.
 
     .EXAMPLE
     Get-ProcConnection -ProcessName notepad++ -IncludeChildProcess -ResolveHostName
@@ -154,8 +166,9 @@ function Get-ProcConnection {
     Which programs talk to the 10.0.0.0/8 network, and how much.
 
     .INPUTS
-    System.Diagnostics.Process, or any object with an Id, ProcessId (Win32_Process from
-    Get-CimInstance), OwningProcess or pid (a snapshot's rows from Import-Csv) property.
+    System.Diagnostics.Process; any object with an OwningProcess (Get-NetTCPConnection), ProcessId
+    (Win32_Process from Get-CimInstance), pid (a snapshot's rows from Import-Csv) or Id property;
+    process ids as numbers or text.
 
     .OUTPUTS
     ProcConn.Connection
@@ -208,11 +221,26 @@ function Get-ProcConnection {
         [string[]] $State,
 
         # Checked in the process block, not by validation, so that an input object without an id
-        # (a row without an owner, an empty CSV cell) gets its own error and the rest go on.
+        # (a row without an owner, an empty CSV cell) gets its own error and the rest go on. Of an
+        # input object's properties, the first of OwningProcess, ProcessId, Pid and Id binds: an
+        # event record's Id (Get-WinEvent) is the event's, and its ProcessId the process's.
         [Parameter(ValueFromPipelineByPropertyName)]
-        [Alias('Id', 'ProcessId', 'Pid')]
+        [Alias('ProcessId', 'Pid', 'Id')]
         [AllowNull()]
+        [ArgumentCompleter({
+                param($command, $parameter, $word)
+                # Running processes' ids, each shown with its name.
+                Get-Process | Where-Object { "$($_.Id)".StartsWith($word) } | Sort-Object Id | ForEach-Object {
+                    [System.Management.Automation.CompletionResult]::new("$($_.Id)", "$($_.Id) $($_.ProcessName)", 'ParameterValue', "$($_.ProcessName) ($($_.Id))")
+                }
+            })]
         [string[]] $OwningProcess,
+
+        # The pipeline object itself: an id piped as such (1234 | Get-ProcConnection, or the lines
+        # of a file of ids), or an object whose id is looked for in its properties (above).
+        [Parameter(ValueFromPipeline, DontShow)]
+        [AllowNull()]
+        [object] $InputObject,
 
         [SupportsWildcards()]
         [ArgumentCompleter({
@@ -262,22 +290,37 @@ function Get-ProcConnection {
     }
 
     process {
-        if (-not $PSBoundParameters.ContainsKey('OwningProcess')) { return }
-        # A $null, or an empty list, is one item without an id.
-        $items = @($OwningProcess)
-        if ($items.Count -eq 0) { $items = @($null) }
+        # What an error about an id names: the input object it came from, or the id given.
+        $source = if ($PSBoundParameters.ContainsKey('InputObject')) { $InputObject }
+        if ($PSBoundParameters.ContainsKey('OwningProcess')) {
+            # A $null, or an empty list, is one item without an id.
+            $items = @($OwningProcess)
+            if ($items.Count -eq 0) { $items = @($null) }
+        } elseif ($null -ne $InputObject) {
+            $value = $InputObject
+            if ($value -is [psobject]) { $value = $value.PSObject.BaseObject }
+            if ($value -isnot [string] -and $value -isnot [System.ValueType]) {
+                $PSCmdlet.WriteError((New-ProcConnErrorRecord ([System.ArgumentException]::new(
+                                "The input object ($($value.GetType().FullName)) has no process id: pipe processes (Get-Process), objects with an OwningProcess, ProcessId, Pid or Id property, or the ids themselves")) 'ProcConnNoProcessId' $InputObject))
+                return
+            }
+            $items = @($InputObject)
+        } else {
+            return
+        }
         foreach ($item in $items) {
             if (Test-ProcConnNumber $item ([uint32]::MaxValue)) {
                 [void]$pids.Add([uint32]::Parse("$item".Trim(), [cultureinfo]::InvariantCulture))
                 continue
             }
             $text = if ($null -eq $item) { '' } else { "$item" }
+            $target = if ($null -ne $source) { $source } else { $item }
             $record = if ($text.Trim() -eq '') {
                 New-ProcConnErrorRecord ([System.ArgumentException]::new(
-                        "No process id: -OwningProcess (or an input object's OwningProcess, ProcessId or Id) is empty, as it is for a row without an owning process; it selects nothing")) 'ProcConnNoProcessId' $item
+                        "No process id: -OwningProcess (or an input object's OwningProcess, ProcessId, Pid or Id) is empty, as it is for a row without an owning process; it selects nothing")) 'ProcConnNoProcessId' $target
             } else {
                 New-ProcConnErrorRecord ([System.ArgumentException]::new(
-                        "'$text' is not a process id: use a whole number from 0 to 4294967295")) 'ProcConnBadProcessId' $item
+                        "'$text' is not a process id: use a whole number from 0 to 4294967295")) 'ProcConnBadProcessId' $target
             }
             # An input object's bad id is its own error, and the others go on; a bad -OwningProcess
             # given on the command line stops the command before the engine runs.
