@@ -318,6 +318,20 @@ export function replaceFile(
     }
   }
   if (!file) throw fail(new Error("it is not a regular file"));
+  if (mode !== undefined) {
+    // A file this user may not write is not replaced either, though its folder would let the
+    // rename through: as an editor or Export-Csv leaves it (and as Windows refuses to rename over
+    // a read-only file). Opening it to write changes nothing.
+    try {
+      fs.closeSync(fs.openSync(target, "r+"));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "EACCES" || code === "EPERM") {
+        throw fail(new Error(`no permission to write to the file (${code})`));
+      }
+      // Anything else shows in the write below, with its own words.
+    }
+  }
   const removed = removeAbandonedTemps(fs, target);
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomToken()}.tmp`);
   let fd: number | undefined;
@@ -420,6 +434,28 @@ function replaceReason(fs: SnapshotFs, err: unknown, target: string): string {
   return `no permission to replace the existing file${why} (${code})`;
 }
 
+/**
+ * A failure to open the file to append to, in words: the file's own permission when it exists,
+ * else its folder's (creating it was refused).
+ */
+function openReason(fs: SnapshotFs, err: unknown, path: string): string {
+  const code = (err as { code?: string }).code;
+  if ((code === "EACCES" || code === "EPERM") && fileExists(fs, path)) {
+    return `no permission to write to the file (${code})`;
+  }
+  return folderReason(fs, err, dirname(path));
+}
+
+/** Whether something is at `path`. */
+function fileExists(fs: SnapshotFs, path: string): boolean {
+  try {
+    fs.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A failure to look the file up, in words about its folder where the folder is the cause. */
 function lookupReason(fs: SnapshotFs, err: unknown, folder: string): string {
   const code = (err as { code?: string }).code;
@@ -515,7 +551,7 @@ export async function appendSnapshot(
     try {
       opened = openForAppend(fs, path);
     } catch (err) {
-      throw fail((err as Error).message, err);
+      throw fail(openReason(fs, err, path), err);
     }
     const { fd, created } = opened;
     try {

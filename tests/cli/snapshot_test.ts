@@ -449,6 +449,11 @@ function failingFs(
       if (path === target || (path.endsWith(".tmp") && fail !== "rename")) targetFds.add(fd);
       return fd;
     },
+    closeSync(fd) {
+      // A closed fd's number is given to the next file opened.
+      targetFds.delete(fd);
+      nodeFs.closeSync(fd);
+    },
     writeSync(fd, buffer, offset, length, position) {
       if (!targetFds.has(fd)) return nodeFs.writeSync(fd, buffer, offset, length, position);
       if (fail === "wrong-bytes") {
@@ -597,6 +602,37 @@ describe("a file that cannot be written", () => {
       assert.equal(nodeFs.existsSync(join(work, "no-such-folder")), false);
     });
   }
+
+  it("an existing file this user may not write is left as it is: not replaced, not appended to", async () => {
+    // As a read-only file of another user in a folder open to all: the folder would let a rename
+    // replace it, as Export-Csv and an editor do not.
+    for (const append of [false, true]) {
+      const dir = nodeFs.mkdtempSync(join(work, "read-only-"));
+      const path = join(dir, "conns.csv");
+      nodeFs.writeFileSync(path, "old\r\n");
+      const real = nodeFs.realpathSync(path);
+      const fs: SnapshotFs = {
+        ...nodeFs,
+        openSync: (file: string, flags: string, mode?: number) => {
+          if ((file === path || file === real) && flags !== "r") {
+            throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), {
+              code: "EACCES",
+            });
+          }
+          return nodeFs.openSync(file, flags, mode);
+        },
+      };
+      const errors: string[] = [];
+      const args = ["--out", path, ...(append ? ["--append"] : [])];
+      assert.equal(await snapshot(args, deps({ errors, fs })), 1);
+      const verb = append ? "append the snapshot to" : "write the snapshot to";
+      assert.deepEqual(errors, [
+        `procconn: Cannot ${verb} "${path}": no permission to write to the file (EACCES)`,
+      ]);
+      assert.equal(read(path), "old\r\n");
+      assert.deepEqual(nodeFs.readdirSync(dir), ["conns.csv"]);
+    }
+  });
 
   it("a refused rename names the folder", async () => {
     const dir = nodeFs.mkdtempSync(join(work, "rename-"));

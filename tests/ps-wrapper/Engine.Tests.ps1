@@ -235,6 +235,18 @@ Describe 'Running the engine' {
         @($warnings).ForEach({ "$_" }) | Should -Be 'sockets in 2 other network namespaces are not listed'
     }
 
+    It 'an engine failure naming a refused permission (<Code>) is PermissionDenied' -ForEach @(
+        @{ Code = 'EACCES' }, @{ Code = 'EPERM' }
+    ) {
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir "stand-in-refused-$Code") -ExitCode 1 `
+            -Stderr "procconn: cannot read the socket table ($Code)"
+        $err = $null
+        try { Get-ProcConnection } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnEngine,Get-ProcConnection'
+        $err.Exception.Message | Should -Be "cannot read the socket table ($Code)"
+        $err.CategoryInfo.Category | Should -Be 'PermissionDenied'
+    }
+
     It 'an engine that exits non-zero without a message still fails, saying so' {
         $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-silent') -ExitCode 3
         { Get-ProcConnection } | Should -Throw -ExpectedMessage 'procconn exited with code 3 and no message'

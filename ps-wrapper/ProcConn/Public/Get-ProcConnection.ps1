@@ -401,9 +401,11 @@ function Get-ProcConnection {
                 # downstream while objects were written (Get-ProcConnection | ForEach-Object { throw })
                 # and goes on as it is; the mark is taken off so that an outer Get-ProcConnection it
                 # passes through does not take it for its own either.
+                # (The record is made first: its category is read from the mark, EACCES and all.)
                 if (-not $_.Exception.Data.Contains($script:ProcConnEngineFault)) { throw }
+                $record = New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'
                 $_.Exception.Data.Remove($script:ProcConnEngineFault)
-                $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'))
+                $PSCmdlet.ThrowTerminatingError($record)
             }
             $listed.UnionWith($owners)
         }
