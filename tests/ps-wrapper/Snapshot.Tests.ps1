@@ -101,6 +101,21 @@ Describe 'Export-ProcConnectionSnapshot' {
         }
     }
 
+    It 'a blank path is refused, and nothing is written' {
+        $before = @(Get-ChildItem -LiteralPath $dir -Name)
+        Push-Location -LiteralPath $dir
+        try {
+            $err = $null
+            try { Export-ProcConnectionSnapshot -Path ' ' } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnPath,Export-ProcConnectionSnapshot'
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -Be "The path ' ' is blank: give the snapshot file's name, such as ./conns.csv"
+            @(Get-ChildItem -LiteralPath $dir -Name) | Should -Be $before
+        } finally {
+            Pop-Location
+        }
+    }
+
     It 'a path with a wildcard (<Name>) is refused, and nothing is written' -ForEach @(
         @{ Name = '*.csv' }, @{ Name = 'conns?.csv' }
     ) {
@@ -225,7 +240,9 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
 
         It 'registers a task that runs the engine directly, every interval, as SYSTEM' {
             $file = Join-Path $dir 'snap shots/conns.csv'
-            $task = Register-ProcConnectionSnapshotTask -Path $file -Interval (New-TimeSpan -Minutes 5) -Confirm:$false
+            New-Item -ItemType Directory -Path (Join-Path $dir 'snap shots') -Force | Out-Null
+            $task = Register-ProcConnectionSnapshotTask -Path $file -Interval (New-TimeSpan -Minutes 5) -Confirm:$false -WarningVariable warnings
+            @($warnings).Count | Should -Be 0
             $task.TaskName | Should -Be 'ProcConn snapshot'
             $action = $script:calls | Where-Object Command -eq 'Action'
             $action.Execute | Should -Be $Deno -Because 'the module in the checkout runs the checkout''s engine'
@@ -268,6 +285,7 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
         It 'refuses <Path> and registers nothing' -ForEach @(
             @{ Path = 'c.json'; Pattern = '*ends in .json*' }
             @{ Path = 'Variable:\conns'; Pattern = "'Variable:\conns' is not a file-system path*" }
+            @{ Path = ' '; Pattern = "The path ' ' is blank*" }
         ) {
             $err = $null
             try { Register-ProcConnectionSnapshotTask -Path $Path -Interval 00:05:00 -Confirm:$false } catch { $err = $_ }
@@ -275,6 +293,13 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
             $err.Exception.Message | Should -BeLike $Pattern
             $script:calls.Count | Should -Be 0
+        }
+
+        It 'a folder that does not exist is a warning (every run would fail until it is made), and the task is registered' {
+            $missing = Join-Path $dir 'no such folder'
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $missing 'c.csv') -Interval 00:05:00 -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+            @($warnings).ForEach({ "$_" }) | Should -Be "The folder '$missing' does not exist: every run of the task fails until it does (the snapshot makes the file, not its folder)."
+            @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 1
         }
 
         It '-WhatIf registers nothing' {

@@ -6,6 +6,7 @@ function Resolve-ProcConnSnapshotPath {
 
     .DESCRIPTION
     Throws an ArgumentException for:
+    - a blank path (' '), which would otherwise name a file of spaces;
     - a path of another provider (Variable:\x, Env:\x, HKCU:\x): the engine writes a file, and the
       provider path (x) would otherwise be written as a file in the process's working directory;
     - a name ending in .json without -Format: the engine refuses to guess whether that is CSV or
@@ -24,6 +25,9 @@ function Resolve-ProcConnSnapshotPath {
         [AllowEmptyString()] [string] $Format,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet
     )
+    if ($Path.Trim() -eq '') {
+        throw [System.ArgumentException]::new("The path '$Path' is blank: give the snapshot file's name, such as ./conns.csv")
+    }
     if ($Path.IndexOfAny([char[]]'*?') -ge 0) {
         throw [System.ArgumentException]::new(
             "'$Path' has a wildcard (* or ?): a snapshot is written to one file; give its name")

@@ -15,7 +15,9 @@ function Get-ProcConnection {
 
     A row is never dropped: when a process field cannot be read (access denied, the process exited,
     a TIME_WAIT socket with no owner), the field is empty and the Unavailable property says why
-    (for example Unavailable.ProcessPath = 'access-denied'). When the engine could not fully read
+    (for example Unavailable.ProcessPath = 'access-denied'). Unavailable has a property only for
+    each empty field: under Set-StrictMode, read one that may be absent as
+    ($_.Unavailable.PSObject.Properties['ProcessPath'])?.Value. When the engine could not fully read
     some processes, one warning says how many; run elevated to see their details. A process id or
     name that matches no running process, or a process whose sockets cannot be seen without
     elevation (Linux), is a warning too.
@@ -58,8 +60,11 @@ function Get-ProcConnection {
     -State Listen, which leaves every UDP endpoint out, it keeps the UDP servers.
 
     .PARAMETER State
-    TCP states to keep. UDP endpoints have no state, so they are left out when -State is given,
-    and -State with -Protocol UDP alone is refused.
+    TCP states to keep: LISTEN, ESTABLISHED, SYN_SENT, SYN_RCVD, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT,
+    CLOSING, LAST_ACK, TIME_WAIT, CLOSED, DELETE_TCB or BOUND, or Get-NetTCPConnection's spellings
+    (Listen, Established, SynSent, SynReceived, FinWait1, FinWait2, CloseWait, LastAck, TimeWait,
+    DeleteTCB), in any case. UDP endpoints have no state, so they are left out when -State is
+    given, and -State with -Protocol UDP alone is refused.
 
     .PARAMETER OwningProcess
     Ids of the owning processes, whole numbers from 0 to 4294967295 (aliases ProcessId, Pid and

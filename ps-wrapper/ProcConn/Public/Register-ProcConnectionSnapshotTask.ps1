@@ -23,6 +23,10 @@ function Register-ProcConnectionSnapshotTask {
     .PARAMETER Path
     The file the snapshots are appended to. Relative paths are relative to the current location.
     It must be a file-system path: a path of another provider (Variable:\x, Env:\x) is refused.
+    Its folder must exist when the task runs (a snapshot makes the file, not the folder): a folder
+    missing now is a warning. The task's account must reach it: SYSTEM does not see the network
+    drives mapped in your session, and an S4U account has no network credentials, so give a local
+    path, or a UNC path the computer's account may write to.
 
     .PARAMETER Interval
     Time between snapshots: at least 1 minute, at most 31 days.
@@ -111,6 +115,12 @@ function Register-ProcConnectionSnapshotTask {
         $file = Resolve-ProcConnSnapshotPath -Path $Path -Format $Format -Cmdlet $PSCmdlet
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnPath' $Path))
+    }
+    # The engine makes the file but not its folder: the task would fail at every run until the
+    # folder is there (it may be made later, so this is said, not refused).
+    $fileFolder = [System.IO.Path]::GetDirectoryName($file)
+    if ($fileFolder -and -not [System.IO.Directory]::Exists($fileFolder)) {
+        Write-Warning "The folder '$fileFolder' does not exist: every run of the task fails until it does (the snapshot makes the file, not its folder)."
     }
     # --format only when asked for: otherwise the engine's own rule (the file's name) applies.
     $snapshot = [string[]]@('snapshot', '--out', $file, '--append')
