@@ -722,6 +722,12 @@ export function parseArgs(
         "UDP endpoints have no state (--listening takes in UDP servers)",
     );
   }
+  if (o.state !== undefined && o.listening && !o.state.includes("LISTEN")) {
+    throw new UsageError(
+      `--state ${o.state.join(",")} and --listening leave nothing: --listening keeps LISTEN ` +
+        "sockets and UDP servers, and --state leaves UDP out (use one of the two)",
+    );
+  }
   const families: Family[] | undefined = !!o.ipv4 === !!o.ipv6
     ? undefined
     : o.ipv4

@@ -18,7 +18,7 @@ describe("parseArgs", () => {
       "--tcp",
       "-6",
       "--state",
-      "established,TimeWait",
+      "listen,TimeWait",
       "--pid",
       "4,88",
       "--name",
@@ -39,7 +39,7 @@ describe("parseArgs", () => {
     assert.deepEqual(r.filters, {
       protocols: ["TCP"],
       families: ["IPv6"],
-      states: ["ESTABLISHED", "TIME_WAIT"],
+      states: ["LISTEN", "TIME_WAIT"],
       pids: [4, 88],
       name: ["notepad++"],
       port: [443],
@@ -63,6 +63,15 @@ describe("parseArgs", () => {
     usage(["watch", "--state", "listen", "--udp"], /--udp leaves none/);
     assert.deepEqual(parseArgs(["--udp", "--tcp", "--state", "listen"]).filters.states, ["LISTEN"]);
     assert.equal(parseArgs(["--udp", "--listening"]).filters.listening, true);
+  });
+  it("refuses --state without LISTEN together with --listening, which nothing can match", () => {
+    usage(
+      ["--state", "established,TimeWait", "-l"],
+      /^--state ESTABLISHED,TIME_WAIT and --listening leave nothing: --listening keeps LISTEN sockets and UDP servers, and --state leaves UDP out \(use one of the two\)$/,
+    );
+    usage(["watch", "--listening", "--state", "close-wait"], /and --listening leave nothing/);
+    const both = parseArgs(["--state", "listen,established", "--listening"]).filters;
+    assert.deepEqual([both.states, both.listening], [["LISTEN", "ESTABLISHED"], true]);
   });
   it("defaults: table with the classic columns; json with every field", () => {
     assert.deepEqual(parseArgs([]).fields, DEFAULT_TABLE_FIELDS);

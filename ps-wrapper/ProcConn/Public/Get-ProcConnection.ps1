@@ -64,7 +64,8 @@ function Get-ProcConnection {
     CLOSING, LAST_ACK, TIME_WAIT, CLOSED, DELETE_TCB or BOUND, or Get-NetTCPConnection's spellings
     (Listen, Established, SynSent, SynReceived, FinWait1, FinWait2, CloseWait, LastAck, TimeWait,
     DeleteTCB), in any case. UDP endpoints have no state, so they are left out when -State is
-    given, and -State with -Protocol UDP alone is refused.
+    given, and -State with -Protocol UDP alone is refused, as is -State without Listen together
+    with -Listening: nothing could match.
 
     .PARAMETER OwningProcess
     Ids of the owning processes, whole numbers from 0 to 4294967295 (aliases ProcessId, Pid and
