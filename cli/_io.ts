@@ -107,7 +107,10 @@ export function stdoutWriter(highWater = 64 * 1024): TextWriter {
     try {
       await write(bytes);
     } catch (err) {
-      throw isBrokenPipe(err) ? new BrokenPipe() : err;
+      if (isBrokenPipe(err)) throw new BrokenPipe();
+      if (err instanceof StdoutWouldBlock) throw err;
+      // Said as what could not be written to: "No space left on device" alone could be any file.
+      throw new Error(`Cannot write to standard output: ${(err as Error).message}`, { cause: err });
     }
   };
   return {

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { PYTHON } from "../ffi/linux/_children.ts";
 import { mixedParts } from "./_mixed_text.ts";
 
@@ -50,6 +51,39 @@ describe("stdout writer", () => {
     assert.ok(lines.length > 0);
     lines.forEach((line, i) => assert.equal(line, `line ${i} ${"x".repeat(20)}`));
   });
+
+  const cli = {
+    Deno: [Deno.execPath(), "run", "-A", "main.ts"],
+    Node: ["node", "--import", "tsx", "node/main.ts"],
+  };
+  for (const [runtime, command] of Object.entries(cli)) {
+    it(
+      `a stdout that refuses the write (/dev/full) is one error line naming it, under ${runtime}`,
+      {
+        skip: !existsSync("/dev/full") && "no /dev/full",
+      },
+      () => {
+        for (const args of [["--version"], ["--help"], ["--format", "json", "--pid", "1"]]) {
+          const full = openSync("/dev/full", "w");
+          try {
+            const r = spawnSync(command[0], [...command.slice(1), ...args], {
+              cwd: ROOT,
+              encoding: "utf8",
+              stdio: ["ignore", full, "pipe"],
+            });
+            assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+            assert.match(
+              r.stderr,
+              /^procconn: Cannot write to standard output: .*(No space left on device|ENOSPC).*\n$/,
+            );
+            assert.equal(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+          } finally {
+            closeSync(full);
+          }
+        }
+      },
+    );
+  }
 
   const expected = new TextEncoder().encode(mixedParts().join(""));
   const runs = {
