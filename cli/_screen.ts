@@ -187,10 +187,11 @@ function countLine(rows: readonly ScreenRow[]): string {
   const byState = TCP_STATES.filter((s) => states.has(s)).map((s) => `${s} ${states.get(s)}`)
     .join("  ");
   const changes = `+${marks.opened} opened  -${marks.closed} closed  ~${marks.changed} changed`;
-  const parts = [`${current} ${current === 1 ? "endpoint" : "endpoints"}`];
+  // The changes come second: on a narrow terminal the line is cut at its end, and what changed
+  // matters more there than the count of each state.
+  const parts = [`${current} ${current === 1 ? "endpoint" : "endpoints"}`, changes];
   if (byProtocol) parts.push(byProtocol);
   if (byState) parts.push(byState);
-  parts.push(changes);
   return parts.join(" | ");
 }
 
