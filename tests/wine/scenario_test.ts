@@ -34,26 +34,28 @@ async function startChild(): Promise<RunningChild> {
   return child;
 }
 
-/** Runs the CLI (Windows code too) with the given permissions: `--format json --pid <pid>`. */
-async function cliRows(permissions: readonly string[], pid: number): Promise<Connection[]> {
+/**
+ * Runs the CLI (Windows code too) with the given permissions as `--format json <args>`, checks
+ * that it succeeded, and returns its rows and what it said on stderr.
+ */
+async function runJson(
+  permissions: readonly string[],
+  args: readonly string[],
+): Promise<{ rows: Connection[]; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...permissions,
-      "--no-lock",
-      MAIN_SCRIPT,
-      "--format",
-      "json",
-      "--pid",
-      String(pid),
-    ],
+    args: ["run", ...permissions, "--no-lock", MAIN_SCRIPT, "--format", "json", ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 0, `procconn exited with ${output.code}: ${stderr}`);
-  return JSON.parse(new TextDecoder().decode(output.stdout));
+  return { rows: JSON.parse(new TextDecoder().decode(output.stdout)), stderr };
+}
+
+/** The CLI's rows of one process: `--format json --pid <pid>`. */
+async function cliRows(permissions: readonly string[], pid: number): Promise<Connection[]> {
+  return (await runJson(permissions, ["--pid", String(pid)])).rows;
 }
 
 function describeEndpoint(e: Endpoint): string {
@@ -299,15 +301,8 @@ Deno.test({
     // The same real kernel32 and advapi32 read this process's token: Wine answers whether it is
     // elevated (so a note knows whether to advise elevating).
     assert.equal(typeof source.runsElevated!(), "boolean", "TokenElevation was read");
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", MAIN_SCRIPT, "--format", "json", "--pid", String(thread)],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), []);
+    const { rows, stderr } = await runJson(["-A"], ["--pid", String(thread)]);
+    assert.deepEqual(rows, []);
     assert.match(
       stderr,
       new RegExp(
@@ -344,24 +339,7 @@ Deno.test({
             `${describeEndpoint(row)}: path`,
           );
         }
-        const output = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "--no-lock",
-            MAIN_SCRIPT,
-            "--format",
-            "json",
-            "--name",
-            "DËNO-日本-🦕",
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const stderr = new TextDecoder().decode(output.stderr);
-        assert.equal(output.code, 0, stderr);
-        const named: Connection[] = JSON.parse(new TextDecoder().decode(output.stdout));
+        const { rows: named } = await runJson(["-A"], ["--name", "DËNO-日本-🦕"]);
         assert.deepEqual(
           named.map((r) => [r.pid, r.processName, r.processPath?.toLowerCase()]),
           rows.map((r) => [r.pid, r.processName, r.processPath?.toLowerCase()]),
