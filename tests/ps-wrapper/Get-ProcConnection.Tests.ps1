@@ -305,7 +305,9 @@ Describe 'Get-ProcConnection on real sockets' {
     It 'an input object with no id, or a bad one, is an error naming that object; the others go on' {
         $noId = [pscustomobject]@{ Name = 'no id here' }
         $badId = [pscustomobject]@{ Name = 'bad'; OwningProcess = 'x1' }
-        $rows = @($noId, $badId, [pscustomobject]@{ ProcessId = $PID } |
+        # An object with an id first: PowerShell keeps the parameter it bound, set to $null, for
+        # the objects after it, which must still be told apart (no id property, or an id as such).
+        $rows = @([pscustomobject]@{ ProcessId = $PID }, $noId, $badId, $PID |
                 Get-ProcConnection -Protocol TCP -State Listen -ErrorVariable errs -ErrorAction SilentlyContinue)
         @($rows | Where-Object LocalPort -eq $port).Count | Should -Be 1
         $errs.Count | Should -Be 2

@@ -2,6 +2,9 @@
 # 32,767 characters for a whole command line, this leaves half of it for the other arguments.
 $script:ProcConnPidListLength = 16000
 
+# The properties an input object's process id is bound from (-OwningProcess and its aliases).
+$script:ProcConnIdProperties = @('OwningProcess', 'ProcessId', 'Pid', 'Id')
+
 function Get-ProcConnection {
     <#
     .SYNOPSIS
@@ -297,20 +300,29 @@ function Get-ProcConnection {
 
     process {
         # What an error about an id names: the input object it came from, or the id given.
-        $source = if ($PSBoundParameters.ContainsKey('InputObject')) { $InputObject }
-        if ($PSBoundParameters.ContainsKey('OwningProcess')) {
-            # A $null, or an empty list, is one item without an id.
-            $items = @($OwningProcess)
-            if ($items.Count -eq 0) { $items = @($null) }
-        } elseif ($null -ne $InputObject) {
+        $source = $null
+        if ($MyInvocation.ExpectingInput) {
+            # Decided from the object itself: PSBoundParameters keeps OwningProcess, set to $null,
+            # for the objects after one that had it.
+            if ($null -eq $InputObject) { return }
+            $source = $InputObject
             $value = $InputObject
             if ($value -is [psobject]) { $value = $value.PSObject.BaseObject }
-            if ($value -isnot [string] -and $value -isnot [System.ValueType]) {
+            if ($value -is [string] -or $value -is [System.ValueType]) {
+                $items = @($InputObject)
+            } elseif ($script:ProcConnIdProperties.Where({ $null -ne $InputObject.PSObject.Properties[$_] }, 'First').Count) {
+                # Bound from that property; a $null, or an empty list, is one item without an id.
+                $items = @($OwningProcess)
+                if ($items.Count -eq 0) { $items = @($null) }
+            } else {
                 $PSCmdlet.WriteError((New-ProcConnErrorRecord ([System.ArgumentException]::new(
                                 "The input object ($($value.GetType().FullName)) has no process id: pipe processes (Get-Process), objects with an OwningProcess, ProcessId, Pid or Id property, or the ids themselves")) 'ProcConnNoProcessId' $InputObject))
                 return
             }
-            $items = @($InputObject)
+        } elseif ($PSBoundParameters.ContainsKey('OwningProcess')) {
+            # A $null, or an empty list, is one item without an id.
+            $items = @($OwningProcess)
+            if ($items.Count -eq 0) { $items = @($null) }
         } else {
             return
         }
