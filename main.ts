@@ -34,6 +34,12 @@ export async function main(args: readonly string[]): Promise<number> {
 const ANSWERED_FROM_SOURCES = new Set(["--help", "-h", "--version", "-V"]);
 
 if (import.meta.main) {
+  // The version alone needs neither the parser nor its tables: two small modules instead of
+  // eleven. With anything else on the line, the parser decides (`--version --bogus` is refused).
+  if (Deno.args.length === 1 && (Deno.args[0] === "--version" || Deno.args[0] === "-V")) {
+    const io = await import("./cli/_io.ts");
+    Deno.exit(await io.printText(io.versionText()));
+  }
   const app = Deno.args.some((arg) => ANSWERED_FROM_SOURCES.has(arg))
     ? await import("./cli/app.ts")
     : await (await import("./cli/_bundle.ts")).loadApp(new URL("./", import.meta.url));

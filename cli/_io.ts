@@ -5,6 +5,8 @@
  * @module
  */
 
+import { VERSION } from "../version.ts";
+
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno as typeof Deno | undefined;
 // Node's process object; never read under Deno, where touching `globalThis.process` loads the
@@ -204,6 +206,29 @@ export function runsAsRoot(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Writes `text` (help, the version) to standard output and gives the exit code: 0 when written
+ * or when the reader went away (`procconn --help | head -1`), 1 with a message on standard error
+ * when the write failed.
+ */
+export async function printText(text: string): Promise<number> {
+  const out = stdoutWriter();
+  try {
+    await out.write(text);
+    await out.flush();
+    return 0;
+  } catch (err) {
+    if (err instanceof BrokenPipe) return 0;
+    writeError(`procconn: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+/** The line `--version` prints: procconn's version, then runtime, OS and architecture. */
+export function versionText(): string {
+  return `procconn ${VERSION} (${runtimeDescription()})\n`;
 }
 
 /** Platform text for `--version`: runtime and version, OS and architecture. */

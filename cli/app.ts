@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BrokenPipe, env, stdoutWriter, writeError } from "./_io.ts";
+import { BrokenPipe, env, printText, stdoutWriter, writeError } from "./_io.ts";
 import { parseArgs, UsageError } from "./args.ts";
 
 /**
@@ -25,9 +25,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // no-color.org: a NO_COLOR that is set and not empty.
     const request = parseArgs(args, { noColorEnv: (env("NO_COLOR") ?? "") !== "" });
     if (request.action === "help" || request.action === "version") {
-      await out.write(request.text);
-      await out.flush();
-      return 0;
+      return await printText(request.text);
     }
     if (request.enrich.enableStats) await (await import("./_confirm.ts")).confirmChanges(request);
     // Each command's code is loaded once the command line is known to be good, so that help,

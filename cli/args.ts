@@ -10,8 +10,7 @@ import { parseCidr } from "../core/filter.ts";
 import { CONNECTION_FIELDS, type Family, type Protocol } from "../core/fields.ts";
 import { parseState } from "../core/states.ts";
 import { type Format, FORMATS } from "../formatters/formats.ts";
-import { VERSION } from "../version.ts";
-import { runtimeDescription } from "./_io.ts";
+import { versionText } from "./_io.ts";
 
 /** A command line that cannot be run: exit code 2, one line on stderr. */
 export class UsageError extends Error {
@@ -700,8 +699,7 @@ export function parseArgs(
   const o = readFlags(command, action === "list" ? args : args.slice(1)) as any;
   if (o === "help") return { ...emptyRequest(), action: "help", text: helpText(command) };
   if (o.version) {
-    const text = `procconn ${VERSION} (${runtimeDescription()})\n`;
-    return { ...emptyRequest(), action: "version", text };
+    return { ...emptyRequest(), action: "version", text: versionText() };
   }
   // `tree --pid`/`tree --name` draws those processes and their descendants, as `--tree` lists
   // them; decided before the enrichment below reads it.

@@ -1,7 +1,9 @@
 // What each command line loads before it can answer. main.ts loads only the code that picks the
-// bundle or the sources; `--help`, `--version` and a usage error are answered from cli/app.ts's
-// static imports alone, so those must not reach the schema library, the engines or the formatters; and no listing may load a Node built-in (under Deno, the first one
-// loads its Node compatibility layer: tens of milliseconds of start-up).
+// bundle or the sources; the version alone is answered from cli/_io.ts; `--help`, `--version`
+// with other arguments and a usage error are answered from cli/app.ts's static imports alone,
+// so those must not reach the schema library, the engines or the formatters; and no listing may
+// load a Node built-in (under Deno, the first one loads its Node compatibility layer: tens of
+// milliseconds of start-up).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -47,6 +49,10 @@ function staticClosure(entry: string): string[] {
 describe("start-up", () => {
   it("main.ts loads the command line only once it has picked the bundle or the sources", () => {
     assert.deepEqual(staticClosure("main.ts"), ["main.ts"]);
+  });
+  it("the version alone is answered by two small modules", () => {
+    // main.ts answers `--version` and `-V` alone from cli/_io.ts, without the parser.
+    assert.deepEqual(staticClosure("cli/_io.ts").sort(), ["cli/_io.ts", "version.ts"]);
   });
   it("help, the version and usage errors load no schema, engine or formatter", () => {
     const loaded = staticClosure("cli/app.ts");
