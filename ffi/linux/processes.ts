@@ -38,6 +38,7 @@ import {
   parseSockstat,
   parseSystemdUnit,
   parseThreadGroup,
+  PF_EXITING,
   PF_KTHREAD,
   type ProcStat,
   startTimeIso,
@@ -613,13 +614,17 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   const cmdline = attempt(() => files.readText(`${dir}/cmdline`, "utf8"));
   const joined = "value" in cmdline ? joinCmdline(cmdline.value) : null;
   // No image and no command line: a kernel thread, or a process that is exiting (a zombie's
-  // memory is already gone), which a second look at its state tells apart.
+  // memory is already gone, and so is that of a process still freeing it), which a second look
+  // at its state tells apart.
+  const exited = (): boolean => {
+    if (zombie || (flags & PF_EXITING) !== 0) return true;
+    const again = readStat(ctx.root, pid);
+    return "failure" in again || isDead(again.value.state) ||
+      (again.value.flags & PF_EXITING) !== 0;
+  };
   const imageless = (): Reason => {
     if ((flags & PF_KTHREAD) !== 0) return "system-process";
-    if (zombie) return "process-exited";
-    const again = readStat(ctx.root, pid);
-    if ("failure" in again || isDead(again.value.state)) return "process-exited";
-    return "system-process";
+    return exited() ? "process-exited" : "system-process";
   };
 
   let path: string | null = null;
@@ -634,7 +639,7 @@ function describeOne(pid: number, ctx: Context): ProcessInfo {
   } else if ((flags & PF_KTHREAD) !== 0 || zombie || joined === "") {
     unavailable.path = imageless();
   } else {
-    unavailable.path = "value" in readStat(ctx.root, pid) ? "not-found" : "process-exited";
+    unavailable.path = exited() ? "process-exited" : "not-found";
   }
 
   let commandLine: string | null = null;

@@ -338,6 +338,13 @@ export interface ProcStat {
 export const PF_KTHREAD = 0x00200000;
 
 /**
+ * `PF_EXITING` in the `flags` field of `/proc/<pid>/stat`: the task has begun to exit. Its
+ * memory (command line, image) may already be gone while its state still reads as running: a
+ * process with a large heap spends hundreds of milliseconds like this.
+ */
+export const PF_EXITING = 0x00000004;
+
+/**
  * Parses `/proc/<pid>/stat`. The command name sits in parentheses and may itself contain
  * spaces and parentheses, so it ends at the last `)` of the line.
  *

@@ -580,4 +580,35 @@ describe("processes on a fixture procfs tree", () => {
       rmSync(root, { recursive: true });
     }
   });
+
+  it("tells a process that is exiting (PF_EXITING) from a kernel thread and a missing image", () => {
+    // While a process frees a large heap on its way out, its state still reads R but its memory
+    // (command line, image link) is gone; only PF_EXITING (0x4) in its flags says so.
+    const root = mkdtempSync(join(tmpdir(), "procconn-proc-"));
+    try {
+      writeFileSync(join(root, "stat"), "cpu  1 2 3 4\nbtime 1700000000\n");
+      const add = (pid: number, flags: number, cmdline: string) => {
+        mkdirSync(join(root, `${pid}`));
+        writeFileSync(
+          join(root, `${pid}`, "stat"),
+          `${pid} (worker) R 1 ${pid} ${pid} 0 -1 ${flags} 0 0 0 0 0 0 0 0 20 0 1 0 250 0 0\n`,
+        );
+        writeFileSync(join(root, `${pid}`, "cmdline"), cmdline);
+        writeFileSync(join(root, `${pid}`, "status"), "Uid:\t0\t0\t0\t0\n");
+        writeFileSync(join(root, `${pid}`, "cgroup"), "0::/user.slice\n");
+      };
+      add(310, 0x400104, ""); // exiting: memory gone
+      add(311, 0x400104, "worker\0"); // exiting: command line read before the image link went
+      add(312, 0x200040, ""); // a kernel thread
+      add(313, 0x400100, "worker\0"); // running, image link missing
+      const infos = describeProcesses([310, 311, 312, 313], { procRoot: root });
+      const unavailable = (pid: number) => infos.get(pid)!.unavailable;
+      assert.deepEqual(unavailable(310), { path: "process-exited", commandLine: "process-exited" });
+      assert.deepEqual(unavailable(311), { path: "process-exited" });
+      assert.deepEqual(unavailable(312), { path: "system-process", commandLine: "system-process" });
+      assert.deepEqual(unavailable(313), { path: "not-found" });
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
 });
