@@ -485,7 +485,8 @@ function joinRow(
     commandLine: fields ? fields.commandLine : null,
     userName: fields ? fields.userName : null,
     sessionId: fields ? fields.sessionId : null,
-    services: fields ? fields.services : null,
+    // Each record its own list: records of one process must not change together.
+    services: fields?.services ? fields.services.slice() : null,
     imageSha256: null,
     connectionCreated: created ?? null,
     bytesIn: stats?.bytesIn ?? null,
@@ -522,7 +523,7 @@ function joinRow(
   // Services the OS ties to the socket itself win over the process's.
   const services = rows.services(i);
   if (services !== undefined) {
-    record.services = services;
+    record.services = services && services.slice();
     if (services === null) unavailable.services = socketWhy.services ?? "not-supported";
     else delete unavailable.services;
   }
@@ -538,7 +539,9 @@ function joinRow(
  * @returns The records, validated against the schema, in a stable order.
  * @throws {TypeError} For an unknown option (`ports` for `port`) or a value of the wrong type.
  * @throws {RangeError} For a value an option does not allow (a state spelled other than
- *   `TCP_STATES` spells it, a port above 65535, an empty list), before anything is read.
+ *   `TCP_STATES` spells it, a port above 65535, an empty list), options that together keep
+ *   nothing (`states` with only UDP, or without LISTEN beside `listening`), or `tree` without
+ *   `pids` or `name`, before anything is read.
  * @throws {Error} With `tree` and `pids` or `name`, when the backend cannot list processes
  *   (it has no `listProcesses`).
  *

@@ -39,7 +39,8 @@ const RESOLVE_KEYS = ["timeoutMs", "concurrency", "servers", "hostsFile"];
  * @param options The options as the caller gave them.
  * @throws {TypeError} For an unknown option or a value of the wrong type.
  * @throws {RangeError} For a value outside what the option allows (a state, a port, a pid...),
- *   or an empty list (it would keep nothing).
+ *   an empty list, or options that together keep nothing (`states` with only UDP, `states`
+ *   without LISTEN with `listening`), or `tree` without `pids` or `name`.
  *
  * @example
  * ```ts
@@ -81,6 +82,7 @@ export function checkListOptions(options: unknown): void {
     }
   }
   checkResolve(value("resolve"));
+  checkCombination(given);
   const source = value("source");
   if (
     source !== undefined &&
@@ -97,6 +99,33 @@ export function checkListOptions(options: unknown): void {
   const cache = value("cache");
   if (cache !== undefined && (cache === null || typeof cache !== "object")) {
     throw new TypeError(`Option "cache" must be an object (start with {}), not ${describe(cache)}`);
+  }
+}
+
+/**
+ * Options that are each valid but together keep nothing, or ask for what cannot be done: refused
+ * as the command line refuses them, rather than giving an empty or unfiltered listing.
+ */
+function checkCombination(given: Record<string, unknown>): void {
+  const states = given.states as readonly string[] | undefined;
+  const protocols = given.protocols as readonly string[] | undefined;
+  if (given.tree === true && given.pids === undefined && given.name === undefined) {
+    throw new RangeError(
+      'Option "tree" adds the descendants of the processes "pids" or "name" selects, and ' +
+        "neither is given",
+    );
+  }
+  if (states !== undefined && protocols !== undefined && !protocols.includes("TCP")) {
+    throw new RangeError(
+      `Options "states" (${states.join(", ")}) and "protocols" (${protocols.join(", ")}) keep ` +
+        'nothing: only TCP endpoints have a state ("listening" takes in UDP servers)',
+    );
+  }
+  if (states !== undefined && given.listening === true && !states.includes("LISTEN")) {
+    throw new RangeError(
+      `Options "states" (${states.join(", ")}) and "listening" keep nothing: "listening" keeps ` +
+        'LISTEN sockets and UDP servers, and "states" leaves UDP out (use one of the two)',
+    );
   }
 }
 

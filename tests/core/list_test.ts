@@ -160,13 +160,20 @@ describe("listConnections", () => {
     const source = fakeSource();
     await listConnections({ source, listening: true });
     await listConnections({ source, states: ["ESTABLISHED", "LISTEN"] });
-    await listConnections({ source, states: ["ESTABLISHED"], listening: true });
-    await listConnections({ source, protocols: ["UDP"], states: ["LISTEN"] });
+    await listConnections({ source, states: ["ESTABLISHED", "LISTEN"], listening: true });
+    // Filters that together keep nothing are refused before the backend is asked anything.
+    await assert.rejects(
+      listConnections({ source, states: ["ESTABLISHED"], listening: true }),
+      RangeError,
+    );
+    await assert.rejects(
+      listConnections({ source, protocols: ["UDP"], states: ["LISTEN"] }),
+      RangeError,
+    );
     assert.deepEqual(source.queries.map((q) => [q.protocols, q.tcpStates]), [
       [["TCP", "UDP"], ["LISTEN"]], // --listening keeps unconnected UDP too
       [["TCP"], ["ESTABLISHED", "LISTEN"]],
-      [["TCP"], []],
-      [[], ["LISTEN"]],
+      [["TCP"], ["LISTEN"]],
     ]);
   });
   it("describes only the processes of rows that survive the socket filters", async () => {
@@ -302,6 +309,24 @@ describe("joinRecord via listConnections: fields a backend provides or not", () 
     const [row] = await listConnections({ source });
     assert.deepEqual(row.services, ["Dnscache"]);
     assert.equal(row.connectionCreated, "2026-11-01T10:00:00.000Z");
+  });
+  it("gives each record its own services list, even records of one process", async () => {
+    const source = fakeSource();
+    const withService = { ...PROCS[10], services: ["nginx.service"] };
+    source.describeProcesses = () => Promise.resolve(new Map([[10, withService]]));
+    source.listSockets = () =>
+      Promise.resolve([SOCKETS[1], { ...SOCKETS[3], services: ["TermService"] }, SOCKETS[3]]
+        .map((s) => ({ ...s, pids: [10] })));
+    const rows = await listConnections({ source });
+    assert.equal(rows.length, 3);
+    rows[0].services!.push("changed");
+    rows[1].services!.push("changed");
+    assert.deepEqual(rows.map((r) => r.services), [
+      ["nginx.service", "changed"],
+      ["TermService", "changed"],
+      ["nginx.service"],
+    ]);
+    assert.deepEqual(withService.services, ["nginx.service"], "the backend's list is untouched");
   });
   it("a socket made before its pid's process started keeps the pid, not that process", async () => {
     // Windows: the socket's maker exited (a child kept the socket), and pid 10 went to a later

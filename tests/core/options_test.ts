@@ -37,6 +37,10 @@ describe("checkListOptions", () => {
       cache: {},
     });
     checkListOptions({ resolve: true, name: "x", port: undefined, states: undefined });
+    // The combinations that keep something.
+    checkListOptions({ tree: true, name: "sshd" });
+    checkListOptions({ protocols: ["UDP", "TCP"], states: ["LISTEN"], listening: true });
+    checkListOptions({ protocols: ["UDP"], listening: true, tree: false });
   });
 
   it("accepts DNS servers in every form the resolver takes", () => {
@@ -94,6 +98,19 @@ describe("checkListOptions", () => {
     [{ port: [] }, RangeError, /^Option "port" is an empty list/],
     [{ name: [] }, RangeError, /^Option "name" is an empty list/],
     [{ local: [] }, RangeError, /^Option "local" is an empty list/],
+    // Valid each, but together they keep nothing or ask for nothing: refused as on the CLI.
+    [{ tree: true }, RangeError, /^Option "tree" adds the descendants of .*neither is given$/],
+    [{ tree: true, pids: undefined }, RangeError, /^Option "tree" adds the descendants/],
+    [
+      { protocols: ["UDP"], states: ["LISTEN"] },
+      RangeError,
+      /^Options "states" \(LISTEN\) and "protocols" \(UDP\) keep nothing: only TCP endpoints/,
+    ],
+    [
+      { listening: true, states: ["ESTABLISHED", "TIME_WAIT"] },
+      RangeError,
+      /^Options "states" \(ESTABLISHED, TIME_WAIT\) and "listening" keep nothing/,
+    ],
     [{ source: {} }, TypeError, /^Option "source" must be a SocketSource/],
     [{ cache: null }, TypeError, /^Option "cache" must be an object/],
     [null, TypeError, /^The options must be an object, not null$/],
