@@ -24,7 +24,10 @@ export interface ResolveOptions {
   /**
    * The hosts file to look in before DNS: the system's by default (`/etc/hosts`, on Windows
    * `%SystemRoot%\System32\drivers\etc\hosts`); null to ask DNS only. A missing or unreadable
-   * file counts as empty.
+   * file counts as empty. Under Deno the runtime's resolver itself still answers from the
+   * system's hosts file before it asks the servers (Deno offers no way to turn that off), so
+   * there null or another file changes only which file procconn reads first; under Node they
+   * are honoured as said.
    */
   hostsFile?: string | null;
 }
@@ -98,7 +101,11 @@ export class ReverseResolver {
     const timeout = new Promise<ResolveResult>((resolve) => {
       timer = setTimeout(() => resolve({ reason: "timeout" }), this.#timeoutMs);
     });
-    const query = this.#resolver.reverse(address).then(
+    // A PTR query for the address's reverse name, not `reverse`: that one (c-ares under Node)
+    // reads /etc/hosts itself, whatever hostsFile says.
+    const name = reverseName(address);
+    if (name === null) return { reason: "not-found" };
+    const query = this.#resolver.resolvePtr(name).then(
       (names): ResolveResult => names.length ? { name: names[0] } : { reason: "not-found" },
       (err): ResolveResult => ({
         reason: (err as { code?: string }).code === "ETIMEOUT" ? "timeout" : "not-found",
@@ -136,6 +143,19 @@ function systemHostsFile(): string {
   if (process.platform !== "win32") return "/etc/hosts";
   const root = process.env.SystemRoot ?? process.env.windir ?? "C:\\Windows";
   return `${root}\\System32\\drivers\\etc\\hosts`;
+}
+
+/**
+ * The name a PTR query asks for: `4.3.2.1.in-addr.arpa` for 1.2.3.4, one label per hex digit,
+ * last first, under `ip6.arpa` for IPv6. Null when the text is not an address.
+ */
+function reverseName(text: string): string | null {
+  const parsed = parseAddress(text);
+  if (parsed === null) return null;
+  const bytes = [...parsed.bytes].reverse();
+  if (parsed.version === 4) return `${bytes.join(".")}.in-addr.arpa`;
+  const digits = bytes.flatMap((b) => [(b & 15).toString(16), (b >> 4).toString(16)]);
+  return `${digits.join(".")}.ip6.arpa`;
 }
 
 /** One key for every spelling of an address (`::1`, `0:0::1`), or null when it is not one. */

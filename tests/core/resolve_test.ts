@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ReverseResolver } from "../../core/resolve.ts";
@@ -46,7 +46,10 @@ describe("ReverseResolver", () => {
   let servers: string[];
   before(async () => {
     dns = startDns(
-      { "3.2.1.10.in-addr.arpa": "web.test.internal" },
+      {
+        "3.2.1.10.in-addr.arpa": "web.test.internal",
+        "1.0.0.127.in-addr.arpa": "loopback.dns.test",
+      },
       new Set(["9.9.9.10.in-addr.arpa"]),
     );
     await new Promise<void>((r) => dns.server.bind(0, "127.0.0.1", () => r()));
@@ -125,6 +128,21 @@ describe("ReverseResolver", () => {
       assert.deepEqual(await missing.lookup("10.1.2.3"), { name: "web.test.internal" });
       const dnsOnly = new ReverseResolver({ servers, hostsFile: null });
       assert.deepEqual(await dnsOnly.lookup("10.1.2.3"), { name: "web.test.internal" });
+      // The system's hosts file names 127.0.0.1. Under Node neither of these reads it, and DNS
+      // answers; under Deno the runtime's resolver reads it before the servers (documented).
+      const system = readFileSync("/etc/hosts", "utf8");
+      const systemName = /^127\.0\.0\.1\s+(\S+)/m.exec(system)?.[1];
+      const other = new ReverseResolver({ servers, hostsFile });
+      for (const r of [dnsOnly, other]) {
+        const found = await r.lookup("127.0.0.1");
+        if (!("Deno" in globalThis)) assert.deepEqual(found, { name: "loopback.dns.test" });
+        else if (systemName) {
+          assert.ok("name" in found && system.includes(found.name), JSON.stringify(found));
+        }
+      }
+      assert.deepEqual(await dnsOnly.lookup("fe80::1"), { reason: "not-found" });
+      const asked = dns.queries.at(-1)!;
+      assert.equal(asked, `1.${"0.".repeat(28)}8.e.f.ip6.arpa`, "the IPv6 reverse name");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
