@@ -20,10 +20,55 @@ export interface Terminal {
    * Starts listening for the user's wish to quit: `q` or Ctrl-C (keys read in raw mode when
    * standard input is a terminal), and SIGINT, SIGTERM and SIGHUP.
    *
-   * @param onQuit Called when the user quits; may be called more than once.
+   * @param onQuit Called when the user quits, with the signal when one asked (not for a key);
+   *   may be called more than once.
    * @returns A function that stops listening and puts standard input back in its normal mode.
    */
-  listen(onQuit: () => void): () => void;
+  listen(onQuit: (signal?: StopSignal) => void): () => void;
+}
+
+/** The signals that ask `watch` to stop (of them, Windows delivers SIGINT only). */
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** A signal that asks `watch` to stop. */
+export type StopSignal = (typeof SIGNALS)[number];
+/** Each stop signal's number, for the exit code of a process it ends (128 + the number). */
+export const SIGNAL_NUMBERS: Readonly<Record<StopSignal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGTERM: 15,
+};
+
+/**
+ * Listens for SIGINT, SIGTERM and SIGHUP, those of them this OS lets a program listen for.
+ *
+ * @param onSignal Called with each signal that arrives.
+ * @returns A function that stops listening (the signals' default actions are back).
+ */
+export function listenForSignals(onSignal: (signal: StopSignal) => void): () => void {
+  const listening: [StopSignal, () => void][] = [];
+  for (const signal of SIGNALS) {
+    const handler = () => onSignal(signal);
+    try {
+      process.on(signal, handler);
+      listening.push([signal, handler]);
+    } catch {
+      // Windows has no SIGTERM or SIGHUP listeners; Ctrl-C arrives as SIGINT, or as a key in
+      // raw mode.
+    }
+  }
+  return () => {
+    for (const [signal, handler] of listening.splice(0)) process.off(signal, handler);
+  };
+}
+
+/**
+ * Sends `signal` to this process once no one listens for it: the process ends as the signal
+ * ends a program that does not catch it, so a caller sees it was stopped, not that it finished.
+ *
+ * @param signal The signal that asked to stop.
+ */
+export function raiseSignal(signal: StopSignal): void {
+  process.kill(process.pid, signal);
 }
 
 // Alternate screen, cursor hidden, no line wrap (an overlong line is clipped, not wrapped, so a
@@ -35,7 +80,6 @@ export const LEAVE_SCREEN = "\x1b[?7h\x1b[?25h\x1b[?1049l";
 
 /** `q`, `Q` and Ctrl-C (ETX, which raw mode delivers as a byte instead of a signal). */
 const QUIT_KEYS = ["q", "Q", "\x03"];
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * Returns the real terminal of this process.
@@ -53,15 +97,7 @@ export function systemTerminal(): Terminal {
         const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
         if (QUIT_KEYS.some((key) => text.includes(key))) onQuit();
       };
-      const listening: string[] = [];
-      for (const signal of SIGNALS) {
-        try {
-          process.on(signal, onQuit);
-          listening.push(signal);
-        } catch {
-          // Windows has no SIGTERM or SIGHUP listeners; Ctrl-C arrives as a key in raw mode.
-        }
-      }
+      const stopSignals = listenForSignals(onQuit);
       if (raw) {
         stdin.setRawMode(true);
         stdin.on("data", onData);
@@ -71,7 +107,7 @@ export function systemTerminal(): Terminal {
       return () => {
         if (stopped) return;
         stopped = true;
-        for (const signal of listening) process.off(signal, onQuit);
+        stopSignals();
         if (raw) {
           stdin.off("data", onData);
           try {

@@ -15,8 +15,12 @@ import { BrokenPipe, runsAsRoot, type TextWriter, writeError } from "./_io.ts";
 import {
   ENTER_SCREEN,
   LEAVE_SCREEN,
+  listenForSignals,
+  raiseSignal,
   renderFrame,
   type ScreenRow,
+  SIGNAL_NUMBERS,
+  type StopSignal,
   systemTerminal,
   type Terminal,
 } from "./_screen.ts";
@@ -43,6 +47,14 @@ export interface WatchDeps {
    * of standard output where the OS has one, see `outputReaderCheck`; null for none).
    */
   readerGone?: (() => boolean) | null;
+  /**
+   * Starts listening for the signals that stop the event stream, calling `onSignal` with each;
+   * returns a function that stops listening (default: SIGINT, SIGTERM and SIGHUP of this process).
+   * The live view hears them through `terminal`.
+   */
+  signals?: (onSignal: (signal: StopSignal) => void) => () => void;
+  /** Ends the process by the signal that stopped it (default: sends it to this process again). */
+  raise?: (signal: StopSignal) => void;
 }
 
 /** How often the event stream asks whether its reader has gone while it waits. */
@@ -67,10 +79,16 @@ const READER_CHECK_MS = 250;
  * is said as a listing says it: in the live view on lines under the counts, kept up to date; in the
  * event stream once on standard error, after the first refresh, so stdout stays pure NDJSON.
  *
+ * SIGINT, SIGTERM or SIGHUP stops either mode cleanly: the event stream finishes the lines it is
+ * writing (a second signal does not wait for a reader that has stopped reading), the live view
+ * puts the terminal back; then the signal ends the process, as it ends a program that does not
+ * catch it (exit status 128 + its number), so a caller can tell "stopped" from "finished".
+ *
  * @param request The parsed command line (`action: "watch"`).
  * @param out Standard output.
  * @param deps The backend, clock, timer and terminal to use instead of the real ones.
- * @returns The exit code: 0, also when standard output was closed by its reader.
+ * @returns The exit code: 0, also when standard output was closed by its reader; 128 + the
+ *   signal's number when a signal stopped it and sending it again did not end the process.
  * @throws Errors of the listing (after the terminal has been put back).
  *
  * @example
@@ -93,17 +111,18 @@ export async function runWatch(
         "leave --format out (or give --format ndjson) for a stream of events",
     );
   }
+  let stoppedBy: StopSignal | null;
   try {
-    if (request.format === "table" && terminal.isTerminal()) {
-      await liveView(request, out, terminal, deps);
-    } else {
-      await eventStream(request, out, deps);
-    }
-    return 0;
+    stoppedBy = request.format === "table" && terminal.isTerminal()
+      ? await liveView(request, out, terminal, deps)
+      : await eventStream(request, out, deps);
   } catch (err) {
     if (err instanceof BrokenPipe) return 0;
     throw err;
   }
+  if (stoppedBy === null) return 0;
+  (deps.raise ?? raiseSignal)(stoppedBy);
+  return 128 + SIGNAL_NUMBERS[stoppedBy];
 }
 
 /** Calls `onRefresh` with each listing, spaced `intervalMs` apart, until done or aborted. */
@@ -143,19 +162,39 @@ async function refreshLoop(
   }
 }
 
-async function eventStream(request: CliRequest, out: TextWriter, deps: WatchDeps): Promise<void> {
+/** Streams events until done; returns the signal that stopped it, or null. */
+async function eventStream(
+  request: CliRequest,
+  out: TextWriter,
+  deps: WatchDeps,
+): Promise<StopSignal | null> {
   const tracker = createChangeTracker();
   const warn = deps.warn ?? writeError;
+  const raise = deps.raise ?? raiseSignal;
   let first = true;
   // A reader that has gone is noticed without a write, or a stream with nothing new to say
   // would outlive it (`watch | head -1`): the wait, or a listing in progress, is cut short.
   const readerGone = deps.readerGone === undefined ? await outputReaderCheck() : deps.readerGone;
-  const gone = new AbortController();
+  const end = new AbortController();
   const checks = readerGone
-    ? setInterval(() => readerGone() && gone.abort(), READER_CHECK_MS)
+    ? setInterval(() => readerGone() && end.abort(), READER_CHECK_MS)
     : undefined;
+  // A signal ends the stream between lines: the lines being written are finished (a reader such
+  // as a log shipper never gets half a record), and no new listing starts. A second signal
+  // ends the process at once, for a reader that no longer reads.
+  let stoppedBy: StopSignal | null = null;
+  let stopListening = () => {};
+  stopListening = (deps.signals ?? listenForSignals)((signal) => {
+    if (stoppedBy === null) {
+      stoppedBy = signal;
+      end.abort();
+      return;
+    }
+    stopListening();
+    raise(signal);
+  });
   try {
-    await refreshLoop(request, deps, gone.signal, async (rows, time, notes) => {
+    await refreshLoop(request, deps, end.signal, async (rows, time, notes) => {
       for (const change of tracker.update(rows)) await out.write(eventLine(toEvent(change, time)));
       await out.flush();
       // Once: a log of the stream needs the caveat, not one per refresh.
@@ -164,21 +203,28 @@ async function eventStream(request: CliRequest, out: TextWriter, deps: WatchDeps
     });
   } finally {
     clearInterval(checks);
+    stopListening();
   }
+  return stoppedBy;
 }
 
+/** Shows the live view until quit; returns the signal that stopped it, or null (a key, or done). */
 async function liveView(
   request: CliRequest,
   out: TextWriter,
   terminal: Terminal,
   deps: WatchDeps,
-): Promise<void> {
+): Promise<StopSignal | null> {
   const tracker = createChangeTracker();
   const quit = new AbortController();
+  let stoppedBy: StopSignal | null = null;
   let first = true;
   let stopListening = () => {};
   try {
-    stopListening = terminal.listen(() => quit.abort());
+    stopListening = terminal.listen((signal) => {
+      if (signal !== undefined && !quit.signal.aborted) stoppedBy = signal;
+      quit.abort();
+    });
     await out.write(ENTER_SCREEN);
     await out.flush();
     await refreshLoop(request, deps, quit.signal, async (rows, time, notes) => {
@@ -211,6 +257,7 @@ async function liveView(
       }
     }
   }
+  return stoppedBy;
 }
 
 /** The current rows with their marks, followed by the rows closed since the last refresh. */

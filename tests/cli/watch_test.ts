@@ -9,7 +9,7 @@ import { join } from "node:path";
 import net from "node:net";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { ENTER_SCREEN, LEAVE_SCREEN, type Terminal } from "../../cli/_screen.ts";
+import { ENTER_SCREEN, LEAVE_SCREEN, type StopSignal, type Terminal } from "../../cli/_screen.ts";
 import { BrokenPipe, type TextWriter } from "../../cli/_io.ts";
 import { parseArgs } from "../../cli/args.ts";
 import { runWatch, type WatchDeps } from "../../cli/watch.ts";
@@ -110,7 +110,7 @@ function captureWriter(options: { breakAfter?: number } = {}) {
 }
 
 function fakeTerminal(isTerminal: boolean, size = { columns: 120, rows: 30 }) {
-  const state = { listening: 0, stopped: 0, quit: (): void => {} };
+  const state = { listening: 0, stopped: 0, quit: (_signal?: StopSignal): void => {} };
   const terminal: Terminal = {
     isTerminal: () => isTerminal,
     size: () => size,
@@ -284,6 +284,77 @@ describe("runWatch event stream", () => {
     assert.equal(closes.count, 1);
   });
 
+  it("on a signal finishes the lines it is writing, starts no listing, then ends by the signal", async () => {
+    const { source, queries, closes } = scriptedSource(LISTINGS);
+    let text = "";
+    let writes = 0;
+    let onSignal: (signal: StopSignal) => void = () => {};
+    let listening = 0;
+    const raised: StopSignal[] = [];
+    const writer: TextWriter = {
+      write(chunk) {
+        text += chunk;
+        // The signal arrives while the first refresh's lines are being written.
+        if (++writes === 2) onSignal("SIGTERM");
+        return new Promise((r) => setTimeout(r, 5));
+      },
+      flush: () => Promise.resolve(),
+    };
+    const code = await runWatch(parseArgs(["watch"]), writer, {
+      ...deps({}),
+      source,
+      terminal: fakeTerminal(false).terminal,
+      readerGone: null,
+      signals(listener) {
+        onSignal = listener;
+        listening++;
+        return () => void listening--;
+      },
+      raise: (signal) => void raised.push(signal),
+    });
+    assert.equal(code, 128 + 15);
+    assert.deepEqual(raised, ["SIGTERM"]);
+    assert.equal(listening, 0, "the listener is gone before the signal is sent again");
+    assert.equal(queries.length, 1, "no listing after the signal");
+    assert.equal(closes.count, 1);
+    assert.ok(text.endsWith("\n"));
+    const events = text.trimEnd().split("\n").map((line) => validateEvent(JSON.parse(line)));
+    assert.equal(events.length, 3, "the first refresh's lines, every one whole");
+  });
+
+  it("on a second signal ends at once, without waiting for a reader that does not read", async () => {
+    const { source } = scriptedSource(LISTINGS);
+    let release = () => {};
+    let onSignal: (signal: StopSignal) => void = () => {};
+    const raised: StopSignal[] = [];
+    let stuck = true;
+    const writer: TextWriter = {
+      // The first write waits until released; the ones after it do not.
+      write: () =>
+        stuck ? new Promise<void>((r) => release = () => r(void (stuck = false))) : undefined,
+      flush: () => Promise.resolve(),
+    };
+    const running = runWatch(parseArgs(["watch"]), writer, {
+      ...deps({}),
+      source,
+      terminal: fakeTerminal(false).terminal,
+      readerGone: null,
+      signals(listener) {
+        onSignal = listener;
+        return () => {};
+      },
+      raise: (signal) => void raised.push(signal),
+    });
+    for (let i = 0; i < 50 && raised.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      if (i === 5) onSignal("SIGINT");
+      if (i === 10) onSignal("SIGTERM");
+    }
+    assert.deepEqual(raised, ["SIGTERM"], "the second signal is sent again while the write waits");
+    release();
+    assert.equal(await running, 128 + 2);
+  });
+
   it("fails with the listing's error", async () => {
     const { source, closes } = scriptedSource(LISTINGS, {
       at: 1,
@@ -435,6 +506,24 @@ describe("runWatch live view", () => {
     assert.equal(code, 0);
     assert.equal(queries.length, 2);
     assert.equal(closes.count, 1);
+    assert.equal(term.state.stopped, 1);
+    assert.ok(out.text().endsWith(LEAVE_SCREEN));
+  });
+
+  it("on a signal puts the terminal back, then ends by the signal; a key quits with 0", async () => {
+    const { source } = scriptedSource(LISTINGS);
+    const out = captureWriter();
+    const term = fakeTerminal(true);
+    const raised: StopSignal[] = [];
+    const code = await runWatch(parseArgs(["watch"]), out.writer, {
+      now: steppingClock(),
+      source,
+      terminal: term.terminal,
+      sleep: () => Promise.resolve(term.state.quit("SIGHUP")),
+      raise: (signal) => void raised.push(signal),
+    });
+    assert.equal(code, 128 + 1);
+    assert.deepEqual(raised, ["SIGHUP"]);
     assert.equal(term.state.stopped, 1);
     assert.ok(out.text().endsWith(LEAVE_SCREEN));
   });
@@ -628,6 +717,50 @@ describe("procconn watch as a subprocess", () => {
       .map((e) => e.event);
     assert.deepEqual(order, ["opened", "closed"]);
     watch.kill("SIGTERM");
+  });
+
+  it("ends by SIGTERM, as a program that does not catch it, after whole lines only", async () => {
+    const listener = net.createServer();
+    await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
+    const port = (listener.address() as net.AddressInfo).port;
+    try {
+      const watch = spawn(DENO, [
+        "run",
+        "-A",
+        "--no-check",
+        "main.ts",
+        "watch",
+        "--port",
+        String(port),
+        "--interval",
+        "10s",
+      ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      children.push(watch);
+      let stdout = "";
+      let stderr = "";
+      watch.stderr!.on("data", (chunk) => stderr += chunk);
+      const exited = new Promise<[number | null, string | null]>((resolve) =>
+        watch.on("exit", (code, signal) => resolve([code, signal]))
+      );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no event in 30 s: ${stderr}`)), 30_000);
+        watch.stdout!.on("data", (chunk) => {
+          stdout += chunk;
+          if (stdout.includes("\n")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      watch.kill("SIGTERM");
+      const [code, signal] = await exited;
+      assert.deepEqual([code, signal], [null, "SIGTERM"], stderr);
+      assert.ok(stdout.endsWith("\n"), stdout);
+      const event = validateEvent(JSON.parse(stdout));
+      assert.deepEqual([event.event, event.localPort, event.pid], ["opened", port, process.pid]);
+    } finally {
+      listener.close();
+    }
   });
 
   it("ends quietly when the reader of its output goes away (watch | head -1)", () => {
