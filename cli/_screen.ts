@@ -68,7 +68,14 @@ export function listenForSignals(onSignal: (signal: StopSignal) => void): () => 
  * @param signal The signal that asked to stop.
  */
 export function raiseSignal(signal: StopSignal): void {
-  process.kill(process.pid, signal);
+  // Windows has no such signals to send: there a "kill" is TerminateProcess with exit code 1,
+  // which would read as a failure, so the caller's exit code (128 + the number) says it instead.
+  if (process.platform === "win32") return;
+  try {
+    process.kill(process.pid, signal);
+  } catch {
+    // Not allowed to signal itself: the caller's exit code says it.
+  }
 }
 
 // Alternate screen, cursor hidden, no line wrap (an overlong line is clipped, not wrapped, so a
