@@ -20,6 +20,43 @@ const TITLES: ReadonlyMap<string, string> = new Map([
   ["remoteHostName", "Remote Host"],
 ]);
 
+// Shorter titles for a narrow table, used when a column's values leave no room for the whole
+// title. Each still tells its column from the others (In from Out), which cutting the whole
+// title with "…" would not ("Byte…  Byte…").
+const SHORT_TITLES: ReadonlyMap<string, string> = new Map([
+  ["family", "Fam"],
+  ["localAddress", "Local"],
+  ["localPort", "LPort"],
+  ["remoteAddress", "Remote"],
+  ["remotePort", "RPort"],
+  ["processName", "Proc"],
+  ["parentPid", "PPID"],
+  ["processStartTime", "Start"],
+  ["commandLine", "Cmd"],
+  ["sessionId", "Sess"],
+  ["services", "Svc"],
+  ["connectionCreated", "Made"],
+  ["bytesIn", "B In"],
+  ["bytesOut", "B Out"],
+  ["segmentsIn", "Seg In"],
+  ["segmentsOut", "Seg Out"],
+  ["remoteHostName", "Host"],
+  ["unavailable", "Why"],
+]);
+
+/**
+ * Returns the short title of a field for a narrow table, or undefined when it has none.
+ *
+ * @example
+ * ```ts
+ * import { shortFieldTitle } from "./_title.ts";
+ * shortFieldTitle("bytesOut"); // "B Out"
+ * ```
+ */
+export function shortFieldTitle(field: string): string | undefined {
+  return SHORT_TITLES.get(field);
+}
+
 /**
  * Returns a readable title for a field: the common fields have fixed titles, any other camelCase,
  * snake_case or kebab-case name becomes capitalised words (`processStartTime` would read

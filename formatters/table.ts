@@ -4,7 +4,7 @@
  * @module
  */
 import { checkFields, plainText } from "./_cell.ts";
-import { fieldTitle } from "./_title.ts";
+import { fieldTitle, shortFieldTitle } from "./_title.ts";
 import { cut, type CutSide, displayWidth, padEnd, sanitize } from "./_width.ts";
 import type { FormatOptions, Formatter } from "./formatter.ts";
 
@@ -67,6 +67,8 @@ const SHRINK: ReadonlyMap<string, Shrink> = new Map([
 
 interface Column {
   title: string;
+  /** A shorter title, shown when the column is too narrow for the whole one. */
+  short?: string;
   /** The field shown, for a one-field column; undefined for an `addr:port` column. */
   field?: string;
   /** How the column shrinks; null for a fixed-form column. */
@@ -91,9 +93,10 @@ interface Cell {
  * row's `unavailable` object shows that reason in angle brackets (`<access-denied>`); other nulls
  * show `-`. Control characters are replaced so a process name cannot drive the terminal.
  *
- * To fit `width`, a title wider than every value of its column is cut first, then text columns
- * are cut with `…`: the path first, then the process name, then the addresses; columns and rows
- * are never dropped, so a table of many fixed-width columns can stay wider than asked.
+ * To fit `width`, a title wider than every value of its column gives way first (to its short
+ * form, `PPID` for `Parent`, or cut with `…` when it has none), then text columns are cut with
+ * `…`: the path first, then the process name, then the addresses; columns and rows are never
+ * dropped, so a table of many fixed-width columns can stay wider than asked.
  *
  * @param options The fields (columns in order), the width to fit (default 120, 0 for no limit)
  * and whether the header may be bold (default false).
@@ -126,7 +129,7 @@ export function createTableFormatter(options: FormatOptions): Formatter {
   const rows: string[][] = [];
   // Widest cell of each column that is a value rather than a `<reason>`, and whether a column
   // of unknown meaning has held anything but numbers (a numbers-only column is fixed-form).
-  const valueWidths = columns.map((c) => displayWidth(c.title));
+  const valueWidths = columns.map((c) => displayWidth(c.short ?? c.title));
   const numeric = columns.map(() => true);
   return {
     begin: () => "",
@@ -163,6 +166,7 @@ function buildColumns(fields: readonly string[]): Column[] {
       done.add(address).add(port);
       columns.push({
         title: fieldTitle(address),
+        short: shortFieldTitle(address),
         shrink: ADDRESS,
         cell: (row) => ({ text: sanitize(endpoint(row[address], row[port])), reason: false }),
       });
@@ -171,6 +175,7 @@ function buildColumns(fields: readonly string[]): Column[] {
     done.add(field);
     columns.push({
       title: sanitize(fieldTitle(field)),
+      short: shortFieldTitle(field),
       field,
       shrink: FIXED.has(field) ? null : SHRINK.get(field) ?? TEXT,
       cell: (row) => valueCell(row, field),
@@ -219,11 +224,20 @@ function render(
     row.forEach((text, i) => cells[i] = Math.max(cells[i], displayWidth(text)));
   }
   const widths = columns.map((c, i) => Math.max(cells[i], displayWidth(c.title)));
-  if (limit > 0) fit(widths, cells, shrink, limit);
+  // How narrow a title may get: its short form, or HARD_MIN with "…" for one without.
+  const titleFloors = columns.map((c, i) =>
+    Math.max(cells[i], c.short === undefined ? HARD_MIN : displayWidth(c.short))
+  );
+  if (limit > 0) fit(widths, cells, titleFloors, shrink, limit);
   const line = (texts: readonly string[]) =>
     texts.map((t, i) => (i === texts.length - 1 ? t : padEnd(t, widths[i]))).join(GAP)
       .replace(/ +$/, "");
-  const header = line(columns.map((c, i) => cut(c.title, widths[i], "end")));
+  const header = line(columns.map((c, i) => {
+    if (displayWidth(c.title) <= widths[i] || c.short === undefined) {
+      return cut(c.title, widths[i], "end");
+    }
+    return cut(c.short, widths[i], "end");
+  }));
   const out = [
     color ? BOLD + header + BOLD_OFF : header,
     line(widths.map((w) => "-".repeat(w))),
@@ -235,11 +249,13 @@ function render(
 
 /**
  * Narrows `widths` in place until the table fits `limit` or nothing can give way: first titles
- * wider than every value of their column (a title is cut before any value is), then values.
+ * wider than every value of their column (a title gives way before any value does: a title with
+ * a short form takes it at once, one without is cut, down to `titleFloors`), then values.
  */
 function fit(
   widths: number[],
   cells: readonly number[],
+  titleFloors: readonly number[],
   shrink: readonly Shrink[],
   limit: number,
 ): void {
@@ -256,7 +272,7 @@ function fit(
       excess--;
     }
   };
-  narrow(widths.map((_, i) => i), (i) => Math.max(cells[i], HARD_MIN));
+  narrow(widths.map((_, i) => i), (i) => titleFloors[i]);
   const ranks = [...new Set(shrink.map((s) => s.rank))].sort((a, b) => a - b);
   const ofRank = (rank: number) => widths.map((_, i) => i).filter((i) => shrink[i].rank === rank);
   for (const rank of ranks) narrow(ofRank(rank), (i) => shrink[i].floor);

@@ -192,11 +192,60 @@ describe("createTableFormatter", () => {
       "PID",
       "Process",
     ]);
-    // 13 + 14 + 3 + 10 and three gaps: 46 columns; at 40 only the titles give way.
+    // 13 + 14 + 3 + 10 and three gaps: 46 columns; at 40 only the titles give way, each to
+    // its short form.
     const t = parse(run(createTableFormatter({ fields, width: 40 }), [row]));
     for (const line of t.lines) assert.ok(line.length <= 40, `${line.length}: ${line}`);
     assert.deepEqual(t.cells(t.body[0]), ["[::1]:80", "[::1]:81", "4", "python3.11"]);
-    assert.match(t.header, /^Local Ad\S*… {2}Remote Ad\S*… {2}PID {2}Process$/);
+    assert.deepEqual(t.cells(t.header), ["Local", "Remote", "PID", "Process"]);
+  });
+
+  it("keeps titles apart when narrowed: short forms, never two cut alike", () => {
+    const fields = ["bytesIn", "bytesOut", "segmentsIn", "segmentsOut", "parentPid", "sessionId"];
+    const row = {
+      bytesIn: 1,
+      bytesOut: 2,
+      segmentsIn: 3,
+      segmentsOut: 4,
+      parentPid: 1,
+      sessionId: 1,
+    };
+    const t = parse(run(createTableFormatter({ fields, width: 40 }), [row]));
+    for (const line of t.lines) assert.ok(line.length <= 40, `${line.length}: ${line}`);
+    assert.deepEqual(t.cells(t.header), ["B In", "B Out", "Seg In", "Seg Out", "PPID", "Sess"]);
+    // Where a title fits, it stays whole; a title without a short form is cut as before.
+    const roomy = parse(run(createTableFormatter({ fields, width: 0 }), [row]));
+    assert.deepEqual(roomy.cells(roomy.header), [
+      "Bytes In",
+      "Bytes Out",
+      "Segments In",
+      "Segments Out",
+      "Parent",
+      "Session",
+    ]);
+    const plain = parse(run(createTableFormatter({ fields: ["someLongField", "x"], width: 8 }), [
+      { someLongField: 1, x: 2 },
+    ]));
+    assert.deepEqual(plain.cells(plain.header), ["Some…", "X"]);
+  });
+
+  it("lets a reason in a counter column give way down to the short title", () => {
+    const fields = ["localAddress", "localPort", "bytesIn", "bytesOut"];
+    const why = { bytesIn: "not-applicable", bytesOut: "not-applicable" };
+    const rows = [
+      {
+        localAddress: "127.0.0.1",
+        localPort: 41001,
+        bytesIn: null,
+        bytesOut: null,
+        unavailable: why,
+      },
+      { localAddress: "127.0.0.1", localPort: 41002, bytesIn: 0, bytesOut: 1, unavailable: {} },
+    ];
+    const t = parse(run(createTableFormatter({ fields, width: 32 }), rows));
+    for (const line of t.lines) assert.ok(line.length <= 32, `${line.length}: ${line}`);
+    assert.deepEqual(t.cells(t.body[1]), ["127.0.0.1:41002", "0", "1"], "the address kept whole");
+    assert.deepEqual(t.cells(t.header), ["Local Address", "B In", "B Out"]);
   });
 
   it("fits width 60 by cutting text columns, keeping every row and column", () => {
