@@ -228,7 +228,7 @@ function render(
   const titleFloors = columns.map((c, i) =>
     Math.max(cells[i], c.short === undefined ? HARD_MIN : displayWidth(c.short))
   );
-  if (limit > 0) fit(widths, cells, titleFloors, shrink, limit);
+  if (limit > 0) fit(widths, titleFloors, shrink, limit);
   const line = (texts: readonly string[]) =>
     texts.map((t, i) => (i === texts.length - 1 ? t : padEnd(t, widths[i]))).join(GAP)
       .replace(/ +$/, "");
@@ -254,7 +254,6 @@ function render(
  */
 function fit(
   widths: number[],
-  cells: readonly number[],
   titleFloors: readonly number[],
   shrink: readonly Shrink[],
   limit: number,
