@@ -586,8 +586,18 @@ function readFlags(
       if (given(argv[at]) && next.startsWith("-") && next.length > 1) {
         // A value the option could never take (--pid -1) is refused as such, rather than with
         // advice to write --pid=-1 that leads to that refusal; an option's name is left alone.
-        const isFlag = options.some((x) => next === x.flag || next === `-${x.short}`) ||
-          next.startsWith("--");
+        const known = options.some((x) =>
+          next === x.flag || next.startsWith(`${x.flag}=`) || next === `-${x.short}`
+        );
+        const isFlag = known || next.startsWith("--");
+        // Another of this command's options: the value was left out, not written with a "-".
+        if (known) {
+          throw new UsageError(
+            `option '${o.flag} ${o.value}' needs a value, and is followed by the option '${
+              next.replace(/=.*$/s, "")
+            }'`,
+          );
+        }
         if (o.parse && !isFlag) {
           try {
             o.parse(next);

@@ -269,7 +269,21 @@ describe("parseArgs", () => {
     // ...one it could take gets the advice to attach it, and an option's name is not a value.
     usage(["--name", "-zsh"], /'--name <globs>' needs a value; .* write --name=-zsh$/);
     usage(["--pid", "-4"], /'--pid <pids>' needs a value/);
-    usage(["--pid", "-l"], /'--pid <pids>' needs a value/);
+    usage(
+      ["--pid", "-l"],
+      /^option '--pid <pids>' needs a value, and is followed by the option '-l'$/,
+    );
+    // Another option where the value should be: no advice to write --pid=--tree.
+    usage(
+      ["--pid", "--tree"],
+      /^option '--pid <pids>' needs a value, and is followed by .*'--tree'$/,
+    );
+    usage(
+      ["--fields", "--format=json"],
+      /needs a value, and is followed by the option '--format'$/,
+    );
+    usage(["watch", "--interval", "--count", "2"], /'--interval <duration>' needs a value, and/);
+    usage(["--name", "--weird"], /write --name=--weird$/);
     usage(["--port=-1"], /"-1".*0 to 65535/);
     usage(["--name", "-bash"], /write --name=-bash$/);
     usage(["--name", "sshd", "--name", "-bash"], /write --name=-bash$/);
