@@ -123,6 +123,21 @@ function fakeTerminal(isTerminal: boolean, size = { columns: 120, rows: 30 }) {
   return { terminal, state };
 }
 
+/** Signals a test sends by hand to the event stream, and those runWatch sends again. */
+function fakeSignals() {
+  const state = { listening: 0, raised: [] as StopSignal[], send: (_: StopSignal): void => {} };
+  const watchDeps: Pick<WatchDeps, "signals" | "raise" | "readerGone"> = {
+    readerGone: null,
+    signals(listener) {
+      state.send = listener;
+      state.listening++;
+      return () => void state.listening--;
+    },
+    raise: (signal) => void state.raised.push(signal),
+  };
+  return { state, watchDeps };
+}
+
 /** A clock that moves one second per reading, from a fixed start. */
 function steppingClock() {
   let t = Date.parse("2026-05-01T12:00:00.000Z");
@@ -288,14 +303,12 @@ describe("runWatch event stream", () => {
     const { source, queries, closes } = scriptedSource(LISTINGS);
     let text = "";
     let writes = 0;
-    let onSignal: (signal: StopSignal) => void = () => {};
-    let listening = 0;
-    const raised: StopSignal[] = [];
+    const signals = fakeSignals();
     const writer: TextWriter = {
       write(chunk) {
         text += chunk;
         // The signal arrives while the first refresh's lines are being written.
-        if (++writes === 2) onSignal("SIGTERM");
+        if (++writes === 2) signals.state.send("SIGTERM");
         return new Promise((r) => setTimeout(r, 5));
       },
       flush: () => Promise.resolve(),
@@ -304,17 +317,15 @@ describe("runWatch event stream", () => {
       ...deps({}),
       source,
       terminal: fakeTerminal(false).terminal,
-      readerGone: null,
-      signals(listener) {
-        onSignal = listener;
-        listening++;
-        return () => void listening--;
-      },
-      raise: (signal) => void raised.push(signal),
+      ...signals.watchDeps,
     });
     assert.equal(code, 128 + 15);
-    assert.deepEqual(raised, ["SIGTERM"]);
-    assert.equal(listening, 0, "the listener is gone before the signal is sent again");
+    assert.deepEqual(signals.state.raised, ["SIGTERM"]);
+    assert.equal(
+      signals.state.listening,
+      0,
+      "the listener is gone before the signal is sent again",
+    );
     assert.equal(queries.length, 1, "no listing after the signal");
     assert.equal(closes.count, 1);
     assert.ok(text.endsWith("\n"));
@@ -325,8 +336,8 @@ describe("runWatch event stream", () => {
   it("on a second signal ends at once, without waiting for a reader that does not read", async () => {
     const { source } = scriptedSource(LISTINGS);
     let release = () => {};
-    let onSignal: (signal: StopSignal) => void = () => {};
-    const raised: StopSignal[] = [];
+    const signals = fakeSignals();
+    const raised = signals.state.raised;
     let stuck = true;
     const writer: TextWriter = {
       // The first write waits until released; the ones after it do not.
@@ -338,17 +349,12 @@ describe("runWatch event stream", () => {
       ...deps({}),
       source,
       terminal: fakeTerminal(false).terminal,
-      readerGone: null,
-      signals(listener) {
-        onSignal = listener;
-        return () => {};
-      },
-      raise: (signal) => void raised.push(signal),
+      ...signals.watchDeps,
     });
     for (let i = 0; i < 50 && raised.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 2));
-      if (i === 5) onSignal("SIGINT");
-      if (i === 10) onSignal("SIGTERM");
+      if (i === 5) signals.state.send("SIGINT");
+      if (i === 10) signals.state.send("SIGTERM");
     }
     assert.deepEqual(raised, ["SIGTERM"], "the second signal is sent again while the write waits");
     release();
