@@ -615,6 +615,9 @@ function lineReader(stream: NodeJS.ReadableStream) {
   };
 }
 
+/** Deno's arguments that run `procconn watch` from the checkout. */
+const RUN_WATCH = ["run", "-A", "--no-check", "main.ts", "watch"];
+
 describe("procconn watch as a subprocess", () => {
   const children: ChildProcess[] = [];
   after(() => {
@@ -639,11 +642,7 @@ describe("procconn watch as a subprocess", () => {
     const early = (await command("listen", (l) => typeof l.port === "number")).port;
 
     const watch = spawn(DENO, [
-      "run",
-      "-A",
-      "--no-check",
-      "main.ts",
-      "watch",
+      ...RUN_WATCH,
       "--format",
       "ndjson",
       "--interval",
@@ -731,11 +730,7 @@ describe("procconn watch as a subprocess", () => {
     const port = (listener.address() as net.AddressInfo).port;
     try {
       const watch = spawn(DENO, [
-        "run",
-        "-A",
-        "--no-check",
-        "main.ts",
-        "watch",
+        ...RUN_WATCH,
         "--port",
         String(port),
         "--interval",
