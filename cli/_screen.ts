@@ -173,6 +173,24 @@ const COLOR_OFF = "\x1b[39m";
  * @returns Text to write to the terminal while the full-screen view is active.
  */
 export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): string {
+  const lines = frameLines(rows, options, "(q quits)");
+  return "\x1b[H" + lines.map((line) => line + "\x1b[K").join("\r\n") + "\x1b[J";
+}
+
+/**
+ * Draws the last frame of a live view that ran its `--count` out, for the normal screen it
+ * returns to: the same lines as {@link renderFrame}, as plain lines (colour aside) that stay on
+ * the terminal after procconn ends.
+ *
+ * @param rows The current records and the records closed at the last refresh.
+ * @param options The columns, the terminal size, colour, the time and the interval.
+ * @returns Text to write once the full-screen view has been left, ending with a newline.
+ */
+export function renderLastFrame(rows: readonly ScreenRow[], options: FrameOptions): string {
+  return frameLines(rows, options, "(last refresh)").join("\n") + "\n";
+}
+
+function frameLines(rows: readonly ScreenRow[], options: FrameOptions, hint: string): string[] {
   const width = options.columns > 0 ? options.columns : 80;
   const height = options.rows > 0 ? options.rows : 24;
   const sorted = sortByProcess(rows);
@@ -191,7 +209,7 @@ export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): 
   // Header, rule, one line per row, footer.
   const tableLines = table.end().replace(/\n$/, "").split("\n");
 
-  const lines = [titleLine(options), countLine(rows), ...notes, ""];
+  const lines = [titleLine(options, hint), countLine(rows), ...notes, ""];
   lines.push("  " + tableLines[0], "  " + tableLines[1]);
   shown.forEach(({ mark }, i) => {
     const text = tableLines[i + 2];
@@ -203,15 +221,15 @@ export function renderFrame(rows: readonly ScreenRow[], options: FrameOptions): 
   if (shown.length < sorted.length) {
     lines.push(`  … ${sorted.length - shown.length} more rows: narrow the view with filters`);
   }
-  return "\x1b[H" + lines.map((line) => line + "\x1b[K").join("\r\n") + "\x1b[J";
+  return lines;
 }
 
-function titleLine(options: FrameOptions): string {
+function titleLine(options: FrameOptions, hint: string): string {
   const every = options.intervalMs % 1000 === 0
     ? `${options.intervalMs / 1000}s`
     : `${options.intervalMs}ms`;
   const clock = options.time.toTimeString().slice(0, 8);
-  return `procconn watch  every ${every}  ${clock}  (q quits)`;
+  return `procconn watch  every ${every}  ${clock}  ${hint}`;
 }
 
 function countLine(rows: readonly ScreenRow[]): string {

@@ -14,10 +14,12 @@ import { ListingNotes } from "./_gaps.ts";
 import { BrokenPipe, runsAsRoot, type TextWriter, writeError } from "./_io.ts";
 import {
   ENTER_SCREEN,
+  type FrameOptions,
   LEAVE_SCREEN,
   listenForSignals,
   raiseSignal,
   renderFrame,
+  renderLastFrame,
   type ScreenRow,
   SIGNAL_NUMBERS,
   type StopSignal,
@@ -68,7 +70,8 @@ const READER_CHECK_MS = 250;
  * the endpoints opened since the last refresh in green (`+`), those closed in red (`-`, shown for
  * one refresh) and those whose TCP state changed in yellow (`~`); the first frame marks nothing.
  * `q` or Ctrl-C quits, and the terminal is always put back (normal screen, cursor shown, raw mode
- * off).
+ * off). When `request.count` runs out, the last frame is drawn again on the normal screen, so it
+ * stays in view after procconn ends.
  *
  * Otherwise each refresh writes one NDJSON line per change: `{"time", "event", "previousState",
  * ...record}` with `event` one of `opened`, `closed`, `changed` (see `core/events.ts`). The first
@@ -219,6 +222,9 @@ async function liveView(
   const quit = new AbortController();
   let stoppedBy: StopSignal | null = null;
   let first = true;
+  // The last frame drawn, drawn again on the normal screen when the count runs out: the view
+  // ends by itself then, and its last state should not vanish with the full screen.
+  let last = null as { rows: ScreenRow[]; time: Date; notes: string[] } | null;
   let stopListening = () => {};
   try {
     stopListening = terminal.listen((signal) => {
@@ -233,16 +239,12 @@ async function liveView(
         markRows(rows, changes)
       );
       first = false;
-      const size = terminal.size();
-      await out.write(renderFrame(screenRows, {
-        fields: request.fields,
-        columns: size.columns,
-        rows: size.rows,
-        color: request.color,
+      last = {
+        rows: screenRows,
         time,
-        intervalMs: request.intervalMs,
         notes: (await notes()).map((line) => line.replace(/^procconn: /, "")),
-      }));
+      };
+      await out.write(renderFrame(last.rows, frameOptions(request, terminal, last)));
       await out.flush();
     });
   } finally {
@@ -257,7 +259,29 @@ async function liveView(
       }
     }
   }
+  if (!quit.signal.aborted && last !== null) {
+    await out.write(renderLastFrame(last.rows, frameOptions(request, terminal, last)));
+    await out.flush();
+  }
   return stoppedBy;
+}
+
+/** How a frame of `request`'s live view is drawn on `terminal` at its current size. */
+function frameOptions(
+  request: CliRequest,
+  terminal: Terminal,
+  frame: { time: Date; notes: string[] },
+): FrameOptions {
+  const size = terminal.size();
+  return {
+    fields: request.fields,
+    columns: size.columns,
+    rows: size.rows,
+    color: request.color,
+    time: frame.time,
+    intervalMs: request.intervalMs,
+    notes: frame.notes,
+  };
 }
 
 /** The current rows with their marks, followed by the rows closed since the last refresh. */

@@ -402,9 +402,8 @@ describe("runWatch live view", () => {
       terminal: term.terminal,
     });
     assert.equal(code, 0);
-    const text = out.text();
+    const [text, after] = out.text().split(LEAVE_SCREEN);
     assert.ok(text.startsWith(ENTER_SCREEN));
-    assert.ok(text.endsWith(LEAVE_SCREEN));
     assert.deepEqual(term.state, { ...term.state, listening: 1, stopped: 1 });
 
     const [first, second, third] = frames(text);
@@ -437,6 +436,13 @@ describe("runWatch live view", () => {
     assert.match(third[1], /^3 endpoints .*-1 closed/);
     // Closed rows are shown for one refresh only: nothing else carries a mark.
     assert.equal(rows(third).filter((l) => l.startsWith("\x1b[3")).length, 1);
+
+    // The count ran out: the last frame stays in view on the normal screen, as plain lines.
+    assert.deepEqual(after.split("\n"), [
+      third[0].replace("(q quits)", "(last refresh)"),
+      ...third.slice(1),
+      "",
+    ]);
   });
 
   it("uses signs instead of colour when colour is off", async () => {
