@@ -67,6 +67,8 @@ export interface CliRequest {
   out?: string;
   /** snapshot: add to the file instead of replacing it. */
   append: boolean;
+  /** snapshot: only check that the file could take the snapshot; list and write nothing. */
+  check: boolean;
   /** `--yes`: `--enable-stats` may change the system without asking. */
   confirmed: boolean;
 }
@@ -457,6 +459,13 @@ const COMMANDS: Record<Action, CommandSpec> = {
         help: "add to the file (header only when it is new or empty)",
       },
       {
+        key: "check",
+        flag: "--check",
+        help: "list and write nothing: exit 0 if the file could take the snapshot now (its " +
+          "folder exists; with --append, an existing file has the same format and columns), " +
+          "else 1 with the reason",
+      },
+      {
         key: "format",
         flag: "--format",
         value: "<format>",
@@ -788,6 +797,7 @@ export function parseArgs(
     count: o.count,
     out: o.out,
     append: !!o.append,
+    check: !!o.check,
     confirmed: !!o.yes,
   };
 }
@@ -805,6 +815,7 @@ function emptyRequest(): CliRequest {
     bpf: true,
     intervalMs: 1000,
     append: false,
+    check: false,
     confirmed: false,
   };
 }

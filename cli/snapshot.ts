@@ -141,7 +141,8 @@ export interface SnapshotText {
  * UTC, the same on every row of one snapshot) and `hostName` in front of the chosen fields. With
  * `request.append` the rows are added to the file (a CSV header only when the file is new or
  * empty); otherwise the file is replaced atomically. A file that cannot be written is left as it
- * was.
+ * was. With `request.check` nothing is listed or written: the file is only checked
+ * ({@linkcode checkSnapshotTarget}).
  *
  * @param request The parsed command line (`action: "snapshot"`).
  * @param deps The backend, clock, host name, file system and lock timing to use.
@@ -162,6 +163,22 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
     throw new UsageError("snapshot needs --out <file>: the file to write");
   }
   const format = snapshotFormat(path, request);
+  const fs = deps.fs ?? nodeFs;
+  if (request.check) {
+    const empty = renderSnapshot([], {
+      format,
+      fields: request.fields,
+      time: new Date(),
+      hostName: "",
+    });
+    try {
+      checkSnapshotTarget(path, empty, { append: request.append, fs });
+      return 0;
+    } catch (err) {
+      (deps.reportError ?? writeError)(`procconn: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   const source = deps.source ?? await defaultSource({ bpf: request.bpf });
   const rows = await listConnections({ ...request.filters, ...request.enrich, source });
   const text = renderSnapshot(rows, {
@@ -170,7 +187,6 @@ export async function runSnapshot(request: CliRequest, deps: SnapshotDeps = {}):
     time: (deps.now ?? (() => new Date()))(),
     hostName: deps.hostName ?? hostname(),
   });
-  const fs = deps.fs ?? nodeFs;
   try {
     if (request.append) {
       const removed = await appendSnapshot(path, text, { fs, lock: deps.lock });
@@ -571,6 +587,89 @@ export async function appendSnapshot(
   }
 }
 
+/**
+ * Refuses to add rows to a file of `size` bytes whose rows are not the snapshot's: a CSV header
+ * with other columns, an NDJSON record in a CSV file, NDJSON records with other fields.
+ */
+function checkSameColumns(
+  fs: SnapshotFs,
+  fd: number,
+  size: number,
+  text: SnapshotText,
+  fail: (reason: string, cause?: unknown) => Error,
+): void {
+  const header = text.header.replace(/\r?\n$/, "");
+  if (header === "") {
+    if (text.fields) checkRecordFields(fs, fd, size, text.fields, fail);
+    return;
+  }
+  const existing = firstLine(fs, fd, size).line;
+  if (existing.startsWith("{")) {
+    throw fail(
+      `its first line "${excerpt(existing)}" is an NDJSON record, not a CSV header: ` +
+        "append in the same format, or to another file",
+    );
+  }
+  if (existing !== header && !sameCsvHeader(existing, header)) {
+    throw fail(
+      `its header "${excerpt(existing)}" differs from this snapshot's "${header}": ` +
+        "append with the same fields and format, or to another file",
+    );
+  }
+}
+
+/**
+ * Checks, writing nothing, that a snapshot could be written to `path` now: for a replace, that
+ * its folder exists and the path is not a folder; for an append, also that an existing file holds
+ * the same format and columns. What it does not know until it writes (permissions, space) is left
+ * to the write. A scheduled task registered with a file it can never append to fails at every run;
+ * this says so when it is registered.
+ *
+ * @param path The file a snapshot would be written to.
+ * @param text The snapshot's header and fields (its rows are not needed).
+ * @param options Whether it would be appended, and the file system.
+ * @throws {Error} `Cannot append the snapshot to "<path>": <reason>` (or `Cannot write …` for a
+ *   replace), with the reason an append or a replace would give.
+ */
+export function checkSnapshotTarget(
+  path: string,
+  text: SnapshotText,
+  options: { append: boolean; fs?: SnapshotFs },
+): void {
+  const fs = options.fs ?? nodeFs;
+  const fail = (reason: string, cause?: unknown) =>
+    new Error(
+      `Cannot ${options.append ? "append" : "write"} the snapshot to "${path}": ${reason}`,
+      { cause },
+    );
+  try {
+    if (!fs.statSync(path).isFile()) throw new Error("it is not a regular file");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === undefined) throw fail((err as Error).message, err);
+    if (code !== "ENOENT") throw fail(lookupReason(fs, err, dirname(path)), err);
+    const folder = dirname(path);
+    if (!folderExists(fs, folder)) {
+      throw fail(folderReason(fs, err, folder), err);
+    }
+    return;
+  }
+  if (!options.append) return;
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r");
+  } catch (err) {
+    throw fail(lookupReason(fs, err, dirname(path)), err);
+  }
+  try {
+    const found = fs.fstatSync(fd).size;
+    const blank = blankLength(fs, fd, found, text.header !== "");
+    if (found > 0 && blank === null) checkSameColumns(fs, fd, found, text, fail);
+  } finally {
+    ignoreError(() => fs.closeSync(fd));
+  }
+}
+
 /** What an append in progress records in `<file>.unfinished` before it writes. */
 interface UnfinishedAppend {
   /** The file's length before the append. */
@@ -659,24 +758,8 @@ function appendLocked(
   let content = text.body;
   if (size === 0 || blank !== null) content = text.header + text.body;
   else {
-    const header = text.header.replace(/\r?\n$/, "");
-    if (header === "" && text.fields) checkRecordFields(fs, fd, size, text.fields, fail);
-    if (header !== "") {
-      const existing = firstLine(fs, fd, size).line;
-      if (existing.startsWith("{")) {
-        throw fail(
-          `its first line "${excerpt(existing)}" is an NDJSON record, not a CSV header: ` +
-            "append in the same format, or to another file",
-        );
-      }
-      if (existing !== header && !sameCsvHeader(existing, header)) {
-        throw fail(
-          `its header "${excerpt(existing)}" differs from this snapshot's "${header}": ` +
-            "append with the same fields and format, or to another file",
-        );
-      }
-    }
-    if (!endsWithNewline(fs, fd, size)) content = (header !== "" ? "\r\n" : "\n") + content;
+    checkSameColumns(fs, fd, size, text, fail);
+    if (!endsWithNewline(fs, fd, size)) content = (text.header !== "" ? "\r\n" : "\n") + content;
   }
   if (content === "") return;
   const bytes = new TextEncoder().encode(content);

@@ -475,6 +475,88 @@ function failingFs(
   };
 }
 
+describe("snapshot --check", () => {
+  /** Deps whose source fails the test if a listing is asked for. */
+  const checkDeps = (errors: string[]) =>
+    deps({
+      errors,
+      source: {
+        name: "unasked",
+        listSockets: () => Promise.reject(new Error("--check listed the sockets")),
+        describeProcesses: () => Promise.reject(new Error("--check described processes")),
+      },
+    });
+  const leftBeside = (path: string) =>
+    nodeFs.readdirSync(join(path, "..")).filter((name) => name.startsWith(path.split("/").pop()!));
+
+  it("passes a file a snapshot can be added to, and lists and writes nothing", async () => {
+    const cases: [string, string[]][] = [
+      ["csv", []],
+      ["ndjson", []],
+      ["csv", ["--fields", "pid,localPort"]],
+    ];
+    for (const [ext, args] of cases) {
+      const path = fresh(ext);
+      assert.equal(await snapshot(["--out", path, "--append", ...args], deps()), 0);
+      const before = read(path);
+      const errors: string[] = [];
+      const code = await snapshot(
+        ["--out", path, "--append", "--check", ...args],
+        checkDeps(errors),
+      );
+      assert.deepEqual([code, errors], [0, []], `${ext} ${args}`);
+      assert.equal(read(path), before);
+      assert.deepEqual(leftBeside(path), [path.split("/").pop()], "no lock or record left");
+    }
+    // A file not there yet (in a folder that is), empty, or of blank lines: an append makes it.
+    const missing = fresh();
+    assert.equal(await snapshot(["--out", missing, "--append", "--check"], checkDeps([])), 0);
+    assert.equal(nodeFs.existsSync(missing), false, "--check makes no file");
+    for (const content of ["", "\r\n\r\n"]) {
+      const path = fresh();
+      nodeFs.writeFileSync(path, content);
+      assert.equal(await snapshot(["--out", path, "--append", "--check"], checkDeps([])), 0);
+    }
+  });
+
+  it("refuses what the write would refuse, in the same words, and leaves the file alone", async () => {
+    const cases: { content: string | null; ext: string; args: string[] }[] = [
+      { content: "a,b\r\n1,2\r\n", ext: "csv", args: ["--append"] },
+      { content: '{"snapshotTime":"t","hostName":"h","pid":1}\n', ext: "csv", args: ["--append"] },
+      { content: "snapshotTime,hostName,pid\r\n", ext: "ndjson", args: ["--append"] },
+      {
+        content: '{"snapshotTime":"t","hostName":"h","pid":1}\n',
+        ext: "ndjson",
+        args: ["--append", "--fields", "pid,localPort"],
+      },
+      { content: null, ext: "csv", args: ["--append"] }, // the folder is missing
+      { content: null, ext: "csv", args: [] },
+    ];
+    for (const { content, ext, args } of cases) {
+      const path = content === null ? join(work, "no-such-dir", `conns.${ext}`) : fresh(ext);
+      if (content !== null) nodeFs.writeFileSync(path, content);
+      const checked: string[] = [];
+      const code = await snapshot(["--out", path, "--check", ...args], checkDeps(checked));
+      const written: string[] = [];
+      assert.equal(await snapshot(["--out", path, ...args], deps({ errors: written })), 1);
+      assert.deepEqual([code, checked], [1, written], `${content} ${args}`);
+      if (content !== null) assert.equal(read(path), content);
+    }
+  });
+
+  it("refuses a folder in the file's place, with or without --append", async () => {
+    for (const append of [[], ["--append"]]) {
+      const errors: string[] = [];
+      const code = await snapshot(["--out", work, "--check", ...append], checkDeps(errors));
+      assert.equal(code, 1);
+      assert.match(
+        errors[0],
+        /^procconn: Cannot (write|append) the snapshot to ".*": it is not a regular file$/,
+      );
+    }
+  });
+});
+
 describe("runSnapshot failures keep the file intact", () => {
   for (const fail of ["half-then-error", "wrong-bytes"] as const) {
     it(`--append, ${fail}: exit 1, the earlier content byte for byte, the lock released`, async () => {
