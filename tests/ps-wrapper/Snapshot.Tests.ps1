@@ -302,6 +302,30 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 1
         }
 
+        It 'refuses a file already there that no run could append to (<Name>), and registers nothing' -ForEach @(
+            @{ Name = 'other columns'; File = 'other.csv'; Content = "a,b`r`n1,2`r`n"; Pattern = '*its header "a,b" differs*' }
+            @{ Name = 'NDJSON named .csv'; File = 'records.csv'; Content = "{`"pid`":1}`n"; Pattern = '*is an NDJSON record, not a CSV header*' }
+        ) {
+            $path = Join-Path $dir $File
+            Set-Content -LiteralPath $path -Value $Content -NoNewline
+            $err = $null
+            try { Register-ProcConnectionSnapshotTask -Path $path -Interval 00:05:00 -Confirm:$false } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshotTask,Register-ProcConnectionSnapshotTask'
+            $err.CategoryInfo.Category | Should -Be 'InvalidData'
+            $err.Exception.Message | Should -BeLike "Cannot append the snapshot to `"$path`": $Pattern"
+            $script:calls.Count | Should -Be 0
+            Get-Content -LiteralPath $path -Raw | Should -Be $Content
+        }
+
+        It 'registers for a file that already holds snapshots, and leaves it alone' {
+            $path = Join-Path $dir 'kept.csv'
+            Export-ProcConnectionSnapshot -Path $path -WarningAction SilentlyContinue
+            $before = Get-Content -LiteralPath $path -Raw
+            Register-ProcConnectionSnapshotTask -Path $path -Interval 00:05:00 -Confirm:$false | Out-Null
+            @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 1
+            Get-Content -LiteralPath $path -Raw | Should -Be $before
+        }
+
         It '-WhatIf registers nothing' {
             Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'w.csv') -Interval 00:05:00 -WhatIf
             $script:calls.Count | Should -Be 0

@@ -24,7 +24,8 @@ function Register-ProcConnectionSnapshotTask {
     The file the snapshots are appended to. Relative paths are relative to the current location.
     It must be a file-system path: a path of another provider (Variable:\x, Env:\x) is refused.
     Its folder must exist when the task runs (a snapshot makes the file, not the folder): a folder
-    missing now is a warning. The task's account must reach it: SYSTEM does not see the network
+    missing now is a warning. A file already there must take the snapshots: one with other columns
+    or in the other format is refused, and nothing is registered. The task's account must reach it: SYSTEM does not see the network
     drives mapped in your session, and an S4U account has no network credentials, so give a local
     path, or a UNC path the computer's account may write to.
 
@@ -130,6 +131,15 @@ function Register-ProcConnectionSnapshotTask {
         $argumentLine = Join-ProcConnCommandLine -ArgumentList ([string[]]@($engine.Arguments) + $snapshot)
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshotTask' $file))
+    }
+    # A file already there that no run could append to (other columns, the other format) would
+    # fail every run, unseen: the engine checks it now, and writes nothing.
+    if ([System.IO.File]::Exists($file)) {
+        try {
+            Invoke-ProcConnEngine -ArgumentList ($snapshot + '--check') -Cmdlet $PSCmdlet | Out-Null
+        } catch {
+            $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshotTask' $file -Failure InvalidData))
+        }
     }
     # Task Scheduler reads '\IR' and '\IR\' as the same folder.
     $folder = if ($TaskPath.EndsWith('\')) { $TaskPath } else { "$TaskPath\" }
