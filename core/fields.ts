@@ -54,7 +54,9 @@ export const KIND_STRIDE = FAMILIES.length + 1;
  *   Linux when some processes' fds cannot be read, the socket went away before its owner was
  *   found); on Windows also when the socket was made before the process that has its pid now
  *   started (the pid was reused).
- * - `system-process`: a pseudo-process (Windows PID 0) that has no image or start time.
+ * - `system-process`: a process of the kernel, which has no such field: Windows' System Idle
+ *   Process (pid 0), the image, command line and services of System (pid 4), a Linux kernel
+ *   thread's image and command line.
  * - `not-supported`: this platform, runtime or OS version does not provide the field.
  * - `not-found`: the lookup ran and found nothing (no PTR record, no such file).
  * - `timeout`: the lookup did not answer in time (reverse DNS).

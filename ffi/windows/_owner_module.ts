@@ -38,6 +38,7 @@ export interface ModuleQuery {
 const INITIAL_BUFFER = 16 + 2 * 2 * 260;
 const ATTEMPTS = 4;
 const PID_IDLE = 0;
+const PID_SYSTEM = 4;
 
 /**
  * Creates the services lookup of one listing. Rows of one process with the same
@@ -51,7 +52,12 @@ export function createServiceLookup(
   let buffer = new Uint8Array(INITIAL_BUFFER);
   const size = new Uint32Array(1);
 
-  function ask(call: OwnerModuleCall, row: Uint8Array): Lookup<string[]> {
+  function ask(
+    call: OwnerModuleCall,
+    row: Uint8Array,
+    pid: number,
+    serviceTag: number,
+  ): Lookup<string[]> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       size[0] = buffer.length;
       const rc = call(row, TCPIP_OWNER_MODULE_INFO_BASIC, buffer, size);
@@ -59,7 +65,7 @@ export function createServiceLookup(
         buffer = new Uint8Array(size[0]);
         continue;
       }
-      if (rc !== NO_ERROR) return failed(reasonOf(rc));
+      if (rc !== NO_ERROR) return failed(reasonOf(rc, pid));
       const base = bufferAddress(nt, buffer);
       if (base === null) return failed("not-supported");
       let info;
@@ -70,7 +76,7 @@ export function createServiceLookup(
       }
       // The call succeeds with empty strings for a protected process when not elevated.
       if (info.name === "") return failed("access-denied");
-      return { value: servicesFromModule(info) };
+      return { value: servicesFromModule(info, serviceTag) };
     }
     return failed("not-supported");
   }
@@ -82,7 +88,10 @@ export function createServiceLookup(
     const key = `${query.protocol}${query.family}:${query.pid}:${hex(query.owningModuleInfo)}`;
     let result = cache.get(key);
     if (!result) {
-      result = ask(call, query.row);
+      const info = query.owningModuleInfo;
+      // OwningModuleInfo[0]'s low 32 bits: the tag of the service whose thread bound the socket.
+      const tag = new DataView(info.buffer, info.byteOffset, info.byteLength).getUint32(0, true);
+      result = ask(call, query.row, query.pid, tag);
       cache.set(key, result);
     }
     return result;
@@ -102,7 +111,11 @@ function ownerModuleCall(
   return family === "IPv4" ? ip.GetOwnerModuleFromUdpEntry : ip.GetOwnerModuleFromUdp6Entry;
 }
 
-function reasonOf(rc: number): Reason {
+function reasonOf(rc: number, pid: number): Reason {
+  // The System process (the kernel's own sockets) has no module to read, elevated or not.
+  if (pid === PID_SYSTEM && rc !== ERROR_NOT_SUPPORTED && rc !== ERROR_CALL_NOT_IMPLEMENTED) {
+    return "system-process";
+  }
   switch (rc) {
     case ERROR_ACCESS_DENIED:
     case ERROR_PARTIAL_COPY: // the owning process's memory could not be read

@@ -58,28 +58,31 @@ export function decodeOwnerModuleInfo(bytes: Uint8Array, base: bigint): OwnerMod
 }
 
 /**
- * Decides which services an owner module names. A service hosted by svchost.exe is reported
- * under its service name; a socket the process image itself owns is reported under the image's
- * name, which is no service. So the module name counts as a service only when it differs from
- * the image name (the file name of the module path, compared case-insensitively); without a
- * path, a name ending in `.exe` is taken for the image.
+ * Decides which services an owner module names. A socket bound by a service's thread carries
+ * the service's tag (the low 32 bits of the row's `OwningModuleInfo[0]`), and Windows answers for
+ * it with the service name as both the module name and its path (`Dnscache`, `Dnscache`); a
+ * socket of the process itself carries no tag, and the answer is the image's name and full path
+ * (`System` for pid 4). So the module names a service when the row has a tag, or when the name
+ * differs from the image's file name; the image itself, or an `.exe` name or `System` without a
+ * folder, is no service. Names are compared case-insensitively.
  *
  * @param info The decoded module name and path; the name must not be empty.
+ * @param serviceTag The service tag of the row (0: none).
  * @returns `[name]` for a service, `[]` for the image itself.
  *
  * @example
  * ```ts
  * import { servicesFromModule } from "./decode_info.ts";
- * servicesFromModule({ name: "Dnscache", path: "C:\\Windows\\system32\\svchost.exe" });
- * // ["Dnscache"]
- * servicesFromModule({ name: "web.exe", path: "C:\\Web\\web.exe" }); // []
+ * servicesFromModule({ name: "Dnscache", path: "Dnscache" }, 0x5a); // ["Dnscache"]
+ * servicesFromModule({ name: "web.exe", path: "C:\\Web\\web.exe" }, 0); // []
  * ```
  */
-export function servicesFromModule(info: OwnerModuleInfo): string[] {
+export function servicesFromModule(info: OwnerModuleInfo, serviceTag: number): string[] {
   const name = info.name.toLowerCase();
-  const image = info.path.split(/[\\/]/).pop()!.toLowerCase();
-  if (image !== "" ? name === image : name.endsWith(".exe")) return [];
-  return [info.name];
+  const parts = info.path.split(/[\\/]/);
+  if (parts.length > 1) return name === parts.pop()!.toLowerCase() ? [] : [info.name];
+  if (serviceTag !== 0) return [info.name];
+  return name.endsWith(".exe") || name === "system" ? [] : [info.name];
 }
 
 /**

@@ -545,7 +545,10 @@ function describeProcess(
   const details = readOpenedDetails(k32, pid, pathBuffer, extra);
   info.path = details?.path ?? null;
   info.startTime = details?.startTime ?? null;
-  if (info.path === null) info.unavailable.path = "access-denied";
+  // The System process is the kernel's: it has no image file or command line to read, elevated
+  // or not. Its start time and account are read as any other process's.
+  const kernel = pid === PID_SYSTEM;
+  if (info.path === null) info.unavailable.path = kernel ? "system-process" : "access-denied";
   if (info.startTime === null) {
     info.unavailable.startTime = details?.startTimeReason ?? "access-denied";
   }
@@ -553,6 +556,7 @@ function describeProcess(
   for (const field of ["commandLine", "userName"] as const) {
     const found = details?.[field] ?? denied;
     if ("value" in found) info[field] = found.value;
+    else if (kernel && field === "commandLine") info.unavailable[field] = "system-process";
     else info.unavailable[field] = found.reason;
   }
   const session = readSessionId(k32, pid);

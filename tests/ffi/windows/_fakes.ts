@@ -278,7 +278,7 @@ export interface FakeProcess {
   pid: number;
   parent: number;
   exe: string;
-  /** Null: OpenProcess fails for it. */
+  /** Null: OpenProcess fails for it; "": it opens, but has no image path (System). */
   path: string | null;
   created?: bigint;
   session?: number;
@@ -415,7 +415,7 @@ export function fakeKernel32(
       const chars = viewOf(size);
       const capacity = chars.getUint32(0, true);
       const path = p.path!;
-      if (capacity < path.length + 1) return 0;
+      if (path === "" || capacity < path.length + 1) return 0;
       const out = viewOf(name);
       for (let i = 0; i < path.length; i++) out.setUint16(2 * i, path.charCodeAt(i), true);
       out.setUint16(2 * path.length, 0, true);

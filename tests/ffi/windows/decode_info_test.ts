@@ -87,25 +87,34 @@ describe("decodeOwnerModuleInfo", () => {
 });
 
 describe("servicesFromModule", () => {
+  it("names a service whose row has a tag: Windows answers with its name as name and path", () => {
+    assert.deepEqual(servicesFromModule({ name: "Dnscache", path: "Dnscache" }, 0x5a), [
+      "Dnscache",
+    ]);
+    assert.deepEqual(servicesFromModule({ name: "svc.exe", path: "svc.exe" }, 7), ["svc.exe"]);
+  });
+
   it("names the service when the module is not the process image", () => {
     assert.deepEqual(
-      servicesFromModule({ name: "Dnscache", path: "C:\\Windows\\system32\\svchost.exe" }),
+      servicesFromModule({ name: "Dnscache", path: "C:\\Windows\\system32\\svchost.exe" }, 0),
       ["Dnscache"],
     );
     assert.deepEqual(
-      servicesFromModule({ name: "iphlpsvc", path: "C:\\Windows\\System32\\iphlpsvc.dll" }),
+      servicesFromModule({ name: "iphlpsvc", path: "C:\\Windows\\System32\\iphlpsvc.dll" }, 9),
       ["iphlpsvc"],
     );
   });
 
-  it("gives no service for the image itself, compared case-insensitively", () => {
-    assert.deepEqual(servicesFromModule({ name: "WEB.EXE", path: "C:\\Web\\web.exe" }), []);
-    assert.deepEqual(servicesFromModule({ name: "node.exe", path: "C:/nodejs/node.exe" }), []);
+  it("gives no service for the image itself, compared case-insensitively, tag or not", () => {
+    assert.deepEqual(servicesFromModule({ name: "WEB.EXE", path: "C:\\Web\\web.exe" }, 0), []);
+    assert.deepEqual(servicesFromModule({ name: "node.exe", path: "C:/nodejs/node.exe" }, 3), []);
   });
 
-  it("without a path, takes an .exe name for the image and anything else for a service", () => {
-    assert.deepEqual(servicesFromModule({ name: "chrome.exe", path: "" }), []);
-    assert.deepEqual(servicesFromModule({ name: "Spooler", path: "" }), ["Spooler"]);
+  it("without a folder or a tag, takes an .exe name or System for the image", () => {
+    assert.deepEqual(servicesFromModule({ name: "chrome.exe", path: "" }, 0), []);
+    assert.deepEqual(servicesFromModule({ name: "System", path: "System" }, 0), []);
+    assert.deepEqual(servicesFromModule({ name: "Spooler", path: "" }, 0), ["Spooler"]);
+    assert.deepEqual(servicesFromModule({ name: "Spooler", path: "Spooler" }, 0), ["Spooler"]);
   });
 });
 

@@ -48,7 +48,14 @@ Deno.test("services: a svchost-hosted service, the image itself, and failures pe
     904: { name: "", path: "" }, // a protected process, not elevated
     905: 5, // ERROR_ACCESS_DENIED
     906: 31, // anything else
+    // What Windows answers for a service's socket: its name twice. The tag is in the row.
+    907: { name: "Dnscache", path: "Dnscache" },
+    // System: the kernel's own sockets have no module, and its image name has no folder.
+    4: { name: "System", path: "System" },
   };
+  // A second row of System, whose module cannot be read (ERROR_PARTIAL_COPY).
+  const answer = (row: Uint8Array) =>
+    pidOfRow(row) === 4 && row[32] === 1 ? 299 : answers[pidOfRow(row)];
   const calls: ModuleCall[] = [];
   const ip = fakeIphlpapi(
     (call) =>
@@ -56,16 +63,16 @@ Deno.test("services: a svchost-hosted service, the image itself, and failures pe
         ? table(
           "tcp4",
           "module",
-          [900, 901, 902, 903, 904, 905, 906, 0].map((pid, i) => ({
+          [900, 901, 902, 903, 904, 905, 906, 907, 4, 4, 0].map((pid, i) => ({
             state: 2,
             local: ANY4,
             localPort: 1000 + i,
             pid,
-            module: pid & 0xff,
+            module: pid === 4 ? i - 8 : pid & 0xff,
           })),
         )
         : table("tcp6", "module", []),
-    { GetOwnerModuleFromTcpEntry: fakeOwnerModule((row) => answers[pidOfRow(row)], calls) },
+    { GetOwnerModuleFromTcpEntry: fakeOwnerModule(answer, calls) },
   );
   const { source } = sourceWith(ip.symbols, NO_PROCESSES, {
     ntdll: { NtQueryInformationProcess: null, memset: realMemset },
@@ -80,9 +87,12 @@ Deno.test("services: a svchost-hosted service, the image itself, and failures pe
     [904, null, "access-denied"],
     [905, null, "access-denied"],
     [906, null, "not-found"],
+    [907, ["Dnscache"], undefined],
+    [4, [], undefined],
+    [4, null, "system-process"],
     [0, null, "system-process"],
   ]);
-  assert.equal(calls.length, 7, "pid 0 is not asked for");
+  assert.equal(calls.length, 10, "pid 0 is not asked for");
   for (const call of calls) {
     assert.equal(call.infoClass, 0, "TCPIP_OWNER_MODULE_INFO_BASIC");
     assert.equal(call.row.length, 160, "the whole MIB_TCPROW_OWNER_MODULE is passed");
@@ -610,7 +620,7 @@ Deno.test("process details: command line and DOMAIN\\user, every handle closed",
   assert.equal(registry.unavailable.commandLine, "not-found");
   assert.equal(registry.userName, "NT AUTHORITY\\SYSTEM");
   const system = info.get(4)!;
-  assert.equal(system.unavailable.commandLine, "access-denied", "not opened");
+  assert.equal(system.unavailable.commandLine, "system-process", "the kernel's: none to read");
   assert.equal(system.unavailable.userName, "access-denied");
 
   assert.deepEqual([...k32.open], [], "process, snapshot and token handles all closed");

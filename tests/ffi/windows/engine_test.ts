@@ -279,6 +279,30 @@ Deno.test("describeProcesses tells a process that exited before it was opened fr
   assert.deepEqual([...k32.open], [], "every handle closed");
 });
 
+Deno.test("describeProcesses, elevated: System opens, without an image or a command line", async () => {
+  const system = { pid: 4, parent: 0, exe: "System", path: "", created: Y2K, session: 0 };
+  const k32 = fakeKernel32([PROCESSES[0], system]);
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
+  const info = await source.describeProcesses([4]);
+  assert.deepEqual(info.get(4), {
+    pid: 4,
+    name: "System",
+    path: null,
+    parentPid: 0,
+    startTime: "2000-01-01T00:00:00.000Z",
+    commandLine: null,
+    userName: null,
+    sessionId: 0,
+    unavailable: {
+      path: "system-process",
+      commandLine: "system-process",
+      userName: "not-supported",
+    },
+  });
+  assert.equal(k32.snapshots, 1, "nothing was denied: no second snapshot");
+  assert.deepEqual([...k32.open], [], "every handle closed");
+});
+
 Deno.test("describeProcesses classifies processes it cannot read", async () => {
   const k32 = fakeKernel32(PROCESSES);
   const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
@@ -313,9 +337,10 @@ Deno.test("describeProcesses classifies processes it cannot read", async () => {
     userName: null,
     sessionId: null,
     unavailable: {
-      path: "access-denied",
+      // Not elevated, System cannot be opened; elevated, it has still no image or command line.
+      path: "system-process",
       startTime: "access-denied",
-      commandLine: "access-denied",
+      commandLine: "system-process",
       userName: "access-denied",
       sessionId: "access-denied",
     },
