@@ -318,6 +318,19 @@ Describe 'Get-ProcConnection on real sockets' {
         $errs[1].TargetObject | Should -Be $badId
     }
 
+    It 'refuses ids from both the pipeline and -OwningProcess, and -InputObject by name (<Name>)' -ForEach @(
+        @{ Name = 'processes and -OwningProcess'; Run = { Get-Process -Id $PID | Get-ProcConnection -OwningProcess 1 }; Pattern = '*from the pipeline or from -OwningProcess, not both*' }
+        @{ Name = 'ids and -OwningProcess'; Run = { $PID | Get-ProcConnection -OwningProcess 1 }; Pattern = '*from the pipeline or from -OwningProcess, not both*' }
+        @{ Name = '-InputObject'; Run = { Get-ProcConnection -InputObject (Get-Process -Id $PID) }; Pattern = '-InputObject takes pipeline input only*' }
+    ) {
+        $err = $null
+        $rows = @(try { & $Run } catch { $err = $_ })
+        $rows.Count | Should -Be 0 -Because 'nothing is listed'
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnProcessIdSource,Get-ProcConnection'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike $Pattern
+    }
+
     It 'a row piped to Stop-Process binds -Id, its owner, not -Name (every process of that name)' {
         $row = @(Get-ProcConnection -LocalPort $port -State Listen)
         $row.Count | Should -Be 1

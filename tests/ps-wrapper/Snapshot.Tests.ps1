@@ -222,21 +222,23 @@ Describe 'Register-ProcConnectionSnapshotTask' {
         BeforeAll {
             # What Windows' ScheduledTasks module would be given: each stand-in records its arguments.
             $script:calls = [System.Collections.Generic.List[object]]::new()
+            $script:existingTasks = @()
             $standIns = @'
 function global:New-ScheduledTaskAction { param($Execute, $Argument) $script:calls.Add(@{ Command = 'Action'; Execute = $Execute; Argument = $Argument }); [pscustomobject]@{ Execute = $Execute; Arguments = $Argument } }
 function global:New-ScheduledTaskTrigger { param([switch]$Once, $At, $RepetitionInterval) $script:calls.Add(@{ Command = 'Trigger'; Once = [bool]$Once; At = $At; RepetitionInterval = $RepetitionInterval }); 'trigger' }
 function global:New-ScheduledTaskPrincipal { param($UserId, $RunLevel, $LogonType) $script:calls.Add(@{ Command = 'Principal'; UserId = $UserId; RunLevel = $RunLevel; LogonType = $LogonType }); 'principal' }
-function global:New-ScheduledTaskSettingsSet { param($MultipleInstances, [switch]$StartWhenAvailable) $script:calls.Add(@{ Command = 'Settings'; MultipleInstances = $MultipleInstances }); 'settings' }
+function global:New-ScheduledTaskSettingsSet { param($MultipleInstances, [switch]$StartWhenAvailable, [switch]$AllowStartIfOnBatteries, [switch]$DontStopIfGoingOnBatteries) $script:calls.Add(@{ Command = 'Settings'; MultipleInstances = $MultipleInstances; StartWhenAvailable = [bool]$StartWhenAvailable; OnBatteries = [bool]$AllowStartIfOnBatteries -and [bool]$DontStopIfGoingOnBatteries }); 'settings' }
+function global:Get-ScheduledTask { param($TaskName, $TaskPath) $script:calls.Add(@{ Command = 'Get'; TaskName = $TaskName; TaskPath = $TaskPath }); if ("$TaskPath$TaskName" -in $script:existingTasks) { [pscustomobject]@{ TaskName = $TaskName } } }
 function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $Trigger, $Principal, $Settings, [switch]$Force, $Description) $script:calls.Add(@{ Command = 'Register'; TaskName = $TaskName; TaskPath = $TaskPath; Action = $Action; Force = [bool]$Force; Description = $Description }); [pscustomobject]@{ TaskName = $TaskName } }
 '@
             . ([scriptblock]::Create($standIns))
         }
         AfterAll {
-            foreach ($f in 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal', 'New-ScheduledTaskSettingsSet', 'Register-ScheduledTask') {
+            foreach ($f in 'Get-ScheduledTask', 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal', 'New-ScheduledTaskSettingsSet', 'Register-ScheduledTask') {
                 Remove-Item "Function:\$f" -ErrorAction Ignore
             }
         }
-        BeforeEach { $script:calls.Clear() }
+        BeforeEach { $script:calls.Clear(); $script:existingTasks = @() }
 
         It 'registers a task that runs the engine directly, every interval, as SYSTEM' {
             $file = Join-Path $dir 'snap shots/conns.csv'
@@ -255,7 +257,10 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             $principal.UserId | Should -Be 'SYSTEM'
             $principal.LogonType | Should -Be 'ServiceAccount'
             $principal.RunLevel | Should -Be 'Highest'
-            ($script:calls | Where-Object Command -eq 'Settings').MultipleInstances | Should -Be 'IgnoreNew'
+            $settings = $script:calls | Where-Object Command -eq 'Settings'
+            $settings.MultipleInstances | Should -Be 'IgnoreNew'
+            $settings.StartWhenAvailable | Should -BeTrue
+            $settings.OnBatteries | Should -BeTrue -Because 'Task Scheduler skips runs on battery by default'
             $register = $script:calls | Where-Object Command -eq 'Register'
             $register.TaskPath | Should -Be '\'
             $register.Force | Should -BeFalse
@@ -326,17 +331,58 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             Get-Content -LiteralPath $path -Raw | Should -Be $before
         }
 
+        It 'refuses a folder given as the file, and registers nothing' {
+            $folder = Join-Path $dir 'a folder'
+            New-Item -ItemType Directory -Path $folder -Force | Out-Null
+            $err = $null
+            try { Register-ProcConnectionSnapshotTask -Path $folder -Interval 00:05:00 -Confirm:$false } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnSnapshotTask,Register-ProcConnectionSnapshotTask'
+            $err.Exception.Message | Should -Be "Cannot append the snapshot to `"$folder`": it is not a regular file"
+            @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 0
+        }
+
+        It 'stops before registering over a task of the same name, unless -Force' {
+            $script:existingTasks = @('\IR\Snap')
+            $err = $null
+            try { Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'e.csv') -Interval 00:05:00 -TaskName Snap -TaskPath '\IR' -Confirm:$false } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ProcConnTaskExists,Register-ProcConnectionSnapshotTask'
+            $err.CategoryInfo.Category | Should -Be 'ResourceExists'
+            $err.Exception.Message | Should -Be "The task '\IR\Snap' already exists: give -Force to replace it, or another -TaskName."
+            @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 0
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'e.csv') -Interval 00:05:00 -TaskName Snap -TaskPath '\IR' -Force -Confirm:$false | Out-Null
+            ($script:calls | Where-Object Command -eq 'Register').Force | Should -BeTrue
+        }
+
         It '-WhatIf registers nothing' {
             Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'w.csv') -Interval 00:05:00 -WhatIf
-            $script:calls.Count | Should -Be 0
+            @($script:calls | Where-Object Command -ne 'Get').Count | Should -Be 0 -Because 'only the lookup of a task of that name runs'
         }
+    }
+
+    It 'where no prompt can be shown, stops with an error instead of going ahead' {
+        $file = Join-Path $dir 'unconfirmed.csv'
+        $script = @"
+function New-ScheduledTaskAction {} function New-ScheduledTaskTrigger {} function New-ScheduledTaskPrincipal {}
+function New-ScheduledTaskSettingsSet {} function Get-ScheduledTask {}
+function Register-ScheduledTask { 'REGISTERED' }
+Import-Module '$ModuleManifest'
+try { Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00; 'WENT ON' } catch { 'ERROR ' + `$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message }
+try { Export-ProcConnectionSnapshot -Path '$file' -Confirm; 'WENT ON' } catch { 'ERROR ' + `$_.FullyQualifiedErrorId }
+"@
+        $r = Invoke-TestPwsh -Script $script
+        $r.ExitCode | Should -Be 0 -Because $r.Stderr
+        $lines = @($r.Stdout -split '\r?\n' | Where-Object { $_ })
+        $lines.Count | Should -Be 2 -Because $r.Stdout
+        $lines[0] | Should -BeLike 'ERROR ProcConnCannotConfirm,Register-ProcConnectionSnapshotTask Cannot ask whether to register scheduled task (*NonInteractive*Nothing was done; give -Confirm:$false to go ahead without asking, or -WhatIf to see what would be done.'
+        $lines[1] | Should -Be 'ERROR ProcConnCannotConfirm,Export-ProcConnectionSnapshot'
+        $file | Should -Not -Exist
     }
 
     It '-WhatIf shows the task and its full command line' {
         $file = Join-Path $dir 'what if.csv'
         $script = @"
 function New-ScheduledTaskAction {} function New-ScheduledTaskTrigger {} function New-ScheduledTaskPrincipal {}
-function New-ScheduledTaskSettingsSet {} function Register-ScheduledTask { throw 'registered' }
+function New-ScheduledTaskSettingsSet {} function Register-ScheduledTask { throw 'registered' } function Get-ScheduledTask {}
 Import-Module '$ModuleManifest'
 Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -WhatIf
 Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -TaskPath '\IR' -WhatIf

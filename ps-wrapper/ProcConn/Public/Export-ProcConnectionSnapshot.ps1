@@ -46,9 +46,9 @@ function Export-ProcConnectionSnapshot {
     Adds a snapshot in NDJSON to conns.log, whose name does not say the format.
 
     .EXAMPLE
-    Import-Csv C:\Logs\conns.csv | Where-Object { $_.state -eq 'ESTABLISHED' -and $_.processName -eq 'powershell.exe' } | Group-Object snapshotTime
+    Import-Csv C:\Logs\conns.csv | Where-Object { $_.state -eq 'ESTABLISHED' -and $_.processName -eq 'pwsh.exe' } | Group-Object snapshotTime
 
-    Reads the snapshots back: PowerShell's established connections per snapshot.
+    Reads the snapshots back: PowerShell 7's established connections per snapshot.
 
     .OUTPUTS
     None, or System.IO.FileInfo with -PassThru.
@@ -80,7 +80,7 @@ function Export-ProcConnectionSnapshot {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnPath' $Path))
     }
     $operation = if ($Append) { 'Append a procconn snapshot' } else { 'Write a procconn snapshot (replacing the file)' }
-    if (-not $PSCmdlet.ShouldProcess($file, $operation)) { return }
+    if (-not (Confirm-ProcConnAction -Cmdlet $PSCmdlet -Target $file -Action $operation)) { return }
     # --format only when asked for: otherwise the engine's own rule (the file's name) applies.
     $arguments = [string[]]@('snapshot', '--out', $file)
     if ($Format) { $arguments += '--format', $Format.ToLowerInvariant() }

@@ -296,6 +296,17 @@ function Get-ProcConnection {
 
     begin {
         $pids = [System.Collections.Generic.SortedSet[uint32]]::new()
+        # Here only the command line's parameters are bound. Ids from both the pipeline and
+        # -OwningProcess would leave one of them unused (which one depends on what is piped), and
+        # -InputObject by name binds no id at all: either would list more than was asked for.
+        $refusal = if ($MyInvocation.ExpectingInput -and $PSBoundParameters.ContainsKey('OwningProcess')) {
+            'Process ids come from the pipeline or from -OwningProcess, not both: pipe them all, or give them all to -OwningProcess'
+        } elseif (-not $MyInvocation.ExpectingInput -and $PSBoundParameters.ContainsKey('InputObject')) {
+            '-InputObject takes pipeline input only: pipe the processes or ids (Get-Process x | Get-ProcConnection), or give the ids to -OwningProcess'
+        }
+        if ($refusal) {
+            $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord ([System.ArgumentException]::new($refusal)) 'ProcConnProcessIdSource' $null))
+        }
     }
 
     process {
@@ -380,9 +391,9 @@ function Get-ProcConnection {
         if ($EnableStatistics) {
             # The engine would ask too; here PowerShell asks, and the engine is told the answer. It
             # is the one parameter that changes the system, so the only one ShouldProcess is for.
-            $switchOn = -not $IsWindows -or $PSCmdlet.ShouldProcess(
-                'TCP connections whose kernel statistics are off',
-                'Switch the statistics on (they stay on until each connection ends)')
+            $switchOn = -not $IsWindows -or (Confirm-ProcConnAction -Cmdlet $PSCmdlet `
+                    -Target 'TCP connections whose kernel statistics are off' `
+                    -Action 'Switch the statistics on (they stay on until each connection ends)')
             $arguments.AddRange([string[]]@(if ($switchOn) { '--enable-stats', '--yes' } else { '--stats' }))
         } elseif ($IncludeStatistics) { $arguments.Add('--stats') }
         if ($ResolveHostName) { $arguments.Add('--resolve') }

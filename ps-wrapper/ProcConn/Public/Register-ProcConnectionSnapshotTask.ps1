@@ -15,7 +15,8 @@ function Register-ProcConnectionSnapshotTask {
 
     The command changes the system, so it asks for confirmation; -WhatIf shows the task it would
     register, with its full command line, and registers nothing. An existing task of the same
-    name is replaced only with -Force.
+    name is replaced only with -Force; without it, the command stops before registering. The task
+    runs on battery power too.
 
     Where the ScheduledTasks module is not available (Linux, macOS), the command stops with an
     error; on Linux, schedule the same command with cron (see about_ProcConn).
@@ -102,7 +103,7 @@ function Register-ProcConnectionSnapshotTask {
         [switch] $Force
     )
 
-    $needed = 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal',
+    $needed = 'Get-ScheduledTask', 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal',
     'New-ScheduledTaskSettingsSet', 'Register-ScheduledTask'
     $missing = @($needed | Where-Object { -not (Get-Command -Name $_ -ErrorAction Ignore) })
     if ($missing.Count) {
@@ -120,7 +121,8 @@ function Register-ProcConnectionSnapshotTask {
     # The engine makes the file but not its folder: the task would fail at every run until the
     # folder is there (it may be made later, so this is said, not refused).
     $fileFolder = [System.IO.Path]::GetDirectoryName($file)
-    if ($fileFolder -and -not [System.IO.Directory]::Exists($fileFolder)) {
+    $folderMissing = $fileFolder -and -not [System.IO.Directory]::Exists($fileFolder)
+    if ($folderMissing) {
         Write-Warning "The folder '$fileFolder' does not exist: every run of the task fails until it does (the snapshot makes the file, not its folder)."
     }
     # --format only when asked for: otherwise the engine's own rule (the file's name) applies.
@@ -132,9 +134,9 @@ function Register-ProcConnectionSnapshotTask {
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-ProcConnErrorRecord $_.Exception 'ProcConnSnapshotTask' $file))
     }
-    # A file already there that no run could append to (other columns, the other format) would
-    # fail every run, unseen: the engine checks it now, and writes nothing.
-    if ([System.IO.File]::Exists($file)) {
+    # A path no run could append to (a folder, a file with other columns or in the other format)
+    # would fail every run, unseen: the engine checks it now, and writes nothing.
+    if (-not $folderMissing) {
         try {
             Invoke-ProcConnEngine -ArgumentList ($snapshot + '--check') -Cmdlet $PSCmdlet | Out-Null
         } catch {
@@ -143,15 +145,23 @@ function Register-ProcConnectionSnapshotTask {
     }
     # Task Scheduler reads '\IR' and '\IR\' as the same folder.
     $folder = if ($TaskPath.EndsWith('\')) { $TaskPath } else { "$TaskPath\" }
+    # Register-ScheduledTask's own answer to a name in use is a bare "file already exists".
+    if (-not $Force -and (Get-ScheduledTask -TaskName $TaskName -TaskPath $folder -ErrorAction Ignore)) {
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.InvalidOperationException]::new("The task '$folder$TaskName' already exists: give -Force to replace it, or another -TaskName."),
+                'ProcConnTaskExists', 'ResourceExists', "$folder$TaskName"))
+    }
     $target = "task '$folder$TaskName' as $User, every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
-    if (-not $PSCmdlet.ShouldProcess($target, 'Register scheduled task')) { return }
+    if (-not (Confirm-ProcConnAction -Cmdlet $PSCmdlet -Target $target -Action 'Register scheduled task')) { return }
 
     $serviceAccount = $User -in 'SYSTEM', 'NT AUTHORITY\SYSTEM', 'LOCAL SERVICE', 'NT AUTHORITY\LOCAL SERVICE',
     'NETWORK SERVICE', 'NT AUTHORITY\NETWORK SERVICE'
     $action = New-ScheduledTaskAction -Execute $engine.FilePath -Argument $argumentLine
     $trigger = New-ScheduledTaskTrigger -Once -At (Get-Date) -RepetitionInterval $Interval
     $principal = New-ScheduledTaskPrincipal -UserId $User -RunLevel Highest -LogonType $(if ($serviceAccount) { 'ServiceAccount' } else { 'S4U' })
-    $settings = New-ScheduledTaskSettingsSet -MultipleInstances IgnoreNew -StartWhenAvailable
+    # Task Scheduler's defaults would skip every run on battery, and stop one when the power goes.
+    $settings = New-ScheduledTaskSettingsSet -MultipleInstances IgnoreNew -StartWhenAvailable `
+        -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
     Register-ScheduledTask -TaskName $TaskName -TaskPath $TaskPath -Action $action -Trigger $trigger `
         -Principal $principal -Settings $settings -Force:$Force `
         -Description "Appends a procconn snapshot of every TCP and UDP endpoint to $file every $Interval."

@@ -61,6 +61,15 @@ Describe 'ProcConn on Windows' {
         $r[0].Unavailable.BytesIn | Should -Be 'not-applicable'
     }
 
+    It '-EnableStatistics where no prompt can be shown: an error, and the engine is not run' {
+        # This host has no user interface, as a remote or scheduled session: -Confirm cannot ask.
+        $err = $null
+        $out = @(try { Get-ProcConnection -LocalPort $port -EnableStatistics -Confirm -Verbose 4>&1 } catch { $err = $_ })
+        $err.FullyQualifiedErrorId | Should -Be 'ProcConnCannotConfirm,Get-ProcConnection'
+        $err.Exception.Message | Should -BeLike 'Cannot ask whether to switch the statistics on *Nothing was done; give -Confirm:$false*'
+        @($out | Where-Object { "$_" -match '^procconn engine' }).Count | Should -Be 0
+    }
+
     It 'Get-Process | Get-ProcConnection and -State Listen' {
         $rows = @(Get-Process -Id $PID | Get-ProcConnection -State Listen -Protocol TCP)
         $rows.LocalPort | Should -Contain $port
