@@ -181,6 +181,19 @@ Describe 'Export-ProcConnectionSnapshot' {
         $err.CategoryInfo.Category | Should -Be 'WriteError'
     }
 
+    It 'what the engine said before it failed stays on its own line, apart from the failure' {
+        $file = Join-Path $dir 'two-lines.csv'
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-two-lines') -ExitCode 1 `
+            -Stderr "procconn: the owner of 1 endpoint could not be identified (access denied)`nprocconn: Cannot write the snapshot to `"$file`": no space left on the device (ENOSPC)"
+        try {
+            $err = $null
+            try { Export-ProcConnectionSnapshot -Path $file } catch { $err = $_ }
+            $err.Exception.Message | Should -Be "the owner of 1 endpoint could not be identified (access denied)`nCannot write the snapshot to `"$file`": no space left on the device (ENOSPC)"
+        } finally {
+            Remove-Item Env:PROCCONN_EXE
+        }
+    }
+
     It 'a refused permission the engine reports (<Code>) is PermissionDenied' -ForEach @(
         @{ Code = 'EACCES' }, @{ Code = 'EPERM' }
     ) {

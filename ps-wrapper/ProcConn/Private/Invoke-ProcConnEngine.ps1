@@ -133,7 +133,9 @@ function Invoke-ProcConnEngine {
         }
         return
     }
-    $text = if ($messages.Count) { $messages -join ' ' } else { "procconn exited with code $code and no message" }
+    # One line each, as the engine wrote them: what it could not see before it failed stays
+    # apart from the failure.
+    $text = if ($messages.Count) { $messages -join "`n" } else { "procconn exited with code $code and no message" }
     $type = if ($code -eq 2) { [System.ArgumentException] } else { [System.InvalidOperationException] }
     throw (New-ProcConnEngineFault -Type $type -Message $text)
 }
