@@ -60,7 +60,8 @@ export class GapCounter {
 
 /**
  * Everything a listing says on stderr after its output, one line each: what it was refused
- * ({@linkcode GapCounter}), connections whose TCP counters are switched off
+ * ({@linkcode GapCounter}), endpoints in a TCP state this version does not know
+ * ({@linkcode unknownStateLine}), connections whose TCP counters are switched off
  * ({@linkcode statsOffLine}), a selection that named no running process
  * ({@linkcode SelectionCheck}), and other network namespaces holding sockets
  * ({@linkcode otherNetworksNote}).
@@ -69,6 +70,7 @@ export class ListingNotes {
   readonly #gaps = new GapCounter();
   #statsOff = 0;
   #statsUnsupported = 0;
+  #unknownStates = 0;
   readonly #selection: SelectionCheck;
   readonly #pids: readonly number[] | undefined;
   readonly #narrowed: boolean;
@@ -91,6 +93,7 @@ export class ListingNotes {
   add(row: Connection): void {
     this.#gaps.add(row);
     this.#selection.add(row);
+    if (row.state === "UNKNOWN") this.#unknownStates++;
     if (row.unavailable.bytesIn === "not-enabled") this.#statsOff++;
     else if (row.unavailable.bytesIn === "not-supported") this.#statsUnsupported++;
   }
@@ -114,6 +117,7 @@ export class ListingNotes {
     if (gaps !== null && !root && source.runsElevated?.() === true) gaps = this.#gaps.line(true);
     const lines = [
       gaps,
+      unknownStateLine(this.#unknownStates, source),
       statsOffLine(this.#statsOff),
       statsUnsupportedLine(this.#statsUnsupported, source),
       ...await this.#selection.lines(source, root),
@@ -266,6 +270,34 @@ export class SelectionCheck {
     }
     return lines.filter((line) => line !== null);
   }
+}
+
+/**
+ * The line for endpoints whose TCP state number this version of procconn does not know (one a
+ * newer Windows or kernel added), or null when there are none. They are listed with the state
+ * `UNKNOWN` rather than left out.
+ *
+ * @param endpoints How many such endpoints the listing holds.
+ * @param source The backend the listing read (it names the OS in the line).
+ * @returns The line.
+ *
+ * @example
+ * ```ts
+ * import { unknownStateLine } from "./_gaps.ts";
+ * unknownStateLine(2, { name: "windows-iphlpapi" });
+ * // "procconn: 2 TCP endpoints are in a state this version does not know (a newer Windows?):
+ * // they are listed with state UNKNOWN"
+ * ```
+ */
+export function unknownStateLine(
+  endpoints: number,
+  source: Pick<SocketSource, "name">,
+): string | null {
+  if (endpoints === 0) return null;
+  const os = source.name === "windows-iphlpapi" ? "Windows" : "kernel";
+  const which = endpoints === 1 ? "1 TCP endpoint is" : `${endpoints} TCP endpoints are`;
+  return `procconn: ${which} in a state this version does not know (a newer ${os}?): ` +
+    `${endpoints === 1 ? "it is" : "they are"} listed with state UNKNOWN`;
 }
 
 /**

@@ -8,7 +8,10 @@
  */
 import type { Connection } from "./record.ts";
 
-/** TCP states, spelled as netstat spells them. `BOUND` is Windows' "extra" state 100. */
+/**
+ * TCP states, spelled as netstat spells them. `BOUND` is Windows' "extra" state 100; `UNKNOWN` is
+ * a state number this version does not know (a newer Windows or kernel), kept rather than dropped.
+ */
 export const TCP_STATES = [
   "CLOSED",
   "LISTEN",
@@ -23,6 +26,7 @@ export const TCP_STATES = [
   "TIME_WAIT",
   "DELETE_TCB",
   "BOUND",
+  "UNKNOWN",
 ] as const;
 
 /** A TCP connection state as netstat names it. */

@@ -140,8 +140,8 @@ export function parseProcNet(
 
     let state: TcpState | null = null;
     if (protocol === "TCP") {
-      state = TCP_STATE_BY_CODE[stateCode] ?? null;
-      if (state === null) throw bad(`unknown TCP state ${text.slice(starts[3], ends[3])}`);
+      // A state a newer kernel adds is kept as UNKNOWN rather than failing the whole table.
+      state = TCP_STATE_BY_CODE[stateCode] ?? "UNKNOWN";
     }
     const localScope = scopeOf(localBytes, options.scopes);
     const unconnected = remotePortRaw === 0 && remoteBytes.every((b) => b === 0);

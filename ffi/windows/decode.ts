@@ -50,8 +50,8 @@ const utf16 = new TextDecoder("utf-16le");
  * Maps a MIB_TCP_STATE number to its netstat name.
  *
  * @param value The `dwState` value: 1 to 12, or 100 (Bound).
- * @returns The state name.
- * @throws {RangeError} On any other number.
+ * @returns The state name; `UNKNOWN` for any other number (a state a newer Windows may add), so
+ *   that the endpoint is still listed.
  *
  * @example
  * ```ts
@@ -62,7 +62,7 @@ const utf16 = new TextDecoder("utf-16le");
 export function tcpStateName(value: number): TcpState {
   if (Number.isInteger(value) && value >= 1 && value <= 12) return TCP_STATES[value - 1];
   if (value === MIB_TCP_STATE_BOUND) return "BOUND";
-  throw new RangeError(`Invalid TCP state "${value}": expected 1 to 12 or 100`);
+  return "UNKNOWN";
 }
 
 /**
@@ -70,7 +70,7 @@ export function tcpStateName(value: number): TcpState {
  *
  * @param bytes The buffer GetExtendedTcpTable filled.
  * @returns One socket per row; listening sockets have no remote end.
- * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
  *
  * @example
  * ```ts
@@ -90,7 +90,7 @@ export function decodeTcp4Table(bytes: Uint8Array): RawSocket[] {
  *
  * @param bytes The buffer GetExtendedTcpTable filled.
  * @returns One socket per row; listening sockets have no remote end.
- * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
  *
  * @example
  * ```ts
@@ -163,7 +163,7 @@ export interface OwnerModuleRow {
  *
  * @param bytes The buffer GetExtendedTcpTable filled.
  * @returns One entry per row.
- * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
  *
  * @example
  * ```ts
@@ -187,7 +187,7 @@ export function decodeTcp4ModuleTable(bytes: Uint8Array): OwnerModuleRow[] {
  *
  * @param bytes The buffer GetExtendedTcpTable filled.
  * @returns One entry per row.
- * @throws {RangeError} When the buffer is shorter than its row count says, or a state is unknown.
+ * @throws {RangeError} When the buffer is shorter than its row count says.
  *
  * @example
  * ```ts

@@ -27,10 +27,11 @@ const NO_COUNTERS: ReadonlySet<TcpState> = new Set([
 
 /**
  * Tells whether a TCP state has per-connection counters: a listener, a socket that is only
- * bound, and one in TIME_WAIT or after have none.
+ * bound, and one in TIME_WAIT or after have none. A state this version does not know is asked
+ * for: Windows answers, or the failure is reported, rather than "not applicable" assumed.
  *
  * @param state The row's state.
- * @returns True for SYN_SENT through LAST_ACK.
+ * @returns True for SYN_SENT through LAST_ACK, and for UNKNOWN.
  *
  * @example
  * ```ts

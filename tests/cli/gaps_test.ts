@@ -11,6 +11,7 @@ import {
   SelectionCheck,
   statsOffLine,
   statsUnsupportedLine,
+  unknownStateLine,
 } from "../../cli/_gaps.ts";
 import type { OtherNetwork, ProcessSummary, SocketSource } from "../../core/source.ts";
 import type { Connection } from "../../core/record.ts";
@@ -362,6 +363,26 @@ describe("a selection that names no running process", () => {
         "--enable-stats switches them on (it asks first)",
     );
     assert.equal(statsOffLine(0), null);
+  });
+
+  it("counts the endpoints in a state it does not know, after the refusals", async () => {
+    const notes = new ListingNotes({}).addAll([
+      record({ pid: null, unavailable: { pid: "access-denied" } }),
+      record({ state: "UNKNOWN" }),
+      record({ state: "ESTABLISHED" }),
+      record({ state: "UNKNOWN" }),
+    ]);
+    const { fake } = source(() => Promise.resolve(table));
+    assert.deepEqual((await notes.lines(fake, true)).slice(1), [
+      "procconn: 2 TCP endpoints are in a state this version does not know (a newer kernel?): " +
+      "they are listed with state UNKNOWN",
+    ]);
+    assert.equal(
+      unknownStateLine(1, { name: "windows-iphlpapi" }),
+      "procconn: 1 TCP endpoint is in a state this version does not know (a newer Windows?): " +
+        "it is listed with state UNKNOWN",
+    );
+    assert.equal(unknownStateLine(0, { name: "windows-iphlpapi" }), null);
   });
 
   it("counts the connections whose counters the backend cannot read, and says why", async () => {

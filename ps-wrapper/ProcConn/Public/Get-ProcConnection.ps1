@@ -64,7 +64,8 @@ function Get-ProcConnection {
 
     .PARAMETER State
     TCP states to keep: LISTEN, ESTABLISHED, SYN_SENT, SYN_RCVD, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT,
-    CLOSING, LAST_ACK, TIME_WAIT, CLOSED, DELETE_TCB or BOUND, or Get-NetTCPConnection's spellings
+    CLOSING, LAST_ACK, TIME_WAIT, CLOSED, DELETE_TCB, BOUND or UNKNOWN (a state number procconn does
+    not know, from a newer Windows or kernel), or Get-NetTCPConnection's spellings
     (Listen, Established, SynSent, SynReceived, FinWait1, FinWait2, CloseWait, LastAck, TimeWait,
     DeleteTCB), in any case. UDP endpoints have no state, so they are left out when -State is
     given, and -State with -Protocol UDP alone is refused, as is -State without Listen together
@@ -225,7 +226,7 @@ function Get-ProcConnection {
         [ValidateNotNullOrEmpty()]
         [ValidateSet('LISTEN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RCVD', 'FIN_WAIT1', 'FIN_WAIT2',
             'CLOSE_WAIT', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSED', 'DELETE_TCB', 'BOUND',
-            'SynSent', 'SynReceived', 'FinWait1', 'FinWait2', 'CloseWait', 'LastAck', 'TimeWait',
+            'UNKNOWN', 'SynSent', 'SynReceived', 'FinWait1', 'FinWait2', 'CloseWait', 'LastAck', 'TimeWait',
             'DeleteTCB')]
         [string[]] $State,
 

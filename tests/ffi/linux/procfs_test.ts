@@ -205,9 +205,14 @@ describe("parseProcNet on malformed text", () => {
     const text = table(V6_HEADER, `   0: 0100007F:1F90 00000000:0000 0A ${TAIL} 1 1`);
     assert.throws(() => parseProcNet(text, "tcp6"), /line 2 of \/proc\/net\/tcp6: bad local/);
   });
-  it("rejects an unknown TCP state and a non-numeric inode", () => {
+  it("keeps a TCP state it does not know as UNKNOWN", () => {
     const state = table(V4_HEADER, `   0: 0100007F:1F90 00000000:0000 1F ${TAIL} 1 1`);
-    assert.throws(() => parseProcNet(state, "tcp"), /unknown TCP state 1F/);
+    const rows = parseProcNet(state, "tcp");
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].state, "UNKNOWN");
+    assert.equal(rows[0].localPort, 8080);
+  });
+  it("rejects a non-numeric inode", () => {
     const inode = table(V4_HEADER, `   0: 0100007F:1F90 00000000:0000 0A ${TAIL} x1 1`);
     assert.throws(() => parseProcNet(inode, "tcp"), /bad inode/);
   });

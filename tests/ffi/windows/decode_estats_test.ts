@@ -101,7 +101,7 @@ describe("tcp6EstatsRow", () => {
 });
 
 describe("hasConnectionCounters", () => {
-  it("is true from SYN_SENT to LAST_ACK and false otherwise", () => {
+  it("is true from SYN_SENT to LAST_ACK, and for a state it does not know; false otherwise", () => {
     const withCounters = TCP_STATES.filter(hasConnectionCounters);
     assert.deepEqual(withCounters, [
       "SYN_SENT",
@@ -112,6 +112,7 @@ describe("hasConnectionCounters", () => {
       "CLOSE_WAIT",
       "CLOSING",
       "LAST_ACK",
+      "UNKNOWN",
     ]);
   });
 });

@@ -479,3 +479,38 @@ Deno.test("a library that cannot be opened rejects the call instead of throwing"
   const pending = source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
   await assert.rejects(pending, /iphlpapi\.dll/);
 });
+
+Deno.test("listSockets keeps a row whose state number a newer Windows may add, as UNKNOWN", async () => {
+  const ip = fakeIphlpapi((call) =>
+    table(
+      "tcp4",
+      "module",
+      [
+        {
+          state: 5,
+          local: [10, 0, 0, 1],
+          localPort: 50000,
+          remote: [10, 0, 0, 2],
+          remotePort: 443,
+          pid: 10,
+        },
+        {
+          state: 13,
+          local: [10, 0, 0, 1],
+          localPort: 50001,
+          remote: [10, 0, 0, 2],
+          remotePort: 443,
+          pid: 11,
+        },
+        { state: 2, local: [0, 0, 0, 0], localPort: 80, pid: 12 },
+      ].filter(() => call.fn === "tcp"),
+    )
+  );
+  const { source } = sourceWith(ip.symbols, NO_PROCESSES);
+  const rows = await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
+  assert.deepEqual(rows.map((s) => [s.state, s.localPort, s.remotePort, s.pids]), [
+    ["ESTABLISHED", 50000, 443, [10]],
+    ["UNKNOWN", 50001, 443, [11]],
+    ["LISTEN", 80, null, [12]],
+  ]);
+});
