@@ -245,8 +245,13 @@ function global:Get-ScheduledTask { param($TaskName, $TaskPath) $script:calls.Ad
 function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $Trigger, $Principal, $Settings, [switch]$Force, $Description) $script:calls.Add(@{ Command = 'Register'; TaskName = $TaskName; TaskPath = $TaskPath; Action = $Action; Force = [bool]$Force; Description = $Description }); [pscustomobject]@{ TaskName = $TaskName } }
 '@
             . ([scriptblock]::Create($standIns))
+            # The checkout's engine stands where an installed one would: in a folder only
+            # administrators may change (see the warning's own tests below).
+            $savedProgramFiles = $env:ProgramFiles
+            $env:ProgramFiles = $Repo
         }
         AfterAll {
+            $env:ProgramFiles = $savedProgramFiles
             foreach ($f in 'Get-ScheduledTask', 'New-ScheduledTaskAction', 'New-ScheduledTaskTrigger', 'New-ScheduledTaskPrincipal', 'New-ScheduledTaskSettingsSet', 'Register-ScheduledTask') {
                 Remove-Item "Function:\$f" -ErrorAction Ignore
             }
@@ -267,7 +272,7 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             $trigger.Once | Should -BeTrue
             $trigger.RepetitionInterval | Should -Be ([timespan]::FromMinutes(5))
             $principal = $script:calls | Where-Object Command -eq 'Principal'
-            $principal.UserId | Should -Be 'SYSTEM'
+            $principal.UserId | Should -Be 'NT AUTHORITY\SYSTEM' -Because 'off Windows a service account is named in English'
             $principal.LogonType | Should -Be 'ServiceAccount'
             $principal.RunLevel | Should -Be 'Highest'
             $settings = $script:calls | Where-Object Command -eq 'Settings'
@@ -282,7 +287,9 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
 
         It 'another account runs unattended without a stored password (S4U); -Force replaces' {
             Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'c.log') -Format Ndjson -Interval 00:01:00 -User 'CORP\ir-svc' -TaskName 'IR' -TaskPath '\ProcConn\' -Force -Confirm:$false | Out-Null
-            ($script:calls | Where-Object Command -eq 'Principal').LogonType | Should -Be 'S4U'
+            $principal = $script:calls | Where-Object Command -eq 'Principal'
+            $principal.LogonType | Should -Be 'S4U'
+            $principal.UserId | Should -Be 'CORP\ir-svc'
             ($script:calls | Where-Object Command -eq 'Action').Argument | Should -BeLike '*--append --format ndjson'
             $register = $script:calls | Where-Object Command -eq 'Register'
             $register.TaskName | Should -Be 'IR'
@@ -366,6 +373,66 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             ($script:calls | Where-Object Command -eq 'Register').Force | Should -BeTrue
         }
 
+        It 'runs <User> as a service account named <UserId>' -ForEach @(
+            @{ User = 'LocalSystem'; UserId = 'NT AUTHORITY\SYSTEM' }
+            @{ User = 's-1-5-18'; UserId = 'NT AUTHORITY\SYSTEM' }
+            @{ User = '.\SYSTEM'; UserId = 'NT AUTHORITY\SYSTEM' }
+            @{ User = 'nt authority\system'; UserId = 'NT AUTHORITY\SYSTEM' }
+            @{ User = 'LocalService'; UserId = 'NT AUTHORITY\LOCAL SERVICE' }
+            @{ User = 'NT AUTHORITY\LocalService'; UserId = 'NT AUTHORITY\LOCAL SERVICE' }
+            @{ User = 'S-1-5-19'; UserId = 'NT AUTHORITY\LOCAL SERVICE' }
+            @{ User = 'network service'; UserId = 'NT AUTHORITY\NETWORK SERVICE' }
+            @{ User = 'S-1-5-20'; UserId = 'NT AUTHORITY\NETWORK SERVICE' }
+        ) {
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'u.csv') -Interval 00:05:00 -User $User -Confirm:$false | Out-Null
+            $principal = $script:calls | Where-Object Command -eq 'Principal'
+            $principal.LogonType | Should -Be 'ServiceAccount'
+            $principal.UserId | Should -Be $UserId
+        }
+
+        It 'runs <User>, which only looks like a service account, as S4U' -ForEach @(
+            @{ User = 'CORP\SYSTEM' }
+            @{ User = 'S-1-5-21-1-2-3-500' }
+            @{ User = 'systemd' }
+        ) {
+            Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'u.csv') -Interval 00:05:00 -User $User -Confirm:$false | Out-Null
+            $principal = $script:calls | Where-Object Command -eq 'Principal'
+            $principal.LogonType | Should -Be 'S4U'
+            $principal.UserId | Should -Be $User
+        }
+
+        It 'warns, before asking, when the engine sits where others may replace it, naming the files' {
+            $env:ProgramFiles = "$Repo-other"
+            try {
+                Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'u.csv') -Interval 00:05:00 -WhatIf -WarningVariable warnings -WarningAction SilentlyContinue
+            } finally {
+                $env:ProgramFiles = $Repo
+            }
+            $said = @($warnings).ForEach({ "$_" })
+            $said.Count | Should -Be 1
+            $said[0] | Should -BeLike "The task runs '$Deno', '$(Join-Path $Repo 'main.ts')' as NT AUTHORITY\SYSTEM, from outside the folders only administrators may change (Program Files, Windows): whoever can replace that file*"
+            @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 0
+        }
+
+        It 'a folder whose name only starts like a protected one is not protected' {
+            InModuleScope ProcConn -Parameters @{ Root = $dir } {
+                param($Root)
+                $saved = $env:ProgramFiles, $env:SystemRoot
+                try {
+                    $env:ProgramFiles = Join-Path $Root 'Program Files'
+                    $env:SystemRoot = $null
+                    $inside = Join-Path $Root 'Program Files/procconn/procconn.exe'
+                    $beside = Join-Path $Root 'Program Files Evil/procconn.exe'
+                    $dotted = Join-Path $Root 'Program Files/../elsewhere/procconn.exe'
+                    @(Get-ProcConnUnprotectedPath -Path $inside, $beside, $dotted) |
+                        Should -Be @($beside, (Join-Path $Root 'elsewhere/procconn.exe'))
+                    @(Get-ProcConnUnprotectedPath -Path $inside.ToUpperInvariant()).Count | Should -Be 0 -Because 'Windows paths are compared without regard to case'
+                } finally {
+                    $env:ProgramFiles, $env:SystemRoot = $saved
+                }
+            }
+        }
+
         It '-WhatIf registers nothing' {
             Register-ProcConnectionSnapshotTask -Path (Join-Path $dir 'w.csv') -Interval 00:05:00 -WhatIf
             @($script:calls | Where-Object Command -ne 'Get').Count | Should -Be 0 -Because 'only the lookup of a task of that name runs'
@@ -378,6 +445,7 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
 function New-ScheduledTaskAction {} function New-ScheduledTaskTrigger {} function New-ScheduledTaskPrincipal {}
 function New-ScheduledTaskSettingsSet {} function Get-ScheduledTask {}
 function Register-ScheduledTask { 'REGISTERED' }
+`$env:ProgramFiles = '$Repo' # the engine where an installed one would be: no warning
 Import-Module '$ModuleManifest'
 try { Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00; 'WENT ON' } catch { 'ERROR ' + `$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message }
 try { Export-ProcConnectionSnapshot -Path '$file' -Confirm; 'WENT ON' } catch { 'ERROR ' + `$_.FullyQualifiedErrorId }
@@ -396,6 +464,7 @@ try { Export-ProcConnectionSnapshot -Path '$file' -Confirm; 'WENT ON' } catch { 
         $script = @"
 function New-ScheduledTaskAction {} function New-ScheduledTaskTrigger {} function New-ScheduledTaskPrincipal {}
 function New-ScheduledTaskSettingsSet {} function Register-ScheduledTask { throw 'registered' } function Get-ScheduledTask {}
+`$env:ProgramFiles = '$Repo' # the engine where an installed one would be: no warning
 Import-Module '$ModuleManifest'
 Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -WhatIf
 Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -TaskPath '\IR' -WhatIf
@@ -404,8 +473,8 @@ Register-ProcConnectionSnapshotTask -Path '$file' -Interval 00:05:00 -TaskPath '
         $r.ExitCode | Should -Be 0 -Because $r.Stderr
         $r.Stderr | Should -BeNullOrEmpty
         $text = $r.Stdout -replace '\s+', ' '
-        $text | Should -BeLike "What if: Performing the operation `"Register scheduled task`" on target `"task '\ProcConn snapshot' as SYSTEM, every 00:05:00 from now: `"$Deno`" run *main.ts snapshot --out `"$file`" --append`".*"
+        $text | Should -BeLike "What if: Performing the operation `"Register scheduled task`" on target `"task '\ProcConn snapshot' as NT AUTHORITY\SYSTEM, every 00:05:00 from now: `"$Deno`" run *main.ts snapshot --out `"$file`" --append`".*"
         # A folder given without its closing backslash is still shown apart from the name.
-        $text | Should -BeLike "*on target `"task '\IR\ProcConn snapshot' as SYSTEM*"
+        $text | Should -BeLike "*on target `"task '\IR\ProcConn snapshot' as NT AUTHORITY\SYSTEM*"
     }
 }

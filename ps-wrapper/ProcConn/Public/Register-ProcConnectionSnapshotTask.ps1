@@ -13,6 +13,10 @@ function Register-ProcConnectionSnapshotTask {
     can be read). Each run adds one whole snapshot with its time and host (see
     Export-ProcConnectionSnapshot); a run still going when the next is due is not doubled.
 
+    The task gives its account's rights to whoever may replace the engine: when the engine is
+    outside the folders only administrators may change (Program Files, Windows), for example in
+    the CurrentUser module scope or on a removable drive, the command warns before asking.
+
     The command changes the system, so it asks for confirmation; -WhatIf shows the task it would
     register, with its full command line, and registers nothing. An existing task of the same
     name is replaced only with -Force; without it, the command stops before registering. The task
@@ -41,8 +45,9 @@ function Register-ProcConnectionSnapshotTask {
 
     .PARAMETER User
     The account the task runs as (default SYSTEM). SYSTEM, LOCAL SERVICE and NETWORK SERVICE run
-    as service accounts; any other account runs whether or not it is logged on, without a stored
-    password (S4U).
+    as service accounts, under any of their names (LocalSystem, NT AUTHORITY\SYSTEM, S-1-5-18,
+    LocalService, NetworkService, ..., or the system's own language); any other account runs
+    whether or not it is logged on, without a stored password (S4U).
 
     .PARAMETER Format
     Csv or Ndjson, passed to the engine as --format. Without it the file's name decides at each
@@ -151,14 +156,23 @@ function Register-ProcConnectionSnapshotTask {
                 [System.InvalidOperationException]::new("The task '$folder$TaskName' already exists: give -Force to replace it, or another -TaskName."),
                 'ProcConnTaskExists', 'ResourceExists', "$folder$TaskName"))
     }
-    $target = "task '$folder$TaskName' as $User, every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
+    $account = Resolve-ProcConnTaskAccount -User $User
+    # The task hands the account's rights to whoever may replace what it runs: the engine, and
+    # for a checkout the script Deno runs (its modules sit beside it).
+    $runs = @($engine.FilePath) + @($engine.Arguments | Where-Object {
+            [System.IO.Path]::IsPathRooted($_) -and (Test-Path -LiteralPath $_ -PathType Leaf)
+        })
+    $unprotected = @(Get-ProcConnUnprotectedPath -Path $runs)
+    if ($unprotected.Count) {
+        Write-Warning ("The task runs '$($unprotected -join "', '")' as $($account.UserId), from outside the folders only administrators may change (Program Files, Windows): " +
+            "whoever can replace that file, or change the folder it is in, runs code as $($account.UserId). Put procconn in such a folder (e.g. C:\Program Files\procconn, with the ProcConn module beside it) and register from there.")
+    }
+    $target = "task '$folder$TaskName' as $($account.UserId), every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
     if (-not (Confirm-ProcConnAction -Cmdlet $PSCmdlet -Target $target -Action 'Register scheduled task')) { return }
 
-    $serviceAccount = $User -in 'SYSTEM', 'NT AUTHORITY\SYSTEM', 'LOCAL SERVICE', 'NT AUTHORITY\LOCAL SERVICE',
-    'NETWORK SERVICE', 'NT AUTHORITY\NETWORK SERVICE'
     $action = New-ScheduledTaskAction -Execute $engine.FilePath -Argument $argumentLine
     $trigger = New-ScheduledTaskTrigger -Once -At (Get-Date) -RepetitionInterval $Interval
-    $principal = New-ScheduledTaskPrincipal -UserId $User -RunLevel Highest -LogonType $(if ($serviceAccount) { 'ServiceAccount' } else { 'S4U' })
+    $principal = New-ScheduledTaskPrincipal -UserId $account.UserId -RunLevel Highest -LogonType $(if ($account.ServiceAccount) { 'ServiceAccount' } else { 'S4U' })
     # Task Scheduler's defaults would skip every run on battery, and stop one when the power goes.
     $settings = New-ScheduledTaskSettingsSet -MultipleInstances IgnoreNew -StartWhenAvailable `
         -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries

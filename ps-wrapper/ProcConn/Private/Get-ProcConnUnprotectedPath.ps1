@@ -1,0 +1,35 @@
+function Get-ProcConnUnprotectedPath {
+    <#
+    .SYNOPSIS
+    The paths, of those given, outside the folders that only administrators may change by default.
+
+    .DESCRIPTION
+    A scheduled task that runs a file as another account (SYSTEM by default) hands that account's
+    rights to whoever may replace the file or the folder it is in. Windows lets only
+    administrators change the Program Files folders and the Windows folder (ProgramFiles,
+    ProgramFiles(x86) and SystemRoot); a path anywhere else (a user's profile, the CurrentUser
+    module scope, a removable drive, C:\Tools) may be writable by others. Paths are compared
+    whole, by folder, without regard to case: 'C:\Program Files Evil' is not inside
+    'C:\Program Files'.
+
+    .OUTPUTS
+    [string], each full path that is outside those folders.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)]
+        [AllowEmptyCollection()]
+        [string[]] $Path
+    )
+
+    $separators = [char[]]@([System.IO.Path]::DirectorySeparatorChar, [System.IO.Path]::AltDirectorySeparatorChar)
+    $protected = @(foreach ($root in $env:ProgramFiles, ${env:ProgramFiles(x86)}, $env:SystemRoot) {
+            if ($root) { [System.IO.Path]::GetFullPath($root).TrimEnd($separators) + [System.IO.Path]::DirectorySeparatorChar }
+        })
+    foreach ($item in $Path) {
+        $full = [System.IO.Path]::GetFullPath($item)
+        $inside = $protected | Where-Object { $full.StartsWith($_, [System.StringComparison]::OrdinalIgnoreCase) }
+        if (-not $inside) { $full }
+    }
+}
