@@ -237,9 +237,17 @@ Describe 'Validation before the engine runs' {
         @($problems.FullyQualifiedErrorId) | Should -Be @(
             'ProcConnNoProcessId,Get-ProcConnection', 'ProcConnNoProcessId,Get-ProcConnection',
             'ProcConnBadProcessId,Get-ProcConnection')
-        $problems[2].Exception.Message | Should -BeLike "'abc' is not a process id*"
+        $problems[2].Exception.Message | Should -Be "'abc' is not a process id: use a whole number from 0 to 4294967295 (to select processes by name, use -ProcessName 'abc')"
         $problems[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         Get-Content "$engine.args" | Should -Contain '--pid=7'
+    }
+
+    It 'points a piped process name to -ProcessName, and says nothing of names for a bad number' {
+        'python3', "o'neil", '-1' | Get-ProcConnection -ErrorVariable problems -ErrorAction SilentlyContinue | Out-Null
+        @($problems.Exception.Message) | Should -Be @(
+            "'python3' is not a process id: use a whole number from 0 to 4294967295 (to select processes by name, use -ProcessName 'python3')"
+            "'o'neil' is not a process id: use a whole number from 0 to 4294967295 (to select processes by name, use -ProcessName 'o''neil')"
+            "'-1' is not a process id: use a whole number from 0 to 4294967295")
     }
 
     It 'passes ports and ids as whole numbers, without the spaces around them' {

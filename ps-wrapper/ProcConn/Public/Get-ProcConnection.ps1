@@ -349,8 +349,10 @@ function Get-ProcConnection {
                 New-ProcConnErrorRecord ([System.ArgumentException]::new(
                         "No process id: -OwningProcess (or an input object's OwningProcess, ProcessId, Pid or Id) is empty, as it is for a row without an owning process; it selects nothing")) 'ProcConnNoProcessId' $target
             } else {
+                # 'python3' | Get-ProcConnection: a name where an id was expected.
+                $byName = if ($text -match '\p{L}') { " (to select processes by name, use -ProcessName '$($text.Trim() -replace "'", "''")')" } else { '' }
                 New-ProcConnErrorRecord ([System.ArgumentException]::new(
-                        "'$text' is not a process id: use a whole number from 0 to 4294967295")) 'ProcConnBadProcessId' $target
+                        "'$text' is not a process id: use a whole number from 0 to 4294967295$byName")) 'ProcConnBadProcessId' $target
             }
             # An input object's bad id is its own error, and the others go on; a bad -OwningProcess
             # given on the command line stops the command before the engine runs.
