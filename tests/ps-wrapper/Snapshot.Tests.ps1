@@ -410,7 +410,7 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
             }
             $said = @($warnings).ForEach({ "$_" })
             $said.Count | Should -Be 1
-            $said[0] | Should -BeLike "The task runs '$Deno', '$(Join-Path $Repo 'main.ts')' as NT AUTHORITY\SYSTEM, from outside the folders only administrators may change (Program Files, Windows): whoever can replace that file*"
+            $said[0] | Should -BeLike "The task runs '$Deno', '$(Join-Path $Repo 'main.ts')' as NT AUTHORITY\SYSTEM, from outside the Program Files folders, which only administrators may change: whoever can replace that file*"
             @($script:calls | Where-Object Command -eq 'Register').Count | Should -Be 0
         }
 
@@ -420,12 +420,14 @@ function global:Register-ScheduledTask { param($TaskName, $TaskPath, $Action, $T
                 $saved = $env:ProgramFiles, $env:SystemRoot
                 try {
                     $env:ProgramFiles = Join-Path $Root 'Program Files'
-                    $env:SystemRoot = $null
+                    $env:SystemRoot = $Root # the Windows folder is not taken as protected: parts of it are not
                     $inside = Join-Path $Root 'Program Files/procconn/procconn.exe'
                     $beside = Join-Path $Root 'Program Files Evil/procconn.exe'
                     $dotted = Join-Path $Root 'Program Files/../elsewhere/procconn.exe'
                     @(Get-ProcConnUnprotectedPath -Path $inside, $beside, $dotted) |
                         Should -Be @($beside, (Join-Path $Root 'elsewhere/procconn.exe'))
+                    $winTemp = Join-Path $Root 'Temp/procconn.exe'
+                    @(Get-ProcConnUnprotectedPath -Path $winTemp) | Should -Be @($winTemp)
                     @(Get-ProcConnUnprotectedPath -Path $inside.ToUpperInvariant()).Count | Should -Be 0 -Because 'Windows paths are compared without regard to case'
                 } finally {
                     $env:ProgramFiles, $env:SystemRoot = $saved

@@ -350,7 +350,7 @@ function Get-ProcConnection {
                         "No process id: -OwningProcess (or an input object's OwningProcess, ProcessId, Pid or Id) is empty, as it is for a row without an owning process; it selects nothing")) 'ProcConnNoProcessId' $target
             } else {
                 # 'python3' | Get-ProcConnection: a name where an id was expected.
-                $byName = if ($text -match '\p{L}') { " (to select processes by name, use -ProcessName '$($text.Trim() -replace "'", "''")')" } else { '' }
+                $byName = if ($item -is [string] -and $text -match '\p{L}') { " (to select processes by name, use -ProcessName '$($text.Trim() -replace "'", "''")')" } else { '' }
                 New-ProcConnErrorRecord ([System.ArgumentException]::new(
                         "'$text' is not a process id: use a whole number from 0 to 4294967295$byName")) 'ProcConnBadProcessId' $target
             }

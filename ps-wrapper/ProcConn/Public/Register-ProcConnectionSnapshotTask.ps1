@@ -14,8 +14,9 @@ function Register-ProcConnectionSnapshotTask {
     Export-ProcConnectionSnapshot); a run still going when the next is due is not doubled.
 
     The task gives its account's rights to whoever may replace the engine: when the engine is
-    outside the folders only administrators may change (Program Files, Windows), for example in
-    the CurrentUser module scope or on a removable drive, the command warns before asking.
+    outside the Program Files folders, which only administrators may change by default (for
+    example in the CurrentUser module scope or on a removable drive), the command warns before
+    asking.
 
     The command changes the system, so it asks for confirmation; -WhatIf shows the task it would
     register, with its full command line, and registers nothing. An existing task of the same
@@ -164,7 +165,7 @@ function Register-ProcConnectionSnapshotTask {
         })
     $unprotected = @(Get-ProcConnUnprotectedPath -Path $runs)
     if ($unprotected.Count) {
-        Write-Warning ("The task runs '$($unprotected -join "', '")' as $($account.UserId), from outside the folders only administrators may change (Program Files, Windows): " +
+        Write-Warning ("The task runs '$($unprotected -join "', '")' as $($account.UserId), from outside the Program Files folders, which only administrators may change: " +
             "whoever can replace that file, or change the folder it is in, runs code as $($account.UserId). Put procconn in such a folder (e.g. C:\Program Files\procconn, with the ProcConn module beside it) and register from there.")
     }
     $target = "task '$folder$TaskName' as $($account.UserId), every $Interval from now: `"$($engine.FilePath)`" $argumentLine"
