@@ -1,6 +1,7 @@
 /**
  * The process fields read through an open process handle beyond the image path and start time:
- * the command line (ntdll) and the account the process runs as (advapi32).
+ * the command line (ntdll) and the account the process runs as (advapi32); and every process's
+ * creation time, read without opening any (ntdll).
  *
  * @module
  */
@@ -14,9 +15,11 @@ import {
   STATUS_BUFFER_OVERFLOW,
   STATUS_BUFFER_TOO_SMALL,
   STATUS_INFO_LENGTH_MISMATCH,
+  SYSTEM_PROCESS_INFORMATION_CLASS,
   TOKEN_QUERY,
   TOKEN_USER_CLASS,
 } from "./_symbols.ts";
+import { decodeProcessCreations, type ProcessCreation } from "./decode.ts";
 import {
   decodeCommandLine,
   decodeTokenUser,
@@ -25,6 +28,8 @@ import {
 } from "./decode_info.ts";
 
 const ATTEMPTS = 4;
+/** The first buffer for the process list: about 500 processes with 10 threads each. */
+const PROCESS_LIST_BYTES = 512 * 1024;
 /** Characters for an account or domain name before asking LookupAccountSidW for more. */
 const NAME_CHARS = 256;
 const utf16 = new TextDecoder("utf-16le");
@@ -166,4 +171,43 @@ function text(chars: Uint16Array, count: number): string {
   const nul = chars.indexOf(0);
   if (nul !== -1 && nul < end) end = nul;
   return utf16.decode(chars.subarray(0, end));
+}
+
+/**
+ * Reads every process's parent and creation time with
+ * NtQuerySystemInformation(SystemProcessInformation), which opens no process: the start time of
+ * a process this user may not open, and whether a pid still names the same process later (the
+ * same creation time) rather than another one started since with the pid.
+ *
+ * @param nt ntdll's symbols, when loaded.
+ * @returns The table by pid, or null when ntdll or the call does not answer (the caller does
+ *   without: start times stay as the process handles gave them).
+ */
+export function readProcessCreations(
+  nt: NtdllSymbols | undefined,
+): Map<number, ProcessCreation> | null {
+  if (!nt?.NtQuerySystemInformation) return null;
+  let size = PROCESS_LIST_BYTES;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const buffer = new Uint8Array(size);
+    const written = new Uint32Array(1);
+    const status = nt.NtQuerySystemInformation(
+      SYSTEM_PROCESS_INFORMATION_CLASS,
+      buffer,
+      size,
+      written,
+    );
+    if (status === 0) {
+      const filled = written[0] > 0 && written[0] <= size ? written[0] : size;
+      try {
+        return decodeProcessCreations(buffer.subarray(0, filled));
+      } catch {
+        return null; // A list that does not decode is no list: nothing is taken from it.
+      }
+    }
+    if (!SIZE_STATUSES.has(status)) return null;
+    // Processes start between the calls: ask for more than was said.
+    size = Math.max(2 * size, written[0] + 64 * 1024);
+  }
+  return null;
 }

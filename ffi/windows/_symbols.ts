@@ -223,8 +223,25 @@ export const ADVAPI32_SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** ntdll.dll: the command line of a process, and the address of a buffer. */
+/**
+ * ntdll.dll: the command line of a process, every process's creation time, and the address of a
+ * buffer.
+ */
 export const NTDLL_SYMBOLS = {
+  /**
+   * With SystemProcessInformation: every process's id, parent and creation time, read without
+   * opening any of them (so also for the processes this user may not open).
+   */
+  NtQuerySystemInformation: {
+    parameters: [
+      "u32", // SYSTEM_INFORMATION_CLASS SystemInformationClass
+      "buffer", // PVOID SystemInformation (out)
+      "u32", // ULONG SystemInformationLength
+      "buffer", // PULONG ReturnLength (out)
+    ],
+    result: "i32", // NTSTATUS: negative is a failure
+    optional: true,
+  },
   NtQueryInformationProcess: {
     parameters: [
       "pointer", // HANDLE ProcessHandle
@@ -251,6 +268,9 @@ export const NTDLL_SYMBOLS = {
     optional: true,
   },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** SYSTEM_INFORMATION_CLASS: SYSTEM_PROCESS_INFORMATION entries, one per process. */
+export const SYSTEM_PROCESS_INFORMATION_CLASS = 5;
 
 /** Address family IPv4 (ws2def.h). */
 export const AF_INET = 2;

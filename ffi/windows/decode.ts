@@ -42,7 +42,8 @@ export const PROCESSENTRY32W_SIZE = 568;
 const MIB_TCP_STATE_LISTEN = 2;
 /** MIB_TCP_STATE_RESERVED, which Get-NetTCPConnection and `netstat -q` call Bound. */
 const MIB_TCP_STATE_BOUND = 100;
-const UNIX_EPOCH_AS_FILETIME = 116444736000000000n;
+/** FILETIME of 1970-01-01T00:00:00Z. */
+export const UNIX_EPOCH_AS_FILETIME = 116444736000000000n;
 const MAX_ISO_MS = 253402300799999; // 9999-12-31T23:59:59.999Z
 const utf16 = new TextDecoder("utf-16le");
 
@@ -414,12 +415,81 @@ export function decodeWideString(bytes: Uint8Array, offset: number, maxChars: nu
  * ```
  */
 export function decodeFiletime(bytes: Uint8Array, offset = 0): string {
-  const view = viewOf(bytes);
-  const value = (BigInt(view.getUint32(offset + 4, true)) << 32n) |
-    BigInt(view.getUint32(offset, true));
+  return filetimeToIso(viewOf(bytes).getBigUint64(offset, true));
+}
+
+/**
+ * Converts a FILETIME value (100 ns intervals since 1601-01-01 UTC) to an ISO 8601 string.
+ *
+ * @param value The FILETIME as a 64-bit number.
+ * @returns The time, e.g. `2024-05-01T12:00:00.000Z`.
+ * @throws {RangeError} When the value lies beyond the year 9999.
+ *
+ * @example
+ * ```ts
+ * import { filetimeToIso } from "./decode.ts";
+ * filetimeToIso(116444736000000000n); // "1970-01-01T00:00:00.000Z"
+ * ```
+ */
+export function filetimeToIso(value: bigint): string {
   const ms = Number((value - UNIX_EPOCH_AS_FILETIME) / 10000n);
   if (ms > MAX_ISO_MS) throw new RangeError(`Invalid FILETIME "${value}": after the year 9999`);
   return new Date(ms).toISOString();
+}
+
+/** Bytes of SYSTEM_PROCESS_INFORMATION (x64) up to its SessionId. */
+export const SYSTEM_PROCESS_INFORMATION_MIN = 104;
+
+/** A process's parent, creation time and session, as SystemProcessInformation gives them. */
+export interface ProcessCreation {
+  parentPid: number;
+  /** FILETIME; 0 for the System Idle Process. */
+  created: bigint;
+  sessionId: number;
+}
+
+/**
+ * Decodes the SYSTEM_PROCESS_INFORMATION entries NtQuerySystemInformation(SystemProcessInformation)
+ * wrote (x64): NextEntryOffset at 0 (0 for the last), CreateTime at 32, UniqueProcessId at 80,
+ * InheritedFromUniqueProcessId at 88, SessionId at 100. The image name and the threads are not
+ * read.
+ *
+ * @param bytes The buffer, as long as the call said it filled.
+ * @returns Each process's parent, creation time and session, by pid.
+ * @throws {RangeError} When an entry runs past the buffer or the entries do not move forward.
+ *
+ * @example
+ * ```ts
+ * import { decodeProcessCreations } from "./decode.ts";
+ * decodeProcessCreations(new Uint8Array(104)).get(0); // { parentPid: 0, created: 0n, sessionId: 0 }
+ * ```
+ */
+export function decodeProcessCreations(bytes: Uint8Array): Map<number, ProcessCreation> {
+  const view = viewOf(bytes);
+  const out = new Map<number, ProcessCreation>();
+  let at = 0;
+  for (;;) {
+    if (at + SYSTEM_PROCESS_INFORMATION_MIN > bytes.length) {
+      throw new RangeError(
+        `Invalid SYSTEM_PROCESS_INFORMATION at byte ${at}: ${SYSTEM_PROCESS_INFORMATION_MIN} ` +
+          `bytes needed, ${Math.max(0, bytes.length - at)} left`,
+      );
+    }
+    const pid = Number(view.getBigUint64(at + 80, true));
+    out.set(pid, {
+      parentPid: Number(view.getBigUint64(at + 88, true)),
+      created: view.getBigUint64(at + 32, true),
+      sessionId: view.getUint32(at + 100, true),
+    });
+    const next = view.getUint32(at, true);
+    if (next === 0) return out;
+    if (next < SYSTEM_PROCESS_INFORMATION_MIN) {
+      throw new RangeError(
+        `Invalid SYSTEM_PROCESS_INFORMATION at byte ${at}: the next entry is ${next} bytes on`,
+      );
+    }
+    at += next;
+  }
 }
 
 function viewOf(bytes: Uint8Array): DataView {

@@ -19,10 +19,11 @@ import type {
   SocketSource,
 } from "../../core/source.ts";
 import { openLibrary, pointerAddress, systemLibraryPath } from "../_native.ts";
+import { runtimeName } from "../_runtime.ts";
 import type { Lookup } from "./_common.ts";
 import { createStatsReader } from "./_estats.ts";
 import { createServiceLookup } from "./_owner_module.ts";
-import { createUserNameReader, readCommandLine } from "./_process_details.ts";
+import { createUserNameReader, readCommandLine, readProcessCreations } from "./_process_details.ts";
 import {
   ADVAPI32_SYMBOLS,
   type Advapi32Symbols,
@@ -61,6 +62,7 @@ import {
   decodeUdp6ModuleTable,
   decodeUdp6Table,
   decodeWideString,
+  filetimeToIso,
   OWNER_MODULE_TABLE_HEADER,
   OWNER_PID_TABLE_HEADER,
   type OwnerModuleRow,
@@ -70,6 +72,7 @@ import {
   TCP6_ROW_SIZE,
   UDP4_ROW_SIZE,
   UDP6_ROW_SIZE,
+  UNIX_EPOCH_AS_FILETIME,
 } from "./decode.ts";
 
 export type { Advapi32Symbols, IphlpapiSymbols, Kernel32Symbols, NtdllSymbols };
@@ -464,7 +467,24 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   const out = new Map<number, ProcessInfo>();
   if (pids.size === 0) return out;
   const k32 = libs.kernel32;
+  // Every process in the snapshot was created before this instant.
+  const before = BigInt(Date.now() + 1) * 10_000n + UNIX_EPOCH_AS_FILETIME;
   const table = snapshotProcesses(k32);
+  // Each process's creation time and session, read without opening it: for those this user may
+  // not open, and for the exact test below. Through koffi (the Node executable) this one call
+  // never returned under Wine 10, a core at 100%: until that is understood, Node does without,
+  // as on a system that does not answer.
+  const created = runtimeName() === "deno" ? readProcessCreations(libs.ntdll) : null;
+  // The entry is the snapshot's process when it has the snapshot's parent and was created before
+  // the snapshot (a pid reused in between has another parent, or a later creation time).
+  const sameProcess = (pid: number) => {
+    const entry = table.get(pid), found = created?.get(pid);
+    return entry && found && found.parentPid === entry.parentPid && found.created !== 0n &&
+        found.created <= before
+      ? found
+      : null;
+  };
+  const creationOf = (pid: number) => sameProcess(pid)?.created ?? null;
   const pathBuffer = new Uint16Array(MAX_LONG_PATH_CHARS);
   const extra: ExtraReaders = {
     ntdll: libs.ntdll,
@@ -473,18 +493,31 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   const denied: ProcessInfo[] = [];
   for (const pid of pids) {
     const info = describeProcess(k32, pid, table.get(pid), pathBuffer, extra);
+    if (info.unavailable.startTime === "access-denied") startTimeFrom(info, creationOf(pid));
+    const found = sameProcess(pid);
+    if (info.unavailable.sessionId === "access-denied" && found) {
+      info.sessionId = found.sessionId;
+      delete info.unavailable.sessionId;
+    }
     out.set(pid, info);
     if (Object.values(info.unavailable).includes("access-denied")) denied.push(info);
   }
   // A process that was in the snapshot but could not be opened was denied, or it exited in
-  // between: a second snapshot tells which (the pid gone, or now another program's).
+  // between: a second look tells which. With creation times, the pid must still name a process
+  // created at the same instant; without them, one with the same parent and image name (a pid
+  // reused by the same program under the same parent then passes for the first).
   if (denied.length > 0) {
-    const now = snapshotProcesses(k32);
+    const later = created ? readProcessCreations(libs.ntdll) : null;
+    let now: Map<number, ProcessEntry> | undefined;
     for (const info of denied) {
-      const before = table.get(info.pid)!, after = now.get(info.pid);
-      if (after && after.parentPid === before.parentPid && after.exeFile === before.exeFile) {
-        continue;
-      }
+      const first = creationOf(info.pid);
+      const found = created?.get(info.pid);
+      let same: boolean;
+      if (later && first !== null) same = later.get(info.pid)?.created === first;
+      // Not in the first list, or another process under the pid by then: the snapshot's is gone.
+      else if (created && first === null && found?.created !== 0n) same = false;
+      else same = sameEntry(table.get(info.pid)!, (now ??= snapshotProcesses(k32)).get(info.pid));
+      if (same) continue;
       for (const [field, reason] of Object.entries(info.unavailable)) {
         if (reason === "access-denied") {
           info.unavailable[field as keyof ProcessInfo["unavailable"]] = "process-exited";
@@ -493,6 +526,23 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
     }
   }
   return out;
+}
+
+/** Fills a denied start time from the process's creation time, when there is one. */
+function startTimeFrom(info: ProcessInfo, created: bigint | null): void {
+  if (created === null) return;
+  try {
+    info.startTime = filetimeToIso(created);
+    delete info.unavailable.startTime;
+  } catch {
+    info.unavailable.startTime = "out-of-range";
+  }
+}
+
+/** The pid still names a process with the same parent and image name. */
+function sameEntry(before: ProcessEntry, after: ProcessEntry | undefined): boolean {
+  return after !== undefined && after.parentPid === before.parentPid &&
+    after.exeFile === before.exeFile;
 }
 
 /** A process whose every field but the pid (and maybe the name) is null for one reason. */

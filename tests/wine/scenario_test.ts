@@ -17,6 +17,9 @@ import {
 import { shippedSchemaCheck } from "../_json_schema.ts";
 import { systemLibraryPath } from "../../ffi/_native.ts";
 import { createWindowsSource } from "../../ffi/windows/engine.ts";
+import { readProcessCreations } from "../../ffi/windows/_process_details.ts";
+import { NTDLL_SYMBOLS } from "../../ffi/windows/_symbols.ts";
+import { filetimeToIso } from "../../ffi/windows/decode.ts";
 
 const MAIN_SCRIPT = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** The shipped JSON Schema, which every row from the Windows engine must satisfy too. */
@@ -309,6 +312,32 @@ Deno.test({
         `${thread} is a thread of pid ${Deno.pid} \\(--pid ${Deno.pid} lists its sockets\\)`,
       ),
     );
+  },
+});
+
+Deno.test({
+  name: "Windows engine under Wine: NtQuerySystemInformation lists the child under this process, " +
+    "created when GetProcessTimes says",
+  ignore: Deno.build.os !== "windows",
+  async fn() {
+    const child = await startChild();
+    const nt = Deno.dlopen(systemLibraryPath("ntdll.dll"), NTDLL_SYMBOLS);
+    try {
+      const created = readProcessCreations(nt.symbols);
+      assert.ok(created, "SystemProcessInformation was read and decoded");
+      assert.ok(created.has(Deno.pid), "this process is listed");
+      const entry = created.get(child.sockets.pid);
+      assert.ok(entry, `the child ${child.sockets.pid} is listed`);
+      assert.equal(entry.parentPid, Deno.pid, "its parent is this process");
+      assert.notEqual(entry.created, 0n, "a creation time is given");
+      // The start time read through the child's own handle (GetProcessTimes) is the same instant.
+      const [row] = await listConnections({ pids: [child.sockets.pid] });
+      assert.equal(filetimeToIso(entry.created), row.processStartTime);
+      if (row.sessionId !== null) assert.equal(entry.sessionId, row.sessionId, "the same session");
+    } finally {
+      nt.close();
+      await child.stop();
+    }
   },
 });
 

@@ -282,6 +282,8 @@ export interface FakeProcess {
   path: string | null;
   created?: bigint;
   session?: number;
+  /** ProcessIdToSessionId fails for it (the session is then only in the system's process list). */
+  sessionDenied?: true;
   /** The command line, or the NTSTATUS NtQueryInformationProcess returns instead. */
   commandLine?: string | number;
   /** The SID bytes of the token's user, or "deny" when OpenProcessToken fails. */
@@ -307,6 +309,8 @@ export interface Kernel32Fake {
   newToken(p: FakeProcess): bigint;
   /** The process behind an open token handle. */
   tokenOf(token: bigint): FakeProcess;
+  /** The running processes, as the next snapshot lists them (exits change it). */
+  processes: FakeProcess[];
 }
 
 type Handle =
@@ -372,6 +376,7 @@ export function fakeKernel32(
     snapshots: 0,
     opened: [],
     processOf,
+    processes,
     newToken: (p) => add({ kind: "token", p }),
     tokenOf(token) {
       const t = handles.get(token);
@@ -450,7 +455,7 @@ export function fakeKernel32(
     },
     ProcessIdToSessionId: options.noSessionSymbol ? null : (pid, out) => {
       const p = processes.find((x) => x.pid === pid);
-      if (!p || p.session === undefined) return 0;
+      if (!p || p.session === undefined || p.sessionDenied) return 0;
       viewOf(out).setUint32(0, p.session, true);
       return 1;
     },
@@ -487,12 +492,45 @@ export interface NtdllCall {
  */
 export function fakeNtdll(
   k32: Kernel32Fake,
-  options: { noQuery?: boolean; noMemset?: boolean } = {},
-): { symbols: NtdllSymbols; calls: NtdllCall[] } {
+  options: {
+    noQuery?: boolean;
+    noMemset?: boolean;
+    /**
+     * NtQuerySystemInformation(SystemProcessInformation) over the kernel32 fake's processes
+     * (256-byte entries without threads; `created` and `session` or 0), probing the size first; a number: the
+     * NTSTATUS it fails with. Unset: the symbol is missing.
+     */
+    systemProcesses?: true | number;
+  } = {},
+): { symbols: NtdllSymbols; calls: NtdllCall[]; systemCalls: number[] } {
   const calls: NtdllCall[] = [];
+  const systemCalls: number[] = [];
   return {
     calls,
+    systemCalls,
     symbols: {
+      NtQuerySystemInformation: options.systemProcesses === undefined
+        ? null
+        : (infoClass, buf, length, ret) => {
+          assert.equal(infoClass, 5);
+          systemCalls.push(length);
+          if (typeof options.systemProcesses === "number") return options.systemProcesses;
+          const list = k32.processes;
+          const needed = 256 * list.length;
+          viewOf(ret).setUint32(0, needed, true);
+          if (length < needed) return 0xc0000004 | 0;
+          const out = viewOf(buf);
+          list.forEach((p, i) => {
+            const at = 256 * i;
+            new Uint8Array(out.buffer, out.byteOffset + at, 256).fill(0xcc);
+            out.setUint32(at, i === list.length - 1 ? 0 : 256, true);
+            out.setBigUint64(at + 32, p.created ?? 0n, true);
+            out.setBigUint64(at + 80, BigInt(p.pid), true);
+            out.setBigUint64(at + 88, BigInt(p.parent), true);
+            out.setUint32(at + 100, p.session ?? 0, true);
+          });
+          return 0;
+        },
       NtQueryInformationProcess: options.noQuery ? null : (h, infoClass, buf, length, ret) => {
         const p = k32.processOf(h);
         calls.push({ pid: p.pid, infoClass, length, withBuffer: buf !== null });

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   decodeFiletime,
+  decodeProcessCreations,
   decodeProcessEntry,
   decodeTcp4ModuleTable,
   decodeTcp4Table,
@@ -710,6 +711,51 @@ describe("decodeUdp6ModuleTable", () => {
     assert.throws(() => decodeUdp6ModuleTable(bytes.subarray(0, 359)), {
       name: "RangeError",
       message: /MIB_UDP6TABLE_OWNER_MODULE: 2 rows need 360 bytes, the buffer has 359/,
+    });
+  });
+});
+
+describe("decodeProcessCreations", () => {
+  /** SYSTEM_PROCESS_INFORMATION entries of `size` bytes each, the last with NextEntryOffset 0. */
+  function entries(
+    size: number,
+    list: [pid: number, parent: number, created: bigint, session?: number][],
+  ) {
+    const bytes = new Uint8Array(size * list.length).fill(0xcc);
+    const view = new DataView(bytes.buffer);
+    list.forEach(([pid, parent, created, session = 0], i) => {
+      view.setUint32(size * i, i === list.length - 1 ? 0 : size, true);
+      view.setBigUint64(size * i + 32, created, true);
+      view.setBigUint64(size * i + 80, BigInt(pid), true);
+      view.setBigUint64(size * i + 88, BigInt(parent), true);
+      view.setUint32(size * i + 100, session, true);
+    });
+    return bytes;
+  }
+
+  it("reads each entry's pid, parent, creation time and session, following NextEntryOffset", () => {
+    const got = decodeProcessCreations(entries(256 + 80, [
+      [0, 0, 0n],
+      [4, 0, 133_000_000_000_000_000n],
+      [4242, 4, 133_500_000_000_000_000n, 2],
+    ]));
+    assert.deepEqual([...got], [
+      [0, { parentPid: 0, created: 0n, sessionId: 0 }],
+      [4, { parentPid: 0, created: 133_000_000_000_000_000n, sessionId: 0 }],
+      [4242, { parentPid: 4, created: 133_500_000_000_000_000n, sessionId: 2 }],
+    ]);
+  });
+
+  it("refuses an entry cut short, and one that does not move forward", () => {
+    const whole = entries(256, [[1, 0, 1n], [2, 1, 2n]]);
+    assert.throws(() => decodeProcessCreations(whole.subarray(0, 256 + 103)), {
+      name: "RangeError",
+      message: "Invalid SYSTEM_PROCESS_INFORMATION at byte 256: 104 bytes needed, 103 left",
+    });
+    new DataView(whole.buffer).setUint32(0, 8, true);
+    assert.throws(() => decodeProcessCreations(whole), {
+      name: "RangeError",
+      message: "Invalid SYSTEM_PROCESS_INFORMATION at byte 0: the next entry is 8 bytes on",
     });
   });
 });

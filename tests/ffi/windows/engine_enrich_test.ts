@@ -75,7 +75,7 @@ Deno.test("services: a svchost-hosted service, the image itself, and failures pe
     { GetOwnerModuleFromTcpEntry: fakeOwnerModule(answer, calls) },
   );
   const { source } = sourceWith(ip.symbols, NO_PROCESSES, {
-    ntdll: { NtQueryInformationProcess: null, memset: realMemset },
+    ntdll: { NtQuerySystemInformation: null, NtQueryInformationProcess: null, memset: realMemset },
   });
   const rows = await source.listSockets({ protocols: ["TCP"], families: ["IPv4", "IPv6"] });
   const got = rows.map((r) => [r.pids[0], r.services, r.unavailable?.services]);
@@ -129,7 +129,7 @@ Deno.test("services: each table calls its own owner-module function with its own
     GetOwnerModuleFromUdp6Entry: fn("udp6"),
   });
   const { source } = sourceWith(ip.symbols, NO_PROCESSES, {
-    ntdll: { NtQueryInformationProcess: null, memset: realMemset },
+    ntdll: { NtQuerySystemInformation: null, NtQueryInformationProcess: null, memset: realMemset },
   });
   const rows = await source.listSockets({ protocols: ["TCP", "UDP"], families: ["IPv4", "IPv6"] });
   assert.deepEqual(rows.map((r) => [r.localPort, r.services]), [
@@ -157,7 +157,7 @@ Deno.test("services: a too-small buffer is grown to the size the call asks for",
     },
   );
   const { source } = sourceWith(ip.symbols, NO_PROCESSES, {
-    ntdll: { NtQueryInformationProcess: null, memset: realMemset },
+    ntdll: { NtQuerySystemInformation: null, NtQueryInformationProcess: null, memset: realMemset },
   });
   const [row] = await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
   assert.deepEqual(row.services, ["LongPathSvc"]);
@@ -186,7 +186,7 @@ Deno.test("services: rows of one process with the same module info are asked for
     },
   );
   const { source } = sourceWith(ip.symbols, NO_PROCESSES, {
-    ntdll: { NtQueryInformationProcess: null, memset: realMemset },
+    ntdll: { NtQuerySystemInformation: null, NtQueryInformationProcess: null, memset: realMemset },
   });
   const rows = await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
   assert.deepEqual(rows.map((r) => r.services), [["m7-p10"], ["m7-p10"], ["m8-p10"], ["m7-p11"]]);
@@ -202,7 +202,13 @@ Deno.test("services: without a way to learn the buffer address they are not supp
         : table("tcp6", "module", []),
     { GetOwnerModuleFromTcpEntry: fakeOwnerModule(() => ({ name: "x", path: SVCHOST }), calls) },
   );
-  for (const ntdll of [undefined, { NtQueryInformationProcess: null, memset: null }]) {
+  for (
+    const ntdll of [undefined, {
+      NtQuerySystemInformation: null,
+      NtQueryInformationProcess: null,
+      memset: null,
+    }]
+  ) {
     const { source } = sourceWith(ip.symbols, NO_PROCESSES, { ntdll });
     const [row] = await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
     assert.equal(row.services, null);
@@ -225,7 +231,7 @@ Deno.test("services: a pointer outside the buffer is not followed", async () => 
     },
   );
   const { source } = sourceWith(ip.symbols, NO_PROCESSES, {
-    ntdll: { NtQueryInformationProcess: null, memset: realMemset },
+    ntdll: { NtQuerySystemInformation: null, NtQueryInformationProcess: null, memset: realMemset },
   });
   const [row] = await source.listSockets({ protocols: ["TCP"], families: ["IPv4"] });
   assert.equal(row.services, null);

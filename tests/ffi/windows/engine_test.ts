@@ -4,7 +4,15 @@
 // Deno.test: the fakes hand out Deno pointer objects as handles.
 import assert from "node:assert/strict";
 import { createWindowsSource } from "../../../ffi/windows/engine.ts";
-import { fakeIphlpapi, fakeKernel32, type FakeProcess, sourceWith, table, Y2K } from "./_fakes.ts";
+import {
+  fakeIphlpapi,
+  fakeKernel32,
+  fakeNtdll,
+  type FakeProcess,
+  sourceWith,
+  table,
+  Y2K,
+} from "./_fakes.ts";
 
 /** An owner-module TCP table with LISTEN rows 127.0.0.1:<port> owned by <pid>. */
 function listenTable(rows: [port: number, pid: number][]): Uint8Array {
@@ -513,4 +521,64 @@ Deno.test("listSockets keeps a row whose state number a newer Windows may add, a
     ["UNKNOWN", 50001, 443, [11]],
     ["LISTEN", 80, null, [12]],
   ]);
+});
+
+Deno.test("describeProcesses with creation times: a start time for a denied process, and a pid reused by the same program is an exit", async () => {
+  const web = PROCESSES[3];
+  const denied = {
+    ...web,
+    pid: 7400,
+    path: null,
+    created: Y2K + 20_000_000n,
+    session: 3,
+    sessionDenied: true,
+  } satisfies FakeProcess;
+  const reused = {
+    ...web,
+    pid: 7500,
+    path: null,
+    created: Y2K + 30_000_000n,
+    // The same program under the same parent takes the pid: only the creation time differs.
+    exitsOnOpen: { ...web, pid: 7500, path: null, created: Y2K + 40_000_000n },
+  } satisfies FakeProcess;
+  const k32 = fakeKernel32([...PROCESSES, denied, reused]);
+  const nt = fakeNtdll(k32, { systemProcesses: true });
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols, {
+    ntdll: nt.symbols,
+  });
+  const info = await source.describeProcesses([7400, 7500]);
+  assert.equal(k32.snapshots, 1, "the creation times tell, without a second snapshot");
+  assert.equal(nt.systemCalls.length, 2, "read before the processes are opened, and after");
+  const stillThere = info.get(7400)!;
+  assert.equal(stillThere.startTime, "2000-01-01T00:00:02.000Z");
+  assert.equal(stillThere.sessionId, 3, "the session from the same list");
+  assert.deepEqual(stillThere.unavailable, {
+    path: "access-denied",
+    commandLine: "access-denied",
+    userName: "access-denied",
+  });
+  const gone = info.get(7500)!;
+  assert.equal(gone.startTime, "2000-01-01T00:00:03.000Z", "the first process's own start");
+  assert.equal(gone.unavailable.path, "process-exited");
+  assert.equal(gone.unavailable.commandLine, "process-exited");
+  assert.deepEqual([...k32.open], [], "every handle closed");
+});
+
+Deno.test("describeProcesses without an answer from NtQuerySystemInformation falls back to the second snapshot", async () => {
+  const web = PROCESSES[3];
+  const k32 = fakeKernel32([
+    ...PROCESSES,
+    { ...web, pid: 7400, path: null, created: Y2K, sessionDenied: true },
+  ]);
+  const nt = fakeNtdll(k32, { systemProcesses: 0xc0000022 | 0 });
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols, {
+    ntdll: nt.symbols,
+  });
+  const info = (await source.describeProcesses([7400])).get(7400)!;
+  assert.equal(nt.systemCalls.length, 1, "not asked again after it failed");
+  assert.equal(k32.snapshots, 2);
+  assert.equal(info.startTime, null);
+  assert.equal(info.unavailable.startTime, "access-denied");
+  assert.equal(info.unavailable.sessionId, "access-denied");
+  assert.equal(info.unavailable.path, "access-denied");
 });

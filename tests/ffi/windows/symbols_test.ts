@@ -95,6 +95,7 @@ describe("Windows symbol tables", () => {
       OpenProcessToken: 3,
       GetTokenInformation: 5,
       LookupAccountSidW: 7,
+      NtQuerySystemInformation: 4,
       NtQueryInformationProcess: 5,
       memset: 3,
     };
