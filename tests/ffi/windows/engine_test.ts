@@ -489,29 +489,22 @@ Deno.test("a library that cannot be opened rejects the call instead of throwing"
 });
 
 Deno.test("listSockets keeps a row whose state number a newer Windows may add, as UNKNOWN", async () => {
+  const connected = (state: number, localPort: number, pid: number) => ({
+    state,
+    local: [10, 0, 0, 1],
+    localPort,
+    remote: [10, 0, 0, 2],
+    remotePort: 443,
+    pid,
+  });
+  const specs = [connected(5, 50000, 10), connected(13, 50001, 11)];
   const ip = fakeIphlpapi((call) =>
     table(
       "tcp4",
       "module",
-      [
-        {
-          state: 5,
-          local: [10, 0, 0, 1],
-          localPort: 50000,
-          remote: [10, 0, 0, 2],
-          remotePort: 443,
-          pid: 10,
-        },
-        {
-          state: 13,
-          local: [10, 0, 0, 1],
-          localPort: 50001,
-          remote: [10, 0, 0, 2],
-          remotePort: 443,
-          pid: 11,
-        },
-        { state: 2, local: [0, 0, 0, 0], localPort: 80, pid: 12 },
-      ].filter(() => call.fn === "tcp"),
+      call.fn === "tcp"
+        ? [...specs, { state: 2, local: [0, 0, 0, 0], localPort: 80, pid: 12 }]
+        : [],
     )
   );
   const { source } = sourceWith(ip.symbols, NO_PROCESSES);
