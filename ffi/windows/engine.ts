@@ -66,6 +66,7 @@ import {
   OWNER_MODULE_TABLE_HEADER,
   OWNER_PID_TABLE_HEADER,
   type OwnerModuleRow,
+  type ProcessCreation,
   type ProcessEntry,
   PROCESSENTRY32W_SIZE,
   TCP4_ROW_SIZE,
@@ -470,21 +471,24 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   // Every process in the snapshot was created before this instant.
   const before = BigInt(Date.now() + 1) * 10_000n + UNIX_EPOCH_AS_FILETIME;
   const table = snapshotProcesses(k32);
-  // Each process's creation time and session, read without opening it: for those this user may
-  // not open, and for the exact test below. Through koffi (the Node executable) this one call
-  // never returned under Wine 10, a core at 100%: until that is understood, Node does without,
-  // as on a system that does not answer.
-  const created = runtimeName() === "deno" ? readProcessCreations(libs.ntdll) : null;
+  // Each process's creation time and session, read without opening it, and only once a process
+  // was refused: for its start time and session, and for the exact test below. Through koffi (the
+  // Node executable) this one call never returned under Wine 10, a core at 100%: until that is
+  // understood, Node does without, as on a system that does not answer.
+  let created: Map<number, ProcessCreation> | null | undefined;
+  const creations = () =>
+    created === undefined
+      ? created = runtimeName() === "deno" ? readProcessCreations(libs.ntdll) : null
+      : created;
   // The entry is the snapshot's process when it has the snapshot's parent and was created before
   // the snapshot (a pid reused in between has another parent, or a later creation time).
   const sameProcess = (pid: number) => {
-    const entry = table.get(pid), found = created?.get(pid);
+    const entry = table.get(pid), found = creations()?.get(pid);
     return entry && found && found.parentPid === entry.parentPid && found.created !== 0n &&
         found.created <= before
       ? found
       : null;
   };
-  const creationOf = (pid: number) => sameProcess(pid)?.created ?? null;
   const pathBuffer = new Uint16Array(MAX_LONG_PATH_CHARS);
   const extra: ExtraReaders = {
     ntdll: libs.ntdll,
@@ -493,9 +497,12 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   const denied: ProcessInfo[] = [];
   for (const pid of pids) {
     const info = describeProcess(k32, pid, table.get(pid), pathBuffer, extra);
-    if (info.unavailable.startTime === "access-denied") startTimeFrom(info, creationOf(pid));
-    const found = sameProcess(pid);
-    if (info.unavailable.sessionId === "access-denied" && found) {
+    const { startTime, sessionId } = info.unavailable;
+    const found = startTime === "access-denied" || sessionId === "access-denied"
+      ? sameProcess(pid)
+      : null;
+    if (found && startTime === "access-denied") startTimeFrom(info, found.created);
+    if (found && sessionId === "access-denied") {
       info.sessionId = found.sessionId;
       delete info.unavailable.sessionId;
     }
@@ -507,15 +514,16 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   // created at the same instant; without them, one with the same parent and image name (a pid
   // reused by the same program under the same parent then passes for the first).
   if (denied.length > 0) {
-    const later = created ? readProcessCreations(libs.ntdll) : null;
+    const first = creations();
+    const later = first ? readProcessCreations(libs.ntdll) : null;
     let now: Map<number, ProcessEntry> | undefined;
     for (const info of denied) {
-      const first = creationOf(info.pid);
-      const found = created?.get(info.pid);
+      const createdAt = sameProcess(info.pid)?.created ?? null;
+      const found = first?.get(info.pid);
       let same: boolean;
-      if (later && first !== null) same = later.get(info.pid)?.created === first;
+      if (later && createdAt !== null) same = later.get(info.pid)?.created === createdAt;
       // Not in the first list, or another process under the pid by then: the snapshot's is gone.
-      else if (created && first === null && found?.created !== 0n) same = false;
+      else if (first && createdAt === null && found?.created !== 0n) same = false;
       else same = sameEntry(table.get(info.pid)!, (now ??= snapshotProcesses(k32)).get(info.pid));
       if (same) continue;
       for (const [field, reason] of Object.entries(info.unavailable)) {
