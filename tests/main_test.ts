@@ -232,7 +232,18 @@ describe("procconn CLI", () => {
   });
 
   it("--name matches the process name", () => {
-    const r = procconn(["--format", "json", "--name", "NODE", "--port", String(child.info.tcp6)]);
+    // The child holds 400 UDP sockets on random ports: one of them may share the TCP port's
+    // number, so the protocol and family are named too.
+    const r = procconn([
+      "--format",
+      "json",
+      "--name",
+      "NODE",
+      "--tcp",
+      "-6",
+      "--local-port",
+      String(child.info.tcp6),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).map((x: { pid: number }) => x.pid), [child.info.pid]);
   });
