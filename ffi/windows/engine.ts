@@ -473,8 +473,11 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   const table = snapshotProcesses(k32);
   // Each process's creation time and session, read without opening it, and only once a process
   // was refused: for its start time and session, and for the exact test below. Through koffi (the
-  // Node executable) this one call never returned under Wine 10, a core at 100%: until that is
-  // understood, Node does without, as on a system that does not answer.
+  // Node executable) NtQuerySystemInformation never returns under Wine 10, a core at 100%, for
+  // any information class and buffer, synchronous or not, while NtQueryInformationProcess, whose
+  // stub differs only in its number, returns, and kernel32 functions that make the same call
+  // inside (K32EnumProcesses, GetSystemTimes) return too. Until a real Windows shows koffi's call
+  // returns, Node does without, as on a system that does not answer.
   let created: Map<number, ProcessCreation> | null | undefined;
   const creations = () =>
     created === undefined
