@@ -7,6 +7,7 @@
  */
 
 import { koffiPointerValue, openKoffiLibrary } from "./_koffi.ts";
+import { osName } from "./_runtime.ts";
 
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno as typeof Deno | undefined;
@@ -52,12 +53,14 @@ export function openLibrary<const S extends Deno.ForeignLibraryInterface>(
 }
 
 /**
- * Returns the absolute path of a Windows system DLL (`%SystemRoot%\System32\<name>`). Loading by
- * a bare name would search the executable's folder first, where a planted DLL could win.
+ * Returns the absolute path of a Windows system DLL in the system directory, as
+ * `GetSystemDirectoryW` names it (`C:\Windows\System32` on a default install). Loading by a bare
+ * name would search the executable's folder first, where a planted DLL could win.
  *
  * @param name The DLL's file name, e.g. `iphlpapi.dll`.
- * @returns The absolute path; SystemRoot defaults to `C:\Windows` when the environment does not
- * give a drive-absolute one (or cannot be read).
+ * @returns The absolute path. Off Windows, or where the system does not answer, the directory is
+ * `%SystemRoot%\System32`, and `C:\Windows\System32` when the environment does not give a
+ * drive-absolute SystemRoot (or cannot be read).
  * @throws {TypeError} When the name is not a plain DLL file name.
  *
  * @example
@@ -70,9 +73,57 @@ export function systemLibraryPath(name: string): string {
   if (!/^[A-Za-z0-9_.-]+\.dll$/i.test(name)) {
     throw new TypeError(`Invalid system library name "${name}": expected a file name like x.dll`);
   }
-  const root = systemRoot();
-  return `${root}\\System32\\${name}`;
+  systemDirectory ??= askSystemDirectory() ?? `${systemRoot()}\\System32`;
+  return `${systemDirectory}\\${name}`;
 }
+
+let systemDirectory: string | undefined;
+
+const MAX_PATH = 260;
+
+/**
+ * The system directory from the system itself, so that an environment that names another
+ * SystemRoot (set by whoever started procconn) cannot point the DLLs elsewhere. Null off
+ * Windows and where the call fails.
+ */
+function askSystemDirectory(): string | null {
+  if (osName() !== "windows") return null;
+  let kernel32: NativeLibrary<typeof SYSTEM_DIRECTORY_SYMBOLS>;
+  try {
+    // kernel32.dll is a KnownDLL, already mapped into every process: its bare name always
+    // resolves to the system's copy, never to a file beside the executable.
+    kernel32 = openLibrary("kernel32.dll", SYSTEM_DIRECTORY_SYMBOLS);
+  } catch {
+    return null;
+  }
+  try {
+    let size = MAX_PATH;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const buffer = new Uint16Array(size);
+      // The length without the NUL when it fits; else the size needed, NUL included; 0 on failure.
+      const length = kernel32.symbols.GetSystemDirectoryW(buffer, size);
+      if (length === 0) return null;
+      if (length < size) {
+        const directory = String.fromCharCode(...buffer.subarray(0, length)).replace(/\\+$/, "");
+        return /^[A-Za-z]:\\/.test(directory) ? directory : null;
+      }
+      size = length;
+    }
+    return null;
+  } finally {
+    kernel32.close();
+  }
+}
+
+const SYSTEM_DIRECTORY_SYMBOLS = {
+  GetSystemDirectoryW: {
+    parameters: [
+      "buffer", // LPWSTR lpBuffer (out)
+      "u32", // UINT uSize, in characters
+    ],
+    result: "u32", // UINT: characters written without the NUL, or the size needed, or 0
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
 
 function systemRoot(): string {
   let value: string | undefined;

@@ -316,6 +316,31 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "Windows engine under Wine: system DLLs come from the directory GetSystemDirectoryW names, " +
+    "whatever SystemRoot says",
+  ignore: Deno.build.os !== "windows",
+  async fn() {
+    // Wine's system directory; a default Windows install says C:\Windows\System32.
+    const system = "c:\\windows\\system32";
+    assert.equal(systemLibraryPath("kernel32.dll").toLowerCase(), `${system}\\kernel32.dll`);
+    // A process started with SystemRoot pointing at a folder its starter controls.
+    const native = new URL("../../ffi/_native.ts", import.meta.url).href;
+    const code = `import { systemLibraryPath } from ${JSON.stringify(native)};\n` +
+      `console.log(systemLibraryPath("iphlpapi.dll"));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-lock", code],
+      env: { SystemRoot: "Z:\\procconn", windir: "Z:\\procconn" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    assert.equal(decoder.decode(out.stdout).trim().toLowerCase(), `${system}\\iphlpapi.dll`);
+  },
+});
+
+Deno.test({
   name: "Windows engine under Wine: NtQuerySystemInformation lists the child under this process, " +
     "created when GetProcessTimes says",
   ignore: Deno.build.os !== "windows",
