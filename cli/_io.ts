@@ -197,6 +197,27 @@ export function env(name: string): string | undefined {
 }
 
 /**
+ * Reads a whole text file, or standard input for `-`, as UTF-8.
+ *
+ * @param path The file, or `-`.
+ * @returns Its text.
+ * @throws {Error} The file system's error (with its `code`, e.g. `ENOENT`).
+ */
+export async function readInputText(path: string): Promise<string> {
+  if (path !== "-") {
+    if (deno) return await deno.readTextFile(path);
+    const { readFile } = await import("node:fs/promises");
+    return await readFile(path, "utf8");
+  }
+  if (deno) return await new Response(deno.stdin.readable).text();
+  // The stream decodes: a character split between two chunks comes out whole.
+  nodeProcess.stdin.setEncoding("utf8");
+  let text = "";
+  for await (const chunk of nodeProcess.stdin) text += chunk;
+  return text;
+}
+
+/**
  * True when this process runs as root (uid 0) on a Unix system; false otherwise, also where the
  * uid cannot be read (Windows, or no permission to ask).
  */

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { BrokenPipe, env, printText, stdoutWriter, writeError } from "./_io.ts";
-import { parseArgs, UsageError } from "./args.ts";
+import { BrokenPipe, env, printText, readInputText, stdoutWriter, writeError } from "./_io.ts";
+import { parseArgs, UsageError, withPidFile } from "./args.ts";
 
 /**
  * Runs procconn with the given arguments.
@@ -23,10 +23,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const out = stdoutWriter();
   try {
     // no-color.org: a NO_COLOR that is set and not empty.
-    const request = parseArgs(args, { noColorEnv: (env("NO_COLOR") ?? "") !== "" });
-    if (request.action === "help" || request.action === "version") {
-      return await printText(request.text);
+    const parsed = parseArgs(args, { noColorEnv: (env("NO_COLOR") ?? "") !== "" });
+    if (parsed.action === "help" || parsed.action === "version") {
+      return await printText(parsed.text);
     }
+    const request = await withPidFile(parsed, readInputText);
     if (request.enrich.enableStats) await (await import("./_confirm.ts")).confirmChanges(request);
     // Each command's code is loaded once the command line is known to be good, so that help,
     // the version and a usage error load neither the engines nor the schema.

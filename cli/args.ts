@@ -45,6 +45,11 @@ export interface CliRequest {
   text: string;
   /** The filters. */
   filters: FilterOptions;
+  /**
+   * `--pid-file`: the file (`-` for standard input) whose pids join `filters.pids`; read by
+   * {@linkcode withPidFile} before the listing.
+   */
+  pidFile?: string;
   /** The opt-in enrichments. */
   enrich: Enrichment;
   /** Output format. */
@@ -115,13 +120,104 @@ function listOf<T>(what: string, usage: string, item: (text: string) => T) {
   return (text: string): T[] => commaList(text, what, usage).map(item);
 }
 
-const parsePids = listOf("pid", "N[,N...]", (item) => {
+const PID_RANGE = "a whole number from 0 to 4294967295";
+
+/** One pid, or NaN when the text is not one. */
+function pidOf(item: string): number {
   const n = /^\d+$/.test(item) ? Number(item) : NaN;
-  if (!(n >= 0 && n <= 0xffffffff)) {
-    throw new RangeError(`Invalid pid "${item}": expected a whole number from 0 to 4294967295`);
-  }
+  return n >= 0 && n <= 0xffffffff ? n : NaN;
+}
+
+const parsePids = listOf("pid", "N[,N...]", (item) => {
+  const n = pidOf(item);
+  if (Number.isNaN(n)) throw new RangeError(`Invalid pid "${item}": expected ${PID_RANGE}`);
   return n;
 });
+
+const PID_FILE_LAYOUT = "whole numbers from 0 to 4294967295, separated by commas, spaces or new " +
+  "lines";
+
+/**
+ * The pids of a `--pid-file`'s text: whole numbers separated by commas, white space or new lines
+ * (one per line, as `pgrep` writes them; a comma list, as `--pid` takes it). A byte order mark
+ * is skipped.
+ *
+ * @param text The file's text.
+ * @param file The file as given, to name in an error (`-` is standard input).
+ * @returns The pids, in the file's order.
+ * @throws {UsageError} At the first item that is no pid (naming it and its line), or when the
+ * text has no pid at all: an empty selection would otherwise list every process.
+ *
+ * @example
+ * ```ts
+ * import { pidsFromText } from "./args.ts";
+ * pidsFromText("812\n4410, 77\n", "pids.txt"); // [812, 4410, 77]
+ * ```
+ */
+export function pidsFromText(text: string, file: string): number[] {
+  const where = file === "-" ? "standard input (--pid-file -)" : `--pid-file "${file}"`;
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const pids: number[] = [];
+  for (const match of body.matchAll(/[^\s,]+/g)) {
+    const n = pidOf(match[0]);
+    if (Number.isNaN(n)) {
+      const line = body.slice(0, match.index).split("\n").length;
+      const item = match[0].length > 40 ? `${match[0].slice(0, 40)}...` : match[0];
+      throw new UsageError(
+        `Invalid pid ${
+          JSON.stringify(item)
+        } on line ${line} of ${where}: expected ${PID_FILE_LAYOUT}`,
+      );
+    }
+    pids.push(n);
+  }
+  if (pids.length === 0) throw new UsageError(`${where} has no pid: expected ${PID_FILE_LAYOUT}`);
+  return pids;
+}
+
+/**
+ * The request with the pids of its `--pid-file` added to its `--pid` selection (the request as
+ * it is without `--pid-file`).
+ *
+ * @param request A parsed command line.
+ * @param read Reads the file's text, `-` standard input.
+ * @returns The request to run.
+ * @throws {UsageError} When the file cannot be read, or its text is not a list of pids.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs, withPidFile } from "./args.ts";
+ * const request = await withPidFile(
+ *   parseArgs(["--pid-file", "pids.txt", "--pid", "4"]),
+ *   () => Promise.resolve("812\n"),
+ * );
+ * request.filters.pids; // [4, 812]
+ * ```
+ */
+export async function withPidFile(
+  request: CliRequest,
+  read: (file: string) => Promise<string>,
+): Promise<CliRequest> {
+  const file = request.pidFile;
+  if (file === undefined) return request;
+  let text: string;
+  try {
+    text = await read(file);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "ENOENT"
+      ? "there is no such file"
+      : code === "EACCES" || code === "EPERM"
+      ? "no permission to read it"
+      : code === "EISDIR"
+      ? "it is a folder"
+      : (err as Error).message;
+    const what = file === "-" ? "standard input (--pid-file -)" : `--pid-file "${file}"`;
+    throw new UsageError(`Cannot read ${what}: ${why}`);
+  }
+  const pids = [...(request.filters.pids ?? []), ...pidsFromText(text, file)];
+  return { ...request, filters: { ...request.filters, pids } };
+}
 
 const parseStates = listOf("state", "S[,S...]", parseState);
 const parsePorts = listOf("port", "N[,N...]", parsePort);
@@ -240,6 +336,14 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     value: "<pids>",
     parse: parsePids,
     help: "owning process ids, comma separated",
+  },
+  {
+    key: "pidFile",
+    flag: "--pid-file",
+    value: "<file>",
+    parse: (text) => text,
+    help: "owning process ids read from a file (- for standard input), separated by commas, " +
+      "spaces or new lines; adds to --pid",
   },
   {
     key: "name",
@@ -722,10 +826,17 @@ export function parseArgs(
   }
   // `tree --pid`/`tree --name` draws those processes and their descendants, as `--tree` lists
   // them; decided before the enrichment below reads it.
-  if (action === "tree") o.tree = o.pid !== undefined || o.name !== undefined;
-  else if (o.tree && !o.pid && o.name === undefined) {
+  const selects = o.pid !== undefined || o.pidFile !== undefined || o.name !== undefined;
+  if (action === "tree") o.tree = selects;
+  else if (o.tree && !selects) {
     throw new UsageError(
-      "--tree needs --pid or --name: it adds the descendants of those processes",
+      "--tree needs --pid, --pid-file or --name: it adds the descendants of those processes",
+    );
+  }
+  if (o.pidFile === "-" && o.enableStats && !o.yes) {
+    throw new UsageError(
+      "--pid-file - reads standard input, where --enable-stats would ask its question: " +
+        "add --yes to answer it",
     );
   }
   const protocols: Protocol[] | undefined = !!o.tcp === !!o.udp
@@ -786,6 +897,7 @@ export function parseArgs(
     action,
     text: "",
     filters,
+    ...(o.pidFile !== undefined ? { pidFile: o.pidFile } : {}),
     enrich,
     format,
     fields,

@@ -11,6 +11,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -229,6 +230,43 @@ describe("procconn CLI", () => {
       );
       assert.doesNotMatch(r.stdout, new RegExp(`\\b${child.info.tcp4}\\b`));
     }
+  });
+
+  it("--pid-file reads the pids from a file or standard input, and adds them to --pid", () => {
+    const pids = (r: { code: number | null; stdout: string; stderr: string }) => {
+      assert.equal(r.code, 0, r.stderr);
+      return [...new Set(JSON.parse(r.stdout).map((x: { pid: number }) => x.pid))];
+    };
+    const only = ["--format", "json", "--tcp", "--local-port", String(child.info.tcp4)];
+    // As pgrep writes them, one per line: a pid without sockets, then the child.
+    const dir = mkdtempSync(join(tmpdir(), "procconn-pids-"));
+    try {
+      const file = join(dir, "pids.txt");
+      writeFileSync(file, `${process.pid}\n${child.info.pid}\n`);
+      assert.deepEqual(pids(procconn([...only, "--pid-file", file])), [child.info.pid]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(
+      pids(procconn([...only, "--pid-file", "-"], `${child.info.pid}\n`)),
+      [child.info.pid],
+    );
+    // Added to --pid: this test's own pid alone lists nothing on that port.
+    assert.deepEqual(pids(procconn([...only, "--pid", String(process.pid)])), []);
+    assert.deepEqual(
+      pids(
+        procconn([...only, "--pid", String(process.pid), "--pid-file", "-"], `${child.info.pid}`),
+      ),
+      [child.info.pid],
+    );
+    const bad = procconn([...only, "--pid-file", "-"], `${child.info.pid}\nnode\n`);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      'procconn: Invalid pid "node" on line 2 of standard input (--pid-file -): expected whole ' +
+        "numbers from 0 to 4294967295, separated by commas, spaces or new lines\n",
+    );
+    assert.equal(bad.stdout, "");
   });
 
   it("--name matches the process name", () => {

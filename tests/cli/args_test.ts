@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_TABLE_FIELDS, parseArgs, UsageError } from "../../cli/args.ts";
+import { DEFAULT_TABLE_FIELDS, parseArgs, UsageError, withPidFile } from "../../cli/args.ts";
 import { CONNECTION_FIELDS } from "../../core/record.ts";
 
 function usage(args: string[], pattern: RegExp) {
@@ -331,5 +331,72 @@ describe("parseArgs", () => {
     usage(["--pid", "abc"], /"abc"/);
     usage(["--frobnicate"], /--frobnicate.*--help/);
     usage(["extra"], /too many arguments/);
+  });
+});
+
+describe("--pid-file", () => {
+  const read = (texts: Record<string, string>) => (file: string) =>
+    file in texts
+      ? Promise.resolve(texts[file])
+      : Promise.reject(Object.assign(new Error("os error"), { code: "ENOENT" }));
+
+  it("adds the file's pids, one per line or comma separated, to --pid", async () => {
+    const request = await withPidFile(
+      parseArgs(["--pid", "4", "--pid-file", "pids.txt"]),
+      read({ "pids.txt": "\uFEFF812\r\n4410, 77\n\n  015\t9\n" }),
+    );
+    assert.deepEqual(request.filters.pids, [4, 812, 4410, 77, 15, 9]);
+    // Standard input is "-"; without --pid-file the request is unchanged.
+    const stdin = await withPidFile(parseArgs(["--pid-file", "-"]), read({ "-": "5" }));
+    assert.deepEqual(stdin.filters.pids, [5]);
+    const plain = parseArgs(["--pid", "4"]);
+    assert.equal(await withPidFile(plain, read({})), plain);
+  });
+
+  it("names the bad item and its line, or the file it cannot read, as a usage error", async () => {
+    const refused = async (args: string[], texts: Record<string, string>, pattern: RegExp) => {
+      await assert.rejects(withPidFile(parseArgs(args), read(texts)), (e: Error) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.match(e.message, pattern);
+        assert.equal(e.message.includes("\n"), false, "one line");
+        return true;
+      });
+    };
+    await refused(
+      ["--pid-file", "p"],
+      { p: "12\n13,-1\n" },
+      /^Invalid pid "-1" on line 2 of --pid-file "p": expected whole numbers from 0 to 4294967295, separated by commas, spaces or new lines$/,
+    );
+    await refused(["--pid-file", "p"], { p: "4294967296" }, /^Invalid pid "4294967296" on line 1/);
+    await refused(
+      ["--pid-file", "-"],
+      { "-": `${"x".repeat(100)}\n` },
+      /"x{40}\.\.\." on line 1 of standard input/,
+    );
+    // An empty list would select every process: refused.
+    await refused(
+      ["--pid-file", "-"],
+      { "-": " \n,\n" },
+      /^standard input \(--pid-file -\) has no pid: expected whole numbers/,
+    );
+    await refused(
+      ["--pid-file", "gone.txt"],
+      {},
+      /^Cannot read --pid-file "gone.txt": there is no such file$/,
+    );
+  });
+
+  it("selects for --tree and tree; with --enable-stats, standard input needs --yes", () => {
+    assert.equal(parseArgs(["--tree", "--pid-file", "p"]).enrich.tree, true);
+    assert.equal(parseArgs(["tree", "--pid-file", "p"]).enrich.tree, true);
+    assert.equal(parseArgs(["watch", "--pid-file", "p"]).pidFile, "p");
+    assert.equal(parseArgs(["--pid", "1"]).pidFile, undefined);
+    usage(
+      ["--pid-file", "-", "--enable-stats"],
+      /^--pid-file - reads standard input, where --enable-stats would ask its question: add --yes/,
+    );
+    assert.equal(parseArgs(["--pid-file", "-", "--enable-stats", "--yes"]).pidFile, "-");
+    usage(["--pid-file", "a", "--pid-file", "b"], /'--pid-file' is given 2 times/);
+    usage(["--pid-file="], /'--pid-file <file>' needs a value/);
   });
 });
