@@ -251,8 +251,11 @@ export class SelectionCheck {
       return []; // Only a note: the listing itself succeeded.
     }
     const name = this.#name !== undefined && this.#rows === 0 ? this.#name : undefined;
-    const threads = source.processOfThread?.bind(source);
-    const lines = [notRunningLine(unseen, name, table, threads)];
+    // The selected ids no process has may be threads: looked up together, in one call.
+    const listed = new Set(table.map((p) => p.pid));
+    const owners = source.processesOfThreads?.(unseen.filter((pid) => !listed.has(pid))) ??
+      new Map<number, number>();
+    const lines = [notRunningLine(unseen, name, table, (id) => owners.get(id) ?? null)];
     if (source.hiddenOwners) {
       const running = new Map(table.map((p) => [p.pid, p]));
       const matches = this.#name === undefined ? () => true : nameMatcher(this.#name);
@@ -426,7 +429,7 @@ function someOf(ids: readonly number[]): string {
  * @param name The `--name` patterns, when they kept no row.
  * @param table The running processes.
  * @param processOfThread The process a thread id belongs to, or null (see
- *   {@linkcode SocketSource.processOfThread}).
+ *   {@linkcode SocketSource.processesOfThreads}).
  * @returns The line, or null when every pid runs and the name matches a process.
  *
  * @example

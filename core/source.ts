@@ -219,11 +219,14 @@ export interface SocketSource {
    */
   countersUnavailable?(): string | null;
   /**
-   * The process that `id` is a thread of, or null when `id` is a process or does not run, so that
-   * a thread id given as a pid can be explained (Linux: `/proc/<tid>` exists for every thread;
-   * Windows: process and thread ids come from one pool). Optional.
+   * The process each of `ids` that is a thread belongs to, so that a thread id given as a pid
+   * can be explained (Linux: `/proc/<tid>` exists for every thread; Windows: process and thread
+   * ids come from one pool). An id that is a process, or does not run, is not in the map; nothing
+   * that cannot be read is an error. Optional.
+   *
+   * @param ids The ids, typically the selected pids that no running process has.
    */
-  processOfThread?(id: number): number | null;
+  processesOfThreads?(ids: readonly number[]): Map<number, number>;
   /**
    * Whether this process runs with an administrator's full rights where root is not the measure
    * (Windows: an elevated token), so that a refusal is not met with advice to run elevated; null

@@ -554,7 +554,14 @@ export function createLinuxSource(options: LinuxSourceOptions = {}): LinuxSocket
       settle(() => otherNetworkNamespaces(options, pids)),
     hiddenOwners: (pids: Iterable<number>): Promise<number[]> =>
       settle(() => unreadableFdDirs(options, pids)),
-    processOfThread: (id: number): number | null => threadGroupOf(options, id),
+    processesOfThreads: (ids: readonly number[]): Map<number, number> => {
+      const owners = new Map<number, number>();
+      for (const id of ids) {
+        const owner = threadGroupOf(options, id);
+        if (owner !== null) owners.set(id, owner);
+      }
+      return owners;
+    },
     runningImage: (pid: number, startTime: string | null): RunningImage =>
       runningImage(options, pid, startTime),
     close: (): void => worker?.close(),

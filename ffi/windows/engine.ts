@@ -143,17 +143,25 @@ export function createWindowsSource(options: WindowsSourceOptions = {}): SocketS
     listSockets: (query) => withLibraries((libs) => listSockets(libs, query)),
     describeProcesses: (pids) => withLibraries((libs) => describeProcesses(libs, new Set(pids))),
     listProcesses: () => withLibraries((libs) => listProcesses(libs.kernel32)),
-    processOfThread(id: number): number | null {
+    processesOfThreads(ids: readonly number[]): Map<number, number> {
+      const owners = new Map<number, number>();
+      if (ids.length === 0) return owners;
       try {
+        // The libraries are opened once for every id: thousands of pids that matched nothing
+        // (piped from an old snapshot) are thousands of ids to look at.
         const libs = open();
         try {
-          return processOfThread(libs.kernel32, id);
+          for (const id of ids) {
+            const owner = processOfThread(libs.kernel32, id);
+            if (owner !== null) owners.set(id, owner);
+          }
         } finally {
           libs.close();
         }
       } catch {
-        return null; // Only explains a pid that matched nothing: never a reason to fail.
+        // Only explains a pid that matched nothing: never a reason to fail.
       }
+      return owners;
     },
     runsElevated(): boolean | null {
       try {

@@ -270,6 +270,19 @@ describe("a selection that names no running process", () => {
     assert.deepEqual(await new SelectionCheck({ pids: [1] }).lines(broken, false), []);
   });
 
+  it("asks the backend once about every selected id no process has, whether it is a thread", async () => {
+    const asked: number[][] = [];
+    const { fake } = source(() => Promise.resolve(table));
+    fake.processesOfThreads = (ids) => (asked.push([...ids]), new Map([[4894, 1]]));
+    const check = new SelectionCheck({ pids: [812, 4894, 4242, 4243] });
+    assert.deepEqual(await check.lines(fake, false), [
+      "procconn: no process runs with pids 4242, 4243, and 4894 is a thread of pid 1 " +
+      "(--pid 1 lists its sockets)",
+    ]);
+    // 812 runs (it had no row): it is no thread's id to look up.
+    assert.deepEqual(asked, [[4894, 4242, 4243]]);
+  });
+
   it("says which selected processes hide their sockets from this user", async () => {
     const asked: number[][] = [];
     const { fake } = source(() => Promise.resolve(table));

@@ -300,7 +300,7 @@ Deno.test({
     }
     assert.notEqual(thread, Deno.pid, "a thread id is no process id on Windows");
     const source = createWindowsSource();
-    assert.equal(source.processOfThread!(thread), Deno.pid);
+    assert.deepEqual(source.processesOfThreads!([thread, Deno.pid]), new Map([[thread, Deno.pid]]));
     // The same real kernel32 and advapi32 read this process's token: Wine answers whether it is
     // elevated (so a note knows whether to advise elevating).
     assert.equal(typeof source.runsElevated!(), "boolean", "TokenElevation was read");

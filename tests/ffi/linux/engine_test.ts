@@ -889,8 +889,7 @@ t.join()
           byProcess.filter((s) => s.localPort === port).map((s) => [s.state, s.pids]),
           [["LISTEN", [pid]]],
         );
-        assert.equal(source.processOfThread!(tid), pid);
-        assert.equal(source.processOfThread!(pid), null);
+        assert.deepEqual(source.processesOfThreads!([tid, pid]), new Map([[tid, pid]]));
       } finally {
         await child.stop();
       }

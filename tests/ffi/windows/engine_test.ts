@@ -457,25 +457,29 @@ Deno.test("a creation time beyond the year 9999 is out-of-range, and the listing
   assert.deepEqual([...k32.open], []);
 });
 
-Deno.test("processOfThread names the process a thread id runs in", () => {
+Deno.test("processesOfThreads names the process each thread id runs in, opening the DLLs once", () => {
   const k32 = fakeKernel32(PROCESSES, { threads: { 7004: 7000, 7008: 7000 } });
-  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
-  assert.equal(source.processOfThread!(7004), 7000);
-  assert.equal(source.processOfThread!(7008), 7000);
-  assert.equal(source.processOfThread!(7000), null, "a process id is no thread's");
-  assert.equal(source.processOfThread!(9999), null, "nothing runs with it");
+  const { source, counts } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols);
+  // A process id is no thread's, and nothing runs with 9999.
+  assert.deepEqual(
+    source.processesOfThreads!([7004, 7000, 9999, 7008]),
+    new Map([[7004, 7000], [7008, 7000]]),
+  );
+  assert.deepEqual(counts(), { opened: 1, closed: 1 }, "one opening for every id");
   assert.deepEqual([...k32.open], [], "every thread handle closed");
+  assert.deepEqual(source.processesOfThreads!([]), new Map());
+  assert.deepEqual(counts(), { opened: 1, closed: 1 }, "nothing to look up opens nothing");
   const old = fakeKernel32(PROCESSES, { threads: { 7004: 7000 }, noThreadSymbols: true });
-  assert.equal(
-    sourceWith(fakeIphlpapi(() => 0).symbols, old.symbols).source.processOfThread!(7004),
-    null,
+  assert.deepEqual(
+    sourceWith(fakeIphlpapi(() => 0).symbols, old.symbols).source.processesOfThreads!([7004]),
+    new Map(),
   );
   const broken = createWindowsSource({
     openLibraries: () => {
       throw new Error("kernel32.dll cannot be loaded");
     },
   });
-  assert.equal(broken.processOfThread!(7004), null, "only a note: never a failure");
+  assert.deepEqual(broken.processesOfThreads!([7004]), new Map(), "only a note: never a failure");
 });
 
 Deno.test("a library that cannot be opened rejects the call instead of throwing", async () => {
