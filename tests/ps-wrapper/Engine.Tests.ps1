@@ -222,17 +222,43 @@ Describe 'Running the engine' {
         }
     }
 
-    It 'a warning every run of the engine gives is written once' {
-        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-runs') -Stdout (New-TestRecordLine) `
-            -Stderr 'procconn: sockets in 2 other network namespaces are not listed'
-        InModuleScope ProcConn { $script:ProcConnPidListLength = 1 }
+    It 'ids too many for the command line go on the engine''s standard input: one run, one warning' {
+        $engine = New-StandInEngine -Path (Join-Path $dir 'stand-in-stdin') -Stdout (New-TestRecordLine) -ReadStdin `
+            -Stderr 'procconn: no process runs with pids 7, 77'
+        $env:PROCCONN_EXE = $engine
+        InModuleScope ProcConn { $script:ProcConnPidListLength = 5 }
         try {
-            $rows = @(Get-ProcConnection -OwningProcess 7, 77, 777 -WarningVariable warnings -WarningAction SilentlyContinue)
+            $rows = @(Get-ProcConnection -OwningProcess 777, 7, 77 -WarningVariable warnings -WarningAction SilentlyContinue)
         } finally {
             InModuleScope ProcConn { $script:ProcConnPidListLength = 16000 }
         }
-        $rows.Count | Should -Be 3 -Because 'each of the three runs wrote its record'
-        @($warnings).ForEach({ "$_" }) | Should -Be 'sockets in 2 other network namespaces are not listed'
+        $rows.Count | Should -Be 1 -Because 'one run wrote one record'
+        @($warnings).ForEach({ "$_" }) | Should -Be 'no process runs with pids 7, 77'
+        $arguments = @(Get-Content "$engine.args")
+        $arguments | Should -Contain '--pid-file=-'
+        @($arguments | Where-Object { $_ -like '--pid=*' }) | Should -BeNullOrEmpty
+        # In ascending order, as the command line would have them.
+        Get-Content -Raw "$engine.stdin" | Should -BeExactly '7,77,777'
+    }
+
+    It 'ids that fit stay on the command line, and the engine''s standard input is empty' {
+        $engine = New-StandInEngine -Path (Join-Path $dir 'stand-in-args') -Stdout (New-TestRecordLine) -ReadStdin
+        $env:PROCCONN_EXE = $engine
+        $null = Get-ProcConnection -OwningProcess 99, 9
+        $arguments = @(Get-Content "$engine.args")
+        $arguments | Should -Contain '--pid=9,99'
+        $arguments | Should -Not -Contain '--pid-file=-'
+        (Get-Item "$engine.stdin").Length | Should -Be 0
+    }
+
+    It 'an engine that stops without reading its standard input is not waited for' {
+        # 60,000 ids are more than a pipe holds: the write would block if nothing ended it.
+        $env:PROCCONN_EXE = New-StandInEngine -Path (Join-Path $dir 'stand-in-no-stdin') -ExitCode 2 `
+            -Stderr "procconn: Invalid pid ""x"" on line 1 of standard input (--pid-file -): expected whole numbers"
+        $err = $null
+        try { Get-ProcConnection -OwningProcess (1..60000) } catch { $err = $_ }
+        $err.Exception | Should -BeOfType [System.ArgumentException]
+        $err.Exception.Message | Should -BeLike 'Invalid pid "x" on line 1 of standard input*'
     }
 
     It 'an engine failure naming a refused permission (<Code>) is PermissionDenied' -ForEach @(

@@ -245,11 +245,17 @@ Describe 'Get-ProcConnection on real sockets' {
         $err.FullyQualifiedErrorId | Should -BeLike 'MyOwnError*'
     }
 
-    It 'many piped processes are listed, with the engine run once for each part of their ids' {
+    It 'many piped processes are listed by one run of the engine, their ids on its standard input' {
         # 30,000 ids do not fit on one command line (Linux: one argument of at most 128 KiB).
         $ids = @(1..30000) + $PID + $sockets.pid
-        $rows = @($ids | ForEach-Object { [pscustomobject]@{ Id = $_ } } |
-                Get-ProcConnection -Protocol TCP -State Listen -WarningAction SilentlyContinue)
+        $out = @($ids | ForEach-Object { [pscustomobject]@{ Id = $_ } } |
+                Get-ProcConnection -Protocol TCP -State Listen -WarningVariable warnings -WarningAction SilentlyContinue -Verbose 4>&1)
+        $runs = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'procconn engine*' })
+        $runs.Count | Should -Be 1
+        "$($runs[0])" | Should -BeLike '* --pid-file=-'
+        # The ids no process has now are named in one warning, by the one run.
+        @($warnings | Where-Object { "$_" -like 'no process runs with pids *' }).Count | Should -Be 1
+        $rows = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
         @($rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1
         @($rows | Where-Object { $_.OwningProcess -eq $sockets.pid -and $_.LocalPort -eq $sockets.tcp4.listenPort }).Count | Should -Be 1
         @($rows | Where-Object { $_.OwningProcess -notin $ids }).Count | Should -Be 0
@@ -344,16 +350,19 @@ Describe 'Get-ProcConnection on real sockets' {
         $lines | Should -Be @("What if: Performing the operation ""Stop-Process"" on target ""$($me.ProcessName) ($PID)"".")
     }
 
-    It 'with -IncludeChildProcess, a process reached from two runs of the engine is listed once' {
-        # One id per run: this process in one, its child (the socket child) in another, and the
-        # child is also this process's descendant.
+    It 'with -IncludeChildProcess and the ids on the engine''s standard input, a process is listed once' {
+        # Both ids go on standard input: this process, and its child (the socket child), which is
+        # also this process's descendant.
         InModuleScope ProcConn { $script:ProcConnPidListLength = 1 }
         try {
             $out = @(Get-ProcConnection -OwningProcess $PID, $sockets.pid -IncludeChildProcess -Protocol TCP -State Listen -Verbose 4>&1)
         } finally {
             InModuleScope ProcConn { $script:ProcConnPidListLength = 16000 }
         }
-        @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'procconn engine*' }).Count | Should -Be 2
+        $runs = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'procconn engine*' })
+        $runs.Count | Should -Be 1
+        "$($runs[0])" | Should -BeLike '* --tree*--pid-file=-'
+
         $rows = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
         @($rows | Where-Object { $_.OwningProcess -eq $sockets.pid -and $_.LocalPort -eq $sockets.tcp4.listenPort }).Count | Should -Be 1
         @($rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1

@@ -32,10 +32,13 @@ function New-StandInEngine {
         [string[]] $Stdout = @(),
         [string] $Stderr = '',
         [int] $ExitCode = 0,
-        [int] $Sleep = 0
+        [int] $Sleep = 0,
+        # Keep what comes on standard input in <Path>.stdin (else it is never read).
+        [switch] $ReadStdin
     )
     $quote = { param($s) "'" + ($s -replace "'", "'\''") + "'" }
     $lines = @('#!/bin/sh', "echo `$`$ > $(& $quote "$Path.pid")", "printf '%s\n' `"`$@`" > $(& $quote "$Path.args")")
+    if ($ReadStdin) { $lines += "cat > $(& $quote "$Path.stdin")" }
     foreach ($l in $Stdout) { $lines += "printf '%s\n' $(& $quote $l)" }
     if ($Stderr) { $lines += "printf '%s\n' $(& $quote $Stderr) >&2" }
     if ($Sleep) { $lines += "sleep $Sleep" }

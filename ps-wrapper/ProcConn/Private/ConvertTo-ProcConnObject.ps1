@@ -52,20 +52,12 @@ function ConvertTo-ProcConnObject {
     engine fault (New-ProcConnEngineFault): a line that is not a JSON record, a field missing (an
     engine of another release), a value of the wrong kind. An error downstream, while the objects
     are written, is not caught here.
-
-    -SkipOwner and -Owner serve several runs of the engine for one command: rows of the processes
-    in -SkipOwner (listed by an earlier run) are left out, and the owner of each row kept is added
-    to -Owner.
     #>
     [CmdletBinding()]
     [OutputType('ProcConn.Connection')]
     param(
         [Parameter(Mandatory, ValueFromPipeline)]
-        [string[]] $Line,
-
-        [System.Collections.Generic.HashSet[uint32]] $SkipOwner,
-
-        [System.Collections.Generic.HashSet[uint32]] $Owner
+        [string[]] $Line
     )
     begin {
         $invariant = [cultureinfo]::InvariantCulture
@@ -111,11 +103,6 @@ function ConvertTo-ProcConnObject {
                     if ($r -isnot [System.Collections.IDictionary]) {
                         throw (& $fault 'The procconn engine wrote a line that is not a JSON record' $(if ($records.Count -eq $Line.Count) { $Line[$i] } else { $json }))
                     }
-                    $owningProcess = [Nullable[uint32]]$r.pid
-                    if ($null -ne $SkipOwner -and $null -ne $owningProcess) {
-                        if ($SkipOwner.Contains($owningProcess)) { continue }
-                        [void]$Owner.Add($owningProcess)
-                    }
                     $reasons = [ordered]@{ PSTypeName = 'ProcConn.Unavailable' }
                     if ($null -ne $r.unavailable) {
                         foreach ($p in $r.unavailable.GetEnumerator()) {
@@ -147,7 +134,7 @@ function ConvertTo-ProcConnObject {
                         RemoteAddress    = $r.remoteAddress
                         RemotePort       = [Nullable[int]]$r.remotePort
                         State            = $r.state
-                        OwningProcess    = $owningProcess
+                        OwningProcess    = [Nullable[uint32]]$r.pid
                         ProcessName      = $r.processName
                         ProcessPath      = $r.processPath
                         ParentProcessId  = [Nullable[uint32]]$r.parentPid

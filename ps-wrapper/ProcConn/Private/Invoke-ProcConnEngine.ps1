@@ -29,12 +29,13 @@ function Invoke-ProcConnEngine {
     soon as it is full or the engine has nothing more to read at that moment, so a caller can
     turn lines into objects while the engine is still listing, and one that stops early
     (Select-Object -First) stops the engine. Batches let the caller parse many records with one
-    JSON parse, several times faster than one parse per line. After the engine ends:
+    JSON parse, several times faster than one parse per line. $InputText, when given, is the
+    engine's standard input (pids too many for its command line, with --pid-file=-); an engine
+    that ends without reading it is not waited for. After the engine ends:
     - exit 0: each line it wrote on stderr (what it could not read or find) becomes a warning
-      of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply, unless
-      it is in $Warned (written by an earlier run for the same command); the engine's options it
-      names (--name, --pid) are given as the parameters that pass them (-ProcessName,
-      -OwningProcess);
+      of the calling command ($Cmdlet), so its -WarningVariable and -WarningAction apply; the
+      engine's options it names (--name, --pid) are given as the parameters that pass them
+      (-ProcessName, -OwningProcess);
     - exit 2: an ArgumentException with the engine's message (a command line it refused);
     - any other exit: an InvalidOperationException with the engine's message.
     These, and an engine that cannot be found or started, are engine faults
@@ -53,7 +54,7 @@ function Invoke-ProcConnEngine {
         [ValidateRange(1, 10000)]
         [int] $BatchSize = 100,
 
-        [System.Collections.Generic.HashSet[string]] $Warned
+        [string] $InputText
     )
 
     $engine = Resolve-ProcConnEngine
@@ -63,6 +64,7 @@ function Invoke-ProcConnEngine {
     $start.RedirectStandardInput = $true
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true
+    $start.StandardInputEncoding = [System.Text.UTF8Encoding]::new($false)
     $start.StandardOutputEncoding = [System.Text.UTF8Encoding]::new($false)
     $start.StandardErrorEncoding = [System.Text.UTF8Encoding]::new($false)
     $start.Environment['NO_COLOR'] = '1'
@@ -77,9 +79,19 @@ function Invoke-ProcConnEngine {
                 "The procconn engine '$($engine.FilePath)' could not be started: $($cause.Message)"))
     }
     try {
-        $process.StandardInput.Close()
         # Read stderr on the side, so a chatty engine never blocks on a full pipe.
         $stderr = $process.StandardError.ReadToEndAsync()
+        if ($InputText) {
+            # The engine reads its input whole before it lists anything, so this write ends once
+            # it has; an engine that stopped first (a refused command line) closed the pipe, and
+            # its exit code and message below say why.
+            try { $process.StandardInput.Write($InputText) } catch [System.IO.IOException] {
+                Write-Verbose "The engine did not read its input: $($_.Exception.Message)"
+            }
+        }
+        try { $process.StandardInput.Close() } catch [System.IO.IOException] {
+            Write-Verbose "Closing the engine's input: $($_.Exception.Message)"
+        }
         $reader = $process.StandardOutput
         $batch = [System.Collections.Generic.List[string]]::new($BatchSize)
         $next = $reader.ReadLineAsync()
@@ -129,7 +141,7 @@ function Invoke-ProcConnEngine {
         })
     if ($code -eq 0) {
         foreach ($m in $messages) {
-            if ($null -eq $Warned -or $Warned.Add($m)) { $Cmdlet.WriteWarning($m) }
+            $Cmdlet.WriteWarning($m)
         }
         return
     }

@@ -1,5 +1,6 @@
-# The longest --pid=a,b,c list one run of the engine is given (about 2,000 ids): Windows takes
-# 32,767 characters for a whole command line, this leaves half of it for the other arguments.
+# The longest --pid=a,b,c list given on the engine's command line (about 2,000 ids); a longer one
+# goes on its standard input. Windows takes 32,767 characters for a whole command line: this
+# leaves half of it for the other arguments.
 $script:ProcConnPidListLength = 16000
 
 # The properties an input object's process id is bound from (-OwningProcess and its aliases).
@@ -28,11 +29,9 @@ function Get-ProcConnection {
     States are netstat's names (ESTABLISHED, LISTEN, TIME_WAIT, ...). -State also takes
     Get-NetTCPConnection's spellings (Established, Listen, TimeWait, ...), in any case.
 
-    Processes piped in (Get-Process) are bound by their Id and listed together. The ids reach the
-    engine on its command line, which has a limit (32,767 characters on Windows): when they do not
-    fit in one (about 2,000 ids), the engine runs once for each part, in ascending order of id, and
-    the rows of each run come in the engine's order. With -IncludeChildProcess, a process reached
-    from two parts is listed once.
+    Processes piped in (Get-Process) are bound by their Id and listed together, by one run of the
+    engine. The ids reach it on its command line, or on its standard input when they are too many
+    for one (a command line has at most 32,767 characters on Windows).
 
     Values are checked by parameter validation before the engine runs: an address, state or name
     the engine would refuse, and an empty or $null list, are refused there.
@@ -402,44 +401,28 @@ function Get-ProcConnection {
         if ($ResolveHostName) { $arguments.Add('--resolve') }
 
         # The pids go in one --pid=a,b,c argument. A command line has a limit (32,767 characters in
-        # all on Windows, 128 KiB for one argument on Linux), so a list longer than
-        # $script:ProcConnPidListLength characters is cut into parts, in ascending order, and the
-        # engine runs once for each.
-        $pidLists = [System.Collections.Generic.List[string]]::new()
-        $part = [System.Text.StringBuilder]::new()
-        foreach ($id in $pids) {
-            if ($part.Length -and $part.Length + 1 + "$id".Length -gt $script:ProcConnPidListLength) {
-                $pidLists.Add($part.ToString())
-                [void]$part.Clear()
-            }
-            [void]$part.Append($(if ($part.Length) { ",$id" } else { "$id" }))
+        # all on Windows, 128 KiB for one argument on Linux): a list longer than
+        # $script:ProcConnPidListLength characters goes on the engine's standard input instead.
+        $pidList = $pids -join ','
+        $engineInput = @{}
+        if ($pidList.Length -gt $script:ProcConnPidListLength) {
+            $arguments.Add('--pid-file=-')
+            $engineInput.InputText = $pidList
+        } elseif ($pidList) {
+            $arguments.Add("--pid=$pidList")
         }
-        # The last part; without pids an empty one, the one run that lists every process.
-        $pidLists.Add($part.ToString())
-
-        # With --tree, one descendant can be reached from two parts: its rows are kept from the
-        # first run that lists it. Warnings two runs share are written once.
-        $listed = [System.Collections.Generic.HashSet[uint32]]::new()
-        $warned = [System.Collections.Generic.HashSet[string]]::new()
-        foreach ($pidList in $pidLists) {
-            $runArguments = [System.Collections.Generic.List[string]]::new($arguments)
-            if ($pidList) { $runArguments.Add("--pid=$pidList") }
-            $owners = [System.Collections.Generic.HashSet[uint32]]::new()
-            $once = if ($IncludeChildProcess -and $pidLists.Count -gt 1) { @{ SkipOwner = $listed; Owner = $owners } } else { @{} }
-            try {
-                Invoke-ProcConnEngine -ArgumentList $runArguments -Cmdlet $PSCmdlet -Warned $warned | ConvertTo-ProcConnObject @once
-            } catch {
-                # Only the engine's failures are this command's to report. Any other error was raised
-                # downstream while objects were written (Get-ProcConnection | ForEach-Object { throw })
-                # and goes on as it is; the mark is taken off so that an outer Get-ProcConnection it
-                # passes through does not take it for its own either.
-                # (The record is made first: its category is read from the mark, EACCES and all.)
-                if (-not $_.Exception.Data.Contains($script:ProcConnEngineFault)) { throw }
-                $record = New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'
-                $_.Exception.Data.Remove($script:ProcConnEngineFault)
-                $PSCmdlet.ThrowTerminatingError($record)
-            }
-            $listed.UnionWith($owners)
+        try {
+            Invoke-ProcConnEngine -ArgumentList $arguments -Cmdlet $PSCmdlet @engineInput | ConvertTo-ProcConnObject
+        } catch {
+            # Only the engine's failures are this command's to report. Any other error was raised
+            # downstream while objects were written (Get-ProcConnection | ForEach-Object { throw })
+            # and goes on as it is; the mark is taken off so that an outer Get-ProcConnection it
+            # passes through does not take it for its own either.
+            # (The record is made first: its category is read from the mark, EACCES and all.)
+            if (-not $_.Exception.Data.Contains($script:ProcConnEngineFault)) { throw }
+            $record = New-ProcConnErrorRecord $_.Exception 'ProcConnEngine'
+            $_.Exception.Data.Remove($script:ProcConnEngineFault)
+            $PSCmdlet.ThrowTerminatingError($record)
         }
     }
 }
