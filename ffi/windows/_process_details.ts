@@ -28,8 +28,15 @@ import {
 } from "./decode_info.ts";
 
 const ATTEMPTS = 4;
-/** The first buffer for the process list: about 500 processes with 10 threads each. */
+/** The smallest first buffer for the process list: about 500 processes with 10 threads each. */
 const PROCESS_LIST_BYTES = 512 * 1024;
+/** Room for processes and threads started between two calls. */
+const PROCESS_LIST_SLACK = 64 * 1024;
+/**
+ * The first buffer for the next process list: what the last one needed and some room, so that
+ * on a busy server each refresh of a watch asks once rather than growing from the smallest again.
+ */
+let processListBytes = PROCESS_LIST_BYTES;
 /** Characters for an account or domain name before asking LookupAccountSidW for more. */
 const NAME_CHARS = 256;
 const utf16 = new TextDecoder("utf-16le");
@@ -187,7 +194,7 @@ export function readProcessCreations(
   nt: NtdllSymbols | undefined,
 ): Map<number, ProcessCreation> | null {
   if (!nt?.NtQuerySystemInformation) return null;
-  let size = PROCESS_LIST_BYTES;
+  let size = processListBytes;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const buffer = new Uint8Array(size);
     const written = new Uint32Array(1);
@@ -199,6 +206,7 @@ export function readProcessCreations(
     );
     if (status === 0) {
       const filled = written[0] > 0 && written[0] <= size ? written[0] : size;
+      processListBytes = Math.max(PROCESS_LIST_BYTES, filled + PROCESS_LIST_SLACK);
       try {
         return decodeProcessCreations(buffer.subarray(0, filled));
       } catch {
@@ -207,7 +215,7 @@ export function readProcessCreations(
     }
     if (!SIZE_STATUSES.has(status)) return null;
     // Processes start between the calls: ask for more than was said.
-    size = Math.max(2 * size, written[0] + 64 * 1024);
+    size = Math.max(2 * size, written[0] + PROCESS_LIST_SLACK);
   }
   return null;
 }
