@@ -248,14 +248,12 @@ Describe 'Get-ProcConnection on real sockets' {
     It 'many piped processes are listed by one run of the engine, their ids on its standard input' {
         # 30,000 ids do not fit on one command line (Linux: one argument of at most 128 KiB).
         $ids = @(1..30000) + $PID + $sockets.pid
-        $out = @($ids | ForEach-Object { [pscustomobject]@{ Id = $_ } } |
-                Get-ProcConnection -Protocol TCP -State Listen -WarningVariable warnings -WarningAction SilentlyContinue -Verbose 4>&1)
-        $runs = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'procconn engine*' })
-        $runs.Count | Should -Be 1
-        "$($runs[0])" | Should -BeLike '* --pid-file=-'
+        $piped = Invoke-TestPipedIds -Ids $ids
+        $piped.Runs.Count | Should -Be 1
+        "$($piped.Runs[0])" | Should -BeLike '* --pid-file=-'
         # The ids no process has now are named in one warning, by the one run.
-        @($warnings | Where-Object { "$_" -like 'no process runs with pids *' }).Count | Should -Be 1
-        $rows = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        @($piped.Warnings -like 'no process runs with pids *').Count | Should -Be 1
+        $rows = $piped.Rows
         @($rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1
         @($rows | Where-Object { $_.OwningProcess -eq $sockets.pid -and $_.LocalPort -eq $sockets.tcp4.listenPort }).Count | Should -Be 1
         @($rows | Where-Object { $_.OwningProcess -notin $ids }).Count | Should -Be 0

@@ -24,6 +24,20 @@ function New-TestRecordLine {
     } | ConvertTo-Json -Compress
 }
 
+# Pipes objects with these ids into Get-ProcConnection -Protocol TCP -State Listen -Verbose and
+# returns, apart, the engine runs it reported, its rows and its warnings.
+function Invoke-TestPipedIds {
+    param([Parameter(Mandatory)] [uint32[]] $Ids)
+    $out = @($Ids | ForEach-Object { [pscustomobject]@{ Id = $_ } } |
+            Get-ProcConnection -Protocol TCP -State Listen -WarningVariable warned -WarningAction SilentlyContinue -Verbose 4>&1)
+    $isVerbose = { param($o) $o -is [System.Management.Automation.VerboseRecord] }
+    [pscustomobject]@{
+        Runs     = @($out | Where-Object { (& $isVerbose $_) -and "$_" -like 'procconn engine*' })
+        Rows     = @($out | Where-Object { -not (& $isVerbose $_) })
+        Warnings = @($warned | ForEach-Object { "$_" })
+    }
+}
+
 # A stand-in engine: a shell script that records its arguments (one per line) in $Path.args,
 # writes $Stdout, then $Stderr on stderr, sleeps $Sleep seconds and exits with $ExitCode.
 function New-StandInEngine {

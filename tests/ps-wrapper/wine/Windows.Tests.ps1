@@ -79,15 +79,12 @@ Describe 'ProcConn on Windows' {
     It 'ids too many for a command line reach deno.exe on its standard input, in one run' {
         # About 24,000 characters of ids: more than the module puts on a command line.
         $ids = @(1..5000) + $PID
-        $out = @($ids | ForEach-Object { [pscustomobject]@{ Id = $_ } } |
-                Get-ProcConnection -State Listen -Protocol TCP -WarningVariable warnings -WarningAction SilentlyContinue -Verbose 4>&1)
-        $runs = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -like 'procconn engine*' })
-        $runs.Count | Should -Be 1
-        "$($runs[0])" | Should -BeLike '*--pid-file=-'
-        @($warnings | Where-Object { "$_" -like 'no process runs with pids *' }).Count | Should -Be 1
-        $rows = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
-        @($rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1
-        @($rows | Where-Object { $_.OwningProcess -notin $ids }).Count | Should -Be 0
+        $piped = Invoke-TestPipedIds -Ids $ids
+        $piped.Runs.Count | Should -Be 1
+        "$($piped.Runs[0])" | Should -BeLike '*--pid-file=-'
+        @($piped.Warnings -like 'no process runs with pids *').Count | Should -Be 1
+        @($piped.Rows | Where-Object { $_.OwningProcess -eq $PID -and $_.LocalPort -eq $port }).Count | Should -Be 1
+        @($piped.Rows | Where-Object { $_.OwningProcess -notin $ids }).Count | Should -Be 0
     }
 
     It 'Where-Object State -eq ESTABLISHED sees both ends of a connection' {
