@@ -137,6 +137,11 @@ const parsePids = listOf("pid", "N[,N...]", (item) => {
 const PID_FILE_LAYOUT = "whole numbers from 0 to 4294967295, separated by commas, spaces or new " +
   "lines";
 
+/** A `--pid-file` as its messages name it. */
+function pidFileName(file: string): string {
+  return file === "-" ? "standard input (--pid-file -)" : `--pid-file "${file}"`;
+}
+
 /**
  * The pids of a `--pid-file`'s text: whole numbers separated by commas, white space or new lines
  * (one per line, as `pgrep` writes them; a comma list, as `--pid` takes it). A byte order mark
@@ -155,7 +160,7 @@ const PID_FILE_LAYOUT = "whole numbers from 0 to 4294967295, separated by commas
  * ```
  */
 export function pidsFromText(text: string, file: string): number[] {
-  const where = file === "-" ? "standard input (--pid-file -)" : `--pid-file "${file}"`;
+  const where = pidFileName(file);
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
   const pids: number[] = [];
   for (const match of body.matchAll(/[^\s,]+/g)) {
@@ -212,8 +217,7 @@ export async function withPidFile(
       : code === "EISDIR"
       ? "it is a folder"
       : (err as Error).message;
-    const what = file === "-" ? "standard input (--pid-file -)" : `--pid-file "${file}"`;
-    throw new UsageError(`Cannot read ${what}: ${why}`);
+    throw new UsageError(`Cannot read ${pidFileName(file)}: ${why}`);
   }
   const pids = [...(request.filters.pids ?? []), ...pidsFromText(text, file)];
   return { ...request, filters: { ...request.filters, pids } };
