@@ -142,7 +142,7 @@ export function createWindowsSource(options: WindowsSourceOptions = {}): SocketS
     name: "windows-iphlpapi",
     listSockets: (query) => withLibraries((libs) => listSockets(libs, query)),
     describeProcesses: (pids) => withLibraries((libs) => describeProcesses(libs, new Set(pids))),
-    listProcesses: () => withLibraries((libs) => listProcesses(libs.kernel32)),
+    listProcesses: () => withLibraries(listProcesses),
     processesOfThreads(ids: readonly number[]): Map<number, number> {
       const owners = new Map<number, number>();
       if (ids.length === 0) return owners;
@@ -476,8 +476,7 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
   const out = new Map<number, ProcessInfo>();
   if (pids.size === 0) return out;
   const k32 = libs.kernel32;
-  // Every process in the snapshot was created before this instant.
-  const before = BigInt(Date.now() + 1) * 10_000n + UNIX_EPOCH_AS_FILETIME;
+  const before = createdBefore();
   const table = snapshotProcesses(k32);
   // Each process's creation time and session, read without opening it, and only once a process
   // was refused: for its start time and session, and for the exact test below. Through koffi (the
@@ -491,15 +490,7 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
     created === undefined
       ? created = runtimeName() === "deno" ? readProcessCreations(libs.ntdll) : null
       : created;
-  // The entry is the snapshot's process when it has the snapshot's parent and was created before
-  // the snapshot (a pid reused in between has another parent, or a later creation time).
-  const sameProcess = (pid: number) => {
-    const entry = table.get(pid), found = creations()?.get(pid);
-    return entry && found && found.parentPid === entry.parentPid && found.created !== 0n &&
-        found.created <= before
-      ? found
-      : null;
-  };
+  const sameProcess = (pid: number) => creationOf(table.get(pid), creations()?.get(pid), before);
   const pathBuffer = new Uint16Array(MAX_LONG_PATH_CHARS);
   const extra: ExtraReaders = {
     ntdll: libs.ntdll,
@@ -545,6 +536,27 @@ function describeProcesses(libs: WindowsLibraries, pids: Set<number>): Map<numbe
     }
   }
   return out;
+}
+
+/** A FILETIME after the creation of every process in a snapshot taken from now on. */
+function createdBefore(): bigint {
+  return BigInt(Date.now() + 1) * 10_000n + UNIX_EPOCH_AS_FILETIME;
+}
+
+/**
+ * The creation NtQuerySystemInformation listed for a snapshot's entry, when it is the same
+ * process: the snapshot's parent, and created before the snapshot (a pid reused in between has
+ * another parent, or a later creation time). The System Idle Process (created 0) has none.
+ */
+function creationOf(
+  entry: ProcessEntry | undefined,
+  found: ProcessCreation | undefined,
+  before: bigint,
+): ProcessCreation | null {
+  return entry && found && found.parentPid === entry.parentPid && found.created !== 0n &&
+      found.created <= before
+    ? found
+    : null;
 }
 
 /** Fills a denied start time from the process's creation time, when there is one. */
@@ -643,22 +655,41 @@ function readSessionId(
   return k32.ProcessIdToSessionId(pid, out) ? out[0] : "access-denied";
 }
 
-function listProcesses(k32: Kernel32Symbols): ProcessSummary[] {
+function listProcesses(libs: WindowsLibraries): ProcessSummary[] {
+  const k32 = libs.kernel32;
+  const before = createdBefore();
   const table = snapshotProcesses(k32);
+  // One call gives every process's creation time without opening any, so the processes this
+  // account may not open (other users', protected ones) keep theirs too, and the tree can still
+  // tell a parent that a reused pid stands for. A process the list does not vouch for (absent,
+  // or another parent) is opened as before. Node does without: see describeProcesses.
+  const creations = runtimeName() === "deno" ? readProcessCreations(libs.ntdll) : null;
   const out: ProcessSummary[] = [];
   for (const entry of table.values()) {
     if (entry.pid === PID_IDLE) {
       out.push({ pid: entry.pid, parentPid: null, name: "System Idle Process", startTime: null });
       continue;
     }
+    const found = creationOf(entry, creations?.get(entry.pid), before);
     out.push({
       pid: entry.pid,
       parentPid: entry.parentPid,
       name: entry.pid === PID_SYSTEM ? "System" : entry.exeFile || null,
-      startTime: readOpenedDetails(k32, entry.pid, null)?.startTime ?? null,
+      startTime: found
+        ? isoOrNull(found.created)
+        : readOpenedDetails(k32, entry.pid, null)?.startTime ?? null,
     });
   }
   return out;
+}
+
+/** The FILETIME as ISO 8601, or null when it is beyond what a date holds. */
+function isoOrNull(filetime: bigint): string | null {
+  try {
+    return filetimeToIso(filetime);
+  } catch {
+    return null;
+  }
 }
 
 function unique<T>(items: readonly T[]): T[] {

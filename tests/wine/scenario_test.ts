@@ -359,6 +359,14 @@ Deno.test({
       const [row] = await listConnections({ pids: [child.sockets.pid] });
       assert.equal(filetimeToIso(entry.created), row.processStartTime);
       if (row.sessionId !== null) assert.equal(entry.sessionId, row.sessionId, "the same session");
+      // The process list the tree is built from takes its start times from this list.
+      const listed = await createWindowsSource().listProcesses!();
+      assert.deepEqual(listed.find((p) => p.pid === child.sockets.pid), {
+        pid: child.sockets.pid,
+        parentPid: Deno.pid,
+        name: row.processName,
+        startTime: row.processStartTime,
+      });
     } finally {
       nt.close();
       await child.stop();

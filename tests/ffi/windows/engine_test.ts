@@ -429,6 +429,37 @@ Deno.test("listProcesses lists every process with parent and start time", async 
   assert.deepEqual([...k32.open], []);
 });
 
+Deno.test("listProcesses takes start times from the system's process list, opening only the processes it does not vouch for", async () => {
+  const listed: FakeProcess[] = [
+    ...PROCESSES,
+    // A process this account may not open: its start time only the list has.
+    { pid: 650, parent: 612, exe: "csrss.exe", path: null, created: Y2K + 5_000_000n },
+    { pid: 7600, parent: 7000, exe: "tool.exe", path: "C:\\tool.exe", created: Y2K + 70_000_000n },
+  ];
+  const k32 = fakeKernel32(listed);
+  // The list was taken after pid 7600 was reused under another parent: it does not vouch for
+  // the snapshot's 7600, which is opened instead.
+  const later = fakeKernel32(
+    listed.map((p) => p.pid === 7600 ? { ...p, parent: 9000, created: Y2K + 80_000_000n } : p),
+  );
+  const nt = fakeNtdll(later, { systemProcesses: true });
+  const { source } = sourceWith(fakeIphlpapi(() => 0).symbols, k32.symbols, {
+    ntdll: nt.symbols,
+  });
+  assert.deepEqual(await source.listProcesses!(), [
+    { pid: 0, parentPid: null, name: "System Idle Process", startTime: null },
+    { pid: 4, parentPid: 0, name: "System", startTime: null },
+    { pid: 612, parentPid: 4, name: "smss.exe", startTime: null },
+    { pid: 7000, parentPid: 612, name: "web.exe", startTime: "2000-01-01T00:00:01.500Z" },
+    { pid: 650, parentPid: 612, name: "csrss.exe", startTime: "2000-01-01T00:00:00.500Z" },
+    { pid: 7600, parentPid: 7000, name: "tool.exe", startTime: "2000-01-01T00:00:07.000Z" },
+  ]);
+  assert.equal(nt.systemCalls.length, 1, "one list for every process");
+  // No creation time listed for 4 and 612 (0, as for the Idle process): they are opened too.
+  assert.deepEqual(k32.opened, [4, 612, 7600]);
+  assert.deepEqual([...k32.open], []);
+});
+
 Deno.test("a creation time beyond the year 9999 is out-of-range, and the listing goes on", async () => {
   // What Wine 10 answers for a child process still being created.
   const k32 = fakeKernel32([
