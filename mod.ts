@@ -36,6 +36,8 @@ export {
   type FilterOptions,
   nameMatcher,
   parseCidr,
+  type PortRange,
+  type PortSpec,
 } from "./core/filter.ts";
 export { parseState } from "./core/states.ts";
 export {

@@ -5,7 +5,7 @@
  * @module
  */
 import { typeFlag } from "type-flag";
-import type { FilterOptions } from "../core/filter.ts";
+import type { FilterOptions, PortSpec } from "../core/filter.ts";
 import { parseCidr } from "../core/filter.ts";
 import { CONNECTION_FIELDS, type Family, type Protocol } from "../core/fields.ts";
 import { parseState } from "../core/states.ts";
@@ -107,12 +107,23 @@ function commaList(text: string, what: string, usage: string): string[] {
 
 // Ports and pids are whole numbers in decimal digits, leading zeros allowed (a port of 5 digits
 // written in 6, 080, is still port 80), the value in range.
-function parsePort(text: string): number {
-  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!(n >= 0 && n <= 65535)) {
-    throw new RangeError(`Invalid port "${text}": expected a whole number from 0 to 65535`);
+const PORT_USAGE = "a whole number from 0 to 65535, or a range FIRST-LAST such as 8000-8999";
+
+/** A port, or an inclusive range of ports written `FIRST-LAST`. */
+function parsePort(text: string): PortSpec {
+  const number = (digits: string) => /^\d+$/.test(digits) ? Number(digits) : NaN;
+  const ends = text.split("-").map((end) => number(end.trim()));
+  if (ends.length > 2 || !ends.every((n) => n >= 0 && n <= 65535)) {
+    throw new RangeError(`Invalid port "${text}": expected ${PORT_USAGE}`);
   }
-  return n;
+  if (ends.length === 1) return ends[0];
+  const [from, to] = ends;
+  if (from > to) {
+    throw new RangeError(
+      `Invalid port range "${text}": it ends before it starts (${to} < ${from})`,
+    );
+  }
+  return { from, to };
 }
 
 /** A parser of a comma list whose items `item` parses; an empty list or item is refused. */
@@ -224,7 +235,7 @@ export async function withPidFile(
 }
 
 const parseStates = listOf("state", "S[,S...]", parseState);
-const parsePorts = listOf("port", "N[,N...]", parsePort);
+const parsePorts = listOf("port", "N[,N...] (N a port or a range FIRST-LAST)", parsePort);
 const parseAddresses = listOf("address", "ADDR[,ADDR...]", (item) => {
   parseCidr(item);
   return item;
@@ -363,7 +374,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     flag: "--port",
     value: "<ports>",
     parse: parsePorts,
-    help: "local or remote ports, comma separated",
+    help: "local or remote ports or ranges (8000-8999), comma separated",
   },
   {
     key: "localPort",
@@ -371,7 +382,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     flag: "--local-port",
     value: "<ports>",
     parse: parsePorts,
-    help: "local ports, comma separated",
+    help: "local ports or ranges (49152-65535), comma separated",
   },
   {
     key: "remotePort",
@@ -379,7 +390,7 @@ const FILTER_OPTIONS: readonly OptionSpec[] = [
     flag: "--remote-port",
     value: "<ports>",
     parse: parsePorts,
-    help: "remote ports, comma separated",
+    help: "remote ports or ranges (1-1023), comma separated",
   },
   {
     key: "local",

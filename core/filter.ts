@@ -14,9 +14,21 @@ export type SocketEndpoint = Pick<
   "protocol" | "family" | "localAddress" | "localPort" | "remoteAddress" | "remotePort" | "state"
 >;
 
+/** An inclusive range of ports: `{ from: 8000, to: 8999 }` keeps ports 8000 to 8999. */
+export interface PortRange {
+  /** The first port of the range, from 0 to 65535. */
+  from: number;
+  /** The last port of the range, from `from` to 65535. */
+  to: number;
+}
+
+/** A port, or an inclusive range of ports. */
+export type PortSpec = number | PortRange;
+
 /**
  * What to keep. Every filter given must match (AND); the values of one filter are alternatives
- * (OR): `localPort: [80, 443]` keeps rows on either port.
+ * (OR): `localPort: [80, 443]` keeps rows on either port, `localPort: [22, { from: 8000, to: 8999 }]`
+ * rows on port 22 or on one from 8000 to 8999.
  */
 export interface FilterOptions {
   /** Keep these protocols (default both). */
@@ -33,12 +45,12 @@ export interface FilterOptions {
    * `notepad++.exe`.
    */
   name?: string | readonly string[];
-  /** Keep rows whose local or remote port is this port (or one of these). */
-  port?: number | readonly number[];
-  /** Keep rows with this local port (or one of these). */
-  localPort?: number | readonly number[];
-  /** Keep rows with this remote port (or one of these). */
-  remotePort?: number | readonly number[];
+  /** Keep rows whose local or remote port is this port or in this range (or one of these). */
+  port?: PortSpec | readonly PortSpec[];
+  /** Keep rows whose local port is this port or in this range (or one of these). */
+  localPort?: PortSpec | readonly PortSpec[];
+  /** Keep rows whose remote port is this port or in this range (or one of these). */
+  remotePort?: PortSpec | readonly PortSpec[];
   /** Keep rows whose local address is this address or lies in this CIDR block (or one of these). */
   local?: string | readonly string[];
   /** Keep rows whose remote address is this address or lies in this CIDR block (or one of these). */
@@ -208,6 +220,17 @@ function asList<T>(value: T | readonly T[]): readonly T[] {
   return Array.isArray(value) ? value : [value as T];
 }
 
+/** One byte per port, 1 for the ports given (a range of 60,000 costs what one port does). */
+function portSet(value: PortSpec | readonly PortSpec[] | undefined): Uint8Array | null {
+  if (value === undefined) return null;
+  const set = new Uint8Array(65536);
+  for (const spec of asList(value)) {
+    if (typeof spec === "number") set[spec] = 1;
+    else set.fill(1, spec.from, spec.to + 1);
+  }
+  return set;
+}
+
 /** A predicate over an address, for a list of addresses or blocks; null when none are given. */
 function addressMatcher(
   value: string | readonly string[] | undefined,
@@ -229,9 +252,9 @@ export function socketPredicate(
   options: FilterOptions,
 ): ((s: SocketEndpoint) => boolean) & { keepsAll: boolean } {
   const { protocols, families, states, listening } = options;
-  const port = options.port === undefined ? null : asList(options.port);
-  const localPort = options.localPort === undefined ? null : asList(options.localPort);
-  const remotePort = options.remotePort === undefined ? null : asList(options.remotePort);
+  const port = portSet(options.port);
+  const localPort = portSet(options.localPort);
+  const remotePort = portSet(options.remotePort);
   const local = addressMatcher(options.local);
   const remote = addressMatcher(options.remote);
   const keepsAll = !protocols && !families && !states && !port && !localPort && !remotePort &&
@@ -240,13 +263,11 @@ export function socketPredicate(
     if (protocols && !protocols.includes(s.protocol)) return false;
     if (families && !families.includes(s.family)) return false;
     if (states && (s.state === null || !states.includes(s.state))) return false;
-    if (
-      port && !port.includes(s.localPort) && !(s.remotePort !== null && port.includes(s.remotePort))
-    ) {
+    if (port && port[s.localPort] === 0 && (s.remotePort === null || port[s.remotePort] === 0)) {
       return false;
     }
-    if (localPort && !localPort.includes(s.localPort)) return false;
-    if (remotePort && (s.remotePort === null || !remotePort.includes(s.remotePort))) return false;
+    if (localPort && localPort[s.localPort] === 0) return false;
+    if (remotePort && (s.remotePort === null || remotePort[s.remotePort] === 0)) return false;
     if (local && !local(s.localAddress)) return false;
     if (remote && !remote(s.remoteAddress)) return false;
     if (listening) {

@@ -72,8 +72,8 @@ export function checkListOptions(options: unknown): void {
     TCP_STATES,
     " (parseState turns other spellings such as TimeWait into these)",
   );
-  numbers("pids", value("pids"), 0xffffffff, false);
-  for (const key of ["port", "localPort", "remotePort"]) numbers(key, value(key), 65535, true);
+  numbers("pids", value("pids"), 0xffffffff);
+  for (const key of ["port", "localPort", "remotePort"]) ports(key, value(key));
   for (const key of ["name", "local", "remote"]) strings(key, value(key));
   for (const key of ["listening", "tree", "hash", "stats", "enableStats"]) {
     const v = value(key);
@@ -159,11 +159,13 @@ function oneOf(key: string, v: unknown, allowed: readonly string[], hint = ""): 
   }
 }
 
-/** Whole numbers from 0 to `max`: a list, or also one number alone when `single`. */
-function numbers(key: string, v: unknown, max: number, single: boolean): void {
+/** A non-empty list of whole numbers from 0 to `max`. */
+function numbers(key: string, v: unknown, max: number): void {
   if (v === undefined) return;
-  const list = Array.isArray(v) ? v : single ? [v] : null;
-  if (list === null) throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
+  if (!Array.isArray(v)) {
+    throw new TypeError(`Option "${key}" must be an array, not ${describe(v)}`);
+  }
+  const list: unknown[] = v;
   notEmpty(key, list);
   for (const item of list) {
     if (typeof item !== "number") {
@@ -175,6 +177,39 @@ function numbers(key: string, v: unknown, max: number, single: boolean): void {
       throw new RangeError(
         `Invalid ${key} value ${describe(item)}: expected a whole number from 0 to ${max}`,
       );
+    }
+  }
+}
+
+/** A port or a range of ports (`{ from, to }`), or a non-empty list of them. */
+function ports(key: string, v: unknown): void {
+  if (v === undefined) return;
+  const list = Array.isArray(v) ? v : [v];
+  notEmpty(key, list);
+  const usage = "a whole number from 0 to 65535, or a range { from, to } of them";
+  const isPort = (n: unknown) =>
+    typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535;
+  for (const item of list) {
+    if (typeof item === "number") {
+      if (!isPort(item)) {
+        throw new RangeError(`Invalid ${key} value ${describe(item)}: expected ${usage}`);
+      }
+      continue;
+    }
+    const range = item as Record<string, unknown> | null;
+    const keys = typeof range === "object" && range !== null && !Array.isArray(range)
+      ? Object.keys(range).sort().join(",")
+      : null;
+    if (keys !== "from,to") {
+      throw new TypeError(`Invalid ${key} value ${describe(item)}: expected ${usage}`);
+    }
+    const { from, to } = range!;
+    const text = `{ from: ${describe(from)}, to: ${describe(to)} }`;
+    if (!isPort(from) || !isPort(to)) {
+      throw new RangeError(`Invalid ${key} value ${text}: expected ${usage}`);
+    }
+    if ((from as number) > (to as number)) {
+      throw new RangeError(`Invalid ${key} value ${text}: the range ends before it starts`);
     }
   }
 }

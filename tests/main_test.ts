@@ -216,6 +216,30 @@ describe("procconn CLI", () => {
     assert.deepEqual(rows("::1"), [`::1 ${child.info.tcp6}`]);
   });
 
+  it("ranges of ports: --local-port FIRST-LAST and --remote-port keep the ports in the range", () => {
+    const p = child.info.tcp4;
+    const rows = (...filter: string[]) => {
+      const args = ["--format", "json", "--tcp", "-4", "--pid", String(child.info.pid), ...filter];
+      const r = procconn(args);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).map((x: { localPort: number; remotePort: number | null }) =>
+        `${x.localPort} ${x.remotePort}`
+      ).sort();
+    };
+    const all = rows();
+    const onP = all.filter((row: string) => row.startsWith(`${p} `));
+    // The listener and the connection it accepted; the other end of that connection goes to p.
+    assert.equal(onP.length, 2, all.join(", "));
+    assert.deepEqual(rows("--local-port", `${p}-${p}`), onP);
+    assert.deepEqual(rows("--local-port", `${p - 1}-${p + 1}`), onP);
+    assert.deepEqual(rows("--remote-port", `1-${p}`).map((r: string) => r.split(" ")[1]), [`${p}`]);
+    assert.deepEqual(
+      rows("--local-port", `0-${p - 1},${p + 1}-65535`),
+      all.filter((row: string) => !row.startsWith(`${p} `)),
+      "every other port of the child's, none on p",
+    );
+  });
+
   it("a thread id as --pid: the listing, tree and group view name the thread's process", () => {
     const pid = child.info.pid;
     const tid = Number(readdirSync(`/proc/${pid}/task`).find((t) => Number(t) !== pid));

@@ -254,16 +254,38 @@ describe("parseArgs", () => {
     assert.equal(r.action, "list");
     assert.deepEqual(r.filters.port, [41001, 80]);
     assert.deepEqual(r.filters.pids, [15866, 1]);
-    usage(["--port", "065536"], /^Invalid port "065536": expected a whole number from 0 to 65535$/);
+    usage(["--port", "065536"], /^Invalid port "065536": expected a whole number from 0 to 65535,/);
     usage(["--pid", "04294967296"], /^Invalid pid "04294967296": expected a whole number/);
     usage(["--port", "1e3"], /^Invalid port "1e3"/);
     usage(["--pid", "0x10"], /^Invalid pid "0x10"/);
+  });
+  it("reads ranges of ports FIRST-LAST beside single ports, and refuses broken ones", () => {
+    const r = parseArgs([
+      "--local-port",
+      "49152-65535, 22",
+      "--remote-port",
+      "0-1023",
+      "--port",
+      "8080 - 8081,443-443",
+    ]);
+    assert.deepEqual(r.filters.localPort, [{ from: 49152, to: 65535 }, 22]);
+    assert.deepEqual(r.filters.remotePort, [{ from: 0, to: 1023 }]);
+    assert.deepEqual(r.filters.port, [{ from: 8080, to: 8081 }, { from: 443, to: 443 }]);
+    const expected = "expected a whole number from 0 to 65535, or a range FIRST-LAST such as " +
+      "8000-8999";
+    for (const bad of ["8000-", "-8000", "1-2-3", "8000-70000", "a-b", "8000..8999", "1 2-3"]) {
+      usage(["--port", bad], new RegExp(`^Invalid port "${bad}": ${expected}$`));
+    }
+    usage(
+      ["--local-port", "22,9000-8000"],
+      /^Invalid port range "9000-8000": it ends before it starts \(8000 < 9000\)$/,
+    );
   });
   it("rejects bad values with one line naming the value and what is allowed", () => {
     usage(["--state", "NOPE"], /"NOPE".*LISTEN/);
     usage(["--port", "70000"], /"70000".*0 to 65535/);
     // A value starting with "-" that the option could never take is refused as a value...
-    usage(["--port", "-1"], /^Invalid port "-1": expected a whole number from 0 to 65535$/);
+    usage(["--port", "-1"], /^Invalid port "-1": expected a whole number from 0 to 65535, or a/);
     usage(["--pid", "-1"], /^Invalid pid "-1": expected a whole number/);
     usage(["--local", "-10.0.0.1"], /^Invalid address "-10.0.0.1"/);
     // ...one it could take gets the advice to attach it, and an option's name is not a value.

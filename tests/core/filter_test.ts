@@ -182,6 +182,28 @@ describe("socketPredicate", () => {
       false,
     );
   });
+  it("takes ranges of ports, their ends included, beside single ports", () => {
+    // The socket: local port 50000, remote port 443.
+    const keeps = (filter: Parameters<typeof socketPredicate>[0]) =>
+      socketPredicate(filter)(sock({}));
+    assert.equal(keeps({ localPort: { from: 49152, to: 65535 } }), true);
+    assert.equal(keeps({ localPort: { from: 50000, to: 50000 } }), true, "a range of one");
+    assert.equal(keeps({ localPort: { from: 40000, to: 50000 } }), true, "the last port");
+    assert.equal(keeps({ localPort: { from: 50000, to: 60000 } }), true, "the first port");
+    assert.equal(keeps({ localPort: { from: 50001, to: 65535 } }), false);
+    assert.equal(keeps({ localPort: { from: 0, to: 49999 } }), false);
+    assert.equal(keeps({ localPort: [22, { from: 1, to: 1023 }] }), false);
+    assert.equal(keeps({ remotePort: [22, { from: 1, to: 1023 }] }), true);
+    assert.equal(keeps({ port: { from: 400, to: 500 } }), true, "--port: the remote end");
+    assert.equal(keeps({ port: [{ from: 1, to: 442 }, { from: 444, to: 49999 }] }), false);
+    assert.equal(
+      socketPredicate({ remotePort: { from: 0, to: 65535 } })(
+        sock({ remoteAddress: null, remotePort: null }),
+      ),
+      false,
+      "a row without a remote end has no remote port, in no range",
+    );
+  });
   it("filters by local address or block", () => {
     assert.equal(socketPredicate({ local: "10.0.0.2" })(sock({})), true);
     assert.equal(socketPredicate({ local: ["127.0.0.0/8", "10.0.0.0/24"] })(sock({})), true);

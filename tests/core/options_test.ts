@@ -23,7 +23,7 @@ describe("checkListOptions", () => {
       pids: [0, 4, 4294967295],
       name: ["nginx*", "sshd"],
       port: 0,
-      localPort: [65535, 80],
+      localPort: [65535, 80, { from: 8000, to: 8999 }, { from: 0, to: 65535 }],
       remotePort: 443,
       local: "10.0.0.0/8",
       remote: ["::1", "fe80::/10"],
@@ -37,6 +37,7 @@ describe("checkListOptions", () => {
       cache: {},
     });
     checkListOptions({ resolve: true, name: "x", port: undefined, states: undefined });
+    checkListOptions({ port: { from: 443, to: 443 }, remotePort: [{ from: 1, to: 2 }] });
     // The combinations that keep something.
     checkListOptions({ tree: true, name: "sshd" });
     checkListOptions({ protocols: ["UDP", "TCP"], states: ["LISTEN"], listening: true });
@@ -61,8 +62,24 @@ describe("checkListOptions", () => {
   const refused: [unknown, ErrorConstructor, RegExp][] = [
     [{ ports: [80] }, TypeError, /^Unknown option "ports": expected one of protocols, .*, cache$/],
     [{ port: 70000 }, RangeError, /^Invalid port value 70000: expected a whole number from 0 to/],
-    [{ localPort: [80, "443"] }, TypeError, /^Invalid localPort value "443": expected a number/],
-    [{ port: "80" }, TypeError, /^Invalid port value "80": expected a number/],
+    [{ localPort: [80, "443"] }, TypeError, /^Invalid localPort value "443": expected a whole/],
+    [{ port: "80" }, TypeError, /^Invalid port value "80": expected .* or a range \{ from, to \}/],
+    [{ port: "8000-8999" }, TypeError, /^Invalid port value "8000-8999": expected a whole/],
+    [{ port: [[1, 2]] }, TypeError, /^Invalid port value an array: expected a whole number/],
+    [{ port: null }, TypeError, /^Invalid port value null: expected a whole number/],
+    [{ port: { from: 1 } }, TypeError, /^Invalid port value an object: expected .* \{ from, to/],
+    [{ port: { from: 1, to: 2, step: 1 } }, TypeError, /^Invalid port value an object/],
+    [
+      { localPort: [{ from: 9000, to: 8000 }] },
+      RangeError,
+      /^Invalid localPort value \{ from: 9000, to: 8000 \}: the range ends before it starts$/,
+    ],
+    [
+      { remotePort: { from: 1, to: 65536 } },
+      RangeError,
+      /^Invalid remotePort value \{ from: 1, to: 65536 \}: expected a whole number from 0 to/,
+    ],
+    [{ port: { from: "1", to: 2 } }, RangeError, /^Invalid port value \{ from: "1", to: 2 \}/],
     [{ pids: ["1"] }, TypeError, /^Invalid pids value "1": expected a number/],
     [{ port: NaN }, RangeError, /^Invalid port value NaN: expected a whole number/],
     [{ protocols: [6] }, TypeError, /^Invalid protocols value 6: expected a string, one of TCP/],
