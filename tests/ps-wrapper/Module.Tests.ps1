@@ -194,6 +194,10 @@ Describe 'Validation before the engine runs' {
         @{ Name = 'RemotePort'; Value = @(' ', 80); Pattern = "' ' is not a port" }
         @{ Name = 'RemotePort'; Value = '0x50'; Pattern = "'0x50' is not a port" }
         @{ Name = 'Port'; Value = 65536; Pattern = "'65536' is not a port" }
+        @{ Name = 'LocalPort'; Value = '9000-8000'; Pattern = "'9000-8000' is not a port: use a whole number from 0 to 65535, or a range such as 8000-8999" }
+        @{ Name = 'RemotePort'; Value = '8000-'; Pattern = "'8000-' is not a port" }
+        @{ Name = 'Port'; Value = '1-2-3'; Pattern = "'1-2-3' is not a port" }
+        @{ Name = 'Port'; Value = '1-65536'; Pattern = "'1-65536' is not a port" }
         @{ Name = 'ProcessName'; Value = 'a,b'; Pattern = "'a,b' is not a process name pattern" }
         @{ Name = 'Protocol'; Value = 'SCTP'; Pattern = 'SCTP' }
         @{ Name = 'AddressFamily'; Value = 'IPv5'; Pattern = 'IPv5' }
@@ -260,6 +264,17 @@ Describe 'Validation before the engine runs' {
         $arguments = Get-Content "$engine.args"
         $arguments | Should -Contain '--port=53,443'
         $arguments | Should -Contain '--listening'
+    }
+
+    It 'passes ranges of ports, and merges consecutive and overlapping ports into ranges' {
+        Get-ProcConnection -LocalPort '8000-8999', ' 22 ', '08990 - 9005' -RemotePort (1..1023) -Port 443, 80, 81, 80, 82 | Out-Null
+        $arguments = Get-Content "$engine.args"
+        $arguments | Should -Contain '--local-port=22,8000-9005'
+        $arguments | Should -Contain '--remote-port=1-1023'
+        $arguments | Should -Contain '--port=80-82,443'
+        # 16,384 ports as one list would be 92,000 characters: more than a Windows command line.
+        Get-ProcConnection -LocalPort (49152..65535) | Out-Null
+        Get-Content "$engine.args" | Should -Contain '--local-port=49152-65535'
     }
 
     It 'passes pid 0 to the engine like any pid: -OwningProcess, -IncludeChildProcess and the pipeline' {
@@ -447,19 +462,12 @@ Describe 'The default view' {
     }
 }
 
-Describe 'Address validation agrees with the engine' {
-    It 'what validation takes the engine takes, in the form passed on; what it refuses the engine refuses' {
-        # The engine itself (the checkout's main.ts) judges each text: exit 0 takes it, 2 refuses it.
-        $candidates = '127.0.0.1', '::1', '[::1]', '[fe80::1%3]/64', '[::1]:80', '[10.0.0.1]', '10.0.0.0/8',
-        '10.0.0.0/33', '1.2.3', '1', '0x7f.0.0.1', '256.1.1.1', 'fe80::1%eth0', '::ffff:1.2.3.4', '::ffff:1.2.3',
-        '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '::/0', '::/129', 'g::1', '1.2.3.4/', '1.2.3.4%5',
-        '010.0.0.1', '127.0.0.01/8', '::ffff:127.000.0.1', '0.0.0.0', '10.0.0.0/08',
-        'fe80::1%', 'fe80::1%4', 'fe80::%4/64', 'febf::1%1', 'fec0::1%1', 'ff02::1%1', 'ff01::1%2', 'ff12::1%1',
-        'ff05::1%1', '::1%1', '::%1', '2001:db8::1%2', 'fe80::1%4294967295', 'fe80::1%4294967296', 'fe80::1%+4'
-        $disagree = foreach ($c in $candidates) {
-            $passed = InModuleScope ProcConn -Parameters @{ Text = $c } { param($Text) ConvertTo-ProcConnAddress $Text }
+Describe 'Validation agrees with the engine' {
+    BeforeAll {
+        # The engine itself (the checkout's main.ts) judges each argument: exit 0 takes it, 2 refuses it.
+        function Test-EngineTakes([string] $Argument) {
             $start = [System.Diagnostics.ProcessStartInfo]::new($Deno)
-            foreach ($a in 'run', '-A', '--no-lock', (Join-Path $Repo 'main.ts'), '--format', 'ndjson', "--pid=$PID", "--local=$(if ($null -ne $passed) { $passed } else { $c })") {
+            foreach ($a in 'run', '-A', '--no-lock', (Join-Path $Repo 'main.ts'), '--format', 'ndjson', "--pid=$PID", $Argument) {
                 $start.ArgumentList.Add($a)
             }
             $start.RedirectStandardOutput = $true
@@ -470,8 +478,33 @@ Describe 'Address validation agrees with the engine' {
             $null = $p.StandardOutput.ReadToEnd()
             $p.WaitForExit()
             $null = $stderr.GetAwaiter().GetResult()
-            $engineTakes = switch ($p.ExitCode) { 0 { $true } 2 { $false } default { throw "The engine failed on '$c' (exit $_)" } }
+            switch ($p.ExitCode) { 0 { $true } 2 { $false } default { throw "The engine failed on '$Argument' (exit $_)" } }
+        }
+    }
+
+    It 'addresses: what validation takes the engine takes, in the form passed on; what it refuses the engine refuses' {
+        $candidates = '127.0.0.1', '::1', '[::1]', '[fe80::1%3]/64', '[::1]:80', '[10.0.0.1]', '10.0.0.0/8',
+        '10.0.0.0/33', '1.2.3', '1', '0x7f.0.0.1', '256.1.1.1', 'fe80::1%eth0', '::ffff:1.2.3.4', '::ffff:1.2.3',
+        '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::', '::/0', '::/129', 'g::1', '1.2.3.4/', '1.2.3.4%5',
+        '010.0.0.1', '127.0.0.01/8', '::ffff:127.000.0.1', '0.0.0.0', '10.0.0.0/08',
+        'fe80::1%', 'fe80::1%4', 'fe80::%4/64', 'febf::1%1', 'fec0::1%1', 'ff02::1%1', 'ff01::1%2', 'ff12::1%1',
+        'ff05::1%1', '::1%1', '::%1', '2001:db8::1%2', 'fe80::1%4294967295', 'fe80::1%4294967296', 'fe80::1%+4'
+        $disagree = foreach ($c in $candidates) {
+            $passed = InModuleScope ProcConn -Parameters @{ Text = $c } { param($Text) ConvertTo-ProcConnAddress $Text }
+            $engineTakes = Test-EngineTakes "--local=$(if ($null -ne $passed) { $passed } else { $c })"
             if ($engineTakes -ne ($null -ne $passed)) { "'$c': validation $(if ($null -ne $passed) { "takes it as '$passed'" } else { 'refuses it' }), the engine does not agree" }
+        }
+        $disagree | Should -BeNullOrEmpty
+    }
+
+    It 'ports: what validation takes the engine takes, as the list passed on; what it refuses the engine refuses' {
+        $candidates = '0', '65535', '65536', '080', ' 443 ', '8000-8999', '8000 - 8999', '443-443', '9000-8000',
+        '8000-', '-8000', '-1', '1-2-3', '1-65536', '0x50', '1e3', '', ' ', '8000..8999', '+80', '80.0', '1 2'
+        $disagree = foreach ($c in $candidates) {
+            $range = InModuleScope ProcConn -Parameters @{ Text = $c } { param($Text) ConvertTo-ProcConnPortRange $Text }
+            $list = if ($null -ne $range) { InModuleScope ProcConn -Parameters @{ Text = $c } { param($Text) Join-ProcConnPortList $Text } }
+            $engineTakes = Test-EngineTakes "--local-port=$(if ($null -ne $range) { $list } else { $c })"
+            if ($engineTakes -ne ($null -ne $range)) { "'$c': validation $(if ($null -ne $range) { "takes it as '$list'" } else { 'refuses it' }), the engine does not agree" }
         }
         $disagree | Should -BeNullOrEmpty
     }

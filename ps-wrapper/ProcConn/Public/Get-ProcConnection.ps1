@@ -43,7 +43,9 @@ function Get-ProcConnection {
     without one it matches on every interface. Zones are interface indexes, not names.
 
     .PARAMETER LocalPort
-    Local ports, whole numbers from 0 to 65535. A row on any of them is kept.
+    Local ports, whole numbers from 0 to 65535, or ranges of them written FIRST-LAST
+    ('49152-65535'). A row on any of them is kept. A list such as (8000..8999) is passed to the
+    engine as the range it makes up.
 
     .PARAMETER RemoteAddress
     Remote addresses or CIDR blocks (10.0.0.0/8, fe80::/10), IPv6 addresses also in brackets.
@@ -51,11 +53,13 @@ function Get-ProcConnection {
     IPv4-mapped addresses (::ffff:10.0.0.0/104). Rows without a remote end never match.
 
     .PARAMETER RemotePort
-    Remote ports, whole numbers from 0 to 65535. A row connected to any of them is kept.
+    Remote ports, whole numbers from 0 to 65535, or ranges of them ('1-1023'). A row connected to
+    any of them is kept.
 
     .PARAMETER Port
-    Ports on either end, whole numbers from 0 to 65535: a row whose local or remote port is any
-    of them is kept (-Port 443 finds a local web server and the connections to remote ones).
+    Ports on either end, whole numbers from 0 to 65535 or ranges of them ('8000-8999'): a row
+    whose local or remote port is any of them is kept (-Port 443 finds a local web server and the
+    connections to remote ones).
 
     .PARAMETER Listening
     Only endpoints that wait for others: TCP listeners and UDP sockets without a remote end. Unlike
@@ -205,7 +209,7 @@ function Get-ProcConnection {
 
         [Parameter(Position = 1)]
         [ValidateNotNullOrEmpty()]
-        [ValidateScript({ Test-ProcConnNumber $_ 65535 }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535")]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnPortRange $_) }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535, or a range such as 8000-8999")]
         [string[]] $LocalPort,
 
         [ValidateNotNullOrEmpty()]
@@ -213,11 +217,11 @@ function Get-ProcConnection {
         [string[]] $RemoteAddress,
 
         [ValidateNotNullOrEmpty()]
-        [ValidateScript({ Test-ProcConnNumber $_ 65535 }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535")]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnPortRange $_) }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535, or a range such as 8000-8999")]
         [string[]] $RemotePort,
 
         [ValidateNotNullOrEmpty()]
-        [ValidateScript({ Test-ProcConnNumber $_ 65535 }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535")]
+        [ValidateScript({ $null -ne (ConvertTo-ProcConnPortRange $_) }, ErrorMessage = "'{0}' is not a port: use a whole number from 0 to 65535, or a range such as 8000-8999")]
         [string[]] $Port,
 
         [switch] $Listening,
@@ -372,10 +376,10 @@ function Get-ProcConnection {
         $arguments.AddRange([string[]]@('--format', 'ndjson'))
         $list = @{
             '--local'       = $(if ($LocalAddress) { $LocalAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
-            '--local-port'  = $(if ($LocalPort) { $LocalPort | ForEach-Object { "$_".Trim() } })
+            '--local-port'  = $(if ($LocalPort) { Join-ProcConnPortList $LocalPort })
             '--remote'      = $(if ($RemoteAddress) { $RemoteAddress | ForEach-Object { ConvertTo-ProcConnAddress $_ } })
-            '--remote-port' = $(if ($RemotePort) { $RemotePort | ForEach-Object { "$_".Trim() } })
-            '--port'        = $(if ($Port) { $Port | ForEach-Object { "$_".Trim() } })
+            '--remote-port' = $(if ($RemotePort) { Join-ProcConnPortList $RemotePort })
+            '--port'        = $(if ($Port) { Join-ProcConnPortList $Port })
             '--state'       = $State
             '--name'        = $ProcessName
         }
