@@ -76,6 +76,18 @@ Describe 'ProcConn on Windows' {
         $rows.OwningProcess | Sort-Object -Unique | Should -Be $PID
     }
 
+    It 'a range of ports, and a list of ports merged into one, find the listener' {
+        $rows = @(Get-ProcConnection -OwningProcess $PID -State Listen -LocalPort "$($port - 1)-$($port + 1)")
+        $rows.LocalPort | Should -Be $port
+        # 2,001 ports: as a list, 12,000 characters; merged, one short range.
+        $first = [Math]::Max(0, $port - 1000)
+        $last = [Math]::Min(65535, $port + 1000)
+        $rows = @(Get-ProcConnection -OwningProcess $PID -State Listen -LocalPort ($first..$last) -Verbose 4>&1)
+        "$($rows[0])" | Should -Match "--local-port=$first-$last( |$)"
+        $rows[1].LocalPort | Should -Be $port
+        $rows.Count | Should -Be 2
+    }
+
     It 'ids too many for a command line reach deno.exe on its standard input, in one run' {
         # About 24,000 characters of ids: more than the module puts on a command line.
         $ids = @(1..5000) + $PID
