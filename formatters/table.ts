@@ -25,8 +25,9 @@ interface Shrink {
   side: CutSide;
 }
 
-// Paths keep their file name, addresses their port, host names their domain. Addresses, the
-// point of the table, give way last.
+// Paths keep their file name, addresses their port, host names their domain. Each column first
+// gives way to its floor, in rank order, and only then below it, in the same order: addresses, the
+// point of the table, give way last in each round.
 const PATH: Shrink = { rank: 0, floor: 16, min: HARD_MIN, side: "start" };
 const LONG_TEXT: Shrink = { rank: 0, floor: 16, min: HARD_MIN, side: "end" };
 const NAME: Shrink = { rank: 1, floor: 10, min: HARD_MIN, side: "end" };

@@ -282,6 +282,46 @@ describe("createTableFormatter", () => {
     );
   });
 
+  it("gives way in two rounds: path, name and addresses to their floors, then below them", () => {
+    const mapped = {
+      ...ACCESS_DENIED,
+      family: "IPv6",
+      localAddress: "::ffff:127.0.0.1",
+      localPort: 8131,
+      remoteAddress: "::ffff:127.0.0.1",
+      remotePort: 36694,
+      pid: 12345,
+      processName: "python3",
+      parentPid: 1,
+      processPath: "/root/.pyenv/versions/3.11.7/bin/python3.11",
+      unavailable: {},
+    };
+    const at = (width: number) => {
+      const t = parse(run(createTableFormatter({ fields: TABLE_FIELDS, width }), [mapped]));
+      assert.ok(t.lines.every((l) => l.length <= width), `fits ${width}`);
+      const [, local, remote, , , name, , path] = t.cells(t.body[0]);
+      return { local, remote, name, path };
+    };
+    // The path gives way first and keeps its file name...
+    assert.deepEqual(at(110), {
+      local: "[::ffff:127.0.0.1]:8131",
+      remote: "[::ffff:127.0.0.1]:36694",
+      name: "python3",
+      path: "…7/bin/python3.11",
+    });
+    // ...then, at its floor, the addresses go down to theirs (21), keeping the port...
+    const floors = at(100);
+    assert.match(floors.local, /^\[::ffff:1.*….*\]:8131$/);
+    assert.match(floors.remote, /^\[::ffff:1.*….*\]:36694$/);
+    assert.deepEqual([floors.local.length, floors.remote.length], [21, 21]);
+    assert.ok(floors.path.endsWith("/python3.11") && floors.path.length <= 16, floors.path);
+    // ...and only then does the path go below its floor, before the addresses go below theirs.
+    const below = at(95);
+    assert.deepEqual([below.local, below.remote], [floors.local, floors.remote]);
+    assert.equal(below.name, "python3");
+    assert.match(below.path, /^…on3\.11$/);
+  });
+
   it("does not fit with width 0", () => {
     const t = parse(run(createTableFormatter({ fields: TABLE_FIELDS, width: 0 }), [LONG]));
     assert.equal(t.cells(t.body[0])[7], LONG_PATH);
