@@ -43,7 +43,7 @@ Describe 'The ProcConn manifest' {
     It 'loads the default view and the type extensions' {
         Get-FormatData -TypeName ProcConn.Connection | Should -Not -BeNullOrEmpty
         $labels = (Get-FormatData -TypeName ProcConn.Connection).FormatViewDefinition[0].Control.Headers.Label
-        $labels | Should -Be @('PID', 'ProcessName', 'Protocol', 'State', 'Local', 'Remote')
+        $labels | Should -Be @('PID', 'ProcessName', 'Proto', 'State', 'Local', 'Remote')
         Get-TypeData -TypeName ProcConn.Unavailable | Should -Not -BeNullOrEmpty
     }
 
@@ -453,11 +453,22 @@ Describe 'The default view' {
             $line = $Record -replace '"localAddress":"127.0.0.1"', '"localAddress":"2001:db8:85a3:1234:5678:8a2e:370:7334"' -replace '"localPort":\d+', '"localPort":65535' -replace '"remoteAddress":null', '"remoteAddress":"fe80::1234:5678:9abc:def0%12"' -replace '"remotePort":null', '"remotePort":443' -replace '"state":"LISTEN"', '"state":"ESTABLISHED"' -replace '"family":"IPv4"', '"family":"IPv6"'
             $o = ConvertTo-ProcConnObject -Line $line
             $narrow = ($o | Out-String -Width 80) -split '\r?\n' | Where-Object { $_.Trim() }
-            $narrow[0] | Should -Match '^\s*PID\s+ProcessName\s+Protocol\s+State\s+Local\s+Remote\s*$'
+            $narrow[0] | Should -Match '^\s*PID\s+ProcessName\s+Proto\s+State\s+Local\s+Remote\s*$'
             $narrow[2] | Should -Match '^\s*77\s+stand-in\s+TCP\s+ESTABLISHED\s+\[2001:db8\S*\s+\[fe80::\S*$'
             foreach ($l in $narrow) { $l.TrimEnd().Length | Should -BeLessOrEqual 80 }
             $wide = $o | Out-String -Width 200
             $wide | Should -Match 'ESTABLISHED\s+\[2001:db8:85a3:1234:5678:8a2e:370:7334\]:65535\s+\[fe80::1234:5678:9abc:def0%12\]:443'
+        }
+    }
+
+    It 'shows IPv4 addresses with their ports whole on 80 columns, up to 18 characters' {
+        InModuleScope ProcConn -Parameters @{ Record = (New-TestRecordLine) } {
+            param($Record)
+            $line = $Record -replace '"localAddress":"127.0.0.1"', '"localAddress":"192.168.1.10"' -replace '"localPort":\d+', '"localPort":52345' -replace '"remoteAddress":null', '"remoteAddress":"203.0.113.250"' -replace '"remotePort":null', '"remotePort":8443' -replace '"state":"LISTEN"', '"state":"ESTABLISHED"'
+            $o = ConvertTo-ProcConnObject -Line $line
+            $narrow = ($o | Out-String -Width 80) -split '\r?\n' | Where-Object { $_.Trim() }
+            $narrow[2] | Should -Match '^\s*77\s+stand-in\s+TCP\s+ESTABLISHED\s+192\.168\.1\.10:52345\s+203\.0\.113\.250:8443\s*$'
+            foreach ($l in $narrow) { $l.TrimEnd().Length | Should -BeLessOrEqual 80 }
         }
     }
 }
