@@ -232,7 +232,14 @@ describe("procconn CLI", () => {
     assert.equal(onP.length, 2, all.join(", "));
     assert.deepEqual(rows("--local-port", `${p}-${p}`), onP);
     assert.deepEqual(rows("--local-port", `${p - 1}-${p + 1}`), onP);
-    assert.deepEqual(rows("--remote-port", `1-${p}`).map((r: string) => r.split(" ")[1]), [`${p}`]);
+    assert.deepEqual(rows("--remote-port", `${p}-${p}`).map((r: string) => r.split(" ")[1]), [
+      `${p}`,
+    ]);
+    assert.deepEqual(
+      rows("--remote-port", "0-65535"),
+      all.filter((row: string) => !row.endsWith(" null")),
+      "every row with a remote end, the listener left out",
+    );
     assert.deepEqual(
       rows("--local-port", `0-${p - 1},${p + 1}-65535`),
       all.filter((row: string) => !row.startsWith(`${p} `)),

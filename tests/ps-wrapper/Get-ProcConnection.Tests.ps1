@@ -205,10 +205,10 @@ Describe 'Get-ProcConnection on real sockets' {
         @(Get-ProcConnection -OwningProcess $PID -LocalPort $sockets.tcp4.listenPort).Count | Should -Be 0
     }
 
-    It 'the default view is the PID, ProcessName, Protocol, State, Local, Remote table, State kept on 80 columns' {
+    It 'the default view is the PID, ProcessName, Proto, State, Local, Remote table, State kept on 80 columns' {
         foreach ($width in 80, 200) {
             $text = Get-ProcConnection -LocalPort $port | Out-String -Width $width
-            $text | Should -Match 'PID\s+ProcessName\s+Protocol\s+State\s+Local\s+Remote' -Because "$width columns"
+            $text | Should -Match 'PID\s+ProcessName\s+Proto\s+State\s+Local\s+Remote' -Because "$width columns"
             $text | Should -Match "$PID\s+\S+\s+TCP\s+LISTEN\s+127\.0\.0\.1:$port\s+\*:\*" -Because "$width columns"
             $text | Should -Match "ESTABLISHED\s+127\.0\.0\.1:$port\s+127\.0\.0\.1:$clientPort" -Because "$width columns"
         }
